@@ -1,0 +1,1 @@
+"""Enrichment that needs no JVM: user-agent parsing, IP/CIDR arithmetic."""

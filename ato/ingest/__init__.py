@@ -1,0 +1,1 @@
+"""Ingest: spool files -> bronze (typed, quarantined) -> silver (deduplicated, enriched, pseudonymized)."""

@@ -1,0 +1,141 @@
+"""Find the event files in a spool folder, name their stream and format, and refuse broken ones.
+
+Pure Python, no JVM: everything that can reject a batch before any table is
+touched happens here (unknown stream, unsupported format, truncated file).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from ato.contracts import CONTRACTS
+
+EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+
+
+class IngestError(ValueError):
+    """A batch cannot be ingested as it is; no table was changed."""
+
+
+class UnknownStreamError(IngestError):
+    pass
+
+
+class TruncatedFileError(IngestError):
+    pass
+
+
+@dataclass(frozen=True)
+class SpoolFile:
+    """One event file: where it is, which stream and format, and its content hash."""
+
+    path: str
+    stream: str
+    fmt: str
+    sha256: str
+    size: int
+
+
+def stream_of(path: Path, spool: Path) -> str:
+    """`SPOOL/logins/part-1.jsonl` -> logins; flat `SPOOL/logins-0801.csv` -> logins."""
+    rel = path.relative_to(spool)
+    if len(rel.parts) > 1:
+        name = rel.parts[0]
+    else:
+        stem = rel.name.split(".", 1)[0]
+        name = next((s for s in sorted(CONTRACTS, key=len, reverse=True)
+                     if stem == s or stem.startswith(s + "-") or stem.startswith(s + "_")), stem)
+    if name not in CONTRACTS:
+        raise UnknownStreamError(
+            f"{path}: unknown stream {name!r}; a file's folder (or, in a flat spool, its name's "
+            f"prefix) must be one of: {', '.join(sorted(CONTRACTS))}"
+        )
+    return name
+
+
+def _hidden(rel: Path) -> bool:
+    return any(p.startswith((".", "_")) for p in rel.parts)
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _last_line(path: Path, size: int) -> bytes:
+    with path.open("rb") as f:
+        f.seek(max(0, size - 65536))
+        return f.read().rsplit(b"\n", 1)[-1]
+
+
+def check_integrity(path: Path, fmt: str) -> None:
+    """Raise TruncatedFileError when the file ends mid-record (or is not valid Parquet)."""
+    size = path.stat().st_size
+    if fmt == "parquet":
+        try:
+            pq.read_metadata(path)
+        except Exception as e:
+            raise TruncatedFileError(f"{path}: not a readable Parquet file (truncated?): {e}") from None
+        return
+    if size == 0:
+        return
+    with path.open("rb") as f:
+        f.seek(size - 1)
+        if f.read(1) == b"\n":
+            return
+    last = _last_line(path, size)
+    if fmt == "jsonl":
+        try:
+            json.loads(last)
+            return
+        except ValueError:
+            raise TruncatedFileError(
+                f"{path}: the last line is cut off mid-record (no final newline, invalid JSON); "
+                "the file looks truncated"
+            ) from None
+    with path.open("r", newline="", encoding="utf-8", errors="replace") as f:
+        header = next(csv.reader(f), [])
+    fields = next(csv.reader(io.StringIO(last.decode("utf-8", "replace"))), [])
+    if len(fields) < len(header):
+        raise TruncatedFileError(
+            f"{path}: the last row has {len(fields)} of {len(header)} columns and no final "
+            "newline; the file looks truncated"
+        )
+
+
+def discover(spool: Path) -> list[SpoolFile]:
+    """Every event file under `spool`, checked. Hidden (`.`/`_`) entries are skipped."""
+    if not spool.is_dir():
+        raise IngestError(f"{spool}: spool folder does not exist")
+    out = []
+    for path in sorted(p for p in spool.rglob("*") if p.is_file()):
+        rel = path.relative_to(spool)
+        if _hidden(rel):
+            continue
+        fmt = EXTENSIONS.get(path.suffix.lower())
+        if fmt is None:
+            raise IngestError(f"{path}: unsupported file type {path.suffix!r}; use {', '.join(EXTENSIONS)}")
+        stream = stream_of(path, spool)
+        check_integrity(path, fmt)
+        out.append(SpoolFile(str(path.resolve()), stream, fmt, sha256_of(path), path.stat().st_size))
+    return out
+
+
+def csv_header(path: str) -> tuple[str, ...]:
+    """The header row of a CSV file (its column names)."""
+    with open(path, newline="", encoding="utf-8") as f:
+        return tuple(next(csv.reader(f), []))
+
+
+def parquet_columns(path: str) -> tuple[str, ...]:
+    return tuple(pq.read_schema(path).names)

@@ -1,0 +1,65 @@
+"""Console summaries printed at the end of `ato simulate` and `ato ingest`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.table import Table
+
+from ato.settings import Settings
+from ato.simulator.config import SimulatorConfig
+from ato.simulator.run import SimulationSummary
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from ato.spark.ingest import IngestSummary
+
+
+def print_simulation(cfg: SimulatorConfig, s: SimulationSummary, out: Path, world: Path) -> None:
+    con = Console()
+    t = Table(title=f"simulated {cfg.accounts} accounts x {cfg.days} days (seed {cfg.seed}) -> {out}")
+    t.add_column("stream")
+    t.add_column("rows", justify="right")
+    for k, v in s.rows.items():
+        t.add_row(k, f"{v:,}")
+    con.print(t)
+    a = Table(title=f"attack campaigns (ground truth in {world}, never in the spool)")
+    for col in ("attack type", "campaigns", "attacker logins", "accounts compromised"):
+        a.add_column(col, justify="right" if col != "attack type" else "left")
+    for k in sorted(s.campaigns):
+        a.add_row(k, str(s.campaigns[k]), f"{s.attack_logins.get(k, 0):,}", str(s.compromised.get(k, 0)))
+    con.print(a)
+    share = sum(s.attack_logins.values()) / max(1, s.rows["logins"])
+    con.print(f"attacker logins: {share:.2%} of all logins; {s.files} files written")
+
+
+def print_ingest(s: IngestSummary, spark: SparkSession, settings: Settings) -> None:
+    from ato.spark import lake
+
+    con = Console()
+    if s.ingest_id is None:
+        con.print(f"nothing new to ingest ({s.skipped_files} files already ingested)")
+    t = Table(title=f"lake tables under {settings.paths.lake_root} (batch {s.ingest_id})")
+    for col in ("table", "rows in this batch", "rows in table"):
+        t.add_column(col, justify="left" if col == "table" else "right")
+    for layer in ("bronze", "silver"):
+        for stream in ("logins", "sessions", "payments", "account_changes", "labels", "ip_reputation", "quarantine"):
+            path = settings.table_path(layer, stream)
+            if not lake.exists(spark, path):
+                continue
+            batch = s.bronze_rows.get(stream, sum(v for k, v in s.quarantined.items()) if stream == "quarantine" else None)
+            t.add_row(f"{layer}/{stream}", f"{batch:,}" if batch is not None and layer == "bronze" else "",
+                      f"{lake.read(spark, path).count():,}")
+    con.print(t)
+    if s.quarantined:
+        q = Table(title="quarantined rows by reason (this batch)")
+        q.add_column("stream: reason")
+        q.add_column("rows", justify="right")
+        for k, v in sorted(s.quarantined.items(), key=lambda kv: -kv[1]):
+            q.add_row(k, f"{v:,}")
+        con.print(q)
+    else:
+        con.print("no rows quarantined in this batch")

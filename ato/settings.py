@@ -1,0 +1,176 @@
+"""One typed settings object: conf/settings.yaml + conf/<env>.yaml + environment overrides.
+
+Loading never has side effects (no directories made, no logging configured). A
+wrong value raises :class:`SettingsError` naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+DEV_HMAC_KEY = "ato-dev-key-not-for-production"
+
+# Documented short environment names -> (section, field).
+ENV_ALIASES: dict[str, tuple[str, str]] = {
+    "ATO_LAKE_ROOT": ("paths", "lake_root"),
+    "ATO_SPOOL": ("paths", "spool"),
+    "ATO_WORLD_DIR": ("paths", "world"),
+    "ATO_MODEL_DIR": ("paths", "models"),
+    "ATO_SPARK_MASTER": ("spark", "master"),
+    "ATO_HMAC_KEY": ("privacy", "hmac_key"),
+}
+
+
+class SettingsError(ValueError):
+    """A settings file or environment value is wrong; the message names where."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Paths(_Section):
+    lake_root: str = Field("data/lake", description="Root of the Delta lake; any Hadoop URI works.")
+    spool: str = Field("data/spool", description="Folder where event files arrive.")
+    world: str = Field("data/world", description="Simulator ground truth and reference data.")
+    models: str = Field("data/models", description="Model registry directory.")
+
+
+class SparkConf(_Section):
+    master: str = Field("local[*]", description="Spark master URL (local[*], yarn, spark://...).")
+    shuffle_partitions: int = Field(8, ge=1, description="spark.sql.shuffle.partitions.")
+    driver_memory: str = Field("4g", description="spark.driver.memory for local runs.")
+    log_level: Literal["ERROR", "WARN", "INFO"] = Field("ERROR", description="Spark log level.")
+
+
+class Privacy(_Section):
+    hmac_key: str = Field("", description="Key for pseudonymizing IPs/device ids (from ATO_HMAC_KEY).")
+    hash_hex_chars: int = Field(32, ge=16, le=64, description="Hex characters kept of each HMAC.")
+
+
+class IngestConf(_Section):
+    max_quarantine_fraction: float = Field(
+        0.5, gt=0, le=1, description="Above this share of bad rows in a table the batch fails."
+    )
+    max_future_skew_hours: float = Field(24, ge=0, description="Quarantine events this far ahead.")
+    min_event_time: str = Field("2000-01-01T00:00:00Z", description="Quarantine older events.")
+
+
+class EnrichConf(_Section):
+    geo_db: str = Field("data/world/ip_geo.csv", description="Offline CIDR -> geo/ASN CSV.")
+
+
+class Settings(_Section):
+    """Everything configurable about ato-risk."""
+
+    env: Literal["local", "cluster", "production", "test"] = Field(
+        "local", description="Which environment these settings describe."
+    )
+    paths: Paths = Paths()
+    spark: SparkConf = SparkConf()
+    privacy: Privacy = Privacy()
+    ingest: IngestConf = IngestConf()
+    enrich: EnrichConf = EnrichConf()
+
+    @field_validator("privacy")
+    @classmethod
+    def _no_placeholder_key_in_production(cls, v: Privacy, info: Any) -> Privacy:
+        if info.data.get("env") == "production" and v.hmac_key in ("", DEV_HMAC_KEY):
+            raise ValueError("production needs a real HMAC key in ATO_HMAC_KEY")
+        return v
+
+    def hmac_key_bytes(self) -> bytes:
+        """The pseudonymization key; the development key only outside production."""
+        if self.privacy.hmac_key:
+            return self.privacy.hmac_key.encode()
+        warnings.warn("ATO_HMAC_KEY is not set: using the development key", stacklevel=2)
+        return DEV_HMAC_KEY.encode()
+
+    def table_path(self, layer: str, table: str) -> str:
+        """`<lake_root>/<layer>/<table>`."""
+        return f"{self.paths.lake_root.rstrip('/')}/{layer}/{table}"
+
+
+def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Read one YAML mapping; a file that is not a mapping is a SettingsError."""
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise SettingsError(f"{path}: not valid YAML: {e}") from e
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, (section, field) in ENV_ALIASES.items():
+        if environ.get(name):
+            out.setdefault(section, {})[field] = environ[name]
+    for name, value in environ.items():
+        if name.startswith("ATO_") and "__" in name:
+            section, _, field = name[4:].lower().partition("__")
+            out.setdefault(section, {})[field] = value
+    return out
+
+
+def _where(loc: tuple[Any, ...], sources: dict[tuple[str, ...], str]) -> str:
+    key = tuple(str(p) for p in loc[:2])
+    return sources.get(key) or sources.get(key[:1]) or "defaults"
+
+
+def load_settings(
+    conf_dir: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Load base YAML, the ATO_ENV overlay and environment overrides into Settings."""
+    conf_dir = conf_dir or CONF_DIR
+    environ = os.environ if environ is None else environ
+    sources: dict[tuple[str, ...], str] = {}
+    merged: dict[str, Any] = {}
+    files = [conf_dir / "settings.yaml"]
+    env_name = environ.get("ATO_ENV")
+    if env_name:
+        files.append(conf_dir / f"{env_name}.yaml")
+    for f in files:
+        if not f.exists():
+            if f.name == "settings.yaml":
+                continue
+            raise SettingsError(f"{f}: ATO_ENV={env_name} but this overlay file does not exist")
+        data = read_yaml(f)
+        for k, v in data.items():
+            sources[(k,)] = str(f)
+            if isinstance(v, dict):
+                for kk in v:
+                    sources[(k, kk)] = str(f)
+        merged = _deep_merge(merged, data)
+    env_over = _env_overrides(environ)
+    for k, v in env_over.items():
+        for kk in v:
+            sources[(k, kk)] = "environment"
+    merged = _deep_merge(merged, env_over)
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as e:
+        lines = [
+            f"{_where(err['loc'], sources)}: {'.'.join(map(str, err['loc']))}: {err['msg']}"
+            for err in e.errors()
+        ]
+        raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None

@@ -1,0 +1,1 @@
+"""A deterministic synthetic world of account holders and attackers (`ato simulate`)."""

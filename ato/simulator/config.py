@@ -1,0 +1,71 @@
+"""Simulator settings (conf/simulator.yaml): world size, behaviour rates, campaigns, label noise."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ato.settings import CONF_DIR, SettingsError, read_yaml
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LabelConf(_M):
+    report_rate: float = Field(0.7, ge=0, le=1, description="Share of takeovers ever reported.")
+    delay_days_median: float = Field(6, gt=0, description="Median report delay in days.")
+    delay_days_max: float = Field(28, gt=0, description="Longest report delay in days.")
+    false_report_rate: float = Field(0.0015, ge=0, le=1, description="Wrong ATO reports per account per 30 days.")
+    step_up_legit_rate: float = Field(0.01, ge=0, le=1, description="Legit logins confirmed by step-up.")
+
+
+class CampaignConf(_M):
+    """Campaigns per 30 days at 10,000 accounts (scaled with the world)."""
+
+    credential_stuffing: float = Field(2, ge=0)
+    targeted_ato: float = Field(25, ge=0)
+    session_hijack: float = Field(12, ge=0)
+    low_and_slow: float = Field(15, ge=0)
+    fraud_ring: float = Field(3, ge=0)
+
+
+class StuffingConf(_M):
+    attempts_min: int = Field(2000, ge=10, description="Attempts in the smallest wave (10k accounts).")
+    attempts_max: int = Field(9000, ge=10, description="Attempts in the largest wave (10k accounts).")
+    success_rate: float = Field(0.004, ge=0, le=1, description="Password-reuse success per real account.")
+    ip_pool_min: int = Field(40, ge=1)
+    ip_pool_max: int = Field(400, ge=1)
+
+
+class SimulatorConfig(_M):
+    accounts: int = Field(10000, ge=10, description="Number of accounts.")
+    days: int = Field(45, ge=1, description="Days simulated.")
+    start: date = Field(date(2026, 8, 1), description="First simulated day (UTC).")
+    seed: int = Field(7, description="Seed: same seed and config -> byte-identical spool.")
+    logins_per_day_median: float = Field(1.2, gt=0)
+    heavy_user_share: float = Field(0.1, ge=0, le=1)
+    traveler_share: float = Field(0.08, ge=0, le=1)
+    vpn_user_share: float = Field(0.05, ge=0, le=1)
+    family_share: float = Field(0.06, ge=0, le=1)
+    new_phone_rate_per_day: float = Field(0.004, ge=0, le=1)
+    typo_rate: float = Field(0.04, ge=0, le=1)
+    missing_geo_share: float = Field(0.15, ge=0, le=1)
+    labels: LabelConf = LabelConf()
+    campaigns: CampaignConf = CampaignConf()
+    stuffing: StuffingConf = StuffingConf()
+    reputation_coverage: float = Field(0.6, ge=0, le=1)
+
+
+def load_simulator_config(path: Path | None = None, **overrides: object) -> SimulatorConfig:
+    """conf/simulator.yaml with CLI overrides (None values ignored); errors name the file and field."""
+    path = path or CONF_DIR / "simulator.yaml"
+    data = read_yaml(path) if path.exists() else {}
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return SimulatorConfig.model_validate(data)
+    except ValidationError as e:
+        msgs = [f"{path}: {'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors()]
+        raise SettingsError("invalid simulator config:\n  " + "\n  ".join(msgs)) from None

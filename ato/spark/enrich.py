@@ -1,0 +1,102 @@
+"""Enrichment as Spark expressions: keyed HMAC, IPv4 arithmetic, CIDR lookups, user agents."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from ato.enrich.useragent import parse_user_agent
+from ato.privacy import hmac_pads
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pyspark.sql import Column, DataFrame
+
+IPV4_RE = r"^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$"
+UA_SCHEMA = ("user_agent string, ua_family string, ua_major int, os_family string, "
+             "device_class string, is_automation_ua boolean")
+
+
+def hmac_hex(col: Column | str, key: bytes, hex_chars: int) -> Column:
+    """HMAC-SHA256(key, col) as hex, computed exactly as RFC 2104 with built-in functions."""
+    from pyspark.sql import functions as F
+
+    ipad, opad = hmac_pads(key)
+    c = F.col(col) if isinstance(col, str) else col
+    inner = F.unhex(F.sha2(F.concat(F.lit(ipad), F.encode(c, "UTF-8")), 256))
+    return F.when(c.isNotNull(), F.substring(F.sha2(F.concat(F.lit(opad), inner), 256), 1, hex_chars))
+
+
+def ipv4_int(col: str) -> Column:
+    """Dotted quad -> long; null for anything that is not IPv4."""
+    from pyspark.sql import functions as F
+
+    parts = F.split(F.col(col), r"\.")
+    value = sum((parts[i].cast("long") * (1 << (8 * (3 - i))) for i in range(4)), F.lit(0).cast("long"))
+    return F.when(F.col(col).rlike(IPV4_RE), value)
+
+
+def ipv4_prefix24(col: str) -> Column:
+    """'203.0.113.7' -> '203.0.113.0/24' (as `ato.privacy.ipv4_prefix24`)."""
+    from pyspark.sql import functions as F
+
+    return F.when(F.col(col).rlike(IPV4_RE), F.concat(F.regexp_extract(col, r"^(\d+\.\d+\.\d+)\.", 1), F.lit(".0/24")))
+
+
+def cidr_table(df: DataFrame, network: str = "network") -> DataFrame:
+    """Add `net_base` (long) and `prefix_len` (int) parsed from an IPv4 CIDR column."""
+    from pyspark.sql import functions as F
+
+    return (df.withColumn("_ip", F.split(network, "/")[0])
+            .withColumn("prefix_len", F.split(network, "/")[1].cast("int"))
+            .withColumn("net_base", ipv4_int("_ip")).drop("_ip")
+            .where(F.col("net_base").isNotNull()))
+
+
+def cidr_lookup(df: DataFrame, ip_int: str, ref: DataFrame, row_key: str, take: list[str],
+                time_col: str | None = None, ref_time_col: str | None = None) -> DataFrame:
+    """Join each row with the most specific matching network of `ref` (a `cidr_table`), and,
+    with time columns, only networks known at the row's time (latest first). Adds `take`."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    lengths = sorted({r[0] for r in ref.select("prefix_len").distinct().collect()})
+    if not lengths:
+        return df.select("*", *[F.lit(None).alias(t) for t in take])
+    r = ref.select(F.col("prefix_len").alias("_L"), F.expr("shiftright(net_base, 32 - prefix_len)").alias("_k"),
+                   *take, *([F.col(ref_time_col).alias("_ref_t")] if ref_time_col else []))
+    cand = (df.select(row_key, ip_int, *([time_col] if time_col else []))
+            .where(F.col(ip_int).isNotNull())
+            .withColumn("_L", F.explode(F.array(*[F.lit(x) for x in lengths])))
+            .withColumn("_k", F.expr(f"shiftright({ip_int}, 32 - _L)")))
+    cond = ["_L", "_k"]
+    m = cand.join(F.broadcast(r), cond)
+    if time_col and ref_time_col:
+        m = m.where(F.col("_ref_t") <= F.col(time_col))
+    order = [F.col("_L").desc()] + ([F.col("_ref_t").desc()] if ref_time_col else [])
+    best = (m.withColumn("_rn", F.row_number().over(Window.partitionBy(row_key).orderBy(*order)))
+            .where("_rn = 1").select(row_key, *take))
+    return df.join(best, row_key, "left")
+
+
+def _parse_uas(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    for b in batches:
+        parsed = [parse_user_agent(u) for u in b["user_agent"]]
+        yield pd.DataFrame({
+            "user_agent": b["user_agent"],
+            "ua_family": [p.family for p in parsed],
+            "ua_major": pd.array([p.major for p in parsed], dtype="Int32"),
+            "os_family": [p.os for p in parsed],
+            "device_class": [p.device_class for p in parsed],
+            "is_automation_ua": [p.is_automation for p in parsed],
+        })
+
+
+def with_user_agent(df: DataFrame) -> DataFrame:
+    """Add parsed user-agent columns; each distinct user agent is parsed once."""
+    from pyspark.sql import functions as F
+
+    parsed = df.select("user_agent").distinct().mapInPandas(_parse_uas, UA_SCHEMA)
+    return df.join(F.broadcast(parsed), "user_agent", "left")

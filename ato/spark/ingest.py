@@ -1,0 +1,194 @@
+"""`ato ingest SPOOL`: spool files -> bronze + quarantine -> silver, as one all-or-nothing batch.
+
+- Files already in the ingest ledger (same content hash) are skipped: re-runs add nothing.
+- Every record lands in bronze or in quarantine (with a reason); the ledger records
+  rows in / bronze / quarantined per file and the batch fails if they do not add up.
+- All writes replace exactly this batch's rows (`_ingest_id`), and any failure restores
+  every table to the version it had before the batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ato.contracts import CONTRACTS, contract
+from ato.ingest.discover import IngestError, SpoolFile, discover
+from ato.progress import QUIET, Progress
+from ato.settings import Settings
+from ato.spark import lake
+from ato.spark.quality import load_suite_spec, run_suite
+from ato.spark.read_spool import read_stream
+from ato.spark.validate import apply_contract
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+LEDGER = "_ingest_log"
+QUARANTINE = "quarantine"
+
+
+@dataclass
+class IngestSummary:
+    """What one batch did."""
+
+    ingest_id: str | None = None
+    files: int = 0
+    skipped_files: int = 0
+    bronze_rows: dict[str, int] = field(default_factory=dict)
+    quarantined: dict[str, int] = field(default_factory=dict)  # "stream: reason" -> rows
+    silver_dates: dict[str, list[str]] = field(default_factory=dict)
+
+
+def batch_id(files: list[SpoolFile]) -> str:
+    """Deterministic id of a batch: the same files always give the same id."""
+    h = hashlib.sha256("".join(sorted(f.sha256 for f in files)).encode()).hexdigest()
+    return f"ing_{h[:20]}"
+
+
+def _already_ingested(spark: SparkSession, settings: Settings) -> set[str]:
+    path = settings.table_path("bronze", LEDGER)
+    if not lake.exists(spark, path):
+        return set()
+    return {r[0] for r in lake.read(spark, path).select("sha256").collect()}
+
+
+def _time_expectation(stream: str, settings: Settings, now: datetime) -> dict[str, object]:
+    hi = now + timedelta(hours=settings.ingest.max_future_skew_hours)
+    return {"type": "expect_column_values_to_be_between",
+            "kwargs": {"column": contract(stream).time_field, "min_value": settings.ingest.min_event_time,
+                       "max_value": hi.strftime("%Y-%m-%dT%H:%M:%SZ")}}
+
+
+def _split(spark: SparkSession, stream: str, files: list[SpoolFile], settings: Settings,
+           now: datetime, ingest_id: str) -> tuple[DataFrame, DataFrame]:
+    """(bronze rows, quarantine rows) of one stream; both persisted."""
+    from pyspark.sql import functions as F
+
+    checked = apply_contract(read_stream(spark, files), stream).persist()
+    valid = checked.where(F.size("reasons") == 0)
+    suite = load_suite_spec(f"bronze_{stream}") + [_time_expectation(stream, settings, now)]
+    result = run_suite(valid, f"bronze_{stream}", suite, index_column="_row_id")
+    if result.unexpected:
+        bad = spark.createDataFrame([(k, v) for k, v in result.unexpected.items()], "_row_id string, ge_reasons array<string>")
+        checked = checked.join(F.broadcast(bad), "_row_id", "left").withColumn(
+            "reasons", F.concat("reasons", F.coalesce("ge_reasons", F.array().cast("array<string>")))
+        ).drop("ge_reasons")
+    stamp = [F.lit(ingest_id).alias("_ingest_id"), F.lit(now).alias("_ingested_at")]
+    c = contract(stream)
+    good = checked.where(F.size("reasons") == 0).select(
+        *c.field_names, "extra", F.to_date(c.time_field).alias("event_date"),
+        F.col("source_file").alias("_source_file"), "_row_id", *stamp,
+    ).persist()
+    quarantined = checked.where(F.size("reasons") > 0).select(
+        F.lit(stream).alias("table"), "raw", F.array_join("reasons", "; ").alias("reason"), "reasons",
+        F.col("source_file").alias("_source_file"), "_row_id", *stamp,
+    ).persist()
+    checked.unpersist()
+    return good, quarantined
+
+
+def _ledger_rows(spark: SparkSession, files: list[SpoolFile], good: dict[str, DataFrame],
+                 bad: dict[str, DataFrame], ingest_id: str, now: datetime) -> DataFrame:
+    """One ledger row per file; fails the batch if bronze + quarantine != input rows."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for kind, frames in (("bronze", good), ("quarantined", bad)):
+        for df in frames.values():
+            for r in df.groupBy("_source_file").count().collect():
+                counts[(r[0], kind)] += r[1]
+    raw_counts: Counter[str] = Counter()
+    for stream in {f.stream for f in files}:
+        for r in read_stream(spark, [f for f in files if f.stream == stream]).groupBy("source_file").count().collect():
+            raw_counts[r[0]] += r[1]
+    rows = []
+    for f in files:
+        b, q, n = counts[(f.path, "bronze")], counts[(f.path, "quarantined")], raw_counts[f.path]
+        if b + q != n:
+            raise IngestError(f"{f.path}: {n} records in, {b} bronze + {q} quarantined: rows would be lost")
+        rows.append((f.sha256, f.path, f.stream, f.fmt, f.size, ingest_id, n, b, q, now))
+    return spark.createDataFrame(
+        rows, "sha256 string, path string, stream string, format string, bytes long, _ingest_id string, "
+        "rows_in long, rows_bronze long, rows_quarantined long, _ingested_at timestamp",
+    )
+
+
+def ingest(spark: SparkSession, settings: Settings, spool: Path, progress: Progress = QUIET,
+           now: datetime | None = None, _fail_after_writes: int | None = None) -> IngestSummary:
+    """Ingest every new file under `spool`; see the module docstring for the guarantees.
+
+    `_fail_after_writes` injects a crash after that many table writes (tests only).
+    """
+    from ato.spark.silver import build_silver
+
+    now = now or datetime.now(UTC).replace(microsecond=0)
+    with progress.step(f"scanning {spool}"):
+        found = discover(spool)
+        seen = _already_ingested(spark, settings)
+        files, dup = [], set()
+        for f in found:
+            if f.sha256 in seen or f.sha256 in dup:
+                continue
+            dup.add(f.sha256)
+            files.append(f)
+    summary = IngestSummary(files=len(files), skipped_files=len(found) - len(files))
+    progress.info(f"{len(files)} new files, {summary.skipped_files} already ingested")
+    if not files:
+        return summary
+    ingest_id = summary.ingest_id = batch_id(files)
+    streams = sorted({f.stream for f in files}, key=list(CONTRACTS).index)
+    good: dict[str, DataFrame] = {}
+    bad: dict[str, DataFrame] = {}
+    for stream in progress.track(streams, len(streams), "validating streams"):
+        good[stream], bad[stream] = _split(spark, stream, [f for f in files if f.stream == stream], settings, now, ingest_id)
+    ledger = _ledger_rows(spark, files, good, bad, ingest_id, now)
+    tables = [settings.table_path("bronze", s) for s in streams]
+    tables += [settings.table_path("bronze", QUARANTINE), settings.table_path("bronze", LEDGER)]
+    tables += [settings.table_path("silver", s) for s in streams]
+    before = {t: lake.version(spark, t) for t in tables}
+    writes = 0
+
+    def _tick() -> None:
+        nonlocal writes
+        writes += 1
+        if _fail_after_writes is not None and writes >= _fail_after_writes:
+            raise RuntimeError(f"injected failure after {writes} writes")
+
+    pred = f"_ingest_id = '{ingest_id}'"
+    try:
+        for stream in progress.track(streams, len(streams), "writing bronze"):
+            lake.replace_where(good[stream], settings.table_path("bronze", stream), pred, ["event_date"])
+            _tick()
+        quarantine = None
+        for df in bad.values():
+            quarantine = df if quarantine is None else quarantine.unionByName(df)
+        assert quarantine is not None
+        lake.replace_where(quarantine, settings.table_path("bronze", QUARANTINE), pred, ["table"])
+        _tick()
+        with progress.step("building silver"):
+            # Reputation first: silver logins look it up (point in time).
+            for stream in sorted(streams, key=lambda s: s != "ip_reputation"):
+                dates = sorted({r[0] for r in good[stream].select("event_date").distinct().collect() if r[0]})
+                summary.silver_dates[stream] = [d.isoformat() for d in dates]
+                build_silver(spark, settings, stream, dates)
+                _tick()
+        lake.replace_where(ledger, settings.table_path("bronze", LEDGER), pred)
+    except BaseException:
+        progress.info("batch failed: restoring every table to its version before the batch")
+        for t, v in before.items():
+            lake.rollback(spark, t, v)
+        raise
+    finally:
+        for df in (*good.values(), *bad.values()):
+            df.unpersist()
+    from pyspark.sql import functions as F
+
+    for r in ledger.groupBy("stream").sum("rows_bronze").collect():
+        summary.bronze_rows[r[0]] = int(r[1])
+    q = lake.read(spark, settings.table_path("bronze", QUARANTINE)).where(pred)
+    for r in q.select("table", F.explode("reasons").alias("r")).groupBy("table", "r").count().collect():
+        summary.quarantined[f"{r[0]}: {r[1]}"] = int(r[2])
+    return summary

@@ -1,0 +1,57 @@
+"""Delta I/O in one place: paths, reads, idempotent writes, versions and rollback."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+
+def exists(spark: SparkSession, path: str) -> bool:
+    """Whether a Delta table lives at `path`."""
+    from delta.tables import DeltaTable
+
+    return bool(DeltaTable.isDeltaTable(spark, path))
+
+
+def read(spark: SparkSession, path: str) -> DataFrame:
+    return spark.read.format("delta").load(path)
+
+
+def version(spark: SparkSession, path: str) -> int | None:
+    """Current version of the table, None when it does not exist."""
+    if not exists(spark, path):
+        return None
+    from delta.tables import DeltaTable
+
+    row = DeltaTable.forPath(spark, path).history(1).select("version").first()
+    return int(row[0]) if row else None
+
+
+def replace_where(df: DataFrame, path: str, predicate: str, partition_by: list[str] | None = None) -> None:
+    """Write `df` replacing exactly the rows matching `predicate` (idempotent re-runs).
+
+    Every row of `df` must match the predicate. Creates the table on first write.
+    """
+    spark = df.sparkSession
+    w = df.write.format("delta")
+    if partition_by:
+        w = w.partitionBy(*partition_by)
+    if exists(spark, path):
+        w.mode("overwrite").option("replaceWhere", predicate).save(path)
+    else:
+        w.mode("append").save(path)
+
+
+def rollback(spark: SparkSession, path: str, to_version: int | None) -> None:
+    """Put a table back as it was: RESTORE to a version, or remove a table created since."""
+    if to_version is None:
+        if exists(spark, path):
+            jvm = spark.sparkContext._jvm
+            jpath = jvm.org.apache.hadoop.fs.Path(path)  # type: ignore[union-attr]
+            fs = jpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())  # type: ignore[union-attr]
+            fs.delete(jpath, True)
+        return
+    if version(spark, path) != to_version:
+        spark.sql(f"RESTORE TABLE delta.`{path}` TO VERSION AS OF {to_version}")

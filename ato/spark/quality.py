@@ -1,0 +1,78 @@
+"""Great Expectations suites (expectations/<suite>.json) run on Spark DataFrames.
+
+`failing_rows` returns, per row id, the expectations the row failed, so ingest
+can quarantine exactly those rows; `run_suite` returns a table-level verdict
+for the quality gates.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+SUITES_DIR = Path(__file__).resolve().parents[2] / "expectations"
+
+
+@dataclass
+class SuiteResult:
+    """Outcome of one suite on one table."""
+
+    suite: str
+    success: bool
+    failed: list[str] = field(default_factory=list)
+    unexpected: dict[str, list[str]] = field(default_factory=dict)  # row id -> failed expectations
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def load_suite_spec(name: str, suites_dir: Path | None = None) -> list[dict[str, Any]]:
+    """Expectation configs ({"type": ..., "kwargs": ...}) of a suite; [] when it has none."""
+    path = (suites_dir or SUITES_DIR) / f"{name}.json"
+    if not path.exists():
+        return []
+    spec = json.loads(path.read_text())
+    return list(spec["expectations"])
+
+
+def _describe(cfg: dict[str, Any]) -> str:
+    kw = cfg.get("kwargs", {})
+    cols = kw.get("column") or "/".join(x for x in (kw.get("column_A"), kw.get("column_B")) if x)
+    return f"expectation failed: {cfg['type']}({cols})"
+
+
+def run_suite(df: DataFrame, name: str, expectations: list[dict[str, Any]], index_column: str | None = None) -> SuiteResult:
+    """Validate `df` against the expectations; with `index_column`, list failing row ids."""
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    ctx = gx.get_context(mode="ephemeral")
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    asset = ctx.data_sources.add_spark(name=f"ds_{name}").add_dataframe_asset(name=name)
+    batch_def = asset.add_batch_definition_whole_dataframe(f"batch_{name}")
+    exps = [ExpectationConfiguration(type=c["type"], kwargs=c["kwargs"]).to_domain_obj() for c in expectations]
+    suite = ctx.suites.add(gx.ExpectationSuite(name=name, expectations=exps))
+    vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=f"vd_{name}", data=batch_def, suite=suite))
+    fmt: dict[str, Any] = {"result_format": "SUMMARY"}
+    if index_column:
+        fmt = {"result_format": "COMPLETE", "unexpected_index_column_names": [index_column],
+               "return_unexpected_index_query": False}
+    res = vd.run(batch_parameters={"dataframe": df}, result_format=fmt)
+    out = SuiteResult(suite=name, success=bool(res.success))
+    for r, cfg in zip(res.results, expectations, strict=True):
+        desc = _describe(cfg)
+        if not r.success:
+            out.failed.append(desc)
+        out.details[desc] = {k: r.result.get(k) for k in ("element_count", "unexpected_count", "observed_value") if k in r.result}
+        if index_column and r.exception_info and r.exception_info.get("raised_exception"):
+            raise RuntimeError(f"{name}: {desc}: {r.exception_info.get('exception_message')}")
+        for item in (r.result.get("unexpected_index_list") or []) if index_column else []:
+            out.unexpected.setdefault(str(item[index_column]), []).append(desc)
+    return out

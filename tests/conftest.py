@@ -1,0 +1,69 @@
+"""Shared fixtures: one local Spark session per run, a temp lake per test, a small world."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ato.settings import Settings, load_settings
+
+TEST_KEY = "test-hmac-key"
+# Campaign rates are per 30 days at 10,000 accounts; a 400-account, 4-day world needs them boosted.
+BOOSTED_CAMPAIGNS = {"credential_stuffing": 600, "targeted_ato": 1500, "session_hijack": 1500,
+                     "low_and_slow": 1500, "fraud_ring": 400}
+
+
+def make_settings(root: Path, geo_db: Path | None = None) -> Settings:
+    env = {
+        "ATO_LAKE_ROOT": str(root / "lake"),
+        "ATO_HMAC_KEY": TEST_KEY,
+        "ATO_SPARK_MASTER": "local[2]",
+        "ATO_SPARK__SHUFFLE_PARTITIONS": "2",
+        "ATO_ENRICH__GEO_DB": str(geo_db or root / "no-geo-db.csv"),
+    }
+    return load_settings(environ=env)
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[object]:
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    from ato.spark.session import get_spark
+
+    s = get_spark(make_settings(Path("/tmp")), "ato-tests", master="local[2]", shuffle_partitions=2)
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def small_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, object]:
+    """A 300-account, 8-day world with every campaign type (rates boosted for a small world)."""
+    from ato.simulator.config import load_simulator_config
+    from ato.simulator.run import simulate
+
+    base = tmp_path_factory.mktemp("world")
+    cfg = load_simulator_config(
+        accounts=300, days=8, seed=11,
+        campaigns=BOOSTED_CAMPAIGNS,
+        labels={"false_report_rate": 0.05, "delay_days_median": 2, "report_rate": 0.7},
+    )
+    summary = simulate(cfg, base / "spool", base / "world")
+    return base / "spool", base / "world", summary
+
+
+@pytest.fixture(scope="session")
+def world_lake(spark: object, small_world: tuple[Path, Path, object], tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, object]:
+    """The small world ingested once into its own lake (read-only for the tests that use it)."""
+    from ato.spark.ingest import ingest
+
+    spool, world, _ = small_world
+    s = make_settings(tmp_path_factory.mktemp("world_lake"), geo_db=world / "ip_geo.csv")
+    summary = ingest(spark, s, spool)  # type: ignore[arg-type]
+    return s, summary
