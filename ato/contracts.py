@@ -230,7 +230,7 @@ def record_model(stream: str) -> type[BaseModel]:
         if f.values:
             typ = Literal[f.values]
         defs[f.name] = (typ, ...) if f.required else (typ | None, None)
-    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    model: type[BaseModel] = create_model(
         f"{''.join(p.title() for p in stream.split('_'))}Record",
         __config__=ConfigDict(extra="allow"),
         **defs,

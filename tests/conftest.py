@@ -52,7 +52,7 @@ def small_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, o
     cfg = load_simulator_config(
         accounts=300, days=8, seed=11,
         campaigns=BOOSTED_CAMPAIGNS,
-        labels={"false_report_rate": 0.05, "delay_days_median": 2, "report_rate": 0.7},
+        labels={"false_report_rate": 0.3, "delay_days_median": 2, "report_rate": 0.7},
     )
     summary = simulate(cfg, base / "spool", base / "world")
     return base / "spool", base / "world", summary

@@ -114,7 +114,7 @@ def credential_stuffing(w: World, cid: int, day: int) -> tuple[Campaign, list[Re
     listed = botnet & (rng.random(pool_n) < w.cfg.reputation_coverage)
     rep = [(f"{_ip_str(int(x))}/32", "botnet", float(np.round(rng.uniform(0.6, 0.95), 2)),
             int(start + rng.integers(1, 8) * DAY_MS)) for x in pool[listed]]
-    camp = Campaign(cid, "credential_stuffing", int(start), attempts, int(len(set(victim[real]))), int(len(set(victim[win]))))
+    camp = Campaign(cid, "credential_stuffing", int(start), attempts, len(set(victim[real])), len(set(victim[win])))
     return camp, rep
 
 

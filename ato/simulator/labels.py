@@ -45,7 +45,7 @@ def make_labels(cfg: SimulatorConfig, logins: pd.DataFrame, payments: pd.DataFra
             continue
         rows.append({"account_id": row["account"], "login_event_id": row["event_id"] if rng.random() < 0.5 else None,
                      "label": "ato", "source": "customer_report", "reported_at": reported, "attack_started_at": None})
-        fixed = reported + int(rng.uniform(3, 10) * DAY_MS)
+        fixed = reported + int(rng.uniform(1, 7) * DAY_MS)
         if rng.random() < 0.5 and fixed <= end_ms:  # an analyst looks and corrects it
             rows.append({"account_id": row["account"], "login_event_id": row["event_id"], "label": "legit",
                          "source": "analyst", "reported_at": fixed, "attack_started_at": None})

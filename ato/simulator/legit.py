@@ -53,16 +53,15 @@ def legit_day(w: World, day: int) -> None:
     cfg, pop, rng, devs, net = w.cfg, w.pop, w.rng, w.devs, w.net
     day_ms = w.t0_ms + day * DAY_MS
     # Life events: new phones, ISP re-assigning home addresses.
-    for a in np.flatnonzero(rng.random(pop.n) < cfg.new_phone_rate_per_day):
-        slot = int(rng.integers(devs.n_dev[a]))
-        devs.acct_dev[a, slot] = devs.add(rng, "app")
+    for acct in np.flatnonzero(rng.random(pop.n) < cfg.new_phone_rate_per_day):
+        devs.acct_dev[acct, int(rng.integers(devs.n_dev[acct]))] = devs.add(rng, "app")
     moved = np.flatnonzero(rng.random(pop.n) < 0.01)
     pop.home_ip[moved] = net.random_ip(rng, pop.home_block[moved])
 
     a = np.repeat(np.arange(pop.n), rng.poisson(pop.rate))
     m = len(a)
     hour = np.mod(pop.habit_hour_utc[a] + rng.normal(0, 1, m) * pop.habit_spread[a], 24)
-    t = day_ms + (hour * 3_600_000).astype(np.int64)
+    t = np.asarray((hour * 3_600_000).astype(np.int64) + day_ms)
     slot = (rng.random(m) * devs.n_dev[a]).astype(np.int64)
     dev = devs.acct_dev[a, slot]
     for i in np.flatnonzero(rng.random(m) < 0.004):  # a friend's laptop, a fresh browser

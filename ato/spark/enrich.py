@@ -98,5 +98,5 @@ def with_user_agent(df: DataFrame) -> DataFrame:
     """Add parsed user-agent columns; each distinct user agent is parsed once."""
     from pyspark.sql import functions as F
 
-    parsed = df.select("user_agent").distinct().mapInPandas(_parse_uas, UA_SCHEMA)
+    parsed = df.select("user_agent").distinct().mapInPandas(_parse_uas, UA_SCHEMA)  # type: ignore[arg-type]
     return df.join(F.broadcast(parsed), "user_agent", "left")

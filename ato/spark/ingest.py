@@ -71,7 +71,7 @@ def _split(spark: SparkSession, stream: str, files: list[SpoolFile], settings: S
 
     checked = apply_contract(read_stream(spark, files), stream).persist()
     valid = checked.where(F.size("reasons") == 0)
-    suite = load_suite_spec(f"bronze_{stream}") + [_time_expectation(stream, settings, now)]
+    suite = [*load_suite_spec(f"bronze_{stream}"), _time_expectation(stream, settings, now)]
     result = run_suite(valid, f"bronze_{stream}", suite, index_column="_row_id")
     if result.unexpected:
         bad = spark.createDataFrame([(k, v) for k, v in result.unexpected.items()], "_row_id string, ge_reasons array<string>")

@@ -50,7 +50,7 @@ def rollback(spark: SparkSession, path: str, to_version: int | None) -> None:
         if exists(spark, path):
             jvm = spark.sparkContext._jvm
             jpath = jvm.org.apache.hadoop.fs.Path(path)  # type: ignore[union-attr]
-            fs = jpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())  # type: ignore[union-attr]
+            fs = jpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
             fs.delete(jpath, True)
         return
     if version(spark, path) != to_version:

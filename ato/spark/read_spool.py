@@ -23,7 +23,7 @@ def _jsonl(spark: SparkSession, paths: list[str]) -> DataFrame:
 
     df = spark.read.text(paths).select(F.col("value").alias("raw"), F.col("_metadata.file_path").alias("source_file"))
     df = df.where(F.trim("raw") != "")
-    parsed = F.from_json("raw", T.MapType(T.StringType(), T.StringType()), {"mode": "PERMISSIVE"})
+    parsed = F.from_json("raw", T.MapType(T.StringType(), T.StringType()), {"mode": "PERMISSIVE"})  # type: ignore[arg-type]
     return df.select("source_file", "raw", parsed.alias("fields"))
 
 

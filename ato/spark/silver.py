@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING
 from ato.contracts import contract
 from ato.settings import Settings
 from ato.spark import lake
-from ato.spark.enrich import cidr_lookup, cidr_table, hmac_hex, ipv4_int, ipv4_prefix24, with_user_agent
+from ato.spark.enrich import (
+    cidr_lookup,
+    cidr_table,
+    hmac_hex,
+    ipv4_int,
+    ipv4_prefix24,
+    with_user_agent,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession

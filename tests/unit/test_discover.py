@@ -2,7 +2,13 @@ from pathlib import Path
 
 import pytest
 
-from ato.ingest.discover import IngestError, TruncatedFileError, UnknownStreamError, discover, stream_of
+from ato.ingest.discover import (
+    IngestError,
+    TruncatedFileError,
+    UnknownStreamError,
+    discover,
+    stream_of,
+)
 from tests.builders import make_login, write_csv, write_jsonl
 
 pytestmark = pytest.mark.unit

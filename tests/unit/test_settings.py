@@ -30,12 +30,12 @@ def test_wrong_value_names_file_and_field(tmp_path: Path) -> None:
 
 def test_unknown_key_is_refused(tmp_path: Path) -> None:
     (tmp_path / "settings.yaml").write_text("paths:\n  lake_rot: typo\n")
-    with pytest.raises(SettingsError, match="paths.lake_rot"):
+    with pytest.raises(SettingsError, match=r"paths\.lake_rot"):
         load_settings(tmp_path, environ={})
 
 
 def test_env_value_error_names_environment() -> None:
-    with pytest.raises(SettingsError, match="environment: ingest.max_quarantine_fraction"):
+    with pytest.raises(SettingsError, match=r"environment: ingest\.max_quarantine_fraction"):
         load_settings(environ={"ATO_INGEST__MAX_QUARANTINE_FRACTION": "2"})
 
 

@@ -1,0 +1,159 @@
+"""Ingest on real Delta tables with the shared local Spark session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ato.ingest.discover import TruncatedFileError, UnknownStreamError
+from ato.privacy import pseudonymize
+from ato.settings import Settings
+from ato.spark import lake
+from ato.spark.ingest import ingest
+from tests.builders import make_login, make_payment, make_reputation, write_csv, write_jsonl
+from tests.conftest import TEST_KEY
+
+pytestmark = pytest.mark.spark
+
+
+def _count(spark: Any, s: Settings, layer: str, table: str) -> int:
+    path = s.table_path(layer, table)
+    return lake.read(spark, path).count() if lake.exists(spark, path) else 0
+
+
+def _versions(spark: Any, s: Settings) -> dict[str, int | None]:
+    return {f"{layer}/{t}": lake.version(spark, s.table_path(layer, t))
+            for layer in ("bronze", "silver") for t in ("logins", "payments", "quarantine", "_ingest_log")}
+
+
+def _contents(spark: Any, s: Settings) -> dict[str, list[str] | None]:
+    """Every row of every table, sorted (None for a table that does not exist)."""
+    out: dict[str, list[str] | None] = {}
+    for layer in ("bronze", "silver"):
+        for t in ("logins", "payments", "quarantine", "_ingest_log"):
+            path = s.table_path(layer, t)
+            out[f"{layer}/{t}"] = sorted(map(str, lake.read(spark, path).collect())) if lake.exists(spark, path) else None
+    return out
+
+
+def test_malformed_rows_are_quarantined_exactly(spark: Any, settings: Settings, tmp_path: Path) -> None:
+    good = [make_login() for _ in range(6)]
+    bad = [
+        make_login(event_time="2026-08-01 25:99"),
+        make_login(outcome="maybe"),
+        make_login(account_id=None),
+        make_login(latitude="north"),
+    ]
+    write_jsonl(tmp_path / "spool" / "logins" / "part-1.jsonl", good + bad, extra_lines=['{"event_id": "broken", '])
+    summary = ingest(spark, settings, tmp_path / "spool")
+    assert _count(spark, settings, "bronze", "logins") == 6
+    q = lake.read(spark, settings.table_path("bronze", "quarantine"))
+    reasons = sorted(r["reason"] for r in q.collect())
+    assert reasons == sorted([
+        "invalid timestamp: event_time", "unknown value: outcome", "missing required field: account_id",
+        "invalid number: latitude", "malformed record",
+    ])
+    assert {r["table"] for r in q.collect()} == {"logins"}
+    ledger = lake.read(spark, settings.table_path("bronze", "_ingest_log")).first()
+    assert (ledger["rows_in"], ledger["rows_bronze"], ledger["rows_quarantined"]) == (11, 6, 5)
+    assert summary.quarantined["logins: malformed record"] == 1
+
+
+def test_foreign_csv_and_jsonl_ingest_typed(spark: Any, settings: Settings) -> None:
+    """The README's example files, as another tool would write them."""
+    spool = Path(__file__).resolve().parents[2] / "examples" / "spool"
+    ingest(spark, settings, spool)
+    logins = {r["event_id"]: r for r in lake.read(spark, settings.table_path("bronze", "logins")).collect()}
+    assert len(logins) == 3
+    r = logins["ext-0001"]
+    assert r["asn"] == 7922 and r["latitude"] == pytest.approx(40.71) and r["device_id"] is None
+    assert r["event_time"].isoformat().startswith("2026-08-01T08:15:00")
+    assert r["extra"] == {"tenant": "eu-1"}
+    pays = lake.read(spark, settings.table_path("bronze", "payments")).collect()
+    assert [p["amount"] for p in pays] == [129.99]
+    assert _count(spark, settings, "bronze", "quarantine") == 0
+
+
+def test_reingest_adds_nothing(spark: Any, settings: Settings, tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "spool" / "logins" / "a.jsonl", [make_login() for _ in range(5)])
+    write_csv(tmp_path / "spool" / "payments-1.csv", [make_payment(), make_payment(amount="x")])
+    ingest(spark, settings, tmp_path / "spool")
+    before = {t: _count(spark, settings, layer, t) for layer in ("bronze", "silver") for t in ("logins", "payments", "quarantine")}
+    again = ingest(spark, settings, tmp_path / "spool")
+    assert again.files == 0 and again.skipped_files == 2
+    after = {t: _count(spark, settings, layer, t) for layer in ("bronze", "silver") for t in ("logins", "payments", "quarantine")}
+    assert before == after
+
+
+def test_truncated_or_unknown_files_change_no_table(spark: Any, settings: Settings, tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "ok" / "logins" / "a.jsonl", [make_login() for _ in range(3)])
+    ingest(spark, settings, tmp_path / "ok")
+    before = _versions(spark, settings)
+    p = write_jsonl(tmp_path / "bad" / "logins" / "b.jsonl", [make_login() for _ in range(3)])
+    p.write_bytes(p.read_bytes()[:-25])
+    with pytest.raises(TruncatedFileError):
+        ingest(spark, settings, tmp_path / "bad")
+    write_jsonl(tmp_path / "odd" / "clicks" / "c.jsonl", [make_login()])
+    with pytest.raises(UnknownStreamError):
+        ingest(spark, settings, tmp_path / "odd")
+    assert _versions(spark, settings) == before
+
+
+def test_failed_batch_restores_every_table_and_can_be_rerun(spark: Any, settings: Settings, tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "a" / "logins" / "a.jsonl", [make_login() for _ in range(4)])
+    ingest(spark, settings, tmp_path / "a")
+    before = _contents(spark, settings)
+    counts = _count(spark, settings, "bronze", "logins")
+    write_jsonl(tmp_path / "b" / "logins" / "b.jsonl", [make_login() for _ in range(3)] + [make_login(outcome="?")])
+    write_jsonl(tmp_path / "b" / "payments" / "b.jsonl", [make_payment()])
+    with pytest.raises(RuntimeError, match="injected failure"):
+        ingest(spark, settings, tmp_path / "b", _fail_after_writes=3)
+    assert _contents(spark, settings) == before
+    assert _count(spark, settings, "bronze", "logins") == counts
+    assert not lake.exists(spark, settings.table_path("bronze", "payments"))  # created, then removed
+    ingest(spark, settings, tmp_path / "b")
+    assert _count(spark, settings, "bronze", "logins") == counts + 3
+    assert _count(spark, settings, "silver", "payments") == 1
+
+
+def test_silver_dedups_and_pseudonymizes(spark: Any, settings: Settings, tmp_path: Path) -> None:
+    dup = make_login(event_id="same", ip="20.0.1.77", device_id="phone-9")
+    write_jsonl(tmp_path / "s" / "logins" / "a.jsonl", [dup, make_login()])
+    write_jsonl(tmp_path / "s" / "logins" / "b.jsonl", [dup])
+    ingest(spark, settings, tmp_path / "s")
+    assert _count(spark, settings, "bronze", "logins") == 3
+    silver = lake.read(spark, settings.table_path("silver", "logins"))
+    assert silver.count() == 2
+    assert "ip" not in silver.columns and "device_id" not in silver.columns
+    row = silver.where("event_id = 'same'").first()
+    key = TEST_KEY.encode()
+    assert row["ip_hash"] == pseudonymize(key, "20.0.1.77")
+    assert row["device_hash"] == pseudonymize(key, "phone-9")
+    assert row["ip_prefix_hash"] == pseudonymize(key, "20.0.1.0/24")
+    assert (row["ua_family"], row["ua_major"], row["device_class"]) == ("chrome", 128, "desktop")
+
+
+def test_reputation_is_point_in_time_and_geo_fills_gaps(spark: Any, tmp_path: Path) -> None:
+    from tests.conftest import make_settings
+
+    geo = write_csv(tmp_path / "geo.csv", [{"network": "20.5.0.0/16", "country": "DE", "city": "Berlin",
+                                            "latitude": 52.5, "longitude": 13.4, "asn": 20051}])
+    s = make_settings(tmp_path, geo_db=geo)
+    write_csv(tmp_path / "sp" / "ip_reputation" / "feed.csv", [
+        make_reputation(network="20.5.7.0/24", category="proxy", score=0.7, as_of="2026-08-01T12:00:00Z"),
+        make_reputation(network="20.5.0.0/16", category="hosting", score=0.3, as_of="2026-07-01T00:00:00Z"),
+    ])
+    write_jsonl(tmp_path / "sp" / "logins" / "a.jsonl", [
+        make_login(event_id="before", ip="20.5.7.9", event_time="2026-08-01T11:00:00Z", country=None, asn=None),
+        make_login(event_id="after", ip="20.5.7.9", event_time="2026-08-01T13:00:00Z"),
+        make_login(event_id="clean", ip="20.9.1.1"),
+    ])
+    ingest(spark, s, tmp_path / "sp")
+    rows = {r["event_id"]: r for r in lake.read(spark, s.table_path("silver", "logins")).collect()}
+    assert (rows["before"]["ip_rep_category"], rows["before"]["ip_rep_score"]) == ("hosting", 0.3)
+    assert (rows["after"]["ip_rep_category"], rows["after"]["ip_rep_score"]) == ("proxy", 0.7)
+    assert rows["clean"]["ip_rep_category"] is None
+    assert (rows["before"]["country"], rows["before"]["asn"], rows["before"]["geo_source"]) == ("DE", 20051, "lookup")
+    assert (rows["after"]["country"], rows["after"]["geo_source"]) == ("US", "event")
