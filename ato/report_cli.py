@@ -32,6 +32,9 @@ def print_simulation(cfg: SimulatorConfig, s: SimulationSummary, out: Path, worl
     for k in sorted(s.campaigns):
         a.add_row(k, str(s.campaigns[k]), f"{s.attack_logins.get(k, 0):,}", str(s.compromised.get(k, 0)))
     con.print(a)
+    spoilt = ", ".join(f"{k} {v}" for k, v in s.malformed.items() if v)
+    if spoilt:
+        con.print(f"rows spoilt on purpose (ingest must quarantine them): {spoilt}")
     share = sum(s.attack_logins.values()) / max(1, s.rows["logins"])
     con.print(f"attacker logins: {share:.2%} of all logins; {s.files} files written")
 
@@ -63,3 +66,5 @@ def print_ingest(s: IngestSummary, spark: SparkSession, settings: Settings) -> N
         con.print(q)
     else:
         con.print("no rows quarantined in this batch")
+    for alert in s.alerts:
+        con.print(f"[bold red]ALERT[/bold red] {alert}: downstream quality gates will block this data")

@@ -58,7 +58,7 @@ class Privacy(_Section):
 
 class IngestConf(_Section):
     max_quarantine_fraction: float = Field(
-        0.5, gt=0, le=1, description="Above this share of bad rows in a table the batch fails."
+        0.5, gt=0, le=1, description="Above this share of quarantined rows a stream raises an alert."
     )
     max_future_skew_hours: float = Field(24, ge=0, description="Quarantine events this far ahead.")
     min_event_time: str = Field("2000-01-01T00:00:00Z", description="Quarantine older events.")

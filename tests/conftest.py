@@ -16,8 +16,8 @@ BOOSTED_CAMPAIGNS = {"credential_stuffing": 600, "targeted_ato": 1500, "session_
                      "low_and_slow": 1500, "fraud_ring": 400}
 
 
-def make_settings(root: Path, geo_db: Path | None = None) -> Settings:
-    env = {
+def make_settings(root: Path, geo_db: Path | None = None, **extra: str) -> Settings:
+    env = {**extra,
         "ATO_LAKE_ROOT": str(root / "lake"),
         "ATO_HMAC_KEY": TEST_KEY,
         "ATO_SPARK_MASTER": "local[2]",
@@ -52,6 +52,7 @@ def small_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, o
     cfg = load_simulator_config(
         accounts=300, days=8, seed=11,
         campaigns=BOOSTED_CAMPAIGNS,
+        malformed_share=0.003,
         labels={"false_report_rate": 0.3, "delay_days_median": 2, "report_rate": 0.7},
     )
     summary = simulate(cfg, base / "spool", base / "world")

@@ -85,10 +85,9 @@ def credential_stuffing(w: World, cid: int, day: int) -> tuple[Campaign, list[Re
     start = w.t0_ms + day * DAY_MS + int(rng.integers(0, 20 * HOUR))
     t = start + np.sort(rng.integers(0, int(rng.integers(1, 7)) * HOUR, attempts))
     pool_n = int(rng.integers(cfg.ip_pool_min, cfg.ip_pool_max + 1))
-    botnet = rng.random(pool_n) < 0.7
-    res = net.blocks_where("residential")
+    botnet = rng.random(pool_n) < 0.7  # the rest rented from hosting providers
     hosting = net.blocks_where("hosting")
-    pool = np.where(botnet, net.random_ip(rng, rng.choice(res, pool_n)), net.random_ip(rng, rng.choice(hosting, pool_n)))
+    pool = np.where(botnet, rng.choice(w.botnet, pool_n), net.random_ip(rng, rng.choice(hosting, pool_n)))
     ip = pool[np.minimum(rng.zipf(1.3, attempts) - 1, pool_n - 1)]
     if rng.random() < 0.5:  # a script: no device id
         ua = SCRIPT_UAS[int(rng.integers(len(SCRIPT_UAS)))]
@@ -205,4 +204,6 @@ def base_reputation(w: World) -> list[RepEntry]:
             rep.append((f"{_ip_str(base)}/16", "hosting", float(np.round(rng.uniform(0.2, 0.45), 2)), as_of))
     tor_base = int(net.block_base(np.array([hosting[0]]))[0])
     rep += [(f"{_ip_str(tor_base + (k << 8))}/24", "tor", 0.95, as_of) for k in range(200, 208)]
+    known = w.botnet[rng.random(len(w.botnet)) < 0.2]  # bots seen in earlier, unsimulated attacks
+    rep += [(f"{_ip_str(int(x))}/32", "botnet", float(np.round(rng.uniform(0.6, 0.95), 2)), as_of) for x in known]
     return rep

@@ -53,6 +53,7 @@ class SimulatorConfig(_M):
     new_phone_rate_per_day: float = Field(0.004, ge=0, le=1)
     typo_rate: float = Field(0.04, ge=0, le=1)
     missing_geo_share: float = Field(0.15, ge=0, le=1)
+    malformed_share: float = Field(0.0002, ge=0, le=0.5, description="Login/payment rows spoilt like a buggy producer would.")
     labels: LabelConf = LabelConf()
     campaigns: CampaignConf = CampaignConf()
     stuffing: StuffingConf = StuffingConf()

@@ -29,6 +29,7 @@ class World:
     t0_ms: int  # start of day 0, epoch ms
     travel_city: np.ndarray  # [accounts, days] city idx or -1
     city_block: np.ndarray  # a residential block per city idx
+    botnet: np.ndarray  # infected home routers (IPs) that stuffing waves reuse
     logins: Columns
     payments: Columns
     changes: Columns

@@ -17,7 +17,7 @@ from ato.simulator.geo import build_internet, ips_to_str
 from ato.simulator.labels import make_labels
 from ato.simulator.legit import DAY_MS, World, legit_day, plan_travel
 from ato.simulator.population import build_population
-from ato.simulator.writer import rfc3339, write_stream
+from ato.simulator.writer import inject_malformed, rfc3339, write_stream
 
 
 @dataclass
@@ -29,6 +29,7 @@ class SimulationSummary:
     attack_logins: dict[str, int] = field(default_factory=dict)
     compromised: dict[str, int] = field(default_factory=dict)
     files: int = 0
+    malformed: dict[str, int] = field(default_factory=dict)  # rows spoilt on purpose, per stream
 
 
 def _ids(rng: np.random.Generator, prefix: str, n: int) -> np.ndarray:
@@ -59,8 +60,9 @@ def play(cfg: SimulatorConfig, progress: Progress = QUIET) -> tuple[World, list[
     city_block = np.full(len(net.cities), -1, dtype=np.int64)
     city_block[res["city"].to_numpy()] = res.index.to_numpy()
     t0 = int(datetime(cfg.start.year, cfg.start.month, cfg.start.day, tzinfo=UTC).timestamp() * 1000)
+    botnet = net.random_ip(rng, rng.choice(net.blocks_where("residential"), 3000))
     w = World(cfg, net, pop, Devices.from_population(pop), rng, t0, plan_travel(cfg, net, pop, rng),
-              city_block, Columns(LOGIN_COLS), Columns(PAYMENT_COLS), Columns(CHANGE_COLS))
+              city_block, botnet, Columns(LOGIN_COLS), Columns(PAYMENT_COLS), Columns(CHANGE_COLS))
     for day in progress.track(range(cfg.days), cfg.days, "legitimate days"):
         legit_day(w, day)
     camps, rep = _campaigns(w, progress)
@@ -140,6 +142,8 @@ def simulate(cfg: SimulatorConfig, out: Path, world_dir: Path, progress: Progres
                                    attack_started_at=rfc3339(labels["attack_started_at"]))
         reputation = pd.DataFrame(rep, columns=["network", "category", "score", "as_of"])
         reputation = reputation.drop_duplicates("network").sort_values(["as_of", "network"]).reset_index(drop=True)
+        logins, summary.malformed["logins"] = inject_malformed(logins, "logins", cfg.malformed_share, rng)
+        payments, summary.malformed["payments"] = inject_malformed(payments, "payments", cfg.malformed_share, rng)
     with progress.step(f"writing spool to {out}"):
         files = []
         files += write_stream(logins, "logins", out, lg["t"])

@@ -40,6 +40,28 @@ def _day_of(ms: pd.Series) -> np.ndarray:
     return pd.to_datetime(ms, unit="ms").dt.strftime("%Y-%m-%d").to_numpy()
 
 
+# What real producers get wrong now and then: (field, bad value) per stream.
+CORRUPTIONS: dict[str, tuple[tuple[str, object], ...]] = {
+    "logins": (("event_time", "2026-08-01 25:61:00"), ("outcome", "captcha_failed"),
+               ("account_id", None), ("latitude", "n/a")),
+    "payments": (("amount", "12,50"), ("status", "pending"), ("event_time", "yesterday"),
+                 ("account_id", None)),
+}
+
+
+def inject_malformed(df: pd.DataFrame, stream: str, share: float, rng: np.random.Generator) -> tuple[pd.DataFrame, int]:
+    """Spoil a small share of rows the way buggy producers do; ingest must quarantine exactly these."""
+    kinds = CORRUPTIONS.get(stream, ())
+    if not kinds or share <= 0 or df.empty:
+        return df, 0
+    idx = np.flatnonzero(rng.random(len(df)) < share)
+    df = df.astype({f: object for f, _ in kinds})
+    for i, k in zip(idx, rng.integers(0, len(kinds), len(idx)), strict=True):
+        field, value = kinds[int(k)]
+        df.iat[int(i), df.columns.get_loc(field)] = value
+    return df, len(idx)
+
+
 def write_stream(df: pd.DataFrame, stream: str, out: Path, day_ms: pd.Series,
                  fmt: str | None = None) -> list[Path]:
     """Write one stream as one file per UTC day of `day_ms`; returns the files written."""

@@ -42,6 +42,8 @@ class IngestSummary:
     bronze_rows: dict[str, int] = field(default_factory=dict)
     quarantined: dict[str, int] = field(default_factory=dict)  # "stream: reason" -> rows
     silver_dates: dict[str, list[str]] = field(default_factory=dict)
+    quarantine_share: dict[str, float] = field(default_factory=dict)  # per stream, this batch
+    alerts: list[str] = field(default_factory=list)  # streams over ingest.max_quarantine_fraction
 
 
 def batch_id(files: list[SpoolFile]) -> str:
@@ -88,6 +90,7 @@ def _split(spark: SparkSession, stream: str, files: list[SpoolFile], settings: S
         F.lit(stream).alias("table"), "raw", F.array_join("reasons", "; ").alias("reason"), "reasons",
         F.col("source_file").alias("_source_file"), "_row_id", *stamp,
     ).persist()
+    good.count(), quarantined.count()  # materialise both before dropping what they derive from
     checked.unpersist()
     return good, quarantined
 
@@ -186,8 +189,12 @@ def ingest(spark: SparkSession, settings: Settings, spool: Path, progress: Progr
             df.unpersist()
     from pyspark.sql import functions as F
 
-    for r in ledger.groupBy("stream").sum("rows_bronze").collect():
+    limit = settings.ingest.max_quarantine_fraction
+    for r in ledger.groupBy("stream").agg(F.sum("rows_bronze"), F.sum("rows_in")).collect():
         summary.bronze_rows[r[0]] = int(r[1])
+        share = summary.quarantine_share[r[0]] = 1 - int(r[1]) / max(1, int(r[2]))
+        if share > limit:
+            summary.alerts.append(f"{r[0]}: {share:.1%} of rows quarantined (limit {limit:.0%})")
     q = lake.read(spark, settings.table_path("bronze", QUARANTINE)).where(pred)
     for r in q.select("table", F.explode("reasons").alias("r")).groupBy("table", "r").count().collect():
         summary.quarantined[f"{r[0]}: {r[1]}"] = int(r[2])

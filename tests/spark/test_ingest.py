@@ -38,7 +38,10 @@ def _contents(spark: Any, s: Settings) -> dict[str, list[str] | None]:
     return out
 
 
-def test_malformed_rows_are_quarantined_exactly(spark: Any, settings: Settings, tmp_path: Path) -> None:
+def test_malformed_rows_are_quarantined_exactly(spark: Any, tmp_path: Path) -> None:
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path, ATO_INGEST__MAX_QUARANTINE_FRACTION="0.4")
     good = [make_login() for _ in range(6)]
     bad = [
         make_login(event_time="2026-08-01 25:99"),
@@ -59,6 +62,8 @@ def test_malformed_rows_are_quarantined_exactly(spark: Any, settings: Settings, 
     ledger = lake.read(spark, settings.table_path("bronze", "_ingest_log")).first()
     assert (ledger["rows_in"], ledger["rows_bronze"], ledger["rows_quarantined"]) == (11, 6, 5)
     assert summary.quarantined["logins: malformed record"] == 1
+    assert summary.quarantine_share["logins"] == pytest.approx(5 / 11)
+    assert summary.alerts == ["logins: 45.5% of rows quarantined (limit 40%)"]
 
 
 def test_foreign_csv_and_jsonl_ingest_typed(spark: Any, settings: Settings) -> None:
