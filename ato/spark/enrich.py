@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from ato.enrich.useragent import parse_user_agent
@@ -55,30 +56,35 @@ def cidr_table(df: DataFrame, network: str = "network") -> DataFrame:
             .where(F.col("net_base").isNotNull()))
 
 
-def cidr_lookup(df: DataFrame, ip_int: str, ref: DataFrame, row_key: str, take: list[str],
+def cidr_lookup(df: DataFrame, ip_col: str, ref: pd.DataFrame, take: dict[str, str],
                 time_col: str | None = None, ref_time_col: str | None = None) -> DataFrame:
-    """Join each row with the most specific matching network of `ref` (a `cidr_table`), and,
-    with time columns, only networks known at the row's time (latest first). Adds `take`."""
-    from pyspark.sql import Window
+    """Add `take` (output name -> Spark type, read from the same-named `ref` column) from the
+    most specific network of `ref` holding each row's IP; with time columns, only networks
+    known at the row's time count (latest first). `ref` is small and shipped to the workers,
+    so the lookup is a NumPy search per batch of rows, with no shuffle."""
     from pyspark.sql import functions as F
 
-    lengths = sorted({r[0] for r in ref.select("prefix_len").distinct().collect()})
-    if not lengths:
-        return df.select("*", *[F.lit(None).alias(t) for t in take])
-    r = ref.select(F.col("prefix_len").alias("_L"), F.expr("shiftright(net_base, 32 - prefix_len)").alias("_k"),
-                   *take, *([F.col(ref_time_col).alias("_ref_t")] if ref_time_col else []))
-    cand = (df.select(row_key, ip_int, *([time_col] if time_col else []))
-            .where(F.col(ip_int).isNotNull())
-            .withColumn("_L", F.explode(F.array(*[F.lit(x) for x in lengths])))
-            .withColumn("_k", F.expr(f"shiftright({ip_int}, 32 - _L)")))
-    cond = ["_L", "_k"]
-    m = cand.join(F.broadcast(r), cond)
-    if time_col and ref_time_col:
-        m = m.where(F.col("_ref_t") <= F.col(time_col))
-    order = [F.col("_L").desc()] + ([F.col("_ref_t").desc()] if ref_time_col else [])
-    best = (m.withColumn("_rn", F.row_number().over(Window.partitionBy(row_key).orderBy(*order)))
-            .where("_rn = 1").select(row_key, *take))
-    return df.join(best, row_key, "left")
+    from ato.enrich.cidr import CidrIndex, ipv4_to_int
+
+    as_of = None
+    if ref_time_col:
+        as_of = pd.to_datetime(ref[ref_time_col], utc=True).astype("int64").to_numpy() // 10**9
+    index = CidrIndex.build(ref["network"], as_of)
+    payload = ref[list(take)].reset_index(drop=True)
+    schema = ", ".join(f"{k} {v}" for k, v in take.items())
+
+    def look(ip: pd.Series, t: pd.Series) -> pd.DataFrame:
+        t_s = pd.to_datetime(t, utc=True).astype("int64").to_numpy() // 10**9 if ref_time_col else None
+        rows = index.lookup(ipv4_to_int(ip), t_s)
+        if payload.empty:
+            return pd.DataFrame({k: [None] * len(ip) for k in take})
+        out = payload.iloc[np.maximum(rows, 0)].reset_index(drop=True).astype(object)
+        out[rows < 0] = None
+        return out
+
+    udf = F.pandas_udf(look, schema)  # type: ignore[call-overload]
+    tcol = F.col(time_col) if time_col else F.lit(None).cast("timestamp")
+    return df.withColumn("_cidr", udf(F.col(ip_col), tcol)).select("*", *[F.col(f"_cidr.{k}").alias(k) for k in take]).drop("_cidr")
 
 
 def _parse_uas(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:

@@ -87,7 +87,7 @@ def _split(spark: SparkSession, stream: str, files: list[SpoolFile], settings: S
         F.col("source_file").alias("_source_file"), "_row_id", *stamp,
     ).persist()
     quarantined = checked.where(F.size("reasons") > 0).select(
-        F.lit(stream).alias("table"), "raw", F.array_join("reasons", "; ").alias("reason"), "reasons",
+        F.lit(stream).alias("stream"), "raw", F.array_join("reasons", "; ").alias("reason"), "reasons",
         F.col("source_file").alias("_source_file"), "_row_id", *stamp,
     ).persist()
     good.count(), quarantined.count()  # materialise both before dropping what they derive from
@@ -169,7 +169,7 @@ def ingest(spark: SparkSession, settings: Settings, spool: Path, progress: Progr
         for df in bad.values():
             quarantine = df if quarantine is None else quarantine.unionByName(df)
         assert quarantine is not None
-        lake.replace_where(quarantine, settings.table_path("bronze", QUARANTINE), pred, ["table"])
+        lake.replace_where(quarantine, settings.table_path("bronze", QUARANTINE), pred, ["stream"])
         _tick()
         with progress.step("building silver"):
             # Reputation first: silver logins look it up (point in time).
@@ -196,6 +196,6 @@ def ingest(spark: SparkSession, settings: Settings, spool: Path, progress: Progr
         if share > limit:
             summary.alerts.append(f"{r[0]}: {share:.1%} of rows quarantined (limit {limit:.0%})")
     q = lake.read(spark, settings.table_path("bronze", QUARANTINE)).where(pred)
-    for r in q.select("table", F.explode("reasons").alias("r")).groupBy("table", "r").count().collect():
+    for r in q.select("stream", F.explode("reasons").alias("r")).groupBy("stream", "r").count().collect():
         summary.quarantined[f"{r[0]}: {r[1]}"] = int(r[2])
     return summary

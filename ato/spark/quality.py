@@ -45,14 +45,13 @@ def _describe(cfg: dict[str, Any]) -> str:
     return f"expectation failed: {cfg['type']}({cols})"
 
 
-def run_suite(df: DataFrame, name: str, expectations: list[dict[str, Any]], index_column: str | None = None) -> SuiteResult:
-    """Validate `df` against the expectations; with `index_column`, list failing row ids."""
+def _validate(df: DataFrame, name: str, expectations: list[dict[str, Any]], fmt: dict[str, Any]) -> list[Any]:
+    """One GE validation run; returns the per-expectation results in order."""
     import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     asset = ctx.data_sources.add_spark(name=f"ds_{name}").add_dataframe_asset(name=name)
@@ -60,19 +59,34 @@ def run_suite(df: DataFrame, name: str, expectations: list[dict[str, Any]], inde
     exps = [ExpectationConfiguration(type=c["type"], kwargs=c["kwargs"]).to_domain_obj() for c in expectations]
     suite = ctx.suites.add(gx.ExpectationSuite(name=name, expectations=exps))
     vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=f"vd_{name}", data=batch_def, suite=suite))
-    fmt: dict[str, Any] = {"result_format": "SUMMARY"}
-    if index_column:
+    results = list(vd.run(batch_parameters={"dataframe": df}, result_format=fmt).results)
+    for r, cfg in zip(results, expectations, strict=True):
+        if r.exception_info and r.exception_info.get("raised_exception"):
+            raise RuntimeError(f"{name}: {_describe(cfg)}: {r.exception_info.get('exception_message')}")
+    return results
+
+
+def run_suite(df: DataFrame, name: str, expectations: list[dict[str, Any]], index_column: str | None = None) -> SuiteResult:
+    """Validate `df` against the expectations; with `index_column`, list failing row ids.
+
+    A cheap SUMMARY pass first; only expectations that failed are run again in
+    COMPLETE mode to collect the ids of their failing rows.
+    """
+    out = SuiteResult(suite=name, success=True)
+    if not expectations:
+        return out
+    failed_cfgs = []
+    for r, cfg in zip(_validate(df, name, expectations, {"result_format": "SUMMARY"}), expectations, strict=True):
+        desc = _describe(cfg)
+        out.details[desc] = {k: r.result.get(k) for k in ("element_count", "unexpected_count", "observed_value") if k in r.result}
+        if not r.success:
+            out.success = False
+            out.failed.append(desc)
+            failed_cfgs.append(cfg)
+    if index_column and failed_cfgs:
         fmt = {"result_format": "COMPLETE", "unexpected_index_column_names": [index_column],
                "return_unexpected_index_query": False}
-    res = vd.run(batch_parameters={"dataframe": df}, result_format=fmt)
-    out = SuiteResult(suite=name, success=bool(res.success))
-    for r, cfg in zip(res.results, expectations, strict=True):
-        desc = _describe(cfg)
-        if not r.success:
-            out.failed.append(desc)
-        out.details[desc] = {k: r.result.get(k) for k in ("element_count", "unexpected_count", "observed_value") if k in r.result}
-        if index_column and r.exception_info and r.exception_info.get("raised_exception"):
-            raise RuntimeError(f"{name}: {desc}: {r.exception_info.get('exception_message')}")
-        for item in (r.result.get("unexpected_index_list") or []) if index_column else []:
-            out.unexpected.setdefault(str(item[index_column]), []).append(desc)
+        for r, cfg in zip(_validate(df, f"{name}_rows", failed_cfgs, fmt), failed_cfgs, strict=True):
+            for item in r.result.get("unexpected_index_list") or []:
+                out.unexpected.setdefault(str(item[index_column]), []).append(_describe(cfg))
     return out

@@ -10,6 +10,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
 from ato.contracts import contract
 from ato.settings import Settings
 from ato.spark import lake
@@ -17,7 +19,6 @@ from ato.spark.enrich import (
     cidr_lookup,
     cidr_table,
     hmac_hex,
-    ipv4_int,
     ipv4_prefix24,
     with_user_agent,
 )
@@ -41,38 +42,39 @@ def _pseudonymize(df: DataFrame, settings: Settings, cols: list[str]) -> DataFra
     return df.drop(*cols)
 
 
-def _geo_db(spark: SparkSession, settings: Settings) -> DataFrame | None:
+def _geo_db(spark: SparkSession, settings: Settings) -> pd.DataFrame | None:
     path = settings.enrich.geo_db
     if "://" not in path and not Path(path).exists():
         return None
     schema = "network string, country string, city string, latitude double, longitude double, asn long"
-    return cidr_table(spark.read.option("header", True).schema(schema).csv(path))
+    return spark.read.option("header", True).schema(schema).csv(path).toPandas()
+
+
+GEO_COLS = {"country": "string", "city": "string", "latitude": "double", "longitude": "double", "asn": "bigint"}
 
 
 def _logins(spark: SparkSession, settings: Settings, df: DataFrame) -> DataFrame:
     from pyspark.sql import functions as F
 
-    df = df.withColumn("_ip_int", ipv4_int("ip")).withColumn("_prefix24", ipv4_prefix24("ip"))
     geo = _geo_db(spark, settings)
     has_geo = F.col("country").isNotNull() & F.col("asn").isNotNull()
     if geo is not None:
-        g = geo.select("prefix_len", "net_base", *[F.col(c).alias(f"g_{c}") for c in ("country", "city", "latitude", "longitude", "asn")])
-        df = cidr_lookup(df, "_ip_int", g, "event_id", ["g_country", "g_city", "g_latitude", "g_longitude", "g_asn"])
+        geo = geo.rename(columns={c: f"g_{c}" for c in GEO_COLS})
+        df = cidr_lookup(df, "ip", geo, {f"g_{c}": t for c, t in GEO_COLS.items()})
         df = df.withColumn("geo_source", F.when(has_geo, "event").when(F.col("g_country").isNotNull(), "lookup"))
-        for c in ("country", "city", "latitude", "longitude", "asn"):
+        for c in GEO_COLS:
             df = df.withColumn(c, F.when(has_geo, F.col(c)).otherwise(F.coalesce(c, f"g_{c}"))).drop(f"g_{c}")
     else:
         df = df.withColumn("geo_source", F.when(has_geo, "event"))
     rep_path = settings.table_path("silver", "ip_reputation")
+    rep = pd.DataFrame({"network": [], "ip_rep_category": [], "ip_rep_score": [], "as_of": []})
     if lake.exists(spark, rep_path):
-        rep = lake.read(spark, rep_path).select("prefix_len", "net_base", F.col("category").alias("ip_rep_category"),
-                                               F.col("score").alias("ip_rep_score"), "as_of")
-        df = cidr_lookup(df, "_ip_int", rep, "event_id", ["ip_rep_category", "ip_rep_score"], "event_time", "as_of")
-    else:
-        df = df.withColumn("ip_rep_category", F.lit(None).cast("string")).withColumn("ip_rep_score", F.lit(None).cast("double"))
+        rep = (lake.read(spark, rep_path).select("network", F.col("category").alias("ip_rep_category"),
+                                                 F.col("score").alias("ip_rep_score"), "as_of").toPandas())
+    df = cidr_lookup(df, "ip", rep, {"ip_rep_category": "string", "ip_rep_score": "double"}, "event_time", "as_of")
     df = with_user_agent(df)
     key, n = settings.hmac_key_bytes(), settings.privacy.hash_hex_chars
-    df = df.withColumn("ip_prefix_hash", hmac_hex("_prefix24", key, n)).drop("_prefix24", "_ip_int")
+    df = df.withColumn("ip_prefix_hash", hmac_hex(ipv4_prefix24("ip"), key, n))
     return _pseudonymize(df, settings, ["ip", "device_id"])
 
 

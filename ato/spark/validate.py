@@ -19,11 +19,8 @@ PATTERNS = {"timestamp": v.TIMESTAMP_RE, "double": v.DOUBLE_RE, "long": v.LONG_R
 SPARK_TYPES = {"timestamp": "timestamp", "double": "double", "long": "bigint"}
 
 
-def _text(name: str) -> Column:
-    from pyspark.sql import functions as F
-
-    raw = F.col("fields")[name]
-    return F.when(raw == "", F.lit(None).cast("string")).otherwise(raw)
+def _text_col(name: str) -> str:
+    return f"_t_{name}"
 
 
 def _typed(spec: FieldSpec, text: Column) -> Column:
@@ -63,16 +60,23 @@ def apply_contract(df: DataFrame, stream: str) -> DataFrame:
     from pyspark.sql import functions as F
 
     c = contract(stream)
+    keep = [x for x in df.columns if x != "fields"]
+    # Look every field up once ('' is null); the checks below read these columns.
+    texts = [F.nullif(F.col("fields")[f.name], F.lit("")).alias(_text_col(f.name)) for f in c.fields]
+    df = df.select(*keep, "fields", *texts)
     cols, reasons = [], []
     for spec in c.fields:
-        text = _text(spec.name)
+        text = F.col(_text_col(spec.name))
         typed = _typed(spec, text)
         cols.append(typed.alias(spec.name))
         reasons.append(_reason(spec, text, typed))
     known = F.array(*[F.lit(n) for n in c.field_names])
-    extra = F.map_filter("fields", lambda k, val: ~F.array_contains(known, k) & val.isNotNull() & (val != ""))
+    # Most rows carry no unknown field: only those pay for the (interpreted) lambda.
+    extra = F.when(
+        F.size(F.array_except(F.map_keys("fields"), known)) > 0,
+        F.map_filter("fields", lambda k, val: ~F.array_contains(known, k) & val.isNotNull() & (val != "")),
+    ).otherwise(F.create_map().cast("map<string,string>"))
     all_reasons = F.when(F.col("fields").isNull(), F.array(F.lit(v.REASON_MALFORMED))).otherwise(
-        F.filter(F.array(*reasons), lambda r: r.isNotNull())
+        F.array_compact(F.array(*reasons))
     )
-    keep = [x for x in df.columns if x != "fields"]
     return df.select(*keep, *cols, extra.alias("extra"), all_reasons.alias("reasons"))

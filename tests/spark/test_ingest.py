@@ -58,7 +58,7 @@ def test_malformed_rows_are_quarantined_exactly(spark: Any, tmp_path: Path) -> N
         "invalid timestamp: event_time", "unknown value: outcome", "missing required field: account_id",
         "invalid number: latitude", "malformed record",
     ])
-    assert {r["table"] for r in q.collect()} == {"logins"}
+    assert {r["stream"] for r in q.collect()} == {"logins"}
     ledger = lake.read(spark, settings.table_path("bronze", "_ingest_log")).first()
     assert (ledger["rows_in"], ledger["rows_bronze"], ledger["rows_quarantined"]) == (11, 6, 5)
     assert summary.quarantined["logins: malformed record"] == 1
@@ -162,3 +162,19 @@ def test_reputation_is_point_in_time_and_geo_fills_gaps(spark: Any, tmp_path: Pa
     assert rows["clean"]["ip_rep_category"] is None
     assert (rows["before"]["country"], rows["before"]["asn"], rows["before"]["geo_source"]) == ("DE", 20051, "lookup")
     assert (rows["after"]["country"], rows["after"]["geo_source"]) == ("US", "event")
+
+
+def test_rows_failing_a_ge_expectation_are_quarantined(spark: Any, settings: Settings, tmp_path: Path) -> None:
+    """Contract-valid rows that break a Great Expectations suite go to quarantine, by row."""
+    write_csv(tmp_path / "g" / "payments-1.csv", [
+        make_payment(event_id="ok"), make_payment(event_id="tiny", amount=0.001),
+        make_payment(event_id="lower", currency="usd"),
+        make_payment(event_id="future", event_time="2031-01-01T00:00:00Z"),
+    ])
+    summary = ingest(spark, settings, tmp_path / "g")
+    assert [r["event_id"] for r in lake.read(spark, settings.table_path("bronze", "payments")).collect()] == ["ok"]
+    assert summary.quarantined == {
+        "payments: expectation failed: expect_column_values_to_be_between(amount)": 1,
+        "payments: expectation failed: expect_column_values_to_match_regex(currency)": 1,
+        "payments: expectation failed: expect_column_values_to_be_between(event_time)": 1,
+    }
