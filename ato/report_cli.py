@@ -53,7 +53,7 @@ def print_ingest(s: IngestSummary, spark: SparkSession, settings: Settings) -> N
             path = settings.table_path(layer, stream)
             if not lake.exists(spark, path):
                 continue
-            batch = s.bronze_rows.get(stream, sum(v for k, v in s.quarantined.items()) if stream == "quarantine" else None)
+            batch = s.quarantined_rows if stream == "quarantine" else s.bronze_rows.get(stream)
             t.add_row(f"{layer}/{stream}", f"{batch:,}" if batch is not None and layer == "bronze" else "",
                       f"{lake.read(spark, path).count():,}")
     con.print(t)

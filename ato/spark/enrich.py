@@ -30,30 +30,11 @@ def hmac_hex(col: Column | str, key: bytes, hex_chars: int) -> Column:
     return F.when(c.isNotNull(), F.substring(F.sha2(F.concat(F.lit(opad), inner), 256), 1, hex_chars))
 
 
-def ipv4_int(col: str) -> Column:
-    """Dotted quad -> long; null for anything that is not IPv4."""
-    from pyspark.sql import functions as F
-
-    parts = F.split(F.col(col), r"\.")
-    value = sum((parts[i].cast("long") * (1 << (8 * (3 - i))) for i in range(4)), F.lit(0).cast("long"))
-    return F.when(F.col(col).rlike(IPV4_RE), value)
-
-
 def ipv4_prefix24(col: str) -> Column:
     """'203.0.113.7' -> '203.0.113.0/24' (as `ato.privacy.ipv4_prefix24`)."""
     from pyspark.sql import functions as F
 
     return F.when(F.col(col).rlike(IPV4_RE), F.concat(F.regexp_extract(col, r"^(\d+\.\d+\.\d+)\.", 1), F.lit(".0/24")))
-
-
-def cidr_table(df: DataFrame, network: str = "network") -> DataFrame:
-    """Add `net_base` (long) and `prefix_len` (int) parsed from an IPv4 CIDR column."""
-    from pyspark.sql import functions as F
-
-    return (df.withColumn("_ip", F.split(network, "/")[0])
-            .withColumn("prefix_len", F.split(network, "/")[1].cast("int"))
-            .withColumn("net_base", ipv4_int("_ip")).drop("_ip")
-            .where(F.col("net_base").isNotNull()))
 
 
 def cidr_lookup(df: DataFrame, ip_col: str, ref: pd.DataFrame, take: dict[str, str],

@@ -41,6 +41,7 @@ class IngestSummary:
     skipped_files: int = 0
     bronze_rows: dict[str, int] = field(default_factory=dict)
     quarantined: dict[str, int] = field(default_factory=dict)  # "stream: reason" -> rows
+    quarantined_rows: int = 0
     silver_dates: dict[str, list[str]] = field(default_factory=dict)
     quarantine_share: dict[str, float] = field(default_factory=dict)  # per stream, this batch
     alerts: list[str] = field(default_factory=list)  # streams over ingest.max_quarantine_fraction
@@ -192,6 +193,7 @@ def ingest(spark: SparkSession, settings: Settings, spool: Path, progress: Progr
     limit = settings.ingest.max_quarantine_fraction
     for r in ledger.groupBy("stream").agg(F.sum("rows_bronze"), F.sum("rows_in")).collect():
         summary.bronze_rows[r[0]] = int(r[1])
+        summary.quarantined_rows += int(r[2]) - int(r[1])
         share = summary.quarantine_share[r[0]] = 1 - int(r[1]) / max(1, int(r[2]))
         if share > limit:
             summary.alerts.append(f"{r[0]}: {share:.1%} of rows quarantined (limit {limit:.0%})")

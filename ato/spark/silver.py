@@ -17,7 +17,6 @@ from ato.settings import Settings
 from ato.spark import lake
 from ato.spark.enrich import (
     cidr_lookup,
-    cidr_table,
     hmac_hex,
     ipv4_prefix24,
     with_user_agent,
@@ -92,8 +91,6 @@ def transform(spark: SparkSession, settings: Settings, stream: str, bronze: Data
         df = df.withColumn("duration_s", F.unix_timestamp("ended_at") - F.unix_timestamp("started_at"))
     elif stream == "labels":
         df = df.withColumn("label_id", F.sha2(F.concat_ws("\u0001", *[F.coalesce(F.col(k).cast("string"), F.lit("")) for k in c.key]), 256))
-    elif stream == "ip_reputation":
-        df = cidr_table(df)
     return df.drop("_source_file", "_row_id", "_ingested_at")
 
 
