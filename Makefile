@@ -41,7 +41,9 @@ test: setup lint  ## the whole suite: unit, spark, data
 unit: setup
 	$(BIN)/pytest -q -m unit
 
-demo: setup  ## simulate a world and ingest it end to end (about ten minutes at the default size)
+demo: setup  ## simulate a world and ingest it end to end (about six minutes at the default size)
+	@echo "demo: starting from a clean data/ (spool, world, lake)"
+	rm -rf data/spool data/world data/lake
 	$(BIN)/ato simulate --accounts $(DEMO_ACCOUNTS) --days $(DEMO_DAYS) --out data/spool --world data/world
 	$(BIN)/ato ingest data/spool
 	$(BIN)/ato sql "SELECT stream, reason, count(*) AS n FROM bronze_quarantine GROUP BY ALL ORDER BY n DESC"

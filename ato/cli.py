@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from datetime import date
 from pathlib import Path
@@ -20,6 +21,13 @@ def _simulate(args: argparse.Namespace) -> int:
     cfg = load_simulator_config(args.config, accounts=args.accounts, days=args.days, seed=args.seed, start=args.start)
     out = Path(args.out or settings.paths.spool)
     world = Path(args.world or settings.paths.world)
+    for folder in (out, world):
+        if folder.is_dir() and any(folder.iterdir()):
+            if not args.overwrite:
+                print(f"ato: {folder} is not empty; a second world would mix with the first "
+                      "(use --overwrite to replace it)", file=sys.stderr)
+                return 2
+            shutil.rmtree(folder)
     summary = simulate(cfg, out, world, ConsoleProgress())
     print_simulation(cfg, summary, out, world)
     return 0
@@ -63,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="spool folder for event files (default: paths.spool)")
     s.add_argument("--world", help="folder for ground truth and the geo DB (default: paths.world)")
     s.add_argument("--config", type=Path, help="simulator YAML (default: conf/simulator.yaml)")
+    s.add_argument("--overwrite", action="store_true", help="replace a non-empty spool/world folder")
     s.set_defaults(fn=_simulate)
     i = sub.add_parser("ingest", help="ingest new spool files into bronze/quarantine/silver Delta tables")
     i.add_argument("spool", nargs="?", help="spool folder (default: paths.spool)")
