@@ -3,7 +3,7 @@
 Every other shape derives from these definitions: the Spark schema
 (:func:`spark_schema`), the Arrow schema (:func:`arrow_schema`), the pydantic
 record model (:func:`record_model`) and the row validators used by ingest
-(Spark, `ato/ingest/validate_spark.py`) and serving (:mod:`ato.validate`).
+(Spark, `ato/spark/validate.py`) and serving (:mod:`ato.validate`).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ato.simulator.geo import ip_to_str_one
 from ato.simulator.legit import DAY_MS, World
 from ato.simulator.population import BROWSER_UAS, render_ua
 
@@ -29,10 +30,6 @@ class Campaign:
 
 
 RepEntry = tuple[str, str, float, int]  # network, category, score, as_of ms
-
-
-def _ip_str(ip: int) -> str:
-    return f"{ip >> 24 & 255}.{ip >> 16 & 255}.{ip >> 8 & 255}.{ip & 255}"
 
 
 def _foreign_ip(w: World, victim: int, kind_p: tuple[float, float, float]) -> int:
@@ -111,7 +108,7 @@ def credential_stuffing(w: World, cid: int, day: int) -> tuple[Campaign, list[Re
             _login(w, v, t2, ip2, d2, "success", "credential_stuffing", cid)
             _cash_out(w, v, t2, ip2, d2, "credential_stuffing", cid, (3, 8))
     listed = botnet & (rng.random(pool_n) < w.cfg.reputation_coverage)
-    rep = [(f"{_ip_str(int(x))}/32", "botnet", float(np.round(rng.uniform(0.6, 0.95), 2)),
+    rep = [(f"{ip_to_str_one(int(x))}/32", "botnet", float(np.round(rng.uniform(0.6, 0.95), 2)),
             int(start + rng.integers(1, 8) * DAY_MS)) for x in pool[listed]]
     camp = Campaign(cid, "credential_stuffing", int(start), attempts, len(set(victim[real])), len(set(victim[win])))
     return camp, rep
@@ -162,7 +159,7 @@ def low_and_slow(w: World, cid: int, day: int) -> tuple[Campaign, list[RepEntry]
     t2 = t + int(rng.integers(1, 3)) * DAY_MS
     _login(w, v, t2, ip, dev, "success", "low_and_slow", cid)
     _cash_out(w, v, t2, ip, dev, "low_and_slow", cid, (1.5, 3))
-    rep = [(f"{_ip_str(ip)}/32", "proxy", float(np.round(rng.uniform(0.4, 0.8), 2)), t2 + 5 * DAY_MS)] if rng.random() < 0.3 else []
+    rep = [(f"{ip_to_str_one(ip)}/32", "proxy", float(np.round(rng.uniform(0.4, 0.8), 2)), t2 + 5 * DAY_MS)] if rng.random() < 0.3 else []
     return Campaign(cid, "low_and_slow", t, 3, 1, 1), rep
 
 
@@ -201,9 +198,9 @@ def base_reputation(w: World) -> list[RepEntry]:
     for b in hosting:
         if rng.random() < 0.75:
             base = int(net.block_base(np.array([b]))[0])
-            rep.append((f"{_ip_str(base)}/16", "hosting", float(np.round(rng.uniform(0.2, 0.45), 2)), as_of))
+            rep.append((f"{ip_to_str_one(base)}/16", "hosting", float(np.round(rng.uniform(0.2, 0.45), 2)), as_of))
     tor_base = int(net.block_base(np.array([hosting[0]]))[0])
-    rep += [(f"{_ip_str(tor_base + (k << 8))}/24", "tor", 0.95, as_of) for k in range(200, 208)]
+    rep += [(f"{ip_to_str_one(tor_base + (k << 8))}/24", "tor", 0.95, as_of) for k in range(200, 208)]
     known = w.botnet[rng.random(len(w.botnet)) < 0.2]  # bots seen in earlier, unsimulated attacks
-    rep += [(f"{_ip_str(int(x))}/32", "botnet", float(np.round(rng.uniform(0.6, 0.95), 2)), as_of) for x in known]
+    rep += [(f"{ip_to_str_one(int(x))}/32", "botnet", float(np.round(rng.uniform(0.6, 0.95), 2)), as_of) for x in known]
     return rep

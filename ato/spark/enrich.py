@@ -1,4 +1,4 @@
-"""Enrichment as Spark expressions: keyed HMAC, IPv4 arithmetic, CIDR lookups, user agents."""
+"""Enrichment in Spark: keyed HMAC, /24 prefixes, CIDR lookups (NumPy in a pandas UDF), user agents."""
 
 from __future__ import annotations
 

@@ -71,10 +71,8 @@ def _logins(spark: SparkSession, settings: Settings, df: DataFrame) -> DataFrame
         rep = (lake.read(spark, rep_path).select("network", F.col("category").alias("ip_rep_category"),
                                                  F.col("score").alias("ip_rep_score"), "as_of").toPandas())
     df = cidr_lookup(df, "ip", rep, {"ip_rep_category": "string", "ip_rep_score": "double"}, "event_time", "as_of")
-    df = with_user_agent(df)
-    key, n = settings.hmac_key_bytes(), settings.privacy.hash_hex_chars
-    df = df.withColumn("ip_prefix_hash", hmac_hex(ipv4_prefix24("ip"), key, n))
-    return _pseudonymize(df, settings, ["ip", "device_id"])
+    df = with_user_agent(df).withColumn("ip_prefix", ipv4_prefix24("ip"))
+    return _pseudonymize(df, settings, ["ip", "ip_prefix", "device_id"])
 
 
 def transform(spark: SparkSession, settings: Settings, stream: str, bronze: DataFrame) -> DataFrame:
