@@ -48,6 +48,50 @@ def _ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _nightly(args: argparse.Namespace) -> int:
+    import json
+
+    from ato.gates import GateFailed
+    from ato.nightly import STEPS, date_range, run_nightly
+    from ato.progress import ConsoleProgress
+    from ato.report_cli import print_nightly
+
+    settings = load_settings()
+    if sum(bool(x) for x in (args.date, args.date_from or args.date_to, args.all)) != 1:
+        print("ato: nightly needs one of --date D, --from D1 --to D2, or --all", file=sys.stderr)
+        return 2
+    if args.all:
+        from ato.gates import silver_dates
+
+        found = silver_dates(settings)
+        if not found:
+            print(f"ato: no silver logins under {settings.paths.lake_root} (run ingest first)", file=sys.stderr)
+            return 2
+        dates = date_range(found[0], found[-1])
+    elif args.date:
+        dates = [args.date]
+    elif args.date_from and args.date_to:
+        dates = date_range(args.date_from, args.date_to)
+    else:
+        print("ato: nightly needs --date D or --from D1 --to D2", file=sys.stderr)
+        return 2
+    steps = tuple(x.strip() for x in args.steps.split(",")) if args.steps else STEPS
+    before = json.loads(args.versions_before) if args.versions_before else None
+    if isinstance(before, dict) and "versions_before" in before:  # the aggregates task's last line, as is
+        before = before["versions_before"]
+    try:
+        summary = run_nightly(settings, dates, steps, Path(args.spool) if args.spool else None, ConsoleProgress(),
+                              versions_before=before)
+    except GateFailed as e:
+        print_nightly(None, e.checks)
+        print(f"ato: {e}; nothing published, gold tables restored", file=sys.stderr)
+        return 3
+    print_nightly(summary, summary.checks)
+    # Last line for Airflow (XCom): the gold versions to restore if a later step fails.
+    print(json.dumps({"versions_before": summary.versions_before}))
+    return 0
+
+
 def _sql(args: argparse.Namespace) -> int:
     from ato.analyst import connect, list_tables
 
@@ -76,6 +120,16 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("ingest", help="ingest new spool files into bronze/quarantine/silver Delta tables")
     i.add_argument("spool", nargs="?", help="spool folder (default: paths.spool)")
     i.set_defaults(fn=_ingest)
+    n = sub.add_parser("nightly", help="the nightly batch steps for one as-of date (or a backfill range)",
+                       description="ingest -> validate -> aggregates -> training -> gate -> publish, as the DAG runs them")
+    n.add_argument("--date", type=date.fromisoformat, help="as-of date D (YYYY-MM-DD): snapshot of [D-29, D]")
+    n.add_argument("--from", dest="date_from", type=date.fromisoformat, help="first as-of date of a backfill")
+    n.add_argument("--to", dest="date_to", type=date.fromisoformat, help="last as-of date of a backfill (published)")
+    n.add_argument("--all", action="store_true", help="backfill every date from the first to the last silver login day")
+    n.add_argument("--steps", help="comma-separated subset of ingest,validate,aggregates,training,gate,publish")
+    n.add_argument("--spool", help="spool folder for the ingest step (default: paths.spool)")
+    n.add_argument("--versions-before", help="JSON of gold table versions to restore on failure (set by the DAG)")
+    n.set_defaults(fn=_nightly)
     q = sub.add_parser("sql", help="query the lake with DuckDB (no JVM); no query lists the tables")
     q.add_argument("query", nargs="?", help="SQL over views named <layer>_<table>, e.g. silver_logins")
     q.add_argument("--max-rows", type=int, default=40, help="rows to print")

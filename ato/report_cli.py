@@ -15,6 +15,8 @@ from ato.simulator.run import SimulationSummary
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from ato.gates import Check
+    from ato.nightly import NightlySummary
     from ato.spark.ingest import IngestSummary
 
 
@@ -68,3 +70,28 @@ def print_ingest(s: IngestSummary, spark: SparkSession, settings: Settings) -> N
         con.print("no rows quarantined in this batch")
     for alert in s.alerts:
         con.print(f"[bold red]ALERT[/bold red] {alert}: downstream quality gates will block this data")
+
+
+def print_nightly(s: NightlySummary | None, checks: list[Check]) -> None:
+    """Per-step wall times and rows, then the gate verdicts (failures first)."""
+    con = Console()
+    if s is not None:
+        t = Table(title=f"nightly {s.dates[0]}" + (f" .. {s.dates[-1]}" if len(s.dates) > 1 else ""))
+        t.add_column("step")
+        t.add_column("seconds", justify="right")
+        t.add_column("result")
+        result = {
+            "ingest": f"{s.ingested_files} new files",
+            "aggregates": f"partials for {len(s.partial_days)} days; snapshots {', '.join(f'{k} {v:,}' for k, v in s.snapshot_rows.items())}",
+            "training": f"{s.training_rows:,} rows for logins of {s.training_dates[0]}"
+                        + (f" .. {s.training_dates[-1]}" if len(s.training_dates) > 1 else ""),
+            "gate": f"{sum(c.passed for c in checks if c.gate == 'output')}/{sum(c.gate == 'output' for c in checks)} checks passed",
+            "validate": f"{sum(c.passed for c in checks if c.gate == 'input')}/{sum(c.gate == 'input' for c in checks)} checks passed",
+            "publish": f"live: {s.published}",
+        }
+        for step in s.steps:
+            t.add_row(step, f"{s.seconds.get(step, 0):.1f}", result.get(step, ""))
+        con.print(t)
+    bad = [c for c in checks if not c.passed]
+    for c in bad:
+        con.print(f"[bold red]FAILED[/bold red] {c.as_of_date} {c.gate}/{c.name}: observed {c.observed}, expected {c.bounds}")

@@ -24,6 +24,7 @@ ENV_ALIASES: dict[str, tuple[str, str]] = {
     "ATO_SPOOL": ("paths", "spool"),
     "ATO_WORLD_DIR": ("paths", "world"),
     "ATO_MODEL_DIR": ("paths", "models"),
+    "ATO_ONLINE_DIR": ("online", "snapshot_dir"),
     "ATO_SPARK_MASTER": ("spark", "master"),
     "ATO_HMAC_KEY": ("privacy", "hmac_key"),
 }
@@ -68,6 +69,45 @@ class EnrichConf(_Section):
     geo_db: str = Field("data/world/ip_geo.csv", description="Offline CIDR -> geo/ASN CSV.")
 
 
+class BatchConf(_Section):
+    label_maturity_days: int = Field(
+        14, ge=0, description="Logins of day L enter the training set on night L + this, labelled as known then."
+    )
+    rebuild_partials_days: int = Field(
+        2, ge=1, description="Each night re-derives the daily partials of this many latest days (late events)."
+    )
+
+
+class GatesConf(_Section):
+    max_quarantine_share: float = Field(
+        0.05, gt=0, le=1, description="Input gate: a day whose share of quarantined logins exceeds this is refused."
+    )
+    row_count_min_ratio: float = Field(
+        0.5, gt=0, description="Input gate: the day's silver logins over the trailing median must reach this."
+    )
+    row_count_max_ratio: float = Field(
+        10.0, gt=1, description="Input gate: ... and must not exceed this (generous: attacks spike volume)."
+    )
+    row_count_lookback_days: int = Field(7, ge=1, description="Days in the trailing median for the row-count bound.")
+    snapshot_min_ratio: float = Field(
+        0.5, gt=0, description="Output gate: a snapshot's rows over the previous day's must reach this ..."
+    )
+    snapshot_max_ratio: float = Field(10.0, gt=1, description="... and must not exceed this.")
+
+
+class LabelsConf(_Section):
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {"analyst": 1.0, "chargeback": 1.0, "step_up_passed": 1.0,
+                                 "customer_report": 0.7, "account_window": 0.5, "unreported": 1.0},
+        description="Training weight of a row by where its label came from (noisier sources weigh less).",
+    )
+
+
+class OnlineConf(_Section):
+    snapshot_dir: str = Field("data/online", description="Where nightly snapshots for serving are published.")
+    keep_snapshots: int = Field(7, ge=1, description="Published snapshots kept (older ones are pruned).")
+
+
 class Settings(_Section):
     """Everything configurable about ato-risk."""
 
@@ -79,6 +119,10 @@ class Settings(_Section):
     privacy: Privacy = Privacy()
     ingest: IngestConf = IngestConf()
     enrich: EnrichConf = EnrichConf()
+    batch: BatchConf = BatchConf()
+    gates: GatesConf = GatesConf()
+    labels: LabelsConf = LabelsConf()
+    online: OnlineConf = OnlineConf()
 
     @field_validator("privacy")
     @classmethod

@@ -7,20 +7,38 @@ import numpy as np
 HOURS = 24.0
 
 
-def circular_hour_stats(hours: np.ndarray) -> tuple[float, float]:
-    """(mean hour in [0, 24), spread in hours) of login hours; (nan, nan) with no logins.
+def hour_of_day(epoch_s: np.ndarray) -> np.ndarray:
+    """UTC hour of day as a fraction (13:30 -> 13.5) of epoch seconds."""
+    return np.mod(np.asarray(epoch_s, dtype=float), 86_400.0) / 3_600.0
+
+
+def hour_angle_sums(hours: np.ndarray) -> tuple[float, float, int]:
+    """(sum of sin, sum of cos, n) of login hours on the 24 h circle: additive across days."""
+    ang = np.asarray(hours, dtype=float) / HOURS * 2 * np.pi
+    return float(np.sin(ang).sum()), float(np.cos(ang).sum()), int(ang.size)
+
+
+def hour_stats_from_sums(sum_sin: np.ndarray, sum_cos: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean hour in [0, 24), spread in hours) from angle sums; NaN where n == 0.
 
     Spread is the circular standard deviation, sqrt(-2 ln R), converted to hours.
+    The nightly snapshot stores the sums per day so a 30-day habit is a sum of partials.
     """
-    h = np.asarray(hours, dtype=float)
-    if h.size == 0:
-        return float("nan"), float("nan")
-    ang = h / HOURS * 2 * np.pi
-    s, c = np.sin(ang).mean(), np.cos(ang).mean()
-    r = min(1.0, float(np.hypot(s, c)))
-    mean = float(np.mod(np.arctan2(s, c) / (2 * np.pi) * HOURS, HOURS))
-    spread = float(np.sqrt(-2 * np.log(max(r, 1e-12))) / (2 * np.pi) * HOURS)
-    return mean, spread
+    n = np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s, c = np.asarray(sum_sin, dtype=float) / n, np.asarray(sum_cos, dtype=float) / n
+        r = np.minimum(1.0, np.hypot(s, c))
+        mean = np.mod(np.arctan2(s, c) / (2 * np.pi) * HOURS, HOURS)
+        spread = np.sqrt(-2 * np.log(np.maximum(r, 1e-12))) / (2 * np.pi) * HOURS
+    empty = n <= 0
+    return np.where(empty, np.nan, mean), np.where(empty, np.nan, spread)
+
+
+def circular_hour_stats(hours: np.ndarray) -> tuple[float, float]:
+    """(mean hour in [0, 24), spread in hours) of login hours; (nan, nan) with no logins."""
+    s, c, n = hour_angle_sums(hours)
+    mean, spread = hour_stats_from_sums(np.array(s), np.array(c), np.array(n))
+    return float(mean), float(spread)
 
 
 def hour_distance(hour: np.ndarray, mean: np.ndarray) -> np.ndarray:

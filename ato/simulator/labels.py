@@ -35,6 +35,7 @@ def make_labels(cfg: SimulatorConfig, logins: pd.DataFrame, payments: pd.DataFra
             "source": "chargeback" if (acct, cid) in paid and rng.random() < 0.5 else "customer_report",
             "reported_at": reported,
             "attack_started_at": int(first_try[(acct, cid)]) if rng.random() < 0.8 else None,
+            "attack_type": first["attack"],  # the analyst's classification of the case
         })
     legit = logins[(logins["attack"] == "") & (logins["outcome"] == "success")]
     n_false = int(rng.poisson(lc.false_report_rate * cfg.accounts * cfg.days / 30))
@@ -44,14 +45,16 @@ def make_labels(cfg: SimulatorConfig, logins: pd.DataFrame, payments: pd.DataFra
         if reported > end_ms:
             continue
         rows.append({"account_id": row["account"], "login_event_id": row["event_id"] if rng.random() < 0.5 else None,
-                     "label": "ato", "source": "customer_report", "reported_at": reported, "attack_started_at": None})
+                     "label": "ato", "source": "customer_report", "reported_at": reported, "attack_started_at": None,
+                     "attack_type": None})
         fixed = reported + int(rng.uniform(1, 7) * DAY_MS)
         if rng.random() < 0.5 and fixed <= end_ms:  # an analyst looks and corrects it
             rows.append({"account_id": row["account"], "login_event_id": row["event_id"], "label": "legit",
-                         "source": "analyst", "reported_at": fixed, "attack_started_at": None})
+                         "source": "analyst", "reported_at": fixed, "attack_started_at": None, "attack_type": None})
     step = legit[rng.random(len(legit)) < lc.step_up_legit_rate]
     for acct, eid, t in zip(step["account"], step["event_id"], step["t"], strict=True):
         rows.append({"account_id": acct, "login_event_id": eid, "label": "legit", "source": "step_up_passed",
-                     "reported_at": int(t) + int(rng.integers(20_000, 180_000)), "attack_started_at": None})
-    cols = ["account_id", "login_event_id", "label", "source", "reported_at", "attack_started_at"]
+                     "reported_at": int(t) + int(rng.integers(20_000, 180_000)), "attack_started_at": None,
+                     "attack_type": None})
+    cols = ["account_id", "login_event_id", "label", "source", "reported_at", "attack_started_at", "attack_type"]
     return pd.DataFrame(rows, columns=cols).sort_values(["reported_at", "account_id"], kind="stable").reset_index(drop=True)

@@ -87,8 +87,12 @@ def _split(spark: SparkSession, stream: str, files: list[SpoolFile], settings: S
         *c.field_names, "extra", F.to_date(c.time_field).alias("event_date"),
         F.col("source_file").alias("_source_file"), "_row_id", *stamp,
     ).persist()
+    # Best-effort event date of a rejected row (first RFC 3339 date in it), so the nightly
+    # input gate can tell which day lost rows; null when the row has no readable date.
+    raw_day = F.regexp_extract("raw", r"(\d{4}-\d{2}-\d{2})[T ]\d{2}:", 1)
     quarantined = checked.where(F.size("reasons") > 0).select(
         F.lit(stream).alias("stream"), "raw", F.array_join("reasons", "; ").alias("reason"), "reasons",
+        F.when(raw_day != "", F.try_to_timestamp(raw_day, F.lit("yyyy-MM-dd"))).cast("date").alias("event_date"),
         F.col("source_file").alias("_source_file"), "_row_id", *stamp,
     ).persist()
     good.count(), quarantined.count()  # materialise both before dropping what they derive from

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import date
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -44,6 +46,15 @@ def replace_where(df: DataFrame, path: str, predicate: str, partition_by: list[s
         w.mode("append").save(path)
 
 
+def last_write_rows(spark: SparkSession, path: str) -> int:
+    """Rows the table's latest commit wrote (from the Delta log; no data read)."""
+    from delta.tables import DeltaTable
+
+    row = DeltaTable.forPath(spark, path).history(1).select("operationMetrics").first()
+    metrics = (row[0] if row else None) or {}
+    return int(metrics.get("numOutputRows", 0))
+
+
 def rollback(spark: SparkSession, path: str, to_version: int | None) -> None:
     """Put a table back as it was: RESTORE to a version, or remove a table created since."""
     if to_version is None:
@@ -55,3 +66,9 @@ def rollback(spark: SparkSession, path: str, to_version: int | None) -> None:
         return
     if version(spark, path) != to_version:
         spark.sql(f"RESTORE TABLE delta.`{path}` TO VERSION AS OF {to_version}")
+
+
+def in_dates(col: str, dates: Iterable[date]) -> str:
+    """SQL predicate `col IN (DATE'...', ...)` for partition pruning on date columns."""
+    lits = ", ".join(f"DATE'{d.isoformat()}'" for d in sorted(set(dates)))
+    return f"{col} IN ({lits})"

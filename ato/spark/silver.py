@@ -98,8 +98,8 @@ def build_silver(spark: SparkSession, settings: Settings, stream: str, dates: li
 
     if not dates:
         return
-    in_dates = ", ".join(f"DATE'{d.isoformat()}'" for d in dates)
-    bronze = lake.read(spark, settings.table_path("bronze", stream)).where(f"event_date IN ({in_dates})")
+    pred = lake.in_dates("event_date", dates)
+    bronze = lake.read(spark, settings.table_path("bronze", stream)).where(pred)
     out = transform(spark, settings, stream, bronze)
     lake.replace_where(out.repartition("event_date").sortWithinPartitions(F.col(contract(stream).time_field)),
-                       settings.table_path("silver", stream), f"event_date IN ({in_dates})", ["event_date"])
+                       settings.table_path("silver", stream), pred, ["event_date"])

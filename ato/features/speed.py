@@ -1,0 +1,120 @@
+"""Speed-layer features: attempts, failures and distinct accounts per account, IP, /24 prefix
+and device in the last 5 min / 1 h / 24 h, counting only events strictly before the login.
+
+One implementation, `grouped_window_features`, serves both executions: serving passes one
+key's recent events and one query time (`window_features`); the batch layer passes a whole
+Spark partition of keys at once (`partition_speed_features`, through `mapInPandas`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+
+from ato.features.windows import WINDOWS_S
+
+# Feature prefix -> the silver login column that keys it.
+SPEED_KEYS: dict[str, str] = {"account": "account_id", "ip": "ip_hash", "prefix": "ip_prefix_hash", "device": "device_hash"}
+US = 1_000_000
+
+
+def speed_feature_names(key: str) -> list[str]:
+    """Column names of one key's window features, e.g. ip_attempts_5m, ip_accounts_1h."""
+    names = []
+    for w in WINDOWS_S:
+        names += [f"{key}_attempts_{w}", f"{key}_failures_{w}"]
+        if key != "account":  # distinct accounts behind one IP/prefix/device: credential stuffing
+            names.append(f"{key}_accounts_{w}")
+    return names
+
+
+SPEED_FEATURES: list[str] = [n for k in SPEED_KEYS for n in speed_feature_names(k)]
+
+
+def grouped_window_features(key: str, ev_group: np.ndarray, ev_t_us: np.ndarray, ev_failed: np.ndarray,
+                            ev_account: np.ndarray, q_group: np.ndarray, q_t_us: np.ndarray) -> dict[str, np.ndarray]:
+    """Window features for queries over events of many keys at once.
+
+    Events and queries are sorted by (group code, time in integer microseconds); a query
+    counts the events of its own group with `t - window <= time < t`. Attempts and failures
+    are two binary searches on a (group, time) composite; distinct accounts slide one
+    window over the events, as both window ends only move forward.
+    """
+    out: dict[str, np.ndarray] = {}
+    if len(q_t_us) == 0:
+        return {n: np.zeros(0, dtype=np.int64) for n in speed_feature_names(key)}
+    all_t = np.concatenate([ev_t_us, q_t_us]).astype(np.int64)
+    t0, span = int(all_t.min()), int(all_t.max() - all_t.min())
+    stride = span + max(WINDOWS_S.values()) * US + 1  # windows never reach into the previous group
+    ev_c = ev_group.astype(np.int64) * stride + (ev_t_us.astype(np.int64) - t0)
+    q_c = q_group.astype(np.int64) * stride + (q_t_us.astype(np.int64) - t0)
+    cum = np.concatenate([[0], np.cumsum(ev_failed.astype(np.int64))])
+    hi = np.searchsorted(ev_c, q_c, side="left")
+    acct_codes = pd.factorize(ev_account)[0].tolist() if key != "account" else []
+    for w, span_s in WINDOWS_S.items():
+        lo = np.searchsorted(ev_c, q_c - span_s * US, side="left")
+        out[f"{key}_attempts_{w}"] = hi - lo
+        out[f"{key}_failures_{w}"] = cum[hi] - cum[lo]
+        if key != "account":
+            out[f"{key}_accounts_{w}"] = _distinct_in_ranges(acct_codes, lo.tolist(), hi.tolist())
+    return out
+
+
+def _distinct_in_ranges(codes: list[int], los: list[int], his: list[int]) -> np.ndarray:
+    """Distinct codes in codes[lo:hi] for ranges whose ends never move backwards."""
+    counts: dict[int, int] = {}
+    res = np.zeros(len(los), dtype=np.int64)
+    a = b = 0
+    for j, (lo, hi) in enumerate(zip(los, his, strict=True)):
+        while b < hi:
+            c = codes[b]
+            counts[c] = counts.get(c, 0) + 1
+            b += 1
+        while a < lo:
+            c = codes[a]
+            if counts[c] == 1:
+                del counts[c]
+            else:
+                counts[c] -= 1
+            a += 1
+        res[j] = len(counts)
+    return res
+
+
+def window_features(key: str, times_s: np.ndarray, failed: np.ndarray, accounts: np.ndarray,
+                    at_s: np.ndarray) -> dict[str, np.ndarray]:
+    """One key's window features at query times `at_s` (epoch seconds) from its events (any order)."""
+    t_us = np.round(np.asarray(times_s, dtype=np.float64) * US).astype(np.int64)
+    order = np.argsort(t_us, kind="stable")
+    at_us = np.round(np.asarray(at_s, dtype=np.float64) * US).astype(np.int64)
+    q_order = np.argsort(at_us, kind="stable")
+    feats = grouped_window_features(key, np.zeros(len(t_us), np.int64), t_us[order], np.asarray(failed)[order],
+                                    np.asarray(accounts, dtype=object)[order], np.zeros(len(at_us), np.int64),
+                                    at_us[q_order])
+    back = np.empty_like(q_order)
+    back[q_order] = np.arange(len(q_order))
+    return {k: v[back] for k, v in feats.items()}
+
+
+def partition_speed_features(key: str, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """`mapInPandas` body: window features for the query rows of a partition holding whole keys.
+
+    Columns in: `key`, `event_id`, `t_us`, `failed`, `account_id`, `is_query`; out: `event_id`
+    and the key's features. The partition must hold every event of each of its keys.
+    """
+    frames = list(batches)
+    names = speed_feature_names(key)
+    if not frames:
+        return
+    pdf = pd.concat(frames, ignore_index=True)
+    pdf["g"] = pd.factorize(pdf["key"])[0]
+    pdf = pdf.sort_values(["g", "t_us", "event_id"], kind="stable", ignore_index=True)
+    q = pdf[pdf["is_query"].astype(bool)]
+    feats = grouped_window_features(key, pdf["g"].to_numpy(), pdf["t_us"].to_numpy(), pdf["failed"].to_numpy(),
+                                    pdf["account_id"].to_numpy(), q["g"].to_numpy(), q["t_us"].to_numpy())
+    out = pd.DataFrame({"event_id": q["event_id"].to_numpy()})
+    for n in names:
+        out[n] = feats[n].astype(np.int32)
+    yield out

@@ -1,0 +1,1 @@
+"""The online store's side of the batch layer: publishing nightly snapshots for serving."""

@@ -1,0 +1,150 @@
+"""Gold-table I/O for the nightly run: daily partials, snapshots, training set, the output
+gate and its log. Transforms live in partials.py / snapshots.py / training.py; this module
+only reads silver, writes gold (replaceWhere on the dates it built) and checks the result.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+from ato.gates import Check, ratio_check
+from ato.settings import Settings
+from ato.spark import lake
+from ato.spark.partials import PARTIAL_TABLES, build_partials
+from ato.spark.quality import load_suite_spec, run_suite
+from ato.spark.snapshots import SNAPSHOT_TABLES, WINDOW_DAYS, build_snapshots
+from ato.spark.training import context_dates, training_rows
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+TRAINING = "training_set"
+SILVER_INPUTS = ("logins", "sessions", "payments", "account_changes")
+
+
+def gold_tables(settings: Settings) -> list[str]:
+    """Every gold table the nightly writes (restored together when a night fails)."""
+    names = [*PARTIAL_TABLES.values(), *SNAPSHOT_TABLES.values(), TRAINING]
+    return [settings.table_path("gold", n) for n in names]
+
+
+def versions(spark: SparkSession, settings: Settings) -> dict[str, int | None]:
+    return {t: lake.version(spark, t) for t in gold_tables(settings)}
+
+
+def restore(spark: SparkSession, versions_before: dict[str, int | None]) -> None:
+    """Put every gold table back to the version it had before the night began."""
+    for t, v in versions_before.items():
+        lake.rollback(spark, t, v)
+
+
+def _silver(spark: SparkSession, settings: Settings, stream: str) -> DataFrame:
+    """A silver table; an empty one of the right shape for a stream that has sent nothing yet
+    (a world without payments still gets snapshots). Logins are required."""
+    path = settings.table_path("silver", stream)
+    if lake.exists(spark, path):
+        return lake.read(spark, path)
+    if stream == "logins":
+        raise FileNotFoundError(f"{path}: no silver logins yet (run ingest first)")
+    from pyspark.sql import functions as F
+
+    from ato.contracts import spark_schema
+
+    df = spark.createDataFrame([], spark_schema(stream)).withColumn("extra", F.lit(None).cast("map<string,string>"))
+    df = df.withColumn("event_date", F.lit(None).cast("date"))
+    return df.withColumn("duration_s", F.lit(None).cast("bigint")) if stream == "sessions" else df
+
+
+def _dates_in(spark: SparkSession, path: str, col: str) -> set[date]:
+    if not lake.exists(spark, path):
+        return set()
+    return {r[0] for r in lake.read(spark, path).select(col).distinct().collect()}
+
+
+def build_partials_for(spark: SparkSession, settings: Settings, as_of_dates: list[date]) -> list[date]:
+    """Derive the daily partials the snapshots of `as_of_dates` need: the latest days always
+    (late events), and any day in their windows that has silver logins but no partial yet."""
+    silver = {s: _silver(spark, settings, s) for s in SILVER_INPUTS}
+    have = _dates_in(spark, settings.table_path("gold", PARTIAL_TABLES["account"]), "event_date")
+    with_data = _dates_in(spark, settings.table_path("silver", "logins"), "event_date")
+    need: set[date] = set()
+    for d in as_of_dates:
+        window = {d - timedelta(days=i) for i in range(WINDOW_DAYS)}
+        need |= (window & with_data) - have
+        need |= {d - timedelta(days=i) for i in range(settings.batch.rebuild_partials_days)} & with_data
+    days = sorted(need)
+    if not days:
+        return days
+    for kind, df in build_partials(silver, days).items():
+        lake.replace_where(df, settings.table_path("gold", PARTIAL_TABLES[kind]), lake.in_dates("event_date", days), ["event_date"])
+    return days
+
+
+def build_snapshots_for(spark: SparkSession, settings: Settings, as_of_dates: list[date]) -> dict[str, int]:
+    """Write the three 30-day snapshots of every as-of date; returns rows written per table."""
+    partials = {k: lake.read(spark, settings.table_path("gold", t)) for k, t in PARTIAL_TABLES.items()}
+    rows = {}
+    for kind, df in build_snapshots(partials, as_of_dates).items():
+        path = settings.table_path("gold", SNAPSHOT_TABLES[kind])
+        lake.replace_where(df.repartition("as_of_date"), path, lake.in_dates("as_of_date", as_of_dates), ["as_of_date"])
+        rows[SNAPSHOT_TABLES[kind]] = lake.last_write_rows(spark, path)
+    return rows
+
+
+def build_training_for(spark: SparkSession, settings: Settings, login_dates: list[date]) -> int:
+    """Write training rows for logins of `login_dates`; their snapshots (day before) must exist."""
+    if not login_dates:
+        return 0
+    ctx = context_dates(login_dates)
+    # Read once: the speed-layer keys, the replay and the labels all scan these logins.
+    logins = _silver(spark, settings, "logins").where(lake.in_dates("event_date", ctx)).persist()
+    prev = [d - timedelta(days=1) for d in login_dates]
+    snaps = {k: lake.read(spark, settings.table_path("gold", t)).where(lake.in_dates("as_of_date", prev))
+             for k, t in SNAPSHOT_TABLES.items()}
+    rows = training_rows(logins, snaps, _silver(spark, settings, "labels"), login_dates,
+                         settings.batch.label_maturity_days, dict(settings.labels.weights))
+    path = settings.table_path("gold", TRAINING)
+    try:
+        lake.replace_where(rows.repartition("login_date").sortWithinPartitions("event_time", "event_id"), path,
+                           lake.in_dates("login_date", login_dates), ["login_date"])
+    finally:
+        logins.unpersist()
+    return lake.last_write_rows(spark, path)
+
+
+def existing_snapshot_dates(spark: SparkSession, settings: Settings) -> set[date]:
+    return _dates_in(spark, settings.table_path("gold", SNAPSHOT_TABLES["account"]), "as_of_date")
+
+
+def output_checks(spark: SparkSession, settings: Settings, as_of_dates: list[date], login_dates: list[date]) -> list[Check]:
+    """GE suites on what the night built, plus day-over-day snapshot row-count bounds."""
+    from pyspark.sql import functions as F
+
+    checks: list[Check] = []
+    label = f"{min(as_of_dates)}..{max(as_of_dates)}" if len(as_of_dates) > 1 else as_of_dates[0].isoformat()
+    frames = {t: (lake.read(spark, settings.table_path("gold", t)).where(lake.in_dates("as_of_date", as_of_dates)))
+              for t in SNAPSHOT_TABLES.values()}
+    if login_dates and lake.exists(spark, settings.table_path("gold", TRAINING)):
+        frames[TRAINING] = lake.read(spark, settings.table_path("gold", TRAINING)).where(lake.in_dates("login_date", login_dates))
+    for table, df in frames.items():
+        df = df.persist()  # every expectation scans it: read the Delta files once
+        try:
+            res = run_suite(df, f"gold_{table}", load_suite_spec(f"gold_{table}"))
+        finally:
+            df.unpersist()
+        for desc, detail in res.details.items():
+            ok = desc not in res.failed
+            checks.append(Check(label, "output", f"{table}: {desc.removeprefix('expectation failed: ')}", ok,
+                                float(detail.get("unexpected_count") or 0), "0 unexpected"))
+    g = settings.gates
+    acct = lake.read(spark, settings.table_path("gold", SNAPSHOT_TABLES["account"]))
+    lo = min(as_of_dates) - timedelta(days=1)
+    counts = {r[0]: int(r[1]) for r in acct.where(F.col("as_of_date").between(lo, max(as_of_dates)))
+              .groupBy("as_of_date").count().collect()}
+    for d in sorted(as_of_dates):
+        c = ratio_check(d, "account_snapshot_rows_vs_previous_day", counts.get(d, 0),
+                        counts.get(d - timedelta(days=1)), g.snapshot_min_ratio, g.snapshot_max_ratio)
+        if c:
+            checks.append(c)
+    return checks
