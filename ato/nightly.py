@@ -3,7 +3,7 @@
 ingest (spool -> bronze/quarantine -> enriched silver) -> validate (input gate on day D)
 -> aggregates (daily partials, 30-day snapshots as of D) -> training (rows for logins of
 D - label_maturity_days) -> gate (GE suites on what was built) -> publish (snapshot D for
-serving). `ato nightly` runs them in one process; the Airflow DAG runs each as its own task
+serving) -> report (HTML with plots). `ato nightly` runs them in one process; the Airflow DAG runs each as its own task
 through the same function. A failed step or gate restores every gold table it touched, and
 nothing is published, so the previous snapshot stays live.
 """
@@ -25,7 +25,7 @@ from ato.settings import Settings
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-STEPS = ("ingest", "validate", "aggregates", "training", "gate", "publish")
+STEPS = ("ingest", "validate", "aggregates", "training", "gate", "publish", "report")
 SPARK_STEPS = {"ingest", "aggregates", "training", "gate"}
 
 
@@ -44,6 +44,7 @@ class NightlySummary:
     training_rows: int = 0
     checks: list[Check] = field(default_factory=list)
     published: str | None = None
+    report: str | None = None
     versions_before: dict[str, int | None] = field(default_factory=dict)
 
 
@@ -103,6 +104,11 @@ def run_nightly(settings: Settings, dates: list[date], steps: tuple[str, ...] = 
 
         with timed("publish", f"publish: snapshot {dates[-1]} for serving"):
             s.published = publish(settings, dates[-1]).path
+    if "report" in steps:
+        from ato.report.nightly import build_nightly_report
+
+        with timed("report", f"report: HTML for {dates[-1]}"):
+            s.report = str(build_nightly_report(settings, dates[-1]))
     return s
 
 

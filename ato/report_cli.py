@@ -80,14 +80,22 @@ def print_nightly(s: NightlySummary | None, checks: list[Check]) -> None:
         t.add_column("step")
         t.add_column("seconds", justify="right")
         t.add_column("result")
+        def _span(ds: list[str]) -> str:
+            return (ds[0] + (f" .. {ds[-1]}" if len(ds) > 1 else "")) if ds else "-"
+
+        def _passed(gate: str) -> str:
+            mine = [c for c in checks if c.gate == gate]
+            return f"{sum(c.passed for c in mine)}/{len(mine)} checks passed"
+
         result = {
             "ingest": f"{s.ingested_files} new files",
-            "aggregates": f"partials for {len(s.partial_days)} days; snapshots {', '.join(f'{k} {v:,}' for k, v in s.snapshot_rows.items())}",
-            "training": f"{s.training_rows:,} rows for logins of {s.training_dates[0]}"
-                        + (f" .. {s.training_dates[-1]}" if len(s.training_dates) > 1 else ""),
-            "gate": f"{sum(c.passed for c in checks if c.gate == 'output')}/{sum(c.gate == 'output' for c in checks)} checks passed",
-            "validate": f"{sum(c.passed for c in checks if c.gate == 'input')}/{sum(c.gate == 'input' for c in checks)} checks passed",
+            "validate": _passed("input"),
+            "aggregates": f"partials for {len(s.partial_days)} days; snapshots "
+                          + ", ".join(f"{k} {v:,}" for k, v in s.snapshot_rows.items()),
+            "training": f"{s.training_rows:,} rows for logins of {_span(s.training_dates)}",
+            "gate": _passed("output"),
             "publish": f"live: {s.published}",
+            "report": f"{s.report}",
         }
         for step in s.steps:
             t.add_row(step, f"{s.seconds.get(step, 0):.1f}", result.get(step, ""))

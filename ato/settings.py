@@ -43,6 +43,7 @@ class Paths(_Section):
     spool: str = Field("data/spool", description="Folder where event files arrive.")
     world: str = Field("data/world", description="Simulator ground truth and reference data.")
     models: str = Field("data/models", description="Model registry directory.")
+    reports: str = Field("data/reports", description="HTML reports (nightly, training runs).")
 
 
 class SparkConf(_Section):

@@ -1,7 +1,7 @@
 """ato_nightly: the batch layer for logical date D, one Airflow task per step.
 
 ingest (spool -> bronze/quarantine -> enriched silver) >> validate (input gate) >>
-aggregates (30-day snapshots as of D) >> training_set >> quality_gate >> publish.
+aggregates (30-day snapshots as of D) >> training_set >> quality_gate >> publish >> report.
 
 Wiring only: every task runs `ato nightly --date D --steps <step>` as its own process, so
 the scheduler never holds a JVM, and the logic is the `ato` package's. The quality gate gets
@@ -11,6 +11,7 @@ the gold table versions from before `aggregates` (its XCom) and restores them if
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from datetime import UTC, datetime, timedelta
@@ -27,7 +28,8 @@ ATO = f"{shlex.quote(sys.executable)} -m ato.cli nightly --date {{{{ ds }}}}"
     start_date=datetime(2026, 8, 1, tzinfo=UTC),
     catchup=True,
     max_active_runs=1,
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=5)},
+    # ATO_DAG_RETRIES lets a test fail fast instead of waiting out the retry delay.
+    default_args={"retries": int(os.environ.get("ATO_DAG_RETRIES", "2")), "retry_delay": timedelta(minutes=5)},
     tags=["ato", "batch"],
 )
 def ato_nightly() -> None:
@@ -55,8 +57,12 @@ def ato_nightly() -> None:
     def publish() -> str:
         return f"{ATO} --steps publish"
 
+    @task.bash
+    def report() -> str:
+        return f"{ATO} --steps report"
+
     versions = aggregates()
-    ingest() >> validate() >> versions >> training_set() >> quality_gate(versions) >> publish()
+    ingest() >> validate() >> versions >> training_set() >> quality_gate(versions) >> publish() >> report()
 
 
 ato_nightly()

@@ -77,7 +77,8 @@ def build_partials_for(spark: SparkSession, settings: Settings, as_of_dates: lis
     if not days:
         return days
     for kind, df in build_partials(silver, days).items():
-        lake.replace_where(df, settings.table_path("gold", PARTIAL_TABLES[kind]), lake.in_dates("event_date", days), ["event_date"])
+        lake.replace_where(df.repartition("event_date"), settings.table_path("gold", PARTIAL_TABLES[kind]),
+                           lake.in_dates("event_date", days), ["event_date"])
     return days
 
 

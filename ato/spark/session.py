@@ -35,8 +35,9 @@ def get_spark(settings: Settings, app: str = "ato", master: str | None = None,
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.adaptive.enabled", "true")
         # Partials and snapshots aggregate sets (collect_set/collect_list); past 128 keys per
-        # task Spark otherwise falls back to a sort-based aggregate, ten times slower here.
-        .config("spark.sql.objectHashAggregate.sortBased.fallbackThreshold", "200000")
+        # task Spark falls back to a sort-based aggregate (slower for a night's few thousand keys
+        # per task; kept for backfills, whose hundreds of thousands would strain the heap).
+        .config("spark.sql.objectHashAggregate.sortBased.fallbackThreshold", "16384")
     )
     spark = configure_spark_with_delta_pip(builder).getOrCreate()
     spark.sparkContext.setLogLevel(settings.spark.log_level)

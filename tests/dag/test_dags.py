@@ -50,6 +50,7 @@ def test_every_dag_imports_without_error_or_connection(tmp_path: Path) -> None:
 
 
 @pytest.mark.dag
+@pytest.mark.timeout(1200)
 def test_airflow_dags_test_runs_the_nightly(world_lake: tuple[Settings, Any], small_world: tuple[Path, Path, Any],
                                             tmp_path: Path) -> None:
     from ato.online.snapshot import current
@@ -60,7 +61,8 @@ def test_airflow_dags_test_runs_the_nightly(world_lake: tuple[Settings, Any], sm
     env = airflow_env(tmp_path / "airflow", ATO_LAKE_ROOT=str(tmp_path / "lake"), ATO_SPOOL=str(spool),
                       ATO_ONLINE_DIR=str(tmp_path / "online"), ATO_ENRICH__GEO_DB=str(world / "ip_geo.csv"),
                       ATO_HMAC_KEY=src.privacy.hmac_key, ATO_SPARK_MASTER="local[2]", ATO_SPARK__SHUFFLE_PARTITIONS="2",
-                      ATO_BATCH__LABEL_MATURITY_DAYS="1")
+                      ATO_BATCH__LABEL_MATURITY_DAYS="1", ATO_DAG_RETRIES="0",
+                      ATO_PATHS__REPORTS=str(tmp_path / "reports"))
     airflow = str(Path(sys.executable).parent / "airflow")
     subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
     out = subprocess.run([airflow, "dags", "test", "ato_nightly", "2026-08-06"], env=env, capture_output=True,
@@ -69,3 +71,4 @@ def test_airflow_dags_test_runs_the_nightly(world_lake: tuple[Settings, Any], sm
     assert out.returncode == 0 and "failed" not in log.lower().split("dagrun finished")[-1], log[-5000:]
     snap = current(Settings.model_validate({"online": {"snapshot_dir": str(tmp_path / "online")}}))
     assert snap is not None and snap["as_of"] == "2026-08-06"
+    assert (tmp_path / "reports" / "nightly-2026-08-06.html").exists()

@@ -7,8 +7,17 @@ import pandas as pd
 import pytest
 
 from ato.features.habits import circular_hour_stats, hour_angle_sums, hour_stats_from_sums
-from ato.features.request import AccountHistory, LoginSignals, partition_request_features, replay_account
-from ato.features.speed import grouped_window_features, partition_speed_features, speed_feature_names, window_features
+from ato.features.request import (
+    AccountHistory,
+    LoginSignals,
+    partition_request_features,
+    replay_account,
+)
+from ato.features.speed import (
+    partition_speed_features,
+    speed_feature_names,
+    window_features,
+)
 from ato.features.windows import WINDOWS_S, counts_before, distinct_before
 
 pytestmark = pytest.mark.unit

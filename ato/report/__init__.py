@@ -1,0 +1,1 @@
+"""HTML reports people read instead of tables: plots embedded, no server needed."""
