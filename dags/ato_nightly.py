@@ -15,6 +15,7 @@ import os
 import shlex
 import sys
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from airflow.sdk import dag, task
 
@@ -33,36 +34,22 @@ ATO = f"{shlex.quote(sys.executable)} -m ato.cli nightly --date {{{{ ds }}}}"
     tags=["ato", "batch"],
 )
 def ato_nightly() -> None:
-    @task.bash
-    def ingest() -> str:
-        return f"{ATO} --steps ingest"
+    def step(name: str, task_id: str | None = None) -> Any:
+        """A task running one `ato nightly` step in its own process."""
 
-    @task.bash
-    def validate() -> str:
-        return f"{ATO} --steps validate"
+        @task.bash(task_id=task_id or name)
+        def run() -> str:
+            return f"{ATO} --steps {name}"
 
-    @task.bash
-    def aggregates() -> str:
-        return f"{ATO} --steps aggregates"  # last stdout line: gold versions before the night
-
-    @task.bash
-    def training_set() -> str:
-        return f"{ATO} --steps training"
+        return run()
 
     @task.bash(retries=0)  # a failed gate is a verdict, not a glitch: do not retry it
     def quality_gate(versions_before: str) -> str:
         return f"{ATO} --steps gate --versions-before {shlex.quote(versions_before)}"
 
-    @task.bash
-    def publish() -> str:
-        return f"{ATO} --steps publish"
-
-    @task.bash
-    def report() -> str:
-        return f"{ATO} --steps report"
-
-    versions = aggregates()
-    ingest() >> validate() >> versions >> training_set() >> quality_gate(versions) >> publish() >> report()
+    versions = step("aggregates")  # its last stdout line (XCom): gold versions before the night
+    (step("ingest") >> step("validate") >> versions >> step("training", "training_set")
+     >> quality_gate(versions) >> step("publish") >> step("report"))
 
 
 ato_nightly()
