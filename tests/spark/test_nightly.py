@@ -91,7 +91,7 @@ def test_rerunning_a_date_leaves_every_gold_table_identical(spark: Any, backfill
 
     s, _ = backfilled
     before = {t: _table_hash(spark, t) for t in gold_tables(s)}
-    run_nightly(s, [LAST], ("aggregates", "training", "gate"), spark_factory=lambda: spark)
+    run_nightly(s, [LAST], ("aggregates", "training"), spark_factory=lambda: spark)  # every step that writes gold
     assert {t: _table_hash(spark, t) for t in gold_tables(s)} == before
 
 
@@ -105,7 +105,7 @@ def test_failing_output_gate_restores_gold_and_publishes_nothing(spark: Any, bac
                            ATO_ONLINE_DIR=s.online.snapshot_dir, ATO_GATES__SNAPSHOT_MIN_RATIO="50")
     before = {t: _table_hash(spark, t) for t in gold_tables(s)}
     with pytest.raises(GateFailed, match="account_snapshot_rows_vs_previous_day"):
-        run_nightly(strict, [date(2026, 8, 8)], BUILD, spark_factory=lambda: spark)
+        run_nightly(strict, [date(2026, 8, 8)], ("aggregates", "gate", "publish"), spark_factory=lambda: spark)
     assert {t: _table_hash(spark, t) for t in gold_tables(s)} == before, "gold restored to its contents before the night"
     assert current(s)["as_of"] == LAST.isoformat()
     log = spark.read.format("delta").load(s.table_path("gold", "nightly_checks"))
@@ -207,3 +207,23 @@ def test_labels_follow_the_maturity_rule(spark: Any) -> None:
     assert got["e2"]["label_weight"] == 0.5
     assert (got["e3"]["label"], got["e3"]["label_source"], got["e3"]["attack_type"]) == (0, "analyst", None)
     assert got["e4"]["label"] == 0 and str(got["e4"]["label_as_of"]) == "2026-08-08"
+
+
+def test_snapshot_habits_equal_the_shared_feature_code(spark: Any, backfilled: tuple[Settings, Any]) -> None:
+    """Spark's SQL for the usual hour is a second execution of ato.features.habits: hold them equal."""
+    from ato.analyst import connect
+    from ato.features.habits import circular_hour_stats
+
+    s, _ = backfilled
+    con = connect(s.paths.lake_root)
+    hours = con.sql(f"""SELECT account_id, list(epoch(event_time) % 86400 / 3600.0) FROM silver_logins
+        WHERE outcome = 'success' AND event_date BETWEEN DATE '{LAST}' - INTERVAL 29 DAY AND DATE '{LAST}'
+        GROUP BY 1 ORDER BY 1 LIMIT 40""").fetchall()
+    gold = {r[0]: (r[1], r[2]) for r in spark.read.format("delta").load(s.table_path("gold", "account_features_daily"))
+            .where(f"as_of_date = DATE'{LAST}'").select("account_id", "hour_mean", "hour_spread").collect()}
+    assert len(hours) == 40
+    for acct, hs in hours:
+        mean, spread = circular_hour_stats(hs)
+        assert gold[acct][1] == pytest.approx(spread, abs=1e-6)
+        if spread < 6:  # the mean of a near-uniform spread is numerically meaningless
+            assert min(abs(gold[acct][0] - mean), 24 - abs(gold[acct][0] - mean)) == pytest.approx(0, abs=1e-6)
