@@ -15,11 +15,14 @@ import os
 import shlex
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from airflow.sdk import dag, task
 
 ATO = f"{shlex.quote(sys.executable)} -m ato.cli nightly --date {{{{ ds }}}}"
+# Tasks run from the project folder, so conf/ and relative paths in it resolve as for `ato`.
+PROJECT = os.environ.get("ATO_HOME", str(Path(__file__).resolve().parents[1]))
 
 
 @dag(
@@ -37,13 +40,13 @@ def ato_nightly() -> None:
     def step(name: str, task_id: str | None = None) -> Any:
         """A task running one `ato nightly` step in its own process."""
 
-        @task.bash(task_id=task_id or name)
+        @task.bash(task_id=task_id or name, cwd=PROJECT)
         def run() -> str:
             return f"{ATO} --steps {name}"
 
         return run()
 
-    @task.bash(retries=0)  # a failed gate is a verdict, not a glitch: do not retry it
+    @task.bash(retries=0, cwd=PROJECT)  # a failed gate is a verdict, not a glitch: do not retry it
     def quality_gate(versions_before: str) -> str:
         return f"{ATO} --steps gate --versions-before {shlex.quote(versions_before)}"
 
