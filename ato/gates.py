@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from ato.settings import Settings
+from ato.tables import CHECKS, partition_dates
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,11 @@ def _daily_counts(path: str, where: str, first: date, last: date) -> dict[date, 
     import duckdb
     import pyarrow.compute as pc
     from deltalake import DeltaTable
+    from deltalake.exceptions import TableNotFoundError
 
     try:
         ds = DeltaTable(path).to_pyarrow_dataset()
-    except Exception:  # no table yet: no rows
+    except TableNotFoundError:  # no table yet: no rows
         return {}
     flt = (pc.field("event_date") >= first) & (pc.field("event_date") <= last)
     tbl = ds.to_table(columns=[c for c in ("event_date", "stream") if c in ds.schema.names], filter=flt)
@@ -56,13 +58,7 @@ def _daily_counts(path: str, where: str, first: date, last: date) -> dict[date, 
 
 def silver_dates(settings: Settings) -> list[date]:
     """Event dates that silver logins hold, from the Delta log (no data read)."""
-    from deltalake import DeltaTable
-
-    try:
-        parts = DeltaTable(settings.table_path("silver", "logins")).partitions()
-    except Exception:
-        return []
-    return sorted({date.fromisoformat(p["event_date"]) for p in parts if p.get("event_date")})
+    return [date.fromisoformat(d) for d in partition_dates(settings.table_path("silver", "logins"), "event_date")]
 
 
 def input_checks(settings: Settings, day: date) -> list[Check]:
@@ -111,4 +107,4 @@ def log_checks(settings: Settings, run: str, checks: list[Check]) -> None:
     schema = pa.schema([("run", pa.string()), ("as_of_date", pa.string()), ("gate", pa.string()), ("name", pa.string()),
                         ("passed", pa.bool_()), ("observed", pa.float64()), ("bounds", pa.string()),
                         ("logged_at", pa.timestamp("us", tz="UTC"))])
-    write_deltalake(settings.table_path("gold", "nightly_checks"), pa.Table.from_pylist(rows, schema=schema), mode="append")
+    write_deltalake(settings.table_path("gold", CHECKS), pa.Table.from_pylist(rows, schema=schema), mode="append")

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 STEPS = ("ingest", "validate", "aggregates", "training", "gate", "publish", "report")
-SPARK_STEPS = {"ingest", "aggregates", "training", "gate"}
+BUILD_STEPS = {"aggregates", "training", "gate"}  # Spark steps that write (or check) gold
 
 
 @dataclass
@@ -97,7 +97,7 @@ def run_nightly(settings: Settings, dates: list[date], steps: tuple[str, ...] = 
         log_checks(settings, rid, checks)
         if not all(c.passed for c in checks):
             raise GateFailed(checks)
-    if SPARK_STEPS & set(steps) - {"ingest"}:
+    if BUILD_STEPS & set(steps):
         _build(settings, dates, steps, s, get_spark(), timed, versions_before)
     if "publish" in steps:
         from ato.online.snapshot import publish

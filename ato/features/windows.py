@@ -1,8 +1,8 @@
 """Sliding-window counters over a key's events, counting only events strictly before a moment.
 
-The batch layer calls these on each key's sorted events (Spark `applyInPandas`);
-serving calls them on the events its speed layer holds for the key. Same code,
-same numbers.
+The plain per-key definition of the speed-layer windows: `ato.features.speed` runs the
+same counts over many keys at once (what Spark and serving call), and the unit tests hold
+it equal to these on random events.
 """
 
 from __future__ import annotations

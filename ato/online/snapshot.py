@@ -18,13 +18,13 @@ from typing import Any
 from ato.features.columns import ACCOUNT_FEATURES, ENTITY_FEATURES
 from ato.features.request import HISTORY_COLUMNS
 from ato.settings import Settings
+from ato.tables import ENTITY_KEYS, SNAPSHOT_TABLES
 
 SERVING_COLUMNS: dict[str, tuple[str, ...]] = {
-    "account": tuple(dict.fromkeys(("account_id", *ACCOUNT_FEATURES, *HISTORY_COLUMNS))),
-    "ip": ("ip_hash", *ENTITY_FEATURES),
-    "device": ("device_hash", *ENTITY_FEATURES),
+    "account": tuple(dict.fromkeys((ENTITY_KEYS["account"], *ACCOUNT_FEATURES, *HISTORY_COLUMNS))),
+    "ip": (ENTITY_KEYS["ip"], *ENTITY_FEATURES),
+    "device": (ENTITY_KEYS["device"], *ENTITY_FEATURES),
 }
-TABLES = {"account": "account_features_daily", "ip": "ip_features_daily", "device": "device_features_daily"}
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def publish(settings: Settings, as_of: date) -> Published:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     rows, files = {}, {}
-    for kind, table in TABLES.items():
+    for kind, table in SNAPSHOT_TABLES.items():
         ds = DeltaTable(settings.table_path("gold", table)).to_pyarrow_dataset()
         tbl = ds.to_table(columns=list(SERVING_COLUMNS[kind]), filter=pc.field("as_of_date") == as_of)
         key = SERVING_COLUMNS[kind][0]

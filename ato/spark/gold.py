@@ -11,15 +11,15 @@ from typing import TYPE_CHECKING
 from ato.gates import Check, ratio_check
 from ato.settings import Settings
 from ato.spark import lake
-from ato.spark.partials import PARTIAL_TABLES, build_partials
+from ato.spark.partials import build_partials
 from ato.spark.quality import load_suite_spec, run_suite
-from ato.spark.snapshots import SNAPSHOT_TABLES, WINDOW_DAYS, build_snapshots
+from ato.spark.snapshots import WINDOW_DAYS, build_snapshots
 from ato.spark.training import context_dates, training_rows
+from ato.tables import PARTIAL_TABLES, SNAPSHOT_TABLES, TRAINING, partition_dates
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-TRAINING = "training_set"
 SILVER_INPUTS = ("logins", "sessions", "payments", "account_changes")
 
 
@@ -56,18 +56,16 @@ def _silver(spark: SparkSession, settings: Settings, stream: str) -> DataFrame:
     return df.withColumn("duration_s", F.lit(None).cast("bigint")) if stream == "sessions" else df
 
 
-def _dates_in(spark: SparkSession, path: str, col: str) -> set[date]:
-    if not lake.exists(spark, path):
-        return set()
-    return {r[0] for r in lake.read(spark, path).select(col).distinct().collect()}
+def _dates_in(path: str, col: str) -> set[date]:
+    return {date.fromisoformat(d) for d in partition_dates(path, col)}
 
 
 def build_partials_for(spark: SparkSession, settings: Settings, as_of_dates: list[date]) -> list[date]:
     """Derive the daily partials the snapshots of `as_of_dates` need: the latest days always
     (late events), and any day in their windows that has silver logins but no partial yet."""
     silver = {s: _silver(spark, settings, s) for s in SILVER_INPUTS}
-    have = _dates_in(spark, settings.table_path("gold", PARTIAL_TABLES["account"]), "event_date")
-    with_data = _dates_in(spark, settings.table_path("silver", "logins"), "event_date")
+    have = _dates_in(settings.table_path("gold", PARTIAL_TABLES["account"]), "event_date")
+    with_data = _dates_in(settings.table_path("silver", "logins"), "event_date")
     need: set[date] = set()
     for d in as_of_dates:
         window = {d - timedelta(days=i) for i in range(WINDOW_DAYS)}
@@ -115,7 +113,7 @@ def build_training_for(spark: SparkSession, settings: Settings, login_dates: lis
 
 
 def existing_snapshot_dates(spark: SparkSession, settings: Settings) -> set[date]:
-    return _dates_in(spark, settings.table_path("gold", SNAPSHOT_TABLES["account"]), "as_of_date")
+    return _dates_in(settings.table_path("gold", SNAPSHOT_TABLES["account"]), "as_of_date")
 
 
 def output_checks(spark: SparkSession, settings: Settings, as_of_dates: list[date], login_dates: list[date]) -> list[Check]:
@@ -123,7 +121,9 @@ def output_checks(spark: SparkSession, settings: Settings, as_of_dates: list[dat
     from pyspark.sql import functions as F
 
     checks: list[Check] = []
-    label = f"{min(as_of_dates)}..{max(as_of_dates)}" if len(as_of_dates) > 1 else as_of_dates[0].isoformat()
+    from ato.nightly import run_id
+
+    label = run_id(sorted(as_of_dates))
     frames = {t: (lake.read(spark, settings.table_path("gold", t)).where(lake.in_dates("as_of_date", as_of_dates)))
               for t in SNAPSHOT_TABLES.values()}
     if login_dates and lake.exists(spark, settings.table_path("gold", TRAINING)):

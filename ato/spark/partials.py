@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
-PARTIAL_TABLES = {"account": "account_activity_daily", "ip": "ip_activity_daily", "device": "device_activity_daily"}
-ENTITY_KEYS = {"account": "account_id", "ip": "ip_hash", "device": "device_hash"}
 FAILED_PAYMENT = ("failed", "declined")
 
 

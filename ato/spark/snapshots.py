@@ -12,13 +12,13 @@ import math
 from datetime import date
 from typing import TYPE_CHECKING
 
-from ato.spark.partials import ENTITY_KEYS, exact_sum
+from ato.spark.partials import exact_sum
+from ato.tables import ENTITY_KEYS
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
 WINDOW_DAYS = 30  # column names say "_30d": the window is part of the contract, not a setting
-SNAPSHOT_TABLES = {"account": "account_features_daily", "ip": "ip_features_daily", "device": "device_features_daily"}
 DAY_S = 86_400.0
 
 

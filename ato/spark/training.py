@@ -24,7 +24,7 @@ from ato.features.columns import (
 from ato.features.request import HISTORY_COLUMNS, REQUEST_FEATURES, partition_request_features
 from ato.features.speed import SPEED_KEYS, partition_speed_features, speed_feature_names
 from ato.spark.lake import in_dates
-from ato.spark.partials import ENTITY_KEYS
+from ato.tables import ENTITY_KEYS
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
