@@ -134,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("query", nargs="?", help="SQL over views named <layer>_<table>, e.g. silver_logins")
     q.add_argument("--max-rows", type=int, default=40, help="rows to print")
     q.set_defaults(fn=_sql)
+    from ato.model_cli import add_model_commands
+
+    add_model_commands(sub)
     return p
 
 

@@ -1,0 +1,1 @@
+"""Model training, evaluation, baselines and the registry."""

@@ -1,0 +1,80 @@
+"""A scorer as it is stored and served: booster, feature list, category vocabularies,
+calibrator and action tiers. The model and the fallback model are both `Scorer`s."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ato.model.calibration import Calibrator
+from ato.model.data import Encoder, feature_hash
+from ato.model.fit import SENTINEL
+from ato.model.reasons import top_reasons
+from ato.model.tiers import Tiers
+
+
+@dataclass
+class Scorer:
+    """Everything needed to turn feature rows into (raw score, probability, action, reasons)."""
+
+    name: str
+    features: tuple[str, ...]
+    encoder: Encoder
+    booster: Any
+    best_iteration: int
+    impute: bool
+    calibrator: Calibrator
+    tiers: Tiers
+
+    def matrix(self, df: pd.DataFrame) -> np.ndarray:
+        X = self.encoder.matrix(df, self.features)
+        return np.where(np.isnan(X), SENTINEL, X) if self.impute else X
+
+    def raw(self, df: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.booster.predict(self.matrix(df), num_iteration=self.best_iteration))
+
+    def score(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Raw score (for ranking), calibrated probability and action per row."""
+        raw = self.raw(df)
+        p = self.calibrator(raw)
+        return raw, p, self.tiers.action(p)
+
+    def contributions(self, df: pd.DataFrame) -> np.ndarray:
+        """TreeSHAP contributions (log-odds), one column per feature plus the bias."""
+        return np.asarray(self.booster.predict(self.matrix(df), num_iteration=self.best_iteration, pred_contrib=True))
+
+    def reasons(self, df: pd.DataFrame, k: int = 3) -> list[list[str]]:
+        return top_reasons(self.contributions(df), self.features, k)
+
+    def meta(self) -> dict[str, Any]:
+        return {"features": list(self.features), "feature_hash": feature_hash(self.features, self.encoder.vocab),
+                "vocab": self.encoder.vocab, "best_iteration": self.best_iteration, "impute_missing": self.impute,
+                "calibrator": self.calibrator.to_json(), "tiers": self.tiers.starts}
+
+    def save(self, folder: Path) -> dict[str, Any]:
+        self.booster.save_model(str(folder / f"{self.name}.txt"), num_iteration=self.best_iteration)
+        return self.meta()
+
+    @classmethod
+    def load(cls, folder: Path, name: str, meta: dict[str, Any]) -> Scorer:
+        import lightgbm as lgb
+
+        booster = lgb.Booster(model_file=str(folder / f"{name}.txt"))
+        features = tuple(meta["features"])
+        enc = Encoder({k: list(v) for k, v in meta["vocab"].items()})
+        if feature_hash(features, enc.vocab) != meta["feature_hash"]:
+            raise ValueError(f"{folder}: feature list does not match its hash")
+        return cls(name, features, enc, booster, int(meta["best_iteration"]), bool(meta["impute_missing"]),
+                   Calibrator.from_json(meta["calibrator"]), Tiers(dict(meta["tiers"])))
+
+
+def load_bundle(folder: str | Path) -> dict[str, Scorer]:
+    """The registered scorers of one model version: {"model": ..., "fallback": ...}."""
+    folder = Path(folder)
+    manifest = json.loads((folder / "bundle.json").read_text())
+    return {name: Scorer.load(folder, name, meta) for name, meta in manifest["scorers"].items()}

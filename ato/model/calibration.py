@@ -1,0 +1,44 @@
+"""Score calibration: isotonic regression fit on the validation block, stored as its step
+points (plain JSON, no pickle) and applied with linear interpolation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Calibrator:
+    """Monotone map from a raw score to a probability of takeover."""
+
+    x: tuple[float, ...]
+    y: tuple[float, ...]
+
+    @classmethod
+    def fit(cls, raw: np.ndarray, label: np.ndarray, weight: np.ndarray | None = None) -> Calibrator:
+        from sklearn.isotonic import IsotonicRegression
+
+        iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
+        iso.fit(raw, label, sample_weight=weight)
+        return cls(tuple(float(v) for v in iso.X_thresholds_), tuple(float(v) for v in iso.y_thresholds_))
+
+    def __call__(self, raw: np.ndarray | float) -> np.ndarray:
+        return np.interp(np.asarray(raw, dtype=float), self.x, self.y)
+
+    def to_json(self) -> dict[str, list[float]]:
+        return {"x": list(self.x), "y": list(self.y)}
+
+    @classmethod
+    def from_json(cls, d: dict[str, list[float]]) -> Calibrator:
+        return cls(tuple(d["x"]), tuple(d["y"]))
+
+
+def reliability(p: np.ndarray, y: np.ndarray, bins: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean predicted vs observed rate per quantile bin of p (for the calibration plot)."""
+    keep = (y == 0) | (y == 1)
+    p, y = p[keep], y[keep].astype(float)
+    order = np.argsort(p, kind="stable")
+    groups = [g for g in np.array_split(order, bins) if len(g)]
+    return (np.array([p[g].mean() for g in groups]), np.array([y[g].mean() for g in groups]),
+            np.array([len(g) for g in groups]))

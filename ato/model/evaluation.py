@@ -1,0 +1,49 @@
+"""Metrics of every scorer on the same blocks. Test metrics use the simulator's ground truth
+when the world folder has it (labels are noisy and late), else the matured labels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ato.model.data import Window
+from ato.model.labels import training_targets
+from ato.model.metrics import evaluate
+from ato.model.tiers import total_cost
+from ato.settings import Settings
+
+SCORERS = ("model", "fallback", "rules", "freeman_rba")
+
+
+def label_target(part: pd.DataFrame) -> np.ndarray:
+    """Matured labels as an evaluation target; ambiguous (weight 0) rows become -1 (left out)."""
+    y, w = training_targets(part)
+    return np.where(w > 0, y, -1)
+
+
+def evaluate_part(part: pd.DataFrame, target: np.ndarray, kind: np.ndarray | None,
+                  scorers: tuple[str, ...] = SCORERS) -> dict[str, Any]:
+    return {n: evaluate(target, part[f"{n}_raw"].to_numpy(), part[f"{n}_action"].to_numpy(), kind)
+            for n in scorers if f"{n}_raw" in part}
+
+
+def evaluate_blocks(s: Settings, w: Window, val: pd.DataFrame, test: pd.DataFrame, has_truth: bool) -> dict[str, Any]:
+    """The metrics.json body: test (truth or labels), test on labels, validation, costs."""
+    labels_kind = test["attack_type"].to_numpy()
+    out: dict[str, Any] = {"window": w.as_dict(), "evaluated_against": "world_truth" if has_truth else "labels"}
+    if has_truth:
+        target, kind = test["truth"].to_numpy(), test["truth_attack_type"].to_numpy()
+        out["test"] = evaluate_part(test, target, kind)
+        failed = target == -1
+        out["failed_attack_attempts"] = {  # attackers who did not pass the password check
+            n: {"n": int(failed.sum()), "actioned_share": float((test.loc[failed, f"{n}_action"] != "allow").mean())
+                if failed.any() else None} for n in SCORERS}
+        out["test_labels"] = evaluate_part(test, label_target(test), labels_kind)
+    else:
+        target = label_target(test)
+        out["test"] = evaluate_part(test, target, labels_kind)
+    out["validation_labels"] = evaluate_part(val, label_target(val), val["attack_type"].to_numpy())
+    out["test_cost"] = {n: total_cost(test[f"{n}_action"].to_numpy(), target, s.costs) for n in SCORERS}
+    return out

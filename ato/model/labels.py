@@ -1,0 +1,27 @@
+"""How the model treats delayed and noisy labels (see README "Labels").
+
+- Delayed: the training set only holds logins whose labels matured
+  (`batch.label_maturity_days`); `ato train --date D` trains on logins up to D minus that.
+- Source weighting: each row's `label_weight` comes from conf `labels.weights`.
+- Account-window labels (a takeover report naming the account and when the attack started,
+  not the login) cover the owner's own logins in that span too. Like an analyst rebuilding
+  the case, only logins from a device new to the account count as the attacker's; the
+  others in the window are ambiguous and get weight 0 (neither positive nor negative).
+- Never-reported takeovers stay `unreported` negatives: noise the model has to live with,
+  which is why evaluation uses ground truth when the simulator provides it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def training_targets(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(label, weight) arrays for fitting, with the account-window rule applied."""
+    y = df["label"].to_numpy().astype(np.int64)
+    w = df["label_weight"].to_numpy().astype(np.float64).copy()
+    window = (df["label_source"] == "account_window").to_numpy()
+    attacker_device = (df["new_device"] == 1).to_numpy()
+    w[window & ~attacker_device] = 0.0
+    return y, w

@@ -1,0 +1,78 @@
+"""Evaluation of one scorer on one block: ranking quality, the operating point the business
+cares about (1 % of legitimate logins challenged), actions taken, per attack type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+STEP_UP_BUDGET = 0.01  # recall_at_1pct_stepup: challenge at most this share of legit logins
+
+
+def budget_threshold(legit_scores: np.ndarray, budget: float = STEP_UP_BUDGET) -> float:
+    """The lowest threshold t such that at most `budget` of legit logins score strictly above t."""
+    if len(legit_scores) == 0:
+        return float("inf")
+    s = np.sort(legit_scores)[::-1]
+    k = int(np.floor(budget * len(s)))
+    return float(s[min(k, len(s) - 1)])
+
+
+def _safe(fn: Any, y: np.ndarray, s: np.ndarray) -> float | None:
+    return float(fn(y, s)) if 0 < y.sum() < len(y) else None
+
+
+def evaluate(y: np.ndarray, score: np.ndarray, action: np.ndarray, kind: np.ndarray | None = None) -> dict[str, Any]:
+    """Metrics for positives `y == 1` against legit `y == 0` (rows with other values are left
+    out). `action` != "allow" counts as flagged; `kind` gives each positive's attack type."""
+    keep = (y == 0) | (y == 1)
+    y, score, action = y[keep].astype(int), score[keep].astype(float), action[keep]
+    legit, pos = y == 0, y == 1
+    flagged = action != "allow"
+    thr = budget_threshold(score[legit])
+    tp, fp = int((flagged & pos).sum()), int((flagged & legit).sum())
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / int(pos.sum()) if pos.any() else 0.0
+    out: dict[str, Any] = {
+        "n_legit": int(legit.sum()), "n_positive": int(pos.sum()),
+        "base_rate": float(pos.mean()) if len(y) else 0.0,
+        "pr_auc": _safe(average_precision_score, y, score),
+        "roc_auc": _safe(roc_auc_score, y, score),
+        "precision": precision, "recall": recall,
+        "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+        "recall_at_1pct_stepup": float((score[pos] > thr).mean()) if pos.any() else None,
+        "legit_challenged_at_1pct": float((score[legit] > thr).mean()) if legit.any() else None,
+        "false_lock_rate": float((action[legit] == "temporary_lock").mean()) if legit.any() else None,
+        "action_share_legit": _shares(action[legit]),
+        "action_share_positive": _shares(action[pos]),
+    }
+    if kind is not None:
+        kind = np.asarray(kind, dtype=object)[keep]
+        by: dict[str, Any] = {}
+        for t in sorted({str(k) for k in kind[pos] if k is not None}):
+            sel = legit | (pos & (kind == t))
+            yt = y[sel]
+            by[t] = {"n": int(yt.sum()),
+                     "pr_auc": _safe(average_precision_score, yt, score[sel]),
+                     "recall_at_1pct_stepup": float((score[pos & (kind == t)] > thr).mean()),
+                     "recall": float(flagged[pos & (kind == t)].mean())}
+        out["recall_by_attack_type"] = by
+    return out
+
+
+def _shares(action: np.ndarray) -> dict[str, float]:
+    if len(action) == 0:
+        return {}
+    values, counts = np.unique(action.astype(str), return_counts=True)
+    return {str(v): float(c / len(action)) for v, c in zip(values, counts, strict=True)}
+
+
+def pr_curve(y: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Precision and recall along the score, for plotting."""
+    from sklearn.metrics import precision_recall_curve
+
+    keep = (y == 0) | (y == 1)
+    p, r, _ = precision_recall_curve(y[keep].astype(int), score[keep])
+    return p, r

@@ -1,0 +1,151 @@
+"""The model registry: a folder per version under `paths.models` (ATO_MODEL_DIR), a `champion`
+pointer that serving follows, and a history of promotions and rollbacks.
+
+<version>/ holds model.txt, fallback.txt (LightGBM), bundle.json (features and their hash,
+vocabularies, calibrators, thresholds, training window, data hash, code version, parameters)
+and metrics.json. A version is written to a temporary folder and renamed into place, and the
+champion pointer is replaced atomically, so a reader never sees half a model."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ato.settings import Settings
+
+CHAMPION = "champion"
+HISTORY = "history.jsonl"
+
+
+class PromotionRefused(RuntimeError):
+    """The challenger does not beat the champion on the same test window."""
+
+
+def registry_dir(s: Settings) -> Path:
+    return Path(s.paths.models)
+
+
+def code_version() -> str:
+    """The git commit of the code that trained the model (plus '-dirty' for local edits)."""
+    here = Path(__file__).resolve().parent
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return sha + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str))
+    os.replace(tmp, path)
+
+
+def write_version(s: Settings, version: str, files: dict[str, Any], save: Any) -> Path:
+    """Create <version>/ from JSON `files` and `save(folder)` (which writes the boosters)."""
+    root = registry_dir(s)
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / version
+    tmp = root / f".{version}.partial"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    save(tmp)
+    for name, obj in files.items():
+        _write_json(tmp / name, obj)
+    if final.exists():  # same data, seed and choices: the same version, written again
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    return final
+
+
+def versions(s: Settings) -> list[str]:
+    root = registry_dir(s)
+    return sorted(p.name for p in root.iterdir() if (p / "bundle.json").is_file()) if root.is_dir() else []
+
+
+def champion(s: Settings) -> str | None:
+    f = registry_dir(s) / CHAMPION
+    return json.loads(f.read_text())["version"] if f.is_file() else None
+
+
+def metrics(s: Settings, version: str) -> dict[str, Any]:
+    return dict(json.loads((registry_dir(s) / version / "metrics.json").read_text()))
+
+
+def history(s: Settings) -> list[dict[str, Any]]:
+    f = registry_dir(s) / HISTORY
+    return [json.loads(x) for x in f.read_text().splitlines() if x.strip()] if f.is_file() else []
+
+
+def _set_champion(s: Settings, version: str, action: str, why: str) -> None:
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    entry = {"version": version, "action": action, "at": now, "why": why, "previous": champion(s)}
+    _write_json(registry_dir(s) / CHAMPION, {"version": version, "since": now})
+    with (registry_dir(s) / HISTORY).open("a") as fh:
+        fh.write(json.dumps(entry) + "\n")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    promote: bool
+    why: str
+
+
+def compare(challenger: dict[str, Any], incumbent: dict[str, Any], s: Settings, name: str) -> Verdict:
+    """Does the challenger's `model` beat `incumbent` (metrics on the same test rows)?"""
+    c, i = challenger, incumbent
+    gain = (c["pr_auc"] or 0.0) - (i["pr_auc"] or 0.0)
+    drop = (i["recall_at_1pct_stepup"] or 0.0) - (c["recall_at_1pct_stepup"] or 0.0)
+    text = (f"test PR-AUC {c['pr_auc']:.4f} vs {name} {i['pr_auc']:.4f}, recall at 1% step-up "
+            f"{c['recall_at_1pct_stepup']:.3f} vs {i['recall_at_1pct_stepup']:.3f}")
+    if gain <= s.model.promote_min_pr_auc_gain:
+        return Verdict(False, f"not better: {text}")
+    if drop > s.model.promote_max_recall_drop:
+        return Verdict(False, f"loses recall: {text}")
+    return Verdict(True, f"better: {text}")
+
+
+def verdict_for(s: Settings, version: str) -> Verdict:
+    """The champion comparison stored by training (the champion scored on this version's test
+    rows). With no champion yet, the first model must beat the rules baseline."""
+    m = metrics(s, version)
+    current = champion(s)
+    if current == version:
+        return Verdict(False, f"{version} is already the champion")
+    if current is None:
+        return compare(m["test"]["model"], m["test"]["rules"], s, "rules")
+    cmp_ = m.get("champion_on_same_test") or {}
+    if cmp_.get("version") != current:
+        raise PromotionRefused(f"{version} was not compared with the current champion {current} "
+                               f"on its test window: retrain, or roll back to {cmp_.get('version')}")
+    return compare(m["test"]["model"], cmp_["metrics"], s, f"champion {current}")
+
+
+def promote(s: Settings, version: str) -> Verdict:
+    """Make `version` the champion if it beats the current one; raise PromotionRefused if not."""
+    if version not in versions(s):
+        raise PromotionRefused(f"no model version {version} under {registry_dir(s)}")
+    v = verdict_for(s, version)
+    if not v.promote:
+        raise PromotionRefused(v.why)
+    _set_champion(s, version, "promote", v.why)
+    return v
+
+
+def rollback(s: Settings) -> str:
+    """Point the champion back at the version it replaced; returns that version."""
+    current = champion(s)
+    prev = next((h["previous"] for h in reversed(history(s))
+                 if h["version"] == current and h["action"] == "promote" and h["previous"]), None)
+    if current is None or prev is None:
+        raise PromotionRefused("nothing to roll back to")
+    _set_champion(s, prev, "rollback", f"rolled back from {current}")
+    return prev

@@ -1,0 +1,72 @@
+"""Train, compare with the champion on the same test rows, register, report, maybe promote:
+what `ato train` and the retrain DAG call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from ato.model import registry
+from ato.model.bundle import load_bundle
+from ato.model.evaluation import evaluate_part, label_target
+from ato.model.train import TrainingRun, train
+from ato.progress import Progress
+from ato.settings import Settings
+
+
+@dataclass
+class TrainResult:
+    run: TrainingRun
+    version: str
+    folder: Path
+    report: Path
+    verdict: registry.Verdict | None
+
+
+def champion_on_test(s: Settings, run: TrainingRun) -> dict[str, Any] | None:
+    """The current champion's model scored on this run's test rows, same target and metrics."""
+    current = registry.champion(s)
+    if current is None:
+        return None
+    scorer = load_bundle(registry.registry_dir(s) / current)["model"]
+    part = run.test.copy()
+    part["champion_raw"], _, part["champion_action"] = scorer.score(part)
+    truth = run.metrics["evaluated_against"] == "world_truth"
+    target = part["truth"].to_numpy() if truth else label_target(part)
+    kind = part["truth_attack_type" if truth else "attack_type"].to_numpy()
+    return {"version": current, "metrics": evaluate_part(part, target, kind, ("champion",))["champion"]}
+
+
+def train_and_register(s: Settings, as_of: date | None = None, promote: bool = False,
+                       progress: Progress | None = None) -> TrainResult:
+    from ato.report.training import write_training_report
+
+    progress = progress or Progress()
+    run = train(s, as_of, progress)
+    version = run.version
+    run.metrics["version"] = version
+    run.metrics["champion_on_same_test"] = champion_on_test(s, run)
+    bundle = {
+        "version": version, "created_by": registry.code_version(), "seed": s.model.seed,
+        "training_window": run.window.as_dict(), "data_hash": run.data_hash, "rows": run.rows,
+        "imbalance_method": run.chosen.method, "params": run.chosen.params,
+        "scorers": {n: sc.meta() for n, sc in run.scorers.items()},
+        "costs": s.costs.model_dump(), "label_maturity_days": s.batch.label_maturity_days,
+    }
+
+    def save(folder: Path) -> None:
+        for sc in run.scorers.values():
+            sc.save(folder)
+
+    folder = registry.write_version(s, version, {"bundle.json": bundle, "metrics.json": run.metrics}, save)
+    with progress.step("HTML report"):
+        report = write_training_report(s, run, folder)
+    verdict = None
+    if promote:
+        try:
+            verdict = registry.promote(s, version)
+        except registry.PromotionRefused as e:
+            verdict = registry.Verdict(False, str(e))
+    return TrainResult(run, version, folder, report, verdict)

@@ -1,0 +1,87 @@
+"""Actions from calibrated probabilities: the action with the lowest expected cost under the
+cost table in conf (`costs`), then the lock threshold raised until validation false locks
+stay under `model.max_false_lock_rate`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ato.model.actions import ACTIONS, SEVERITY
+from ato.settings import CostConf
+
+
+def expected_costs(p: np.ndarray, c: CostConf) -> np.ndarray:
+    """rows x ACTIONS matrix of expected cost per login, p = probability of takeover."""
+    p = np.asarray(p, dtype=float)[:, None]
+    per_action = {
+        "allow": p * c.missed_ato,
+        "step_up_mfa": (1 - p) * c.mfa_friction + p * (1 - c.mfa_stops) * c.missed_ato,
+        "manual_review": c.review + p * (1 - c.review_stops) * c.missed_ato,
+        "temporary_lock": (1 - p) * c.false_lock + p * (1 - c.lock_stops) * c.missed_ato,
+    }
+    return np.hstack([per_action[a] for a in ACTIONS])
+
+
+@dataclass(frozen=True)
+class Tiers:
+    """Ascending probability thresholds: at or above `starts[a]`, action a (unless a more
+    severe one starts lower). Actions that never win have no threshold."""
+
+    starts: dict[str, float]
+
+    def action(self, p: np.ndarray) -> np.ndarray:
+        p = np.asarray(p, dtype=float)
+        out = np.full(p.shape, "allow", dtype=object)
+        for a, t in sorted(self.starts.items(), key=lambda kv: kv[1]):
+            out[p >= t] = a
+        return out
+
+    def action_one(self, p: float) -> str:
+        best = "allow"
+        for a, t in sorted(self.starts.items(), key=lambda kv: kv[1]):
+            if p >= t:
+                best = a
+        return best
+
+
+def cost_tiers(c: CostConf, grid: int = 20001) -> Tiers:
+    """Where each action becomes the cheapest along p in [0, 1] (costs are linear in p, so
+    each action wins on at most one interval)."""
+    p = np.linspace(0.0, 1.0, grid)
+    best = np.array(ACTIONS, dtype=object)[np.argmin(expected_costs(p, c), axis=1)]
+    starts: dict[str, float] = {}
+    for a in ACTIONS[1:]:
+        hit = np.flatnonzero(best == a)
+        if len(hit):
+            starts[a] = float(p[hit[0]])
+    return Tiers(starts)
+
+
+def cap_false_locks(t: Tiers, p_legit: np.ndarray, max_rate: float) -> Tiers:
+    """Raise the lock threshold until at most `max_rate` of these legit logins are locked;
+    the logins it releases fall to the next most severe tier."""
+    lock = t.starts.get("temporary_lock")
+    if lock is None or len(p_legit) == 0:
+        return t
+    allowed = int(np.floor(max_rate * len(p_legit)))
+    above = np.sort(p_legit[p_legit >= lock])[::-1]
+    if len(above) <= allowed:
+        return t
+    new_lock = float(np.nextafter(above[allowed], np.inf))  # strictly above the (allowed+1)-th
+    return Tiers({**t.starts, "temporary_lock": max(lock, new_lock)})
+
+
+def total_cost(p_action: np.ndarray, y: np.ndarray, c: CostConf) -> float:
+    """Realised cost of actions on labelled logins (y 1 = takeover, 0 = legit; others ignored)."""
+    cost = 0.0
+    for a in ACTIONS:
+        sel = p_action == a
+        pos, neg = int((sel & (y == 1)).sum()), int((sel & (y == 0)).sum())
+        unit = expected_costs(np.array([0.0, 1.0]), c)[:, ACTIONS.index(a)]
+        cost += neg * float(unit[0]) + pos * float(unit[1])
+    return cost
+
+
+__all__ = ["SEVERITY", "Tiers", "cap_false_locks", "cost_tiers", "expected_costs", "total_cost"]

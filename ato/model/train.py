@@ -1,0 +1,175 @@
+"""`ato train`: choose rebalancing and parameters on rolling-origin folds, fit the model and
+the fallback model, calibrate and tier them on validation, then score the untouched test
+block with them, the rules and the Freeman baseline. The registry stores the result."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ato.features.columns import CATEGORICAL_FEATURES, FEATURES
+from ato.model import data as D
+from ato.model.bundle import Scorer
+from ato.model.calibration import Calibrator
+from ato.model.fit import Block, Fitted, fit, search_params
+from ato.model.labels import training_targets
+from ato.model.tiers import cap_false_locks, cost_tiers
+from ato.progress import Progress
+from ato.settings import Settings
+
+
+@dataclass
+class Trial:
+    """One (method, parameters) candidate and its validation PR-AUC per fold."""
+
+    method: str
+    params: dict[str, Any]
+    val_pr_auc: list[float]
+    best_iteration: list[int]
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.val_pr_auc))
+
+
+@dataclass
+class TrainingRun:
+    """What one `ato train` produced, for the registry and the report."""
+
+    window: D.Window
+    folds: list[D.Window]
+    data_hash: str
+    rows: int
+    imbalance: list[Trial]
+    search: list[Trial]
+    chosen: Trial
+    scorers: dict[str, Scorer]
+    splits: dict[str, dict[str, dict[str, int]]]
+    metrics: dict[str, Any]
+    test: pd.DataFrame  # test rows: ids, truth/labels, each scorer's score/probability/action
+    val: pd.DataFrame
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        key = json.dumps([self.data_hash, self.chosen.method, self.chosen.params, self.metrics.get("seed")],
+                         sort_keys=True)
+        return f"{self.window.end:%Y%m%d}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
+
+
+def resolve_last_day(settings: Settings, as_of: date | None) -> date:
+    """Last login day to train on: matured by night `as_of`, or the newest in the training set."""
+    days = D.training_days(settings)
+    if not days:
+        raise D.NotEnoughData("gold/training_set is empty: run `ato nightly` first")
+    last = days[-1] if as_of is None else min(days[-1], D.last_matured_day(settings, as_of))
+    need = settings.model.train_days + settings.model.val_days + settings.model.test_days
+    first = last - timedelta(days=need - 1)
+    if first < days[0]:
+        raise D.NotEnoughData(f"training needs {need} login days up to {last}; the training set starts {days[0]}")
+    return last
+
+
+def _block(X: np.ndarray, y: np.ndarray, w: np.ndarray, mask: np.ndarray) -> Block:
+    return Block(X[mask], y[mask], w[mask])
+
+
+class _Folds:
+    """Encoded matrices per fold, so every candidate is fitted on identical inputs."""
+
+    def __init__(self, df: pd.DataFrame, y: np.ndarray, w: np.ndarray, folds: list[D.Window]) -> None:
+        self.df, self.y, self.w = df, y, w
+        self.splits = [D.make_split(df, f) for f in folds]
+        self.encoders = [D.Encoder.fit(df[s.train]) for s in self.splits]
+        self.cache: dict[tuple[int, tuple[str, ...]], np.ndarray] = {}
+
+    def X(self, k: int, features: tuple[str, ...]) -> np.ndarray:
+        if (k, features) not in self.cache:
+            self.cache[(k, features)] = self.encoders[k].matrix(self.df, features)
+        return self.cache[(k, features)]
+
+    def fit(self, k: int, method: str, params: dict[str, Any], features: tuple[str, ...], s: Settings) -> Fitted:
+        X, sp = self.X(k, features), self.splits[k]
+        cat = [features.index(c) for c in CATEGORICAL_FEATURES if c in features]
+        m = s.model
+        return fit(method, params, _block(X, self.y, self.w, sp.train), _block(X, self.y, self.w, sp.val), cat,
+                   seed=m.seed, max_rounds=m.max_rounds, early_stop=m.early_stopping_rounds, smote_ratio=m.smote_ratio)
+
+
+def _choose(folds: _Folds, s: Settings, progress: Progress) -> tuple[list[Trial], list[Trial], Trial, Fitted]:
+    """Imbalance handling first (default parameters), then the parameter search with it."""
+    fitted: dict[tuple[str, str], list[Fitted]] = {}
+
+    def run(method: str, params: dict[str, Any]) -> Trial:
+        fs = [folds.fit(k, method, params, FEATURES, s) for k in range(len(folds.splits))]
+        fitted[(method, json.dumps(params, sort_keys=True))] = fs
+        return Trial(method, params, [f.val_pr_auc for f in fs], [f.best_iteration for f in fs])
+
+    params = search_params(s.model.search_trials, s.model.seed)
+    imbalance = []
+    for method in s.model.imbalance:
+        with progress.step(f"imbalance: {method} on {len(folds.splits)} folds"):
+            imbalance.append(run(method, params[0]))
+    best_method = max(imbalance, key=lambda t: t.mean).method
+    search = [next(t for t in imbalance if t.method == best_method)]
+    for i, p in enumerate(params[1:], start=2):
+        with progress.step(f"search {i}/{len(params)} ({best_method})"):
+            search.append(run(best_method, p))
+    chosen = max(search, key=lambda t: t.mean)
+    final = fitted[(chosen.method, json.dumps(chosen.params, sort_keys=True))][-1]
+    return imbalance, search, chosen, final
+
+
+def _scorer(name: str, f: Fitted, features: tuple[str, ...], enc: D.Encoder, raw_val: np.ndarray,
+            y_val: np.ndarray, w_val: np.ndarray, s: Settings) -> Scorer:
+    keep = w_val > 0
+    cal = Calibrator.fit(raw_val[keep], y_val[keep], w_val[keep])
+    tiers = cap_false_locks(cost_tiers(s.costs), cal(raw_val[keep & (y_val == 0)]), s.model.max_false_lock_rate)
+    return Scorer(name, features, enc, f.booster, f.best_iteration, f.impute, cal, tiers)
+
+
+def train(settings: Settings, as_of: date | None = None, progress: Progress | None = None) -> TrainingRun:
+    """The whole training run for night `as_of` (default: the newest matured data)."""
+    from ato.model.baselines import freeman_block, rules_block
+    from ato.model.evaluation import evaluate_blocks
+
+    progress = progress or Progress()
+    s = settings
+    last = resolve_last_day(s, as_of)
+    window = D.plan_window(s, last)
+    with progress.step(f"loading training rows {window.start}..{window.end}"):
+        df = D.load_training_rows(s, window.start, window.end)
+        has_truth = D.attach_truth(df, s.paths.world)
+        dhash = D.data_hash(df)
+    y, w = training_targets(df)
+    fold_windows = D.rolling_folds(s, window)
+    folds = _Folds(df, y, w, fold_windows)
+    imbalance, search, chosen, final = _choose(folds, s, progress)
+    k = len(folds.splits) - 1
+    sp, enc = folds.splits[k], folds.encoders[k]
+    with progress.step("fallback model (request-time features only)"):
+        fb = folds.fit(k, chosen.method, chosen.params, D.FALLBACK_FEATURES, s)
+    scorers = {}
+    for name, f, feats in (("model", final, FEATURES), ("fallback", fb, D.FALLBACK_FEATURES)):
+        raw_val = f.predict(folds.X(k, feats)[sp.val])
+        scorers[name] = _scorer(name, f, feats, enc, raw_val, y[sp.val], w[sp.val], s)
+    val, test = df[sp.val].reset_index(drop=True), df[sp.test].reset_index(drop=True)
+    for name, sc in scorers.items():
+        for part in (val, test):
+            part[f"{name}_raw"], part[f"{name}_p"], part[f"{name}_action"] = sc.score(part)
+    with progress.step("rules and Freeman RBA baselines"):
+        rules_block(s, val)
+        rules_block(s, test)
+        freeman_block(s, window, val, test, w[sp.val])
+    metrics = evaluate_blocks(s, window, val, test, has_truth)
+    metrics.update({"seed": s.model.seed, "imbalance_method": chosen.method, "params": chosen.params,
+                    "rows": len(df), "data_hash": dhash})
+    splits = {f"fold{i + 1}" if i < k else "final": sp_.positives for i, sp_ in enumerate(folds.splits)}
+    return TrainingRun(window, fold_windows, dhash, len(df), imbalance, search, chosen, scorers, splits,
+                       metrics, test, val, {"has_truth": has_truth, "dropped_accounts": sp.dropped_accounts})

@@ -1,0 +1,48 @@
+"""ato_retrain: weekly (and on demand) retraining for logical date D.
+
+train (ato train --date D: matured logins up to D minus the label maturity, rolling-origin
+choices, calibrated tiers, fallback model, baselines, registry entry and HTML report) >>
+promote (only if the new version beats the champion on the same test window; a refusal is
+logged as a verdict and the champion stays). Trigger it by hand with
+`airflow dags trigger ato_retrain`. Wiring only; nothing heavy is imported here.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from airflow.sdk import dag, task
+
+ATO = f"{shlex.quote(sys.executable)} -m ato.cli"
+PROJECT = os.environ.get("ATO_HOME", str(Path(__file__).resolve().parents[1]))
+
+
+@dag(
+    dag_id="ato_retrain",
+    description="ATO model: train, evaluate against baselines, register, promote if better",
+    schedule="@weekly",
+    start_date=datetime(2026, 8, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"retries": int(os.environ.get("ATO_DAG_RETRIES", "1")), "retry_delay": timedelta(minutes=10)},
+    tags=["ato", "model"],
+)
+def ato_retrain() -> None:
+    @task.bash(cwd=PROJECT)
+    def train() -> str:
+        # The version id is the last line of `ato train`'s output ("registered <version> in ...").
+        return f"set -o pipefail; {ATO} train --date {{{{ ds }}}} | tee /dev/stderr | sed -n 's/^registered \\([^ ]*\\) in .*/\\1/p'"
+
+    @task.bash(cwd=PROJECT, retries=0)  # a refusal is a verdict, not a glitch
+    def promote(version: str) -> str:
+        # Exit 3 = refused: the task succeeds and says so; any other failure fails the task.
+        return f"{ATO} promote {shlex.quote(version)} || test $? -eq 3"
+
+    promote(train())
+
+
+ato_retrain()
