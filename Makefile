@@ -12,7 +12,7 @@ AIRFLOW_ENV := AIRFLOW_HOME=$(CURDIR)/.airflow AIRFLOW__CORE__DAGS_FOLDER=$(CURD
 	AIRFLOW__CORE__LOAD_EXAMPLES=False AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=sqlite:///$(CURDIR)/.airflow/airflow.db
 DATE ?= 2026-09-14
 
-.PHONY: setup debian demo test lint unit clean bench bench-nightly airflow-init airflow-test
+.PHONY: setup debian demo test lint unit clean bench bench-nightly airflow-init airflow-test airflow-retrain
 
 setup: $(VENV)/.installed $(DELTA_JAR) debian  ## virtualenv, pinned packages, Delta jars, Debian packages
 
@@ -45,7 +45,7 @@ test: setup lint  ## the whole suite: unit, spark, data
 unit: setup
 	$(BIN)/pytest -q -m unit
 
-demo: setup  ## simulate a world, ingest it, backfill the nightly batch layer (about 14 minutes)
+demo: setup  ## simulate a world, ingest it, backfill the nightly batch layer, train the model (about 17 minutes)
 	@echo "demo: starting from a clean data/ (spool, world, lake)"
 	rm -rf data/spool data/world data/lake data/online
 	$(BIN)/ato simulate --accounts $(DEMO_ACCOUNTS) --days $(DEMO_DAYS) --out data/spool --world data/world
@@ -54,6 +54,8 @@ demo: setup  ## simulate a world, ingest it, backfill the nightly batch layer (a
 	@echo "demo: nightly backfill over every simulated day (aggregates, training set, gates, publish)"
 	$(BIN)/ato nightly --all --steps validate,aggregates,training,gate,publish,report
 	$(BIN)/ato sql "SELECT login_date, count(*) AS logins, sum(label) AS ato_labels, round(avg(new_device), 3) AS new_device_share FROM gold_training_set GROUP BY ALL ORDER BY 1"
+	@echo "demo: training the model (rolling-origin choices, baselines on the same test days), registering and promoting it"
+	$(BIN)/ato train --promote
 
 bench: setup
 	$(BIN)/python benchmarks/ingest.py
@@ -68,6 +70,9 @@ airflow-init: setup
 
 airflow-test: airflow-init  ## `airflow dags test ato_nightly $(DATE)` on the demo data (after make demo)
 	$(AIRFLOW_ENV) ATO_DAG_RETRIES=0 $(BIN)/airflow dags test ato_nightly $(DATE)
+
+airflow-retrain: airflow-init  ## `airflow dags test ato_retrain $(DATE)` on the demo data (after make demo)
+	$(AIRFLOW_ENV) ATO_DAG_RETRIES=0 $(BIN)/airflow dags test ato_retrain $(DATE)
 
 clean:
 	rm -rf data .airflow .pytest_cache .mypy_cache .ruff_cache $(VENV)/.installed

@@ -68,3 +68,28 @@ def world_lake(spark: object, small_world: tuple[Path, Path, object], tmp_path_f
     s = make_settings(tmp_path_factory.mktemp("world_lake"), geo_db=world / "ip_geo.csv")
     summary = ingest(spark, s, spool)  # type: ignore[arg-type]
     return s, summary
+
+
+BACKFILL = ("2026-08-01", "2026-08-07")
+
+
+@pytest.fixture(scope="session")
+def backfilled(spark: object, world_lake: tuple[Settings, object], tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, object]:
+    """A copy of the ingested small world, backfilled for 7 as-of dates in one Spark session
+    (label maturity 1 day, so training rows exist for 08-01..08-06). Tests that change it
+    restore it; the model tests only read it."""
+    import shutil
+    from datetime import date
+
+    from ato.nightly import date_range, run_nightly
+
+    src, _ = world_lake
+    root = tmp_path_factory.mktemp("nightly")
+    shutil.copytree(src.paths.lake_root, root / "lake")
+    s = make_settings(root, geo_db=Path(src.enrich.geo_db), ATO_BATCH__LABEL_MATURITY_DAYS="1",
+                      ATO_ONLINE_DIR=str(root / "online"))
+    first, last = (date.fromisoformat(d) for d in BACKFILL)
+    summary = run_nightly(s, date_range(first, last), ("validate", "aggregates", "training", "gate", "publish"),
+                          spark_factory=lambda: spark)
+    print("backfill seconds:", summary.seconds)
+    return s, summary

@@ -30,7 +30,7 @@ def rules_block(s: Settings, part: pd.DataFrame) -> None:
 def freeman_block(s: Settings, w: Window, val: pd.DataFrame, test: pd.DataFrame, w_val: np.ndarray) -> None:
     """Add freeman_rba_raw / _p / _action to val and test. The population counts only logins
     before the validation block; the calibrator and tiers are fit on validation labels."""
-    from ato.model.freeman_rba import LOGIN_COLUMNS, freeman_scores
+    from ato.model.freeman import LOGIN_COLUMNS, freeman_scores
 
     logins = load_silver_logins(s, w.start - timedelta(days=HISTORY_DAYS), w.end, LOGIN_COLUMNS)
     until = pd.Timestamp(w.val[0], tz="UTC")

@@ -128,6 +128,7 @@ def _importance(page: Page, run: TrainingRun) -> None:
     X = sc.matrix(sample)
     mean_abs = np.abs(contrib).mean(axis=0)
     order = np.argsort(mean_abs)[::-1][:12]
+    page.heading("Feature importance and SHAP summary (test sample: every takeover and 3,000 legit logins)")
     fig, ax = plt.subplots(1, 2, figsize=(13, 5.5))
     ax[0].barh([sc.features[i] for i in top][::-1], gain[top][::-1])
     ax[0].set(title="Feature importance (total gain)")

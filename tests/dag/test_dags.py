@@ -46,7 +46,7 @@ def test_every_dag_imports_without_error_or_connection(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", PARSE, str(DAGS)], env=airflow_env(tmp_path), capture_output=True,
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
-    assert "ato_nightly" in out.stdout
+    assert "ato_nightly" in out.stdout and "ato_retrain" in out.stdout
 
 
 @pytest.mark.dag
@@ -72,3 +72,28 @@ def test_airflow_dags_test_runs_the_nightly(world_lake: tuple[Settings, Any], sm
     snap = current(Settings.model_validate({"online": {"snapshot_dir": str(tmp_path / "online")}}))
     assert snap is not None and snap["as_of"] == "2026-08-06"
     assert (tmp_path / "reports" / "nightly-2026-08-06.html").exists()
+
+
+@pytest.mark.dag
+@pytest.mark.timeout(900)
+def test_airflow_dags_test_runs_the_retrain(backfilled: tuple[Settings, Any], small_world: tuple[Path, Path, Any],
+                                            tmp_path: Path) -> None:
+    from ato.model import registry
+
+    src, _ = backfilled
+    shutil.copytree(src.paths.lake_root, tmp_path / "lake")
+    models = tmp_path / "models"
+    env = airflow_env(tmp_path / "airflow", ATO_LAKE_ROOT=str(tmp_path / "lake"), ATO_WORLD_DIR=str(small_world[1]),
+                      ATO_MODEL_DIR=str(models), ATO_PATHS__REPORTS=str(tmp_path / "reports"),
+                      ATO_HMAC_KEY=src.privacy.hmac_key, ATO_BATCH__LABEL_MATURITY_DAYS="1", ATO_DAG_RETRIES="0",
+                      ATO_MODEL__TRAIN_DAYS="4", ATO_MODEL__VAL_DAYS="1", ATO_MODEL__TEST_DAYS="1",
+                      ATO_MODEL__FOLDS="1", ATO_MODEL__SEARCH_TRIALS="2")
+    airflow = str(Path(sys.executable).parent / "airflow")
+    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
+    out = subprocess.run([airflow, "dags", "test", "ato_retrain", "2026-08-07"], env=env, capture_output=True,
+                         text=True, timeout=800)
+    log = out.stdout + out.stderr
+    assert out.returncode == 0 and "failed" not in log.lower().split("dagrun finished")[-1], log[-5000:]
+    s = Settings.model_validate({"paths": {"models": str(models)}})
+    assert len(registry.versions(s)) == 1
+    assert registry.champion(s) == registry.versions(s)[0]  # the first model beat the rules and was promoted

@@ -3,7 +3,6 @@ exact agreement with an independent DuckDB computation, and gates that refuse ba
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,18 +22,6 @@ BUILD = ("validate", "aggregates", "training", "gate", "publish")
 def _settings(root: Path, geo_db: str, **extra: str) -> Settings:
     return make_settings(root, geo_db=Path(geo_db), ATO_BATCH__LABEL_MATURITY_DAYS="1",
                          ATO_ONLINE_DIR=str(root / "online"), **extra)
-
-
-@pytest.fixture(scope="module")
-def backfilled(spark: Any, world_lake: tuple[Settings, object], tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Any]:
-    """A copy of the ingested small world, backfilled for 7 as-of dates in one Spark session."""
-    src, _ = world_lake
-    root = tmp_path_factory.mktemp("nightly")
-    shutil.copytree(src.paths.lake_root, root / "lake")
-    s = _settings(root, src.enrich.geo_db)
-    summary = run_nightly(s, date_range(FIRST, LAST), BUILD, spark_factory=lambda: spark)
-    print("backfill seconds:", summary.seconds)
-    return s, summary
 
 
 def _table_hash(spark: Any, path: str) -> tuple[int, str]:

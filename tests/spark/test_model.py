@@ -1,0 +1,118 @@
+"""`ato train` on the training set the batch layer built from the small world: every scorer
+in metrics.json, a deterministic registry entry, a worse challenger refused, and model
+behaviour (invariance and direction) checked on the trained champion."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ato.model import registry
+from ato.model.bundle import load_bundle
+from ato.model.run import TrainResult, train_and_register
+from ato.settings import Settings, load_settings
+from tests.conftest import TEST_KEY
+
+pytestmark = pytest.mark.spark
+REQUIRED = {"pr_auc", "roc_auc", "precision", "recall", "f1", "recall_at_1pct_stepup", "false_lock_rate",
+            "recall_by_attack_type"}
+
+
+def model_settings(lake: str, world: Path, root: Path) -> Settings:
+    """The small world has 6 matured login days: train 4, validate 1, test 1."""
+    return load_settings(environ={
+        "ATO_LAKE_ROOT": lake, "ATO_WORLD_DIR": str(world), "ATO_MODEL_DIR": str(root / "models"),
+        "ATO_PATHS__REPORTS": str(root / "reports"), "ATO_HMAC_KEY": TEST_KEY,
+        "ATO_BATCH__LABEL_MATURITY_DAYS": "1", "ATO_MODEL__TRAIN_DAYS": "4", "ATO_MODEL__VAL_DAYS": "1",
+        "ATO_MODEL__TEST_DAYS": "1", "ATO_MODEL__FOLDS": "1", "ATO_MODEL__SEARCH_TRIALS": "2"})
+
+
+@pytest.fixture(scope="module")
+def trained(backfilled: tuple[Settings, Any], small_world: tuple[Path, Path, Any],
+            tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, TrainResult]:
+    s = model_settings(backfilled[0].paths.lake_root, small_world[1], tmp_path_factory.mktemp("model"))
+    return s, train_and_register(s, promote=True)
+
+
+def test_train_registers_every_scorer_with_the_required_metrics(trained: tuple[Settings, TrainResult]) -> None:
+    s, res = trained
+    m = json.loads((res.folder / "metrics.json").read_text())
+    assert set(m["test"]) == {"model", "fallback", "rules", "freeman_rba"}
+    for name, r in m["test"].items():
+        assert set(r) >= REQUIRED, name
+        assert r["n_positive"] > 0 and r["n_legit"] > 100
+    assert m["evaluated_against"] == "world_truth"
+    bundle = json.loads((res.folder / "bundle.json").read_text())
+    assert {"training_window", "data_hash", "created_by", "scorers"} <= set(bundle)
+    for name in ("model", "fallback"):
+        assert (res.folder / f"{name}.txt").is_file() and bundle["scorers"][name]["feature_hash"]
+    assert set(bundle["scorers"]["fallback"]["features"]).isdisjoint({"new_device", "logins_30d", "ip_accounts_1h"})
+    assert registry.champion(s) == res.version  # the first model beat the rules on its test day
+    assert res.report.is_file() and "SHAP" in res.report.read_text()
+    scorer = load_bundle(res.folder)["model"]
+    raw, _, action = scorer.score(res.run.test)
+    assert np.allclose(raw, res.run.test["model_raw"]) and set(action) <= {"allow", "step_up_mfa", "manual_review", "temporary_lock"}
+
+
+def test_same_seed_and_data_give_the_same_version_and_model(trained: tuple[Settings, TrainResult]) -> None:
+    s, res = trained
+    again = train_and_register(s, promote=False)
+    assert again.version == res.version
+    assert again.run.metrics["test"] == res.run.metrics["test"]
+    assert (again.folder / "model.txt").read_bytes() == (res.folder / "model.txt").read_bytes()
+
+
+def test_a_challenger_trained_on_shuffled_labels_is_refused(trained: tuple[Settings, TrainResult], tmp_path: Path) -> None:
+    import pyarrow as pa
+    from deltalake import DeltaTable, write_deltalake
+
+    s, res = trained
+    lake = tmp_path / "lake"
+    shutil.copytree(s.paths.lake_root, lake)
+    path = str(lake / "gold" / "training_set")
+    t = DeltaTable(path).to_pyarrow_table()
+    shuffled = np.random.default_rng(0).permutation(t.column("label").to_numpy())
+    t = t.set_column(t.schema.get_field_index("label"), "label", pa.array(shuffled, type=t.schema.field("label").type))
+    write_deltalake(path, t, mode="overwrite", partition_by=["login_date"])
+    s2 = s.model_copy(update={"paths": s.paths.model_copy(update={"lake_root": str(lake)})})
+    challenger = train_and_register(s2, promote=False)
+    m = challenger.run.metrics
+    assert m["champion_on_same_test"]["version"] == res.version
+    assert m["test"]["model"]["pr_auc"] < m["champion_on_same_test"]["metrics"]["pr_auc"]
+    with pytest.raises(registry.PromotionRefused):
+        registry.promote(s2, challenger.version)
+    assert registry.champion(s) == res.version
+
+
+def _legit_known_device(res: TrainResult) -> pd.DataFrame:
+    t = res.run.test
+    rows = t[(t["truth"] == 0) & (t["outcome"] == "success") & (t["new_device"] == 0) & (t["has_history"] == 1)]
+    return rows.head(300).reset_index(drop=True)
+
+
+def test_behaviour_minor_user_agent_version_change_barely_moves_the_score(trained: tuple[Settings, TrainResult]) -> None:
+    _, res = trained
+    scorer = load_bundle(res.folder)["model"]
+    rows = _legit_known_device(res)
+    bumped = rows.assign(ua_major=rows["ua_major"] + 1)
+    _, p0, a0 = scorer.score(rows)
+    _, p1, a1 = scorer.score(bumped)
+    assert np.median(np.abs(p1 - p0)) < 0.005 and np.abs(p1 - p0).max() < 0.1
+    assert (a0 == a1).mean() > 0.95
+
+
+def test_behaviour_new_device_in_new_country_from_hosting_raises_the_score(trained: tuple[Settings, TrainResult]) -> None:
+    _, res = trained
+    scorer = load_bundle(res.folder)["model"]
+    rows = _legit_known_device(res)
+    moved = rows.assign(new_device=1.0, new_ip=1.0, new_country=1.0, new_asn=1.0, country_change=1.0, asn_change=1.0,
+                        ip_rep_category="hosting", ip_rep_score=0.4)
+    r0, _, _ = scorer.score(rows)
+    r1, _, _ = scorer.score(moved)
+    assert (r1 > r0).mean() > 0.9 and np.median(r1 / r0) > 1.2

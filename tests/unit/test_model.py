@@ -1,0 +1,162 @@
+"""Model pieces without a JVM: resampling stays inside the training block, shuffled labels
+learn nothing, cost tiers, reason codes, the registry's promotion rules (the Freeman baseline
+has its own tests in test_freeman.py)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ato.features.columns import CATEGORICAL_FEATURES, FEATURES
+from ato.model import fit as fitmod
+from ato.model import registry
+from ato.model.data import Encoder, Window, make_split
+from ato.model.fit import Block, fit
+from ato.model.metrics import evaluate
+from ato.model.reasons import top_reasons
+from ato.model.tiers import cap_false_locks, cost_tiers, expected_costs
+from ato.settings import CostConf, load_settings
+
+pytestmark = pytest.mark.unit
+DAY0 = date(2026, 8, 1)
+
+
+def make_rows(days: int = 9, per_day: int = 1500, pos_rate: float = 0.01, seed: int = 0) -> pd.DataFrame:
+    """Training-set-shaped rows: takeovers mostly on new devices from new countries."""
+    rng = np.random.default_rng(seed)
+    n = days * per_day
+    y = (rng.random(n) < pos_rate).astype(int)
+    df = pd.DataFrame({c: rng.poisson(2, n).astype(float) for c in FEATURES if c not in CATEGORICAL_FEATURES})
+    df["new_device"] = np.where(y == 1, rng.random(n) < 0.95, rng.random(n) < 0.03).astype(float)
+    df["new_country"] = np.where(y == 1, rng.random(n) < 0.8, rng.random(n) < 0.01).astype(float)
+    df["hour_deviation"] = np.where(rng.random(n) < 0.1, np.nan, rng.random(n))
+    for c in CATEGORICAL_FEATURES:
+        df[c] = rng.choice(["a", "b", "c"], n)
+    df["event_id"] = [f"lg_{i:06d}" for i in range(n)]
+    df["account_id"] = [f"acct_{i:05d}" for i in rng.integers(0, 4000, n)]
+    df["login_date"] = [DAY0 + timedelta(days=int(d)) for d in np.repeat(np.arange(days), per_day)]
+    df["label"], df["label_weight"], df["label_source"] = y, 1.0, "unreported"
+    df["attack_type"] = np.where(y == 1, "targeted_ato", None)
+    return df
+
+
+WINDOW = Window((DAY0, DAY0 + timedelta(days=4)), (DAY0 + timedelta(days=5), DAY0 + timedelta(days=6)),
+                (DAY0 + timedelta(days=7), DAY0 + timedelta(days=8)))
+CAT = [FEATURES.index(c) for c in CATEGORICAL_FEATURES]
+
+
+def _blocks(df: pd.DataFrame, y: np.ndarray) -> tuple[Block, Block, np.ndarray, np.ndarray]:
+    sp = make_split(df, WINDOW)
+    X = Encoder.fit(df[sp.train]).matrix(df, FEATURES)
+    w = np.ones(len(df))
+    return Block(X[sp.train], y[sp.train], w[sp.train]), Block(X[sp.val], y[sp.val], w[sp.val]), X[sp.test], sp.test
+
+
+def _fit(method: str, train: Block, val: Block) -> fitmod.Fitted:
+    return fit(method, fitmod.DEFAULT_PARAMS, train, val, CAT, seed=3, max_rounds=200, early_stop=20, smote_ratio=0.05)
+
+
+def test_smote_only_ever_sees_training_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    df = make_rows()
+    y = df["label"].to_numpy()
+    train, val, _, _ = _blocks(df, y)
+    seen: list[np.ndarray] = []
+    real = fitmod.make_sampler
+
+    def spy(*a: Any, **k: Any) -> Any:
+        sampler = real(*a, **k)
+        inner = sampler._fit_resample
+
+        def record(X: np.ndarray, yy: np.ndarray, **kw: Any) -> Any:
+            seen.append(np.asarray(X).copy())
+            return inner(X, yy, **kw)
+
+        sampler._fit_resample = record
+        return sampler
+
+    monkeypatch.setattr(fitmod, "make_sampler", spy)
+    f = _fit("smote_nc", train, val)
+    assert len(seen) == 1 and f.extra["synthetic_rows"] > 0
+    assert np.array_equal(seen[0], train.imputed().X)  # exactly the training block, nothing else
+    val_rows = {r.tobytes() for r in val.imputed().X}
+    assert not any(r.tobytes() in val_rows for r in seen[0])
+
+
+def test_shuffled_training_labels_fall_to_the_base_rate() -> None:
+    df = make_rows()
+    y = df["label"].to_numpy()
+    train, val, X_test, test = _blocks(df, y)
+    y_test = y[test]
+    real = evaluate(y_test, _fit("none", train, val).predict(X_test), np.full(test.sum(), "allow"))
+    shuffled = Block(train.X, np.random.default_rng(1).permutation(train.y), train.w)
+    noise = evaluate(y_test, _fit("none", shuffled, val).predict(X_test), np.full(test.sum(), "allow"))
+    base = y_test.mean()
+    assert real["pr_auc"] > 0.5
+    assert noise["pr_auc"] < 2 * base + 0.01, (noise["pr_auc"], base)
+
+
+def test_same_seed_same_model() -> None:
+    df = make_rows(seed=5)
+    y = df["label"].to_numpy()
+    train, val, X_test, _ = _blocks(df, y)
+    a, b = _fit("class_weight", train, val), _fit("class_weight", train, val)
+    assert a.booster.model_to_string() == b.booster.model_to_string()
+    assert np.array_equal(a.predict(X_test), b.predict(X_test))
+
+
+def test_cost_tiers_order_actions_and_the_lock_cap_limits_false_locks() -> None:
+    c = CostConf()
+    t = cost_tiers(c)
+    assert list(t.starts) == sorted(t.starts, key=t.starts.__getitem__)
+    p = np.linspace(0, 1, 1001)
+    acts = t.action(p)
+    costs = expected_costs(p, c)
+    chosen = costs[np.arange(len(p)), [("allow", "step_up_mfa", "manual_review", "temporary_lock").index(a) for a in acts]]
+    assert np.all(chosen <= costs.min(axis=1) + 1e-6)  # the tiers pick the cheapest action
+    legit = np.r_[np.zeros(990), np.full(10, 0.99)]
+    capped = cap_false_locks(t, legit, max_rate=0.002)
+    assert (capped.action(legit) == "temporary_lock").mean() <= 0.002
+
+
+def test_reasons_name_the_largest_positive_contributions() -> None:
+    feats = ("new_device", "ip_accounts_1h", "hour_deviation")
+    contrib = np.array([[0.1, 2.0, -1.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
+    r = top_reasons(contrib, feats)
+    assert r[0] == ["Network tried many accounts in the last 1h", "Device never seen on this account"]
+    assert r[1] == []
+
+
+def _version(root: Path, name: str, pr_auc: float, recall: float, champ: dict[str, Any] | None = None) -> None:
+    d = root / name
+    d.mkdir(parents=True)
+    (d / "bundle.json").write_text("{}")
+    m = {"test": {"model": {"pr_auc": pr_auc, "recall_at_1pct_stepup": recall},
+                  "rules": {"pr_auc": 0.1, "recall_at_1pct_stepup": 0.2}},
+         "champion_on_same_test": champ}
+    (d / "metrics.json").write_text(json.dumps(m))
+
+
+def test_promotion_needs_a_win_on_the_same_test_window_and_rollback_restores(tmp_path: Path) -> None:
+    s = load_settings(environ={"ATO_MODEL_DIR": str(tmp_path)})
+    _version(tmp_path, "v1", 0.5, 0.6)
+    assert registry.promote(s, "v1").promote  # beats the rules
+    _version(tmp_path, "v2", 0.4, 0.6, {"version": "v1", "metrics": {"pr_auc": 0.5, "recall_at_1pct_stepup": 0.6}})
+    with pytest.raises(registry.PromotionRefused, match="not better"):
+        registry.promote(s, "v2")
+    _version(tmp_path, "v3", 0.7, 0.3, {"version": "v1", "metrics": {"pr_auc": 0.5, "recall_at_1pct_stepup": 0.6}})
+    with pytest.raises(registry.PromotionRefused, match="loses recall"):
+        registry.promote(s, "v3")
+    _version(tmp_path, "v4", 0.7, 0.6, {"version": "v0", "metrics": {"pr_auc": 0.1, "recall_at_1pct_stepup": 0.1}})
+    with pytest.raises(registry.PromotionRefused, match="not compared with the current champion"):
+        registry.promote(s, "v4")
+    _version(tmp_path, "v5", 0.7, 0.6, {"version": "v1", "metrics": {"pr_auc": 0.5, "recall_at_1pct_stepup": 0.6}})
+    assert registry.promote(s, "v5").promote and registry.champion(s) == "v5"
+    assert registry.rollback(s) == "v1" and registry.champion(s) == "v1"
+    with pytest.raises(registry.PromotionRefused):
+        registry.rollback(s)  # v1 replaced nothing
