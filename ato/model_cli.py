@@ -19,6 +19,13 @@ def print_metrics(m: dict[str, Any]) -> None:
     print(f"{'scorer':<12}" + "".join(f"{c:>22}" for c in SHOWN))
     for name, r in m["test"].items():
         print(f"{name:<12}" + "".join(f"{'-' if r[c] is None else format(r[c], '.4f'):>22}" for c in SHOWN))
+    b = m.get("test_bootstrap")
+    if b:
+        print(f"\n{b['level']:.0%} intervals, resampling the {b['positives']} test takeovers {b['resamples']} times:")
+        for name in m["test"]:
+            key = name if name == "model" else f"model_minus_{name}"
+            print(f"  {key:<24} PR-AUC [{b[key]['pr_auc_ci'][0]:+.3f}, {b[key]['pr_auc_ci'][1]:+.3f}]"
+                  f"  recall@1% [{b[key]['recall_at_1pct_stepup_ci'][0]:+.3f}, {b[key]['recall_at_1pct_stepup_ci'][1]:+.3f}]")
     types = sorted({t for r in m["test"].values() for t in r.get("recall_by_attack_type", {})})
     print(f"\nrecall at 1% step-up by attack type (n = takeovers in test)\n{'type':<22}{'n':>5}"
           + "".join(f"{n:>13}" for n in m["test"]))

@@ -124,6 +124,7 @@ class ModelConf(_Section):
         default_factory=lambda: list(IMBALANCE_METHODS),
         description="Rebalancing methods compared on validation PR-AUC; the best one is used.")
     smote_ratio: float = Field(0.05, gt=0, le=1, description="SMOTE-NC: minority/majority ratio after oversampling.")
+    monotone: bool = Field(True, description="Risk signals (new device/country, travel speed, reputation, accounts per IP) may only raise the score.")
     max_rounds: int = Field(600, ge=10, description="Boosting rounds cap (early stopping usually ends sooner).")
     early_stopping_rounds: int = Field(40, ge=5, description="Stop when validation average precision stalls this long.")
     max_false_lock_rate: float = Field(0.001, ge=0, le=1, description="Lock threshold raised until validation false locks are at most this share of legit logins.")

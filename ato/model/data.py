@@ -20,6 +20,13 @@ from ato.tables import TRAINING
 # reach: it only sees what the login request itself carries, enriched in process.
 FALLBACK_FEATURES: tuple[str, ...] = ("ip_rep_score", "ua_major", "is_automation_ua", *CATEGORICAL_FEATURES)
 TRUTH_FILE = "login_truth.parquet"
+# Signals that should never lower the risk when they rise (monotone constraints): with few and
+# noisy positives, a tree can otherwise learn that, say, a new country is slightly safer.
+RISK_UP_FEATURES: frozenset[str] = frozenset({
+    "new_device", "new_ip", "new_country", "new_asn", "country_change", "asn_change",
+    "km_since_last_login", "kmh_since_last_login", "ip_rep_score", "is_automation_ua",
+    *(f"{k}_accounts_{w}" for k in ("ip", "prefix", "device") for w in ("5m", "1h", "24h")),
+})
 
 
 class NotEnoughData(ValueError):

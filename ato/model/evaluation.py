@@ -10,7 +10,7 @@ import pandas as pd
 
 from ato.model.data import Window
 from ato.model.labels import training_targets
-from ato.model.metrics import evaluate
+from ato.model.metrics import bootstrap_positives, evaluate
 from ato.model.tiers import total_cost
 from ato.settings import Settings
 
@@ -44,6 +44,8 @@ def evaluate_blocks(s: Settings, w: Window, val: pd.DataFrame, test: pd.DataFram
     else:
         target = label_target(test)
         out["test"] = evaluate_part(test, target, labels_kind)
+    out["test_bootstrap"] = bootstrap_positives(
+        target, {n: test[f"{n}_raw"].to_numpy() for n in SCORERS}, n=300, seed=s.model.seed)
     out["validation_labels"] = evaluate_part(val, label_target(val), val["attack_type"].to_numpy())
     out["test_cost"] = {n: total_cost(test[f"{n}_action"].to_numpy(), target, s.costs) for n in SCORERS}
     return out

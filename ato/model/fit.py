@@ -79,14 +79,19 @@ def make_sampler(cat_idx: list[int], ratio: float, n_pos: int, seed: int) -> Any
 
 
 def fit(method: str, params: dict[str, Any], train: Block, val: Block, cat_idx: list[int], *,
-        seed: int, max_rounds: int, early_stop: int, smote_ratio: float) -> Fitted:
-    """Fit one booster; `method` is none | class_weight | smote_nc."""
+        seed: int, max_rounds: int, early_stop: int, smote_ratio: float,
+        monotone: list[int] | None = None) -> Fitted:
+    """Fit one booster; `method` is none | class_weight | smote_nc. `monotone` (+1/0 per
+    feature) keeps the score from falling when a risk signal rises."""
     import lightgbm as lgb
     from sklearn.metrics import average_precision_score
 
+    extra: dict[str, Any] = {}
+    if monotone and any(monotone):
+        extra = {"monotone_constraints": monotone, "monotone_constraints_method": "advanced"}
     clf = lgb.LGBMClassifier(
         objective="binary", n_estimators=max_rounds, subsample=0.8, subsample_freq=1,
-        random_state=seed, deterministic=True, force_row_wise=True, n_jobs=2, verbose=-1, **params)
+        random_state=seed, deterministic=True, force_row_wise=True, n_jobs=2, verbose=-1, **params, **extra)
     fit_kw: dict[str, Any] = {
         "eval_metric": "average_precision", "categorical_feature": cat_idx,
         "callbacks": [lgb.early_stopping(early_stop, first_metric_only=True, verbose=False)],
@@ -97,7 +102,7 @@ def fit(method: str, params: dict[str, Any], train: Block, val: Block, cat_idx: 
     fit_kw["eval_set"] = [(val.X, val.y)]
     fit_kw["eval_sample_weight"] = [val.w]
     n_pos = int(train.y.sum())
-    extra: dict[str, Any] = {"train_rows": len(train.y), "train_positives": n_pos}
+    info: dict[str, Any] = {"train_rows": len(train.y), "train_positives": n_pos}
     if method == "smote_nc":
         from imblearn.pipeline import Pipeline
 
@@ -107,7 +112,7 @@ def fit(method: str, params: dict[str, Any], train: Block, val: Block, cat_idx: 
         train = Block(train.X[keep], train.y[keep], train.w[keep])
         pipe = Pipeline([("smote", make_sampler(cat_idx, smote_ratio, n_pos, seed)), ("model", clf)])
         pipe.fit(train.X, train.y, **{f"model__{k}": v for k, v in fit_kw.items()})
-        extra["synthetic_rows"] = int(sum(pipe.named_steps["smote"].sampling_strategy_.values()))
+        info["synthetic_rows"] = int(sum(pipe.named_steps["smote"].sampling_strategy_.values()))
     else:
         w = train.w.copy()
         if method == "class_weight":
@@ -119,4 +124,4 @@ def fit(method: str, params: dict[str, Any], train: Block, val: Block, cat_idx: 
     keep = val.w > 0  # rows with weight 0 (ambiguous labels) do not count
     yk = val.y[keep]
     ap = float(average_precision_score(yk, raw[keep], sample_weight=val.w[keep])) if 0 < yk.sum() < len(yk) else 0.0
-    return Fitted(method, dict(params), booster, best, impute, ap, extra)
+    return Fitted(method, dict(params), booster, best, impute, ap, info)

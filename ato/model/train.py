@@ -98,8 +98,10 @@ class _Folds:
         X, sp = self.X(k, features), self.splits[k]
         cat = [features.index(c) for c in CATEGORICAL_FEATURES if c in features]
         m = s.model
+        mono = [int(f in D.RISK_UP_FEATURES) for f in features] if m.monotone else None
         return fit(method, params, _block(X, self.y, self.w, sp.train), _block(X, self.y, self.w, sp.val), cat,
-                   seed=m.seed, max_rounds=m.max_rounds, early_stop=m.early_stopping_rounds, smote_ratio=m.smote_ratio)
+                   seed=m.seed, max_rounds=m.max_rounds, early_stop=m.early_stopping_rounds, smote_ratio=m.smote_ratio,
+                   monotone=mono)
 
 
 def _choose(folds: _Folds, s: Settings, progress: Progress) -> tuple[list[Trial], list[Trial], Trial, Fitted]:
@@ -171,5 +173,9 @@ def train(settings: Settings, as_of: date | None = None, progress: Progress | No
     metrics.update({"seed": s.model.seed, "imbalance_method": chosen.method, "params": chosen.params,
                     "rows": len(df), "data_hash": dhash})
     splits = {f"fold{i + 1}" if i < k else "final": sp_.positives for i, sp_ in enumerate(folds.splits)}
+    # Time decides the blocks, so an attack type can be missing from one: say so rather than hide it.
+    present = {t for blocks in splits.values() for b in blocks.values() for t in b if t not in ("all", "unknown")}
+    metrics["split_missing_attack_types"] = {
+        f"{f}/{b}": sorted(present - set(d)) for f, blocks in splits.items() for b, d in blocks.items() if present - set(d)}
     return TrainingRun(window, fold_windows, dhash, len(df), imbalance, search, chosen, scorers, splits,
                        metrics, test, val, {"has_truth": has_truth, "dropped_accounts": sp.dropped_accounts})

@@ -49,6 +49,12 @@ def _tables(page: Page, run: TrainingRun) -> None:
     page.table(["scorer", *METRIC_COLS, "positives", "legit"],
                [[n, *[_fmt(m["test"][n][c]) for c in METRIC_COLS], m["test"][n]["n_positive"], m["test"][n]["n_legit"]]
                 for n in SCORERS])
+    b = m.get("test_bootstrap")
+    if b:
+        page.heading(f"{b['level']:.0%} intervals (resampling the {b['positives']} test takeovers {b['resamples']} times)")
+        keys = ["model", *[f"model_minus_{n}" for n in SCORERS if n != "model"]]
+        page.table(["", "PR-AUC", "recall at 1 % step-up"],
+                   [[k, b[k]["pr_auc_ci"], b[k]["recall_at_1pct_stepup_ci"]] for k in keys])
     page.heading("Recall at 1 % step-up and PR-AUC by attack type (test)")
     types = sorted({t for n in SCORERS for t in m["test"][n].get("recall_by_attack_type", {})})
     page.table(["attack type", "n", *[f"{n} r@1%" for n in SCORERS], *[f"{n} PR-AUC" for n in SCORERS]],

@@ -160,3 +160,19 @@ def test_promotion_needs_a_win_on_the_same_test_window_and_rollback_restores(tmp
     assert registry.rollback(s) == "v1" and registry.champion(s) == "v1"
     with pytest.raises(registry.PromotionRefused):
         registry.rollback(s)  # v1 replaced nothing
+
+
+def test_bootstrap_ci_brackets_the_point_estimate_and_separates_a_clear_winner() -> None:
+    from sklearn.metrics import average_precision_score
+
+    from ato.model.metrics import bootstrap_positives
+
+    rng = np.random.default_rng(0)
+    y = np.r_[np.zeros(5000), np.ones(30)].astype(int)
+    good = np.r_[rng.normal(0, 1, 5000), rng.normal(2.5, 1, 30)]
+    bad = rng.normal(0, 1, 5030)
+    out = bootstrap_positives(y, {"model": good, "rules": bad}, n=200)
+    lo, hi = out["model"]["pr_auc_ci"]
+    assert lo <= average_precision_score(y, good) <= hi
+    assert out["model_minus_rules"]["pr_auc_ci"][0] > 0  # clearly better: the CI is above zero
+    assert out["model_minus_rules"]["recall_at_1pct_stepup_ci"][0] > 0
