@@ -53,29 +53,20 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _promote(args: argparse.Namespace) -> int:
+def _champion_change(action: str, args: argparse.Namespace) -> int:
+    """`promote V` or `rollback`; exit 3 when the registry refuses (a verdict, not a crash)."""
     from ato.model import registry
 
     s = load_settings()
     try:
-        v = registry.promote(s, args.version)
+        if action == "promote":
+            msg = f"{args.version} is the champion: {registry.promote(s, args.version).why}"
+        else:
+            msg = f"champion rolled back to {registry.rollback(s)}"
     except registry.PromotionRefused as e:
-        print(f"ato: promotion refused: {e}", file=sys.stderr)
+        print(f"ato: {action} refused: {e}", file=sys.stderr)
         return 3
-    print(f"{args.version} is the champion: {v.why}")
-    return 0
-
-
-def _rollback(args: argparse.Namespace) -> int:
-    from ato.model import registry
-
-    s = load_settings()
-    try:
-        prev = registry.rollback(s)
-    except registry.PromotionRefused as e:
-        print(f"ato: {e}", file=sys.stderr)
-        return 3
-    print(f"champion rolled back to {prev}")
+    print(msg)
     return 0
 
 
@@ -103,9 +94,9 @@ def add_model_commands(sub: Any) -> None:
     t.set_defaults(fn=_train)
     p = sub.add_parser("promote", help="make a version the champion, only if it beats the champion on its test window")
     p.add_argument("version")
-    p.set_defaults(fn=_promote)
+    p.set_defaults(fn=lambda a: _champion_change("promote", a))
     r = sub.add_parser("rollback", help="point the champion back at the version it replaced")
-    r.set_defaults(fn=_rollback)
+    r.set_defaults(fn=lambda a: _champion_change("rollback", a))
     m = sub.add_parser("models", help="list registered versions (* = champion)")
     m.add_argument("--history", action="store_true", help="also print promotions and rollbacks")
     m.set_defaults(fn=_models)

@@ -11,18 +11,16 @@ the gold table versions from before `aggregates` (its XCom) and restores them if
 
 from __future__ import annotations
 
-import os
 import shlex
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from airflow.sdk import dag, task
 
-ATO = f"{shlex.quote(sys.executable)} -m ato.cli nightly --date {{{{ ds }}}}"
-# Tasks run from the project folder, so conf/ and relative paths in it resolve as for `ato`.
-PROJECT = os.environ.get("ATO_HOME", str(Path(__file__).resolve().parents[1]))
+from ato.dagkit import ATO as ATO_CLI
+from ato.dagkit import PROJECT, default_args
+
+ATO = f"{ATO_CLI} nightly --date {{{{ ds }}}}"
 
 
 @dag(
@@ -32,8 +30,7 @@ PROJECT = os.environ.get("ATO_HOME", str(Path(__file__).resolve().parents[1]))
     start_date=datetime(2026, 8, 1, tzinfo=UTC),
     catchup=True,
     max_active_runs=1,
-    # ATO_DAG_RETRIES lets a test fail fast instead of waiting out the retry delay.
-    default_args={"retries": int(os.environ.get("ATO_DAG_RETRIES", "2")), "retry_delay": timedelta(minutes=5)},
+    default_args=default_args(2, timedelta(minutes=5)),
     tags=["ato", "batch"],
 )
 def ato_nightly() -> None:

@@ -9,16 +9,12 @@ logged as a verdict and the champion stays). Trigger it by hand with
 
 from __future__ import annotations
 
-import os
 import shlex
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from airflow.sdk import dag, task
 
-ATO = f"{shlex.quote(sys.executable)} -m ato.cli"
-PROJECT = os.environ.get("ATO_HOME", str(Path(__file__).resolve().parents[1]))
+from ato.dagkit import ATO, PROJECT, default_args
 
 
 @dag(
@@ -28,7 +24,7 @@ PROJECT = os.environ.get("ATO_HOME", str(Path(__file__).resolve().parents[1]))
     start_date=datetime(2026, 8, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": int(os.environ.get("ATO_DAG_RETRIES", "1")), "retry_delay": timedelta(minutes=10)},
+    default_args=default_args(1, timedelta(minutes=10)),
     tags=["ato", "model"],
 )
 def ato_retrain() -> None:

@@ -99,7 +99,7 @@ def fit(method: str, params: dict[str, Any], train: Block, val: Block, cat_idx: 
     impute = method == "smote_nc"
     if impute:
         train, val = train.imputed(), val.imputed()
-    fit_kw["eval_set"] = [(val.X, val.y)]
+    fit_kw["eval_X"], fit_kw["eval_y"] = (val.X,), (val.y,)
     fit_kw["eval_sample_weight"] = [val.w]
     n_pos = int(train.y.sum())
     info: dict[str, Any] = {"train_rows": len(train.y), "train_positives": n_pos}

@@ -26,6 +26,18 @@ def airflow_env(home: Path, **extra: str) -> dict[str, str]:
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db"}
 
 
+def run_dag(dag_id: str, day: str, home: Path, src: Settings, **extra: str) -> None:
+    """`airflow dags test DAG DAY` in a throwaway Airflow under `home`; fails the test with the
+    log's tail unless the run succeeded."""
+    env = airflow_env(home, ATO_HMAC_KEY=src.privacy.hmac_key, ATO_BATCH__LABEL_MATURITY_DAYS="1",
+                      ATO_DAG_RETRIES="0", **extra)
+    airflow = str(Path(sys.executable).parent / "airflow")
+    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
+    out = subprocess.run([airflow, "dags", "test", dag_id, day], env=env, capture_output=True, text=True, timeout=900)
+    log = out.stdout + out.stderr
+    assert out.returncode == 0 and "failed" not in log.lower().split("dagrun finished")[-1], log[-5000:]
+
+
 PARSE = """
 import socket, sys
 def refuse(*a, **k):
@@ -58,17 +70,9 @@ def test_airflow_dags_test_runs_the_nightly(world_lake: tuple[Settings, Any], sm
     src, _ = world_lake
     spool, world, _ = small_world
     shutil.copytree(src.paths.lake_root, tmp_path / "lake")
-    env = airflow_env(tmp_path / "airflow", ATO_LAKE_ROOT=str(tmp_path / "lake"), ATO_SPOOL=str(spool),
-                      ATO_ONLINE_DIR=str(tmp_path / "online"), ATO_ENRICH__GEO_DB=str(world / "ip_geo.csv"),
-                      ATO_HMAC_KEY=src.privacy.hmac_key, ATO_SPARK_MASTER="local[2]", ATO_SPARK__SHUFFLE_PARTITIONS="2",
-                      ATO_BATCH__LABEL_MATURITY_DAYS="1", ATO_DAG_RETRIES="0",
-                      ATO_PATHS__REPORTS=str(tmp_path / "reports"))
-    airflow = str(Path(sys.executable).parent / "airflow")
-    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
-    out = subprocess.run([airflow, "dags", "test", "ato_nightly", "2026-08-06"], env=env, capture_output=True,
-                         text=True, timeout=900)
-    log = out.stdout + out.stderr
-    assert out.returncode == 0 and "failed" not in log.lower().split("dagrun finished")[-1], log[-5000:]
+    run_dag("ato_nightly", "2026-08-06", tmp_path / "airflow", src, ATO_LAKE_ROOT=str(tmp_path / "lake"),
+            ATO_SPOOL=str(spool), ATO_ONLINE_DIR=str(tmp_path / "online"), ATO_ENRICH__GEO_DB=str(world / "ip_geo.csv"),
+            ATO_SPARK_MASTER="local[2]", ATO_SPARK__SHUFFLE_PARTITIONS="2", ATO_PATHS__REPORTS=str(tmp_path / "reports"))
     snap = current(Settings.model_validate({"online": {"snapshot_dir": str(tmp_path / "online")}}))
     assert snap is not None and snap["as_of"] == "2026-08-06"
     assert (tmp_path / "reports" / "nightly-2026-08-06.html").exists()
@@ -83,17 +87,10 @@ def test_airflow_dags_test_runs_the_retrain(backfilled: tuple[Settings, Any], sm
     src, _ = backfilled
     shutil.copytree(src.paths.lake_root, tmp_path / "lake")
     models = tmp_path / "models"
-    env = airflow_env(tmp_path / "airflow", ATO_LAKE_ROOT=str(tmp_path / "lake"), ATO_WORLD_DIR=str(small_world[1]),
-                      ATO_MODEL_DIR=str(models), ATO_PATHS__REPORTS=str(tmp_path / "reports"),
-                      ATO_HMAC_KEY=src.privacy.hmac_key, ATO_BATCH__LABEL_MATURITY_DAYS="1", ATO_DAG_RETRIES="0",
-                      ATO_MODEL__TRAIN_DAYS="4", ATO_MODEL__VAL_DAYS="1", ATO_MODEL__TEST_DAYS="1",
-                      ATO_MODEL__FOLDS="1", ATO_MODEL__SEARCH_TRIALS="2")
-    airflow = str(Path(sys.executable).parent / "airflow")
-    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
-    out = subprocess.run([airflow, "dags", "test", "ato_retrain", "2026-08-07"], env=env, capture_output=True,
-                         text=True, timeout=800)
-    log = out.stdout + out.stderr
-    assert out.returncode == 0 and "failed" not in log.lower().split("dagrun finished")[-1], log[-5000:]
+    run_dag("ato_retrain", "2026-08-07", tmp_path / "airflow", src, ATO_LAKE_ROOT=str(tmp_path / "lake"),
+            ATO_WORLD_DIR=str(small_world[1]), ATO_MODEL_DIR=str(models), ATO_PATHS__REPORTS=str(tmp_path / "reports"),
+            ATO_MODEL__TRAIN_DAYS="4", ATO_MODEL__VAL_DAYS="1", ATO_MODEL__TEST_DAYS="1", ATO_MODEL__FOLDS="1",
+            ATO_MODEL__SEARCH_TRIALS="2")
     s = Settings.model_validate({"paths": {"models": str(models)}})
     assert len(registry.versions(s)) == 1
     assert registry.champion(s) == registry.versions(s)[0]  # the first model beat the rules and was promoted
