@@ -5,7 +5,8 @@
 - Source weighting: each row's `label_weight` comes from conf `labels.weights`.
 - Account-window labels (a takeover report naming the account and when the attack started,
   not the login) cover the owner's own logins in that span too. Like an analyst rebuilding
-  the case, only logins from a device new to the account count as the attacker's; the
+  the case, only logins from a device, network (ASN) or country new to the account count as
+  the attacker's (a hijacked session keeps the victim's device but not their network); the
   others in the window are ambiguous and get weight 0 (neither positive nor negative).
 - Never-reported takeovers stay `unreported` negatives: noise the model has to live with,
   which is why evaluation uses ground truth when the simulator provides it.
@@ -22,6 +23,6 @@ def training_targets(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     y = df["label"].to_numpy().astype(np.int64)
     w = df["label_weight"].to_numpy().astype(np.float64).copy()
     window = (df["label_source"] == "account_window").to_numpy()
-    attacker_device = (df["new_device"] == 1).to_numpy()
-    w[window & ~attacker_device] = 0.0
+    novel = ((df["new_device"] == 1) | (df["new_asn"] == 1) | (df["new_country"] == 1)).to_numpy()
+    w[window & ~novel] = 0.0
     return y, w
