@@ -176,3 +176,12 @@ def test_bootstrap_ci_brackets_the_point_estimate_and_separates_a_clear_winner()
     assert lo <= average_precision_score(y, good) <= hi
     assert out["model_minus_rules"]["pr_auc_ci"][0] > 0  # clearly better: the CI is above zero
     assert out["model_minus_rules"]["recall_at_1pct_stepup_ci"][0] > 0
+
+
+def test_reason_texts_keep_speed_windows_apart_from_30_day_history() -> None:
+    from ato.model.reasons import reason_text
+
+    assert reason_text("device_attempts_1h") == "Many attempts from this device in the last 1h"
+    assert reason_text("device_attempts_30d") == "Device history (30 days)"
+    assert reason_text("ip_failures_30d") == "IP address history (30 days)"
+    assert reason_text("logins_30d") == "Unusual account behaviour (logins_30d)"
