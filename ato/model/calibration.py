@@ -34,11 +34,13 @@ class Calibrator:
         return cls(tuple(d["x"]), tuple(d["y"]))
 
 
-def reliability(p: np.ndarray, y: np.ndarray, bins: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean predicted vs observed rate per quantile bin of p (for the calibration plot)."""
+def reliability(p: np.ndarray, y: np.ndarray, lowest: float = 1e-5, bins: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean predicted vs observed rate per log-spaced bin of p (for the calibration plot;
+    with a base rate near 0.02 %, quantile bins would all sit at p ~ 0). Empty bins are left out."""
     keep = (y == 0) | (y == 1)
     p, y = p[keep], y[keep].astype(float)
-    order = np.argsort(p, kind="stable")
-    groups = [g for g in np.array_split(order, bins) if len(g)]
-    return (np.array([p[g].mean() for g in groups]), np.array([y[g].mean() for g in groups]),
-            np.array([len(g) for g in groups]))
+    edges = np.r_[0.0, np.logspace(np.log10(lowest), 0, bins + 1)[1:]]
+    idx = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, len(edges) - 2)
+    rows = [(p[idx == b].mean(), y[idx == b].mean(), int((idx == b).sum())) for b in range(len(edges) - 1) if (idx == b).any()]
+    mean_p, rate, n = (np.array(v) for v in zip(*rows, strict=True)) if rows else (np.zeros(0),) * 3
+    return mean_p, rate, n

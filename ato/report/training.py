@@ -102,10 +102,11 @@ def _plots(page: Page, run: TrainingRun, s: Settings) -> None:
         from ato.model.evaluation import label_target
 
         tgt = label_target(part) if target is None else target
-        mp, obs, _ = reliability(part["model_p"].to_numpy(), tgt, bins=10)
-        ax[0].plot(mp, obs, "o-", label=name)
-    ax[0].plot([0, 1], [0, 1], "k:", lw=1)
-    ax[0].set(xscale="symlog", yscale="symlog", xlabel="mean predicted", ylabel="observed rate", title="Calibration (deciles)")
+        mp, obs, counts = reliability(part["model_p"].to_numpy(), tgt)
+        ax[0].scatter(np.clip(mp, 1e-6, 1), np.clip(obs, 1e-6, 1), s=12 + 30 * np.log10(counts + 1), label=name, alpha=0.7)
+    ax[0].plot([1e-6, 1], [1e-6, 1], "k:", lw=1)
+    ax[0].set(xscale="log", yscale="log", xlabel="mean predicted (log bins)", ylabel="observed rate (0 shown at 1e-6)",
+              title="Calibration (marker size: logins in bin)")
     ax[0].legend()
     tiers = run.scorers["model"].tiers
     grid = np.logspace(-5, 0, 60)
