@@ -9,22 +9,23 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 
-from ato.model.calibration import Calibrator
 from ato.model.data import Window, load_silver_logins
-from ato.model.tiers import cap_false_locks, cost_tiers
+from ato.model.tiers import calibrate_and_tier
 from ato.settings import Settings
 
 HISTORY_DAYS = 30  # the Freeman history reaches this far before the window
 
 
-def rules_block(s: Settings, part: pd.DataFrame) -> None:
-    """Add rules_raw / rules_p (the rule score) and rules_action to `part`."""
+def rules_block(s: Settings, *parts: pd.DataFrame) -> None:
+    """Add rules_raw / rules_p (the rule score) and rules_action to each part."""
     from ato.model.rules import load_rules
 
-    r = load_rules(s.model.rules).score_frame(part)
-    part["rules_raw"] = r.score
-    part["rules_p"] = r.score
-    part["rules_action"] = r.action
+    rules = load_rules(s.model.rules)
+    for part in parts:
+        r = rules.score_frame(part)
+        part["rules_raw"] = r.score
+        part["rules_p"] = r.score
+        part["rules_action"] = r.action
 
 
 def freeman_block(s: Settings, w: Window, val: pd.DataFrame, test: pd.DataFrame, w_val: np.ndarray) -> None:
@@ -38,11 +39,7 @@ def freeman_block(s: Settings, w: Window, val: pd.DataFrame, test: pd.DataFrame,
     score = dict(zip(scored["event_id"], scored["freeman_score"], strict=True))
     for part in (val, test):
         part["freeman_rba_raw"] = part["event_id"].map(score).astype(float).fillna(0.0).to_numpy()
-    y = val["label"].to_numpy()
-    keep = w_val > 0
-    cal = Calibrator.fit(val["freeman_rba_raw"].to_numpy()[keep], y[keep], w_val[keep])
-    p_val = cal(val["freeman_rba_raw"].to_numpy())
-    tiers = cap_false_locks(cost_tiers(s.costs), p_val[keep & (y == 0)], s.model.max_false_lock_rate)
+    cal, tiers = calibrate_and_tier(val["freeman_rba_raw"].to_numpy(), val["label"].to_numpy(), w_val, s)
     for part in (val, test):
         part["freeman_rba_p"] = cal(part["freeman_rba_raw"].to_numpy())
         part["freeman_rba_action"] = tiers.action(part["freeman_rba_p"].to_numpy())

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ato.model.calibration import Calibrator
 from ato.model.data import Encoder, feature_hash
-from ato.model.fit import SENTINEL
+from ato.model.fit import impute
 from ato.model.reasons import top_reasons
 from ato.model.tiers import Tiers
 
@@ -33,7 +33,7 @@ class Scorer:
 
     def matrix(self, df: pd.DataFrame) -> np.ndarray:
         X = self.encoder.matrix(df, self.features)
-        return np.where(np.isnan(X), SENTINEL, X) if self.impute else X
+        return impute(X) if self.impute else X
 
     def raw(self, df: pd.DataFrame) -> np.ndarray:
         return np.asarray(self.booster.predict(self.matrix(df), num_iteration=self.best_iteration))

@@ -82,23 +82,28 @@ def rolling_folds(settings: Settings, w: Window) -> list[Window]:
     return folds
 
 
-def load_training_rows(settings: Settings, first: date, last: date) -> pd.DataFrame:
-    """Matured training rows with login dates in [first, last], in a stable order."""
+def _read_dates(path: str, date_col: str, first: date, last: date, columns: list[str], missing: str) -> pd.DataFrame:
+    """Rows of a Delta table (through delta-rs, no JVM) with `date_col` in [first, last], in
+    (event_time, event_id) order; NotEnoughData(`missing`) when the table does not exist."""
+    import pyarrow.compute as pc
     from deltalake import DeltaTable
     from deltalake.exceptions import TableNotFoundError
 
-    path = f"{settings.paths.lake_root}/gold/{TRAINING}"
     try:
         ds = DeltaTable(path).to_pyarrow_dataset()
     except TableNotFoundError as e:
-        raise NotEnoughData(f"no training set at {path}: run `ato nightly` first") from e
-    import pyarrow.compute as pc
-
-    flt = (pc.field("login_date") >= pc.scalar(first)) & (pc.field("login_date") <= pc.scalar(last))
-    cols = [*ID_COLUMNS, *FEATURES, *LABEL_COLUMNS]
-    df = ds.to_table(filter=flt, columns=cols).to_pandas()
-    df["login_date"] = pd.to_datetime(df["login_date"]).dt.date
+        raise NotEnoughData(f"no table at {path}: {missing}") from e
+    flt = (pc.field(date_col) >= pc.scalar(first)) & (pc.field(date_col) <= pc.scalar(last))
+    df = ds.to_table(filter=flt, columns=columns).to_pandas()
     return df.sort_values(["event_time", "event_id"], kind="stable", ignore_index=True)
+
+
+def load_training_rows(settings: Settings, first: date, last: date) -> pd.DataFrame:
+    """Matured training rows with login dates in [first, last], in a stable order."""
+    df = _read_dates(f"{settings.paths.lake_root}/gold/{TRAINING}", "login_date", first, last,
+                     [*ID_COLUMNS, *FEATURES, *LABEL_COLUMNS], "run `ato nightly` first")
+    df["login_date"] = pd.to_datetime(df["login_date"]).dt.date
+    return df
 
 
 def training_days(settings: Settings) -> list[date]:
@@ -200,10 +205,5 @@ def feature_hash(features: tuple[str, ...], vocab: dict[str, list[str]]) -> str:
 
 def load_silver_logins(settings: Settings, first: date, last: date, columns: tuple[str, ...]) -> pd.DataFrame:
     """Silver logins with event dates in [first, last] (the Freeman baseline's history)."""
-    import pyarrow.compute as pc
-    from deltalake import DeltaTable
-
-    ds = DeltaTable(f"{settings.paths.lake_root}/silver/logins").to_pyarrow_dataset()
-    flt = (pc.field("event_date") >= pc.scalar(first)) & (pc.field("event_date") <= pc.scalar(last))
-    df = ds.to_table(filter=flt, columns=list(columns)).to_pandas()
-    return df.sort_values(["event_time", "event_id"], kind="stable", ignore_index=True)
+    return _read_dates(f"{settings.paths.lake_root}/silver/logins", "event_date", first, last, list(columns),
+                       "run `ato ingest` first")

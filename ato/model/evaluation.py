@@ -23,6 +23,14 @@ def label_target(part: pd.DataFrame) -> np.ndarray:
     return np.where(w > 0, y, -1)
 
 
+def test_target(part: pd.DataFrame, has_truth: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(target, attack type) for evaluating test rows: ground truth when the world has it,
+    else the matured labels."""
+    if has_truth:
+        return part["truth"].to_numpy(), part["truth_attack_type"].to_numpy()
+    return label_target(part), part["attack_type"].to_numpy()
+
+
 def evaluate_part(part: pd.DataFrame, target: np.ndarray, kind: np.ndarray | None,
                   scorers: tuple[str, ...] = SCORERS) -> dict[str, Any]:
     return {n: evaluate(target, part[f"{n}_raw"].to_numpy(), part[f"{n}_action"].to_numpy(), kind)
@@ -31,19 +39,15 @@ def evaluate_part(part: pd.DataFrame, target: np.ndarray, kind: np.ndarray | Non
 
 def evaluate_blocks(s: Settings, w: Window, val: pd.DataFrame, test: pd.DataFrame, has_truth: bool) -> dict[str, Any]:
     """The metrics.json body: test (truth or labels), test on labels, validation, costs."""
-    labels_kind = test["attack_type"].to_numpy()
     out: dict[str, Any] = {"window": w.as_dict(), "evaluated_against": "world_truth" if has_truth else "labels"}
+    target, kind = test_target(test, has_truth)
+    out["test"] = evaluate_part(test, target, kind)
     if has_truth:
-        target, kind = test["truth"].to_numpy(), test["truth_attack_type"].to_numpy()
-        out["test"] = evaluate_part(test, target, kind)
         failed = target == -1
         out["failed_attack_attempts"] = {  # attackers who did not pass the password check
             n: {"n": int(failed.sum()), "actioned_share": float((test.loc[failed, f"{n}_action"] != "allow").mean())
                 if failed.any() else None} for n in SCORERS}
-        out["test_labels"] = evaluate_part(test, label_target(test), labels_kind)
-    else:
-        target = label_target(test)
-        out["test"] = evaluate_part(test, target, labels_kind)
+        out["test_labels"] = evaluate_part(test, *test_target(test, has_truth=False))
     out["test_bootstrap"] = bootstrap_positives(
         target, {n: test[f"{n}_raw"].to_numpy() for n in SCORERS}, n=300, seed=s.model.seed)
     out["validation_labels"] = evaluate_part(val, label_target(val), val["attack_type"].to_numpy())

@@ -13,6 +13,11 @@ from typing import Any
 import numpy as np
 
 SENTINEL = -1.0  # SMOTE needs complete rows: missing values become this (all features are >= 0)
+
+
+def impute(X: np.ndarray) -> np.ndarray:
+    """Missing values as SENTINEL (what the SMOTE-NC arm trains and scores on)."""
+    return np.where(np.isnan(X), SENTINEL, X)
 SEARCH_SPACE: dict[str, list[Any]] = {
     "num_leaves": [15, 31, 63],
     "learning_rate": [0.03, 0.05, 0.1],
@@ -33,7 +38,7 @@ class Block:
     w: np.ndarray
 
     def imputed(self) -> Block:
-        return Block(np.where(np.isnan(self.X), SENTINEL, self.X), self.y, self.w)
+        return Block(impute(self.X), self.y, self.w)
 
 
 @dataclass
@@ -49,9 +54,7 @@ class Fitted:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        if self.impute:
-            X = np.where(np.isnan(X), SENTINEL, X)
-        return np.asarray(self.booster.predict(X, num_iteration=self.best_iteration))
+        return np.asarray(self.booster.predict(impute(X) if self.impute else X, num_iteration=self.best_iteration))
 
 
 def search_params(trials: int, seed: int) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ato.model import registry
 from ato.model.bundle import load_bundle
-from ato.model.evaluation import evaluate_part, label_target
+from ato.model.evaluation import evaluate_part, test_target
 from ato.model.train import TrainingRun, train
 from ato.progress import Progress
 from ato.settings import Settings
@@ -33,9 +33,7 @@ def champion_on_test(s: Settings, run: TrainingRun) -> dict[str, Any] | None:
     scorer = load_bundle(registry.registry_dir(s) / current)["model"]
     part = run.test.copy()
     part["champion_raw"], _, part["champion_action"] = scorer.score(part)
-    truth = run.metrics["evaluated_against"] == "world_truth"
-    target = part["truth"].to_numpy() if truth else label_target(part)
-    kind = part["truth_attack_type" if truth else "attack_type"].to_numpy()
+    target, kind = test_target(part, run.extras["has_truth"])
     return {"version": current, "metrics": evaluate_part(part, target, kind, ("champion",))["champion"]}
 
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ato.model.actions import ACTIONS, SEVERITY
-from ato.settings import CostConf
+from ato.model.calibration import Calibrator
+from ato.settings import CostConf, Settings
 
 
 def expected_costs(p: np.ndarray, c: CostConf) -> np.ndarray:
@@ -73,6 +74,16 @@ def cap_false_locks(t: Tiers, p_legit: np.ndarray, max_rate: float) -> Tiers:
     return Tiers({**t.starts, "temporary_lock": max(lock, new_lock)})
 
 
+def calibrate_and_tier(raw_val: np.ndarray, y_val: np.ndarray, w_val: np.ndarray, s: Settings) -> tuple[Calibrator, Tiers]:
+    """Calibrate a scorer on validation (rows with weight 0 left out), then tier it by cost with
+    the false-lock cap on validation's legit logins: the same step for the model, the fallback
+    model and the Freeman baseline."""
+    keep = w_val > 0
+    cal = Calibrator.fit(raw_val[keep], y_val[keep], w_val[keep])
+    tiers = cap_false_locks(cost_tiers(s.costs), cal(raw_val[keep & (y_val == 0)]), s.model.max_false_lock_rate)
+    return cal, tiers
+
+
 def total_cost(p_action: np.ndarray, y: np.ndarray, c: CostConf) -> float:
     """Realised cost of actions on labelled logins (y 1 = takeover, 0 = legit; others ignored)."""
     cost = 0.0
@@ -84,4 +95,4 @@ def total_cost(p_action: np.ndarray, y: np.ndarray, c: CostConf) -> float:
     return cost
 
 
-__all__ = ["SEVERITY", "Tiers", "cap_false_locks", "cost_tiers", "expected_costs", "total_cost"]
+__all__ = ["SEVERITY", "Tiers", "calibrate_and_tier", "cap_false_locks", "cost_tiers", "expected_costs", "total_cost"]

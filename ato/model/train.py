@@ -16,10 +16,9 @@ import pandas as pd
 from ato.features.columns import CATEGORICAL_FEATURES, FEATURES
 from ato.model import data as D
 from ato.model.bundle import Scorer
-from ato.model.calibration import Calibrator
 from ato.model.fit import Block, Fitted, fit, search_params
 from ato.model.labels import training_targets
-from ato.model.tiers import cap_false_locks, cost_tiers
+from ato.model.tiers import calibrate_and_tier
 from ato.progress import Progress
 from ato.settings import Settings
 
@@ -130,9 +129,7 @@ def _choose(folds: _Folds, s: Settings, progress: Progress) -> tuple[list[Trial]
 
 def _scorer(name: str, f: Fitted, features: tuple[str, ...], enc: D.Encoder, raw_val: np.ndarray,
             y_val: np.ndarray, w_val: np.ndarray, s: Settings) -> Scorer:
-    keep = w_val > 0
-    cal = Calibrator.fit(raw_val[keep], y_val[keep], w_val[keep])
-    tiers = cap_false_locks(cost_tiers(s.costs), cal(raw_val[keep & (y_val == 0)]), s.model.max_false_lock_rate)
+    cal, tiers = calibrate_and_tier(raw_val, y_val, w_val, s)
     return Scorer(name, features, enc, f.booster, f.best_iteration, f.impute, cal, tiers)
 
 
@@ -166,8 +163,7 @@ def train(settings: Settings, as_of: date | None = None, progress: Progress | No
         for part in (val, test):
             part[f"{name}_raw"], part[f"{name}_p"], part[f"{name}_action"] = sc.score(part)
     with progress.step("rules and Freeman RBA baselines"):
-        rules_block(s, val)
-        rules_block(s, test)
+        rules_block(s, val, test)
         freeman_block(s, window, val, test, w[sp.val])
     metrics = evaluate_blocks(s, window, val, test, has_truth)
     metrics.update({"seed": s.model.seed, "imbalance_method": chosen.method, "params": chosen.params,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ato.model.calibration import reliability
-from ato.model.evaluation import SCORERS
+from ato.model.evaluation import SCORERS, label_target, test_target
 from ato.model.metrics import pr_curve
 from ato.model.tiers import Tiers, total_cost
 from ato.report.html import Page
@@ -26,9 +26,7 @@ def _fmt(v: Any) -> str:
 
 
 def _target(run: TrainingRun) -> np.ndarray:
-    from ato.model.evaluation import label_target
-
-    return run.test["truth"].to_numpy() if run.extras["has_truth"] else label_target(run.test)
+    return test_target(run.test, run.extras["has_truth"])[0]
 
 
 def _tables(page: Page, run: TrainingRun) -> None:
@@ -98,10 +96,7 @@ def _plots(page: Page, run: TrainingRun, s: Settings) -> None:
     page.figure(fig)
 
     fig, ax = plt.subplots(1, 2, figsize=(12, 4.2))
-    for name, part, target in (("validation (labels)", run.val, None), ("test", t, y)):
-        from ato.model.evaluation import label_target
-
-        tgt = label_target(part) if target is None else target
+    for name, part, tgt in (("validation (labels)", run.val, label_target(run.val)), ("test", t, y)):
         mp, obs, counts = reliability(part["model_p"].to_numpy(), tgt)
         ax[0].scatter(np.clip(mp, 1e-6, 1), np.clip(obs, 1e-6, 1), s=12 + 30 * np.log10(counts + 1), label=name, alpha=0.7)
     ax[0].plot([1e-6, 1], [1e-6, 1], "k:", lw=1)
