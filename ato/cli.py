@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--from", dest="date_from", type=date.fromisoformat, help="first as-of date of a backfill")
     n.add_argument("--to", dest="date_to", type=date.fromisoformat, help="last as-of date of a backfill (published)")
     n.add_argument("--all", action="store_true", help="backfill every date from the first to the last silver login day")
-    n.add_argument("--steps", help="comma-separated subset of ingest,validate,aggregates,training,gate,publish,report")
+    n.add_argument("--steps", help="comma-separated subset of ingest,decisions,validate,aggregates,training,gate,publish,report")
     n.add_argument("--spool", help="spool folder for the ingest step (default: paths.spool)")
     n.add_argument("--versions-before", help="JSON of gold table versions to restore on failure (set by the DAG)")
     n.set_defaults(fn=_nightly)
@@ -137,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ato.model_cli import add_model_commands
 
     add_model_commands(sub)
+    from ato.serve_cli import add_serve_commands
+
+    add_serve_commands(sub)
     return p
 
 

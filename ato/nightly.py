@@ -25,7 +25,7 @@ from ato.settings import Settings
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-STEPS = ("ingest", "validate", "aggregates", "training", "gate", "publish", "report")
+STEPS = ("ingest", "decisions", "validate", "aggregates", "training", "gate", "publish", "report")
 BUILD_STEPS = {"aggregates", "training", "gate"}  # Spark steps that write (or check) gold
 
 
@@ -44,6 +44,7 @@ class NightlySummary:
     training_rows: int = 0
     checks: list[Check] = field(default_factory=list)
     published: str | None = None
+    decisions: dict[str, int] = field(default_factory=dict)
     report: str | None = None
     versions_before: dict[str, int | None] = field(default_factory=dict)
 
@@ -90,6 +91,13 @@ def run_nightly(settings: Settings, dates: list[date], steps: tuple[str, ...] = 
 
         with timed("ingest", "ingest: spool -> bronze -> silver (enriched)"):
             s.ingested_files = ingest(get_spark(), settings, spool or Path(settings.paths.spool), progress).files
+    if "decisions" in steps:
+        from ato.decisions import load_decisions
+
+        with timed("decisions", "decisions: the API's audit log -> gold/decisions"):
+            for d in dates:
+                loaded = load_decisions(settings, d)
+                s.decisions[loaded.day] = loaded.rows
     if "validate" in steps:
         with timed("validate", f"validate: input gate for {rid}"):
             checks = [c for d in dates for c in input_checks(settings, d)]

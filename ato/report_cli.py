@@ -89,6 +89,7 @@ def print_nightly(s: NightlySummary | None, checks: list[Check]) -> None:
 
         result = {
             "ingest": f"{s.ingested_files} new files",
+            "decisions": ", ".join(f"{d} {n:,}" for d, n in s.decisions.items()) + " decisions",
             "validate": _passed("input"),
             "aggregates": f"partials for {len(s.partial_days)} days; snapshots "
                           + ", ".join(f"{k} {v:,}" for k, v in s.snapshot_rows.items()),

@@ -27,6 +27,8 @@ ENV_ALIASES: dict[str, tuple[str, str]] = {
     "ATO_ONLINE_DIR": ("online", "snapshot_dir"),
     "ATO_SPARK_MASTER": ("spark", "master"),
     "ATO_HMAC_KEY": ("privacy", "hmac_key"),
+    "ATO_STORE": ("serving", "store"),
+    "ATO_REDIS_URL": ("serving", "redis_url"),
 }
 
 
@@ -109,6 +111,32 @@ class OnlineConf(_Section):
     keep_snapshots: int = Field(7, ge=1, description="Published snapshots kept (older ones are pruned).")
 
 
+class ServingConf(_Section):
+    """The real-time layer (`ato serve`). /v1/events and /v1/feedback append to `paths.spool`, which
+    the nightly ingest reads. API keys are not here: `ATO_API_KEYS` (plain, comma-separated,
+    from the environment) or `api_key_sha256` (hashes only, safe to commit)."""
+
+    store: Literal["embedded", "redis"] = Field(
+        "embedded", description="Online store and speed layer: the published snapshot and counters in process "
+                                "(one worker), or Redis (several workers; load it with `ato publish --to redis`).")
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis for store=redis.")
+    budget_ms: float = Field(25.0, gt=0, description="Latency budget of one decision; when the store has eaten it, "
+                                                     "the fallback model answers.")
+    store_timeout_ms: float = Field(8.0, gt=0, description="A store lookup slower than this counts as a store failure.")
+    breaker_failures: int = Field(5, ge=1, description="Consecutive store failures that open the circuit breaker.")
+    breaker_open_s: float = Field(5.0, gt=0, description="How long an open breaker skips the store before one trial call.")
+    max_in_flight: int = Field(64, ge=1, description="Requests in flight above this are shed straight to the rules.")
+    shed_lag_ms: float = Field(10.0, gt=0, description="... or when the event loop runs this far behind (requests queue).")
+    reload_s: float = Field(5.0, gt=0, description="How often a new snapshot, reputation feed or champion is looked for.")
+    max_snapshot_age_h: float = Field(0.0, ge=0, description="/readyz fails when the live snapshot's day ended longer "
+                                                             "ago than this (0: not checked; the demo's data is historic).")
+    reasons: int = Field(3, ge=0, le=10, description="Reasons returned with a decision other than allow.")
+    audit_features: bool = Field(True, description="Keep each decision's feature vector in the audit log "
+                                                   "(gold/decisions), so analysts see what the model saw.")
+    audit_dir: str = Field("data/serving/audit", description="Append-only decision log, one file per worker and day.")
+    api_key_sha256: list[str] = Field(default_factory=list, description="SHA-256 hex of accepted API keys.")
+
+
 Imbalance = Literal["none", "class_weight", "smote_nc"]
 IMBALANCE_METHODS: tuple[Imbalance, ...] = ("none", "class_weight", "smote_nc")
 
@@ -163,6 +191,7 @@ class Settings(_Section):
     online: OnlineConf = OnlineConf()
     model: ModelConf = ModelConf()
     costs: CostConf = CostConf()
+    serving: ServingConf = ServingConf()
 
     @field_validator("privacy")
     @classmethod

@@ -1,7 +1,8 @@
 """ato_nightly: the batch layer for logical date D, one Airflow task per step.
 
 ingest (spool -> bronze/quarantine -> enriched silver) >> validate (input gate) >>
-aggregates (30-day snapshots as of D) >> training_set >> quality_gate >> publish >> report.
+aggregates (30-day snapshots as of D) >> training_set >> quality_gate >> publish >> report;
+beside them, ingest >> decisions (the API's audit log of day D into gold/decisions).
 
 Wiring only: every task runs `ato nightly --date D --steps <step>` as its own process, so
 the scheduler never holds a JVM, and the logic is the `ato` package's. The quality gate gets
@@ -48,7 +49,9 @@ def ato_nightly() -> None:
         return f"{ATO} --steps gate --versions-before {shlex.quote(versions_before)}"
 
     versions = step("aggregates")  # its last stdout line (XCom): gold versions before the night
-    (step("ingest") >> step("validate") >> versions >> step("training", "training_set")
+    ingest = step("ingest")
+    ingest >> step("decisions")  # the API's audit log -> gold/decisions; nothing downstream waits for it
+    (ingest >> step("validate") >> versions >> step("training", "training_set")
      >> quality_gate(versions) >> step("publish") >> step("report"))
 
 

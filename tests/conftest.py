@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,22 @@ def backfilled(spark: object, world_lake: tuple[Settings, object], tmp_path_fact
                           spark_factory=lambda: spark)
     print("backfill seconds:", summary.seconds)
     return s, summary
+
+
+def model_settings(lake: str, world: Path, root: Path) -> Settings:
+    """The small world has 6 matured login days: train 4, validate 1, test 1."""
+    return load_settings(environ={
+        "ATO_LAKE_ROOT": lake, "ATO_WORLD_DIR": str(world), "ATO_MODEL_DIR": str(root / "models"),
+        "ATO_PATHS__REPORTS": str(root / "reports"), "ATO_HMAC_KEY": TEST_KEY,
+        "ATO_BATCH__LABEL_MATURITY_DAYS": "1", "ATO_MODEL__TRAIN_DAYS": "4", "ATO_MODEL__VAL_DAYS": "1",
+        "ATO_MODEL__TEST_DAYS": "1", "ATO_MODEL__FOLDS": "1", "ATO_MODEL__SEARCH_TRIALS": "2"})
+
+
+@pytest.fixture(scope="session")
+def trained(backfilled: tuple[Settings, Any], small_world: tuple[Path, Path, Any],
+            tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Any]:
+    """A champion trained and promoted from the backfilled small world (model and serving tests)."""
+    from ato.model.run import train_and_register
+
+    s = model_settings(backfilled[0].paths.lake_root, small_world[1], tmp_path_factory.mktemp("model"))
+    return s, train_and_register(s, promote=True)

@@ -1,9 +1,9 @@
 """Speed-layer features: attempts, failures and distinct accounts per account, IP, /24 prefix
 and device in the last 5 min / 1 h / 24 h, counting only events strictly before the login.
 
-One implementation, `grouped_window_features`, serves both executions: serving passes one
-key's recent events and one query time (`window_features`); the batch layer passes a whole
-Spark partition of keys at once (`partition_speed_features`, through `mapInPandas`).
+One implementation, `grouped_window_counts`, serves both executions: serving passes the recent
+events of a login's four keys and one query time (`live_window_features`); the batch layer
+passes a whole Spark partition of keys at once (`partition_speed_features`, via `mapInPandas`).
 """
 
 from __future__ import annotations
@@ -33,9 +33,10 @@ def speed_feature_names(key: str) -> list[str]:
 SPEED_FEATURES: list[str] = [n for k in SPEED_KEYS for n in speed_feature_names(k)]
 
 
-def grouped_window_features(key: str, ev_group: np.ndarray, ev_t_us: np.ndarray, ev_failed: np.ndarray,
-                            ev_account: np.ndarray, q_group: np.ndarray, q_t_us: np.ndarray) -> dict[str, np.ndarray]:
-    """Window features for queries over events of many keys at once.
+def grouped_window_counts(ev_group: np.ndarray, ev_t_us: np.ndarray, ev_failed: np.ndarray, ev_account: np.ndarray,
+                          q_group: np.ndarray, q_t_us: np.ndarray, distinct: bool = True) -> dict[str, np.ndarray]:
+    """Window counts (`attempts_5m`, `failures_1h`, `accounts_24h`, ...) for queries over events of many
+    groups at once.
 
     Events and queries are sorted by (group code, time in integer microseconds); a query
     counts the events of its own group with `t - window <= time < t`. Attempts and failures
@@ -43,8 +44,6 @@ def grouped_window_features(key: str, ev_group: np.ndarray, ev_t_us: np.ndarray,
     window over the events, as both window ends only move forward.
     """
     out: dict[str, np.ndarray] = {}
-    if len(q_t_us) == 0:
-        return {n: np.zeros(0, dtype=np.int64) for n in speed_feature_names(key)}
     all_t = np.concatenate([ev_t_us, q_t_us]).astype(np.int64)
     t0, span = int(all_t.min()), int(all_t.max() - all_t.min())
     stride = span + max(WINDOWS_S.values()) * US + 1  # windows never reach into the previous group
@@ -52,14 +51,66 @@ def grouped_window_features(key: str, ev_group: np.ndarray, ev_t_us: np.ndarray,
     q_c = q_group.astype(np.int64) * stride + (q_t_us.astype(np.int64) - t0)
     cum = np.concatenate([[0], np.cumsum(ev_failed.astype(np.int64))])
     hi = np.searchsorted(ev_c, q_c, side="left")
-    acct_codes = pd.factorize(ev_account)[0].tolist() if key != "account" else []
+    acct_codes = _codes(ev_account) if distinct else []
     for w, span_s in WINDOWS_S.items():
         lo = np.searchsorted(ev_c, q_c - span_s * US, side="left")
-        out[f"{key}_attempts_{w}"] = hi - lo
-        out[f"{key}_failures_{w}"] = cum[hi] - cum[lo]
-        if key != "account":
-            out[f"{key}_accounts_{w}"] = _distinct_in_ranges(acct_codes, lo.tolist(), hi.tolist())
+        out[f"attempts_{w}"] = hi - lo
+        out[f"failures_{w}"] = cum[hi] - cum[lo]
+        if distinct:
+            out[f"accounts_{w}"] = _distinct_in_ranges(acct_codes, lo.tolist(), hi.tolist())
     return out
+
+
+def grouped_window_features(key: str, ev_group: np.ndarray, ev_t_us: np.ndarray, ev_failed: np.ndarray,
+                            ev_account: np.ndarray, q_group: np.ndarray, q_t_us: np.ndarray) -> dict[str, np.ndarray]:
+    """One key's window features (named `<key>_<count>_<window>`) for queries over many keys' events."""
+    if len(q_t_us) == 0:
+        return {n: np.zeros(0, dtype=np.int64) for n in speed_feature_names(key)}
+    counts = grouped_window_counts(ev_group, ev_t_us, ev_failed, ev_account, q_group, q_t_us, key != "account")
+    return {f"{key}_{c}": v for c, v in counts.items()}
+
+
+def live_window_features(events: dict[str, tuple[list[float], list[int], list[str]] | None],
+                         at_s: float) -> dict[str, float]:
+    """Serving: every key's window features at one moment, in one pass of the same counting code.
+
+    `events` maps each of SPEED_KEYS to that key's recent events (epoch seconds, failed 0/1,
+    account id, in time order), or to None when the login has no such key (no device id):
+    its features are then missing, as in the training set's left join.
+    """
+    keys = [k for k in SPEED_KEYS if events.get(k) is not None]
+    out = {n: float("nan") for k in SPEED_KEYS if k not in keys for n in speed_feature_names(k)}
+    if not keys:
+        return out
+    t: list[float] = []
+    failed: list[int] = []
+    accounts: list[str] = []
+    group: list[int] = []
+    for g, k in enumerate(keys):
+        ts, fl, ac = events[k]  # type: ignore[misc]
+        t += ts
+        failed += fl
+        accounts += ac
+        group += [g] * len(ts)
+    t_us = np.round(np.asarray(t, dtype=np.float64) * US).astype(np.int64)
+    g_arr = np.asarray(group, dtype=np.int64)
+    order = np.lexsort((t_us, g_arr)) if t else np.zeros(0, dtype=np.int64)
+    at_us = round(at_s * US)
+    acc_arr: np.ndarray = np.array(accounts, dtype=object)
+    counts = grouped_window_counts(g_arr[order], t_us[order], np.asarray(failed, dtype=np.int64)[order], acc_arr[order],
+                                   np.arange(len(keys), dtype=np.int64), np.full(len(keys), at_us, dtype=np.int64))
+    for g, k in enumerate(keys):
+        for n in speed_feature_names(k):
+            out[n] = float(counts[n.removeprefix(k + "_")][g])
+    return out
+
+
+def _codes(values: np.ndarray) -> list[int]:
+    """Integer codes of values (equal values, equal codes); pandas for big arrays, a dict for small."""
+    if len(values) > 512:
+        return list(pd.factorize(values)[0].tolist())
+    seen: dict[object, int] = {}
+    return [seen.setdefault(v, len(seen)) for v in values.tolist()]
 
 
 def _distinct_in_ranges(codes: list[int], los: list[int], his: list[int]) -> np.ndarray:

@@ -4,7 +4,9 @@ calibrator and action tiers. The model and the fallback model are both `Scorer`s
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,37 @@ class Scorer:
         raw = self.raw(df)
         p = self.calibrator(raw)
         return raw, p, self.tiers.action(p)
+
+    @cached_property
+    def _slots(self) -> list[tuple[str, dict[str, float] | None]]:
+        """Per feature: its name and, for a category, value -> code (serving's one-row path)."""
+        return [(c, {v: float(i) for i, v in enumerate(self.encoder.vocab[c])} if c in self.encoder.vocab else None)
+                for c in self.features]
+
+    def row_matrix(self, row: Mapping[str, Any]) -> np.ndarray:
+        """One feature vector (a dict) as the 1-row matrix `matrix` would build for it."""
+        x = np.empty((1, len(self.features)), dtype=np.float64)
+        for j, (c, codes) in enumerate(self._slots):
+            v = row.get(c)
+            if codes is not None:
+                x[0, j] = codes.get(str(v), np.nan) if v is not None else np.nan
+            else:
+                try:
+                    x[0, j] = np.nan if v is None else float(v)
+                except (TypeError, ValueError):
+                    x[0, j] = np.nan
+        return impute(x) if self.impute else x
+
+    def score_row(self, row: Mapping[str, Any]) -> tuple[float, str, np.ndarray]:
+        """Serving: (calibrated probability, action, the row's matrix) for one feature vector."""
+        x = self.row_matrix(row)
+        raw = float(self.booster.predict(x, num_iteration=self.best_iteration)[0])
+        p = float(self.calibrator(raw))
+        return p, self.tiers.action_one(p), x
+
+    def row_reasons(self, x: np.ndarray, k: int = 3) -> list[str]:
+        contrib = self.booster.predict(x, num_iteration=self.best_iteration, pred_contrib=True)
+        return top_reasons(np.asarray(contrib), self.features, k)[0]
 
     def contributions(self, df: pd.DataFrame) -> np.ndarray:
         """TreeSHAP contributions (log-odds), one column per feature plus the bias."""

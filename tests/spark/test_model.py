@@ -16,28 +16,11 @@ import pytest
 from ato.model import registry
 from ato.model.bundle import load_bundle
 from ato.model.run import TrainResult, train_and_register
-from ato.settings import Settings, load_settings
-from tests.conftest import TEST_KEY
+from ato.settings import Settings
 
 pytestmark = pytest.mark.spark
 REQUIRED = {"pr_auc", "roc_auc", "precision", "recall", "f1", "recall_at_1pct_stepup", "false_lock_rate",
             "recall_by_attack_type"}
-
-
-def model_settings(lake: str, world: Path, root: Path) -> Settings:
-    """The small world has 6 matured login days: train 4, validate 1, test 1."""
-    return load_settings(environ={
-        "ATO_LAKE_ROOT": lake, "ATO_WORLD_DIR": str(world), "ATO_MODEL_DIR": str(root / "models"),
-        "ATO_PATHS__REPORTS": str(root / "reports"), "ATO_HMAC_KEY": TEST_KEY,
-        "ATO_BATCH__LABEL_MATURITY_DAYS": "1", "ATO_MODEL__TRAIN_DAYS": "4", "ATO_MODEL__VAL_DAYS": "1",
-        "ATO_MODEL__TEST_DAYS": "1", "ATO_MODEL__FOLDS": "1", "ATO_MODEL__SEARCH_TRIALS": "2"})
-
-
-@pytest.fixture(scope="module")
-def trained(backfilled: tuple[Settings, Any], small_world: tuple[Path, Path, Any],
-            tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, TrainResult]:
-    s = model_settings(backfilled[0].paths.lake_root, small_world[1], tmp_path_factory.mktemp("model"))
-    return s, train_and_register(s, promote=True)
 
 
 def test_train_registers_every_scorer_with_the_required_metrics(trained: tuple[Settings, TrainResult]) -> None:

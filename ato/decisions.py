@@ -1,0 +1,78 @@
+"""gold/decisions: the API's audit log for one day, loaded by the nightly `decisions` step.
+
+Every worker appends `<serving.audit_dir>/<D>/decisions-<host>-<pid>.jsonl` (UTC day of the
+decision). Loading day D replaces the `decided_date = D` partition (delta-rs, no JVM), so a
+re-run gives the same table; a line that is not a decision (cut by a full disk, say) is counted
+and left out, never guessed at.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from ato.settings import Settings
+
+TABLE = "decisions"
+SCHEMA = pa.schema([
+    ("decision_id", pa.string()), ("event_id", pa.string()),
+    ("decided_at", pa.timestamp("us", tz="UTC")), ("event_time", pa.timestamp("us", tz="UTC")),
+    ("account_id", pa.string()), ("ip_hash", pa.string()), ("device_hash", pa.string()),
+    ("channel", pa.string()), ("outcome", pa.string()), ("risk_score", pa.float64()), ("action", pa.string()),
+    ("reasons", pa.list_(pa.string())), ("fallback_level", pa.int32()), ("model_version", pa.string()),
+    ("latency_ms", pa.float64()), ("snapshot_as_of", pa.string()), ("store_error", pa.string()),
+    ("features_json", pa.string()), ("source_file", pa.string()), ("decided_date", pa.date32()),
+])
+REQUIRED = ("decision_id", "decided_at", "account_id", "action", "fallback_level")
+
+
+@dataclass(frozen=True)
+class Loaded:
+    day: str
+    files: int
+    rows: int
+    bad_lines: int
+    by_level: dict[int, int]
+
+
+def _row(d: dict[str, Any], source: str, day: date) -> dict[str, Any]:
+    ts = {k: datetime.fromisoformat(d[k]) if d.get(k) else None for k in ("decided_at", "event_time")}
+    feats = d.get("features")
+    return {**{f.name: d.get(f.name) for f in SCHEMA}, **ts,
+            "features_json": None if feats is None else json.dumps(feats, separators=(",", ":")),
+            "source_file": source, "decided_date": day}
+
+
+def read_audit(settings: Settings, day: date) -> tuple[pa.Table, int, int]:
+    """(decisions of `day`, files read, lines that were not decisions)."""
+    folder = Path(settings.serving.audit_dir) / day.isoformat()
+    files = sorted(folder.glob("decisions-*.jsonl")) if folder.is_dir() else []
+    rows, bad = [], 0
+    for f in files:
+        for line in f.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                d = json.loads(line)
+                if not all(d.get(k) is not None for k in REQUIRED):
+                    raise ValueError("missing fields")
+                rows.append(_row(d, f.name, day))
+            except ValueError:
+                bad += 1
+    rows.sort(key=lambda r: (r["decided_at"], r["decision_id"]))
+    return pa.Table.from_pylist(rows, schema=SCHEMA), len(files), bad
+
+
+def load_decisions(settings: Settings, day: date) -> Loaded:
+    """Replace gold/decisions for `day` with what the audit log holds for it."""
+    from deltalake import write_deltalake
+
+    table, files, bad = read_audit(settings, day)
+    path = settings.table_path("gold", TABLE)
+    write_deltalake(path, table, mode="overwrite", partition_by=["decided_date"],
+                    predicate=f"decided_date = '{day.isoformat()}'", schema_mode="merge")
+    levels = table.column("fallback_level").to_pylist()
+    return Loaded(day.isoformat(), files, table.num_rows, bad, {lv: levels.count(lv) for lv in sorted(set(levels))})

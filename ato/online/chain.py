@@ -1,0 +1,214 @@
+"""The decision chain: primary model on the full vector -> fallback model on what the request alone
+tells (when the store fails, times out or its breaker is open, or the model fails, or the budget
+is spent) -> rules. Under overload (too many requests in flight) it sheds straight to the rules.
+
+Every well-formed login gets a decision; the level says which link gave it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ato.features.request import LoginSignals
+from ato.model.bundle import Scorer, load_bundle
+from ato.model.registry import champion, registry_dir
+from ato.model.rules import RuleSet, load_rules
+from ato.online.enrich import Enricher
+from ato.online.store import LiveLogin, OnlineStore
+from ato.online.vector import Vector, feature_vector, live_login, request_vector
+from ato.settings import CONF_DIR, Settings
+
+log = logging.getLogger("ato.serving")
+MODEL, FALLBACK, RULES, SHED = 0, 1, 2, 3
+MODEL_RESERVE_S = 0.002  # budget kept for scoring once the store has answered
+
+
+class Breaker:
+    """Opens after `failures` consecutive store failures; after `open_s` lets one trial call through."""
+
+    def __init__(self, failures: int, open_s: float) -> None:
+        self.limit, self.open_s = failures, open_s
+        self.failures = 0
+        self.open_until = 0.0
+        self.trial = False
+
+    @property
+    def state(self) -> str:
+        if self.failures < self.limit:
+            return "closed"
+        return "half_open" if time.monotonic() >= self.open_until else "open"
+
+    def allow(self) -> bool:
+        if self.failures < self.limit:
+            return True
+        if time.monotonic() >= self.open_until and not self.trial:
+            self.trial = True  # one request tries the store; the rest keep falling back
+            return True
+        return False
+
+    def success(self) -> None:
+        self.failures, self.trial = 0, False
+
+    def failure(self) -> None:
+        self.failures += 1
+        self.trial = False
+        if self.failures >= self.limit:
+            self.open_until = time.monotonic() + self.open_s
+
+
+@dataclass(frozen=True)
+class Models:
+    """The champion's scorers (None before any model is promoted) and the rules."""
+
+    version: str | None
+    model: Scorer | None
+    fallback: Scorer | None
+    rules: RuleSet
+
+
+def rules_path(settings: Settings) -> Path:
+    p = Path(settings.model.rules)
+    return p if p.is_absolute() or p.exists() else CONF_DIR.parent / p
+
+
+def load_models(settings: Settings) -> Models:
+    rules = load_rules(rules_path(settings))
+    version = champion(settings)
+    if version is None:
+        return Models(None, None, None, rules)
+    scorers = load_bundle(registry_dir(settings) / version)
+    return Models(version, scorers["model"], scorers.get("fallback"), rules)
+
+
+@dataclass
+class Decision:
+    risk_score: float
+    action: str
+    reasons: list[str]
+    fallback_level: int
+    model_version: str
+    latency_ms: float
+    features: Vector
+    login: LiveLogin
+    snapshot_as_of: str | None
+    store_error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class Decider:
+    """Holds the live models, reference data and store; `decide` is called per request."""
+
+    def __init__(self, settings: Settings, store: OnlineStore, models: Models, enricher: Enricher) -> None:
+        self.settings = settings
+        self.conf = settings.serving
+        self.store, self.models, self.enricher = store, models, enricher
+        self.breaker = Breaker(self.conf.breaker_failures, self.conf.breaker_open_s)
+        self._pending: set[asyncio.Task[Any]] = set()
+
+    async def decide(self, attempt: dict[str, Any], time_s: float, in_flight: int) -> Decision:
+        t0 = time.perf_counter()
+        budget = self.conf.budget_ms / 1000
+        models, enricher = self.models, self.enricher  # one consistent set even if a reload swaps them
+        e = enricher.enrich(attempt["account_id"], time_s, attempt["outcome"], attempt["channel"], attempt["ip"],
+                            attempt["user_agent"], attempt.get("device_id"),
+                            {k: attempt.get(k) for k in ("country", "city", "latitude", "longitude", "asn")})
+        login = live_login(e)
+        if in_flight > self.conf.max_in_flight:
+            self._record_later(login)
+            return self._rules(models, request_vector(e), login, SHED, t0, None, None)
+        vec, store_error, as_of = None, None, None
+        if self.breaker.allow():
+            try:
+                if self.store.name == "embedded":  # in process: cannot stall, no timer needed
+                    lk = await self.store.lookup(login)
+                else:
+                    timeout = min(self.conf.store_timeout_ms / 1000, max(budget - MODEL_RESERVE_S, 0.0005))
+                    lk = await asyncio.wait_for(self.store.lookup(login), timeout)
+                self.breaker.success()
+                as_of = lk.as_of
+                vec = feature_vector(e, lk, login)
+            except Exception as exc:
+                self.breaker.failure()
+                store_error = type(exc).__name__
+        else:
+            store_error = "BreakerOpen"
+        notes: list[str] = []
+        if vec is not None and models.model is not None:
+            if time.perf_counter() - t0 > budget - MODEL_RESERVE_S:
+                notes.append("budget spent in the store")
+            else:
+                try:
+                    return self._model(models.model, vec, login, MODEL, models.version or "", t0, as_of)
+                except Exception as exc:
+                    log.error("primary model failed: %s", type(exc).__name__)
+                    notes.append(f"model failed: {type(exc).__name__}")
+        if models.fallback is not None:
+            try:
+                d = self._model(models.fallback, request_vector(e), login, FALLBACK, f"{models.version}/fallback", t0, as_of)
+                if vec is not None:
+                    d.features = vec
+                d.store_error, d.notes = store_error, notes
+                return d
+            except Exception as exc:
+                log.error("fallback model failed: %s", type(exc).__name__)
+        return self._rules(models, vec or request_vector(e), login, RULES, t0, as_of, store_error)
+
+    def _model(self, scorer: Scorer, vec: Vector, login: LiveLogin, level: int, version: str, t0: float,
+               as_of: str | None) -> Decision:
+        p, action, x = scorer.score_row(vec)
+        reasons = scorer.row_reasons(x, self.conf.reasons) if action != "allow" and self.conf.reasons else []
+        return Decision(p, action, reasons, level, version, (time.perf_counter() - t0) * 1000, vec, login, as_of)
+
+    def _rules(self, models: Models, vec: Vector, login: LiveLogin, level: int, t0: float, as_of: str | None,
+               store_error: str | None) -> Decision:
+        r = models.rules.score_row(vec)
+        return Decision(r.score, r.action, r.reasons, level, "rules", (time.perf_counter() - t0) * 1000, vec, login,
+                        as_of, store_error)
+
+    def last_resort(self, attempt: dict[str, Any], time_s: float) -> Decision:
+        """When the chain itself broke: the rules on what the request says outright."""
+        t0 = time.perf_counter()
+        vec: Vector = {"outcome": attempt.get("outcome"), "channel": attempt.get("channel")}
+        login = LiveLogin({"account": attempt.get("account_id"), "ip": None, "prefix": None, "device": None},
+                          LoginSignals(time_s, attempt.get("outcome") == "success"))
+        return self._rules(self.models, vec, login, RULES, t0, None, "ChainFailed")
+
+    def _record_later(self, login: LiveLogin) -> None:
+        """Shed requests still count in the speed layer (stuffing is when overload happens)."""
+        if len(self._pending) > 1000:
+            return
+        task = asyncio.ensure_future(self._record([login]))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _record(self, logins: list[LiveLogin]) -> None:
+        try:
+            await asyncio.wait_for(self.store.record(logins), self.conf.store_timeout_ms / 1000 * 4)
+        except Exception as exc:
+            log.warning("speed layer write failed: %s", type(exc).__name__)
+
+    async def record(self, logins: list[LiveLogin]) -> None:
+        """/v1/events: logins known from elsewhere, into the speed layer."""
+        if self.breaker.allow():
+            try:
+                await asyncio.wait_for(self.store.record(logins), max(self.conf.store_timeout_ms / 1000 * 4, 0.05))
+                self.breaker.success()
+            except Exception:
+                self.breaker.failure()
+                raise
+
+    async def reload(self) -> list[str]:
+        """Pick up a new snapshot, reputation feed or champion; returns what changed."""
+        changed = []
+        if await self.store.refresh():
+            self.enricher = await asyncio.to_thread(Enricher.load, self.settings)
+            changed.append(f"snapshot {self.store.as_of}")
+        if champion(self.settings) != self.models.version:
+            self.models = await asyncio.to_thread(load_models, self.settings)
+            changed.append(f"champion {self.models.version}")
+        return changed

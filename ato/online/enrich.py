@@ -1,0 +1,149 @@
+"""A login request enriched as silver enriches a login: pseudonymized ids and /24 prefix, geo and
+ASN (the request's own when it has country and ASN, else the offline CIDR database), IP
+reputation known at the login's time, parsed user agent. Raw IPs and device ids stop here.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ato.enrich.cidr import CidrIndex
+from ato.enrich.useragent import parse_user_agent
+from ato.privacy import ipv4_prefix24, pseudonymize
+from ato.settings import Settings
+
+GEO = ("country", "city", "latitude", "longitude", "asn")
+
+
+@dataclass
+class Enriched:
+    """What serving knows about a login once its raw identifiers are gone."""
+
+    account_id: str
+    time_s: float
+    outcome: str
+    channel: str
+    ip_hash: str | None
+    ip_prefix_hash: str | None
+    device_hash: str | None
+    country: str | None
+    city: str | None
+    latitude: float | None
+    longitude: float | None
+    asn: int | None
+    ip_rep_category: str | None
+    ip_rep_score: float | None
+    ua_family: str
+    ua_major: int | None
+    os_family: str
+    device_class: str
+    is_automation_ua: bool
+
+
+_IPV4 = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})", re.ASCII)
+
+
+def ip_int(ip: str | None) -> int:
+    """One dotted quad as an integer, -1 if not IPv4 (as `ato.enrich.cidr.ipv4_to_int`, per value)."""
+    m = _IPV4.fullmatch(ip) if ip else None
+    if m is None:
+        return -1
+    a, b, c, d = (int(x) for x in m.groups())
+    return -1 if max(a, b, c, d) > 255 else (a << 24) | (b << 16) | (c << 8) | d
+
+
+@dataclass
+class _Lookup:
+    index: CidrIndex
+    payload: list[dict[str, Any]]
+
+    def get(self, ip: str | None, t_s: float | None = None) -> dict[str, Any] | None:
+        n = ip_int(ip)
+        if n < 0 or not self.payload:
+            return None
+        t = None if t_s is None else np.array([int(t_s)], dtype=np.int64)
+        row = int(self.index.lookup(np.array([n], dtype=np.int64), t)[0])
+        return None if row < 0 else self.payload[row]
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: _nan_to_none(v) for k, v in r.items()} for r in df.reset_index(drop=True).to_dict("records")]
+
+
+def _nan_to_none(v: Any) -> Any:
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+
+
+class Enricher:
+    """Built once per reference-data version; `enrich` is called per request."""
+
+    def __init__(self, settings: Settings, geo: pd.DataFrame | None, reputation: pd.DataFrame | None) -> None:
+        self.key = settings.hmac_key_bytes()
+        self.hex_chars = settings.privacy.hash_hex_chars
+        self.geo = None if geo is None else _Lookup(CidrIndex.build(geo["network"]), _records(geo))
+        self._geo_cache: dict[str, dict[str, Any] | None] = {}
+        self.rep = None
+        if reputation is not None and not reputation.empty:
+            # epoch seconds, whatever unit the reader gave (delta-rs: µs, Spark: ns)
+            as_of = pd.to_datetime(reputation["as_of"], utc=True).dt.as_unit("ns").astype("int64").to_numpy() // 10**9
+            self.rep = _Lookup(CidrIndex.build(reputation["network"], as_of),
+                               _records(reputation[["category", "score"]]))
+        self.reputation_rows = 0 if reputation is None else len(reputation)
+
+    def _geo_lookup(self, ip: str) -> dict[str, Any] | None:
+        if self.geo is None:
+            return None
+        if ip not in self._geo_cache:
+            if len(self._geo_cache) > 100_000:
+                self._geo_cache.clear()
+            self._geo_cache[ip] = self.geo.get(ip)
+        return self._geo_cache[ip]
+
+    @classmethod
+    def load(cls, settings: Settings) -> Enricher:
+        """Geo database from conf, reputation feed from silver (delta-rs; absent tables are fine)."""
+        geo_path = Path(settings.enrich.geo_db)
+        geo = None
+        if geo_path.exists():
+            geo = pd.read_csv(geo_path, dtype={"network": str, "country": str, "city": str})
+        rep = None
+        try:
+            from deltalake import DeltaTable
+
+            rep = DeltaTable(settings.table_path("silver", "ip_reputation")).to_pandas(
+                columns=["network", "category", "score", "as_of"])
+        except Exception:
+            rep = None
+        return cls(settings, geo, rep)
+
+    def enrich(self, account_id: str, time_s: float, outcome: str, channel: str, ip: str, user_agent: str,
+               device_id: str | None, geo: dict[str, Any]) -> Enriched:
+        g = dict(geo)
+        if g.get("country") is None or g.get("asn") is None:  # as silver: the event's geo only when complete
+            found = self._geo_lookup(ip)
+            if found:
+                g = {c: g.get(c) if g.get(c) is not None else _nan_to_none(found.get(c)) for c in GEO}
+        rep = self.rep.get(ip, time_s) if self.rep else None
+        ua = parse_user_agent(user_agent)
+        prefix = ipv4_prefix24(ip)
+        asn = _nan_to_none(g.get("asn"))
+        return Enriched(
+            account_id=account_id, time_s=time_s, outcome=outcome, channel=channel,
+            ip_hash=pseudonymize(self.key, ip, self.hex_chars),
+            ip_prefix_hash=pseudonymize(self.key, prefix, self.hex_chars),
+            device_hash=pseudonymize(self.key, device_id, self.hex_chars),
+            country=_nan_to_none(g.get("country")), city=_nan_to_none(g.get("city")),
+            latitude=_nan_to_none(g.get("latitude")), longitude=_nan_to_none(g.get("longitude")),
+            asn=None if asn is None else int(asn),
+            ip_rep_category=None if rep is None else str(rep["category"]),
+            ip_rep_score=None if rep is None else float(rep["score"]),
+            ua_family=ua.family, ua_major=ua.major, os_family=ua.os, device_class=ua.device_class,
+            is_automation_ua=ua.is_automation,
+        )

@@ -1,0 +1,72 @@
+"""One login's feature vector at request time, column for column what `gold/training_set` holds for
+the same login (`ato.spark.training.training_rows`): snapshot features of the day before, speed
+windows, request-time features replayed on the snapshot, request signals, categories.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ato.features.columns import ACCOUNT_FEATURES, CATEGORICAL_FEATURES, ENTITY_FEATURES, FEATURES
+from ato.features.request import AccountHistory, LoginSignals, request_features
+from ato.features.speed import live_window_features
+from ato.online.enrich import Enriched
+from ato.online.store import LiveLogin, Lookup
+
+NAN = float("nan")
+Vector = dict[str, Any]
+
+
+def _num(v: Any) -> float:
+    if v is None:
+        return NAN
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return NAN
+
+
+def live_login(e: Enriched) -> LiveLogin:
+    """The speed-layer record of an enriched login."""
+    signals = LoginSignals(time_s=e.time_s, success=e.outcome == "success", device=e.device_hash, ip=e.ip_hash,
+                           country=e.country, asn=e.asn, lat=e.latitude, lon=e.longitude)
+    return LiveLogin({"account": e.account_id, "ip": e.ip_hash, "prefix": e.ip_prefix_hash, "device": e.device_hash},
+                     signals)
+
+
+def request_vector(e: Enriched) -> Vector:
+    """What the request alone tells (no store): signals and categories; every other feature missing."""
+    v: Vector = dict.fromkeys(FEATURES, NAN)
+    v["ip_rep_score"] = _num(e.ip_rep_score)
+    v["ua_major"] = _num(e.ua_major)
+    v["is_automation_ua"] = float(e.is_automation_ua)
+    cats = {"outcome": e.outcome, "channel": e.channel, "ua_family": e.ua_family, "os_family": e.os_family,
+            "device_class": e.device_class, "ip_rep_category": e.ip_rep_category}
+    for c in CATEGORICAL_FEATURES:
+        v[c] = cats[c] if cats[c] is not None else "unknown"
+    return v
+
+
+def feature_vector(e: Enriched, lk: Lookup, login: LiveLogin) -> Vector:
+    """The full vector: request signals plus the store's snapshot rows and speed windows."""
+    v = request_vector(e)
+    acct = lk.account or {}
+    for c in ACCOUNT_FEATURES:
+        v[c] = _num(acct.get(c))
+    for kind, row in (("ip", lk.ip), ("device", lk.device)):
+        for c in ENTITY_FEATURES:
+            v[f"{kind}_{c}"] = _num((row or {}).get(c))
+    v.update(live_window_features(lk.events, e.time_s))
+    h = AccountHistory.from_snapshot(lk.account)
+    cutoff = lk.cutoff_s
+    for x in lk.recent:
+        if x.time_s >= cutoff:
+            h.observe(x)
+    v.update(request_features(h, login.signals))
+    return v
+
+
+def json_safe(v: Vector) -> dict[str, Any]:
+    """NaN as null, for JSON responses and the audit log."""
+    return {k: None if isinstance(x, float) and math.isnan(x) else x for k, x in v.items()}

@@ -1,0 +1,60 @@
+"""`ato serve` (the API under uvicorn) and `ato publish` (a snapshot into the online store)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from datetime import date
+from typing import Any
+
+from ato.settings import load_settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = load_settings()
+    if args.workers > 1 and settings.serving.store != "redis":
+        print("ato: several workers need shared speed-layer counters: set serving.store=redis (ATO_STORE=redis) "
+              "and load the snapshot with `ato publish --to redis`", file=sys.stderr)
+        return 2
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="ato-metrics-")
+    print(f"ato: serving on http://{args.host}:{args.port} (store={settings.serving.store}, workers={args.workers}); "
+          f"API docs at /docs", flush=True)
+    uvicorn.run("serving.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+                loop="uvloop", http="httptools", access_log=args.access_log, log_level=args.log_level)
+    return 0
+
+
+def _publish(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if args.date:
+        from ato.online.snapshot import publish
+
+        p = publish(settings, args.date)
+        print(f"published snapshot {p.as_of} to {p.path}: {p.rows}")
+    if args.to == "redis":
+        from ato.online.redis_store import publish_to_redis
+
+        r = publish_to_redis(settings, args.redis_url)
+        print(f"loaded snapshot {r['as_of']} into {r['url']}: {r['rows']}")
+    return 0
+
+
+def add_serve_commands(sub: Any) -> None:
+    s = sub.add_parser("serve", help="run the scoring API (uvicorn)")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--workers", type=int, default=1, help="worker processes (more than one needs store=redis)")
+    s.add_argument("--access-log", action="store_true", help="log every request line (off: it costs throughput)")
+    s.add_argument("--log-level", default="info")
+    s.set_defaults(fn=_serve)
+    p = sub.add_parser("publish", help="publish a snapshot for serving (files), and/or load it into Redis")
+    p.add_argument("--date", type=date.fromisoformat, help="export gold snapshot D first (default: the live one)")
+    p.add_argument("--to", choices=["files", "redis"], default="files",
+                   help="redis: load the live published snapshot into serving.redis_url")
+    p.add_argument("--redis-url", help="override serving.redis_url (ATO_REDIS_URL)")
+    p.set_defaults(fn=_publish)

@@ -1,0 +1,331 @@
+"""The API: `create_app()` builds it (uvicorn runs `serving.app:create_app` as a factory).
+
+Routes are thin: validation (pydantic, 422 with a message), auth, then `ato.online.chain.Decider`.
+Background tasks pick up new snapshots and champions (`serving.reload_s`) and watch event-loop lag,
+which, with the in-flight count, decides when to shed to the rules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request, Security
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import APIKeyHeader
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from ato.model.registry import metrics as registry_metrics
+from ato.online.appender import JsonlAppender
+from ato.online.chain import Decider, Decision, load_models
+from ato.online.enrich import Enricher
+from ato.online.store import open_store, snapshot_cutoff_s
+from ato.online.vector import json_safe, live_login
+from ato.settings import Settings, load_settings
+from ato.validate import check_row
+from serving.metrics import Metrics
+from serving.schemas import (
+    EventsRequest,
+    EventsResponse,
+    FeedbackRequest,
+    FeedbackResponse,
+    ScoreRequest,
+    ScoreResponse,
+)
+
+log = logging.getLogger("ato.serving")
+API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key from ATO_API_KEYS.")
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {401: {"description": "Missing or invalid X-API-Key"}}
+
+
+def key_hashes(settings: Settings, environ: dict[str, str] | None = None) -> set[str]:
+    """SHA-256 of every accepted key: ATO_API_KEYS (plain, comma-separated) and conf's hashes."""
+    env = os.environ if environ is None else environ
+    plain = [k.strip() for k in env.get("ATO_API_KEYS", "").split(",") if k.strip()]
+    return {hashlib.sha256(k.encode()).hexdigest() for k in plain} | {h.lower() for h in settings.serving.api_key_sha256}
+
+
+class Runtime:
+    """What the routes share: settings, decider, appenders, metrics, load signals."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self.keys = key_hashes(settings)
+        self.in_flight = 0
+        self.loop_lag_s = 0.0
+        self.decider: Decider | None = None
+        self.audit = JsonlAppender(settings.serving.audit_dir, "decisions")
+        self.spool: dict[str, JsonlAppender] = {}
+        self.started = time.time()
+
+    def spool_writer(self, stream: str) -> JsonlAppender:
+        if stream not in self.spool:
+            self.spool[stream] = JsonlAppender(os.path.join(self.settings.paths.spool, stream), "api")
+        return self.spool[stream]
+
+    async def start(self) -> None:
+        s = self.settings
+        store = open_store(s)
+        await store.refresh()
+        models = await asyncio.to_thread(load_models, s)
+        enricher = await asyncio.to_thread(Enricher.load, s)
+        self.decider = Decider(s, store, models, enricher)
+        self.metrics.set_model(models.version)
+        self._set_snapshot_metric()
+        if not self.keys:
+            log.warning("no API keys configured (ATO_API_KEYS or serving.api_key_sha256): every /v1 call gets 401")
+        log.info("serving: store=%s snapshot=%s champion=%s keys=%d", store.name, store.as_of, models.version,
+                 len(self.keys))
+
+    def _set_snapshot_metric(self) -> None:
+        if self.decider and self.decider.store.as_of:
+            self.metrics.snapshot.set(snapshot_cutoff_s(self.decider.store.as_of))
+
+    async def reload_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.serving.reload_s)
+            if self.decider is None:
+                continue
+            try:
+                for what in await self.decider.reload():
+                    log.info("picked up %s", what)
+                    self.metrics.reloads.labels(what.split()[0]).inc()
+                self.metrics.set_model(self.decider.models.version)
+                self._set_snapshot_metric()
+            except Exception as exc:  # a broken new snapshot or model: keep serving the old one
+                log.error("reload failed, still serving the previous snapshot/model: %s: %s", type(exc).__name__, exc)
+
+    async def lag_loop(self, every_s: float = 0.005) -> None:
+        """Event-loop lag: how long a ready callback waits, i.e. how far behind requests are."""
+        while True:
+            t = time.perf_counter()
+            await asyncio.sleep(every_s)
+            self.loop_lag_s = max(time.perf_counter() - t - every_s, 0.0)
+
+    def overloaded(self) -> int:
+        """The in-flight count the chain compares with max_in_flight (lag over the limit counts as full)."""
+        if self.loop_lag_s * 1000 > self.settings.serving.shed_lag_ms:
+            return self.settings.serving.max_in_flight + 1
+        return self.in_flight
+
+    async def stop(self) -> None:
+        if self.decider:
+            await self.decider.store.close()
+        self.audit.close()
+        for a in self.spool.values():
+            a.close()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    rt = Runtime(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await rt.start()
+        tasks = [asyncio.create_task(rt.reload_loop()), asyncio.create_task(rt.lag_loop())]
+        try:
+            yield
+        finally:
+            for t in tasks:
+                t.cancel()
+            await rt.stop()
+
+    app = FastAPI(title="ato-risk", version="1", lifespan=lifespan,
+                  description="Account-takeover risk scoring: a decision for every login attempt.")
+    app.state.rt = rt
+
+    app.add_middleware(InFlight, rt=rt)
+
+    @app.exception_handler(RequestValidationError)
+    async def unprocessable(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'body'}: {e.get('msg')}"
+                    for e in exc.errors()]
+        return JSONResponse(status_code=422, content={"message": "; ".join(problems)[:2000],
+                                                      "detail": jsonable_errors(exc.errors())})
+
+    async def authorized(key: str | None = Security(API_KEY)) -> None:
+        digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest() if key else ""
+        if not key or not any(hmac.compare_digest(digest, h) for h in rt.keys):
+            raise _Unauthorized()
+
+    @app.exception_handler(_Unauthorized)
+    async def unauthorized(request: Request, exc: _Unauthorized) -> JSONResponse:
+        return JSONResponse(status_code=401, content={"message": "missing or invalid API key (X-API-Key header)"},
+                            headers={"WWW-Authenticate": "ApiKey"})
+
+    @app.post("/v1/score", response_model=ScoreResponse, responses=UNAUTHORIZED, dependencies=[Depends(authorized)])
+    async def score(req: ScoreRequest) -> Response:
+        """Score one login attempt; always answers (model, fallback model, or rules)."""
+        assert rt.decider is not None
+        decision_id = uuid.uuid4().hex
+        attempt = req.model_dump()
+        time_s = req.event_time.timestamp() if req.event_time else time.time()
+        try:
+            d = await rt.decider.decide(attempt, time_s, rt.overloaded())
+        except Exception as exc:
+            log.exception("decision chain failed (%s); answering from the rules", type(exc).__name__)
+            d = rt.decider.last_resort(attempt, time_s)
+        level = str(d.fallback_level)
+        rt.metrics.latency.labels(level).observe(d.latency_ms / 1000)
+        rt.metrics.decisions.labels(d.action, level).inc()
+        if d.store_error:
+            rt.metrics.store_errors.labels(d.store_error).inc()
+        event_id = req.event_id or decision_id
+        features = json_safe(d.features) if req.explain or settings.serving.audit_features else None
+        rt.audit.append(audit_record(decision_id, event_id, req, time_s, d, features))
+        body = {"decision_id": decision_id, "event_id": event_id, "risk_score": round(d.risk_score, 6),
+                "action": d.action, "reasons": d.reasons, "model_version": d.model_version,
+                "fallback_level": d.fallback_level, "latency_ms": round(d.latency_ms, 3),
+                "snapshot_as_of": d.snapshot_as_of, "features": features if req.explain else None}
+        return JSONResponse(body)
+
+    @app.post("/v1/events", response_model=EventsResponse, responses=UNAUTHORIZED, dependencies=[Depends(authorized)])
+    async def events(req: EventsRequest) -> Response:
+        """Logins (outcomes), payments and account changes: logins feed the speed layer; all go to
+        the spool for the nightly ingest. A batch with any invalid record is refused whole (422)."""
+        assert rt.decider is not None
+        batches = {"logins": req.logins, "payments": req.payments, "account_changes": req.account_changes}
+        problems, typed = [], []
+        for stream, records in batches.items():
+            for i, raw in enumerate(records):
+                c = check_row(stream, raw)
+                if not c.ok:
+                    problems.append(f"{stream}[{i}]: {'; '.join(c.reasons)}")
+                elif stream == "logins":
+                    typed.append(c.values)
+        if problems:
+            return JSONResponse(status_code=422, content={"message": "; ".join(problems)[:2000], "detail": problems})
+        speed = "ok"
+        if typed:
+            enricher = rt.decider.enricher
+            logins = [live_login(enricher.enrich(v["account_id"], v["event_time"].timestamp(), v["outcome"],
+                                                 v["channel"], v["ip"], v["user_agent"], v["device_id"],
+                                                 {k: v[k] for k in ("country", "city", "latitude", "longitude", "asn")}))
+                      for v in sorted(typed, key=lambda v: (v["event_time"], v["event_id"]))]
+            try:
+                await rt.decider.record(logins)
+            except Exception as exc:
+                speed = f"unavailable ({type(exc).__name__})"
+                rt.metrics.store_errors.labels(type(exc).__name__).inc()
+        for stream, records in batches.items():
+            for raw in records:
+                rt.spool_writer(stream).append(raw)
+            if records:
+                rt.metrics.events.labels(stream).inc(len(records))
+        return JSONResponse({"accepted": {k: len(v) for k, v in batches.items()}, "speed_layer": speed})
+
+    @app.post("/v1/feedback", response_model=FeedbackResponse, responses=UNAUTHORIZED,
+              dependencies=[Depends(authorized)])
+    async def feedback(req: FeedbackRequest) -> Response:
+        """A confirmed takeover or false positive: appended to the labels stream the nightly ingests."""
+        now = datetime.now(UTC)
+        rec = {"account_id": req.account_id, "login_event_id": req.event_id, "label": req.label,
+               "source": req.source, "reported_at": (req.reported_at or now).astimezone(UTC).isoformat(),
+               "attack_started_at": req.attack_started_at.astimezone(UTC).isoformat() if req.attack_started_at else None}
+        rt.spool_writer("labels").append(rec)
+        rt.metrics.feedback.labels(req.label).inc()
+        return JSONResponse({"accepted": 1, "stream": "labels"})
+
+    @app.get("/v1/model", responses=UNAUTHORIZED, dependencies=[Depends(authorized)])
+    async def model() -> dict[str, Any]:
+        """The champion in use, its test metrics, the live snapshot and the store's state."""
+        assert rt.decider is not None
+        m = rt.decider.models
+        test: dict[str, Any] = {}
+        if m.version:
+            with contextlib.suppress(OSError, KeyError, ValueError):
+                test = registry_metrics(settings, m.version).get("test", {}).get("model", {})
+        return {"model_version": m.version, "features": len(m.model.features) if m.model else 0,
+                "tiers": m.model.tiers.starts if m.model else {}, "fallback": m.fallback is not None,
+                "rules": len(m.rules.rules), "test_metrics": test, "snapshot_as_of": rt.decider.store.as_of,
+                "store": rt.decider.store.name, "breaker": rt.decider.breaker.state,
+                "budget_ms": settings.serving.budget_ms}
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, Any]:
+        """The process is up."""
+        return {"status": "ok", "uptime_s": round(time.time() - rt.started, 1)}
+
+    @app.get("/readyz", responses={503: {"description": "Not ready: no model, no snapshot, stale snapshot or store down"}})
+    async def readyz() -> Response:
+        """Ready: a champion is loaded, a snapshot is live (and fresh, when conf asks) and the store answers."""
+        problems = readiness_problems(rt)
+        if rt.decider is not None and not problems:
+            try:
+                await asyncio.wait_for(rt.decider.store.ping(), 0.5)
+            except Exception as exc:
+                problems.append(f"store not answering ({type(exc).__name__})")
+        body = {"ready": not problems, "problems": problems}
+        return JSONResponse(body, status_code=200 if not problems else 503)
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        rt.metrics.in_flight.set(rt.in_flight)
+        return Response(rt.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+class _Unauthorized(Exception):
+    pass
+
+
+class InFlight:
+    """Pure ASGI middleware counting HTTP requests in flight (cheaper than BaseHTTPMiddleware)."""
+
+    def __init__(self, app: Callable[..., Awaitable[None]], rt: Runtime) -> None:
+        self.app, self.rt = app, rt
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.rt.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.rt.in_flight -= 1
+
+
+def jsonable_errors(errors: Any) -> list[dict[str, Any]]:
+    return [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg")), "type": str(e.get("type"))}
+            for e in errors]
+
+
+def readiness_problems(rt: Runtime) -> list[str]:
+    d = rt.decider
+    if d is None:
+        return ["starting"]
+    out = []
+    if d.models.version is None:
+        out.append("no champion model (run `ato train --promote`)")
+    if d.store.as_of is None:
+        out.append("no snapshot in the online store (nightly publish, or `ato publish --to redis`)")
+    max_h = rt.settings.serving.max_snapshot_age_h
+    if d.store.as_of and max_h and time.time() - snapshot_cutoff_s(d.store.as_of) > max_h * 3600:
+        out.append(f"snapshot {d.store.as_of} is older than {max_h} h")
+    return out
+
+
+def audit_record(decision_id: str, event_id: str, req: ScoreRequest, time_s: float, d: Decision,
+                 features: dict[str, Any] | None) -> dict[str, Any]:
+    """One line of the decision log (pseudonymized ids only; no raw IP, device id or user agent)."""
+    keys = d.login.keys
+    return {"decision_id": decision_id, "event_id": event_id, "decided_at": datetime.now(UTC).isoformat(),
+            "event_time": datetime.fromtimestamp(time_s, UTC).isoformat(), "account_id": req.account_id,
+            "ip_hash": keys.get("ip"), "device_hash": keys.get("device"), "channel": req.channel,
+            "outcome": req.outcome, "risk_score": d.risk_score, "action": d.action, "reasons": d.reasons,
+            "fallback_level": d.fallback_level, "model_version": d.model_version, "latency_ms": d.latency_ms,
+            "snapshot_as_of": d.snapshot_as_of, "store_error": d.store_error, "features": features}

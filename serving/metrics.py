@@ -1,0 +1,44 @@
+"""Prometheus metrics of the API. With several workers (`ato serve --workers N`), values go through
+prometheus_client's multiprocess files (PROMETHEUS_MULTIPROC_DIR) and /metrics sums the workers."""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.latency = Histogram("ato_score_latency_seconds", "Time to decide one login, by fallback level",
+                                 ["fallback_level"], buckets=LATENCY_BUCKETS, registry=r)
+        self.decisions = Counter("ato_decisions_total", "Decisions by action and fallback level",
+                                 ["action", "fallback_level"], registry=r)
+        self.store_errors = Counter("ato_store_errors_total", "Online store failures by kind", ["error"], registry=r)
+        self.model_info = Gauge("ato_model_info", "The champion version in use (value 1)", ["version"], registry=r,
+                                multiprocess_mode="liveall")
+        self.snapshot = Gauge("ato_snapshot_as_of_seconds", "End of the live snapshot's day (epoch seconds)",
+                              registry=r, multiprocess_mode="max")
+        self.in_flight = Gauge("ato_requests_in_flight", "Requests being handled", registry=r,
+                               multiprocess_mode="livesum")
+        self.events = Counter("ato_events_total", "Events accepted by /v1/events, by stream", ["stream"], registry=r)
+        self.feedback = Counter("ato_feedback_total", "Feedback accepted, by label", ["label"], registry=r)
+        self.reloads = Counter("ato_reloads_total", "Snapshots and champions picked up without restart", ["what"],
+                               registry=r)
+
+    def set_model(self, version: str | None) -> None:
+        self.model_info.clear()
+        self.model_info.labels(version or "none").set(1)
+
+    def render(self) -> bytes:
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            from prometheus_client import multiprocess
+
+            reg = CollectorRegistry()
+            multiprocess.MultiProcessCollector(reg)
+            return generate_latest(reg)
+        return generate_latest(self.registry)

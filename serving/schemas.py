@@ -1,0 +1,122 @@
+"""Request and response models of the API (they make the OpenAPI schema). Enumerations and ranges
+come from the logins contract (`ato.contracts`), so the API accepts what ingest accepts."""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ato.contracts import CHANNELS, LABEL_SOURCES, LABELS, OUTCOMES, contract
+from ato.model.actions import ACTIONS
+
+_LOGIN = contract("logins")
+FUTURE_SLACK = timedelta(days=1)
+
+
+def _utf8(v: Any) -> Any:
+    if isinstance(v, str):
+        try:
+            v.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("not valid UTF-8 text") from None
+    return v
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _text(cls, v: Any) -> Any:
+        return _utf8(v)
+
+
+class ScoreRequest(_Strict):
+    """One login attempt, as the login backend sees it after checking the password."""
+
+    account_id: str = Field(min_length=1, max_length=128, description="The platform's account id.")
+    ip: str = Field(min_length=2, max_length=64, description="Client IP (IPv4 or IPv6); pseudonymized on arrival.")
+    user_agent: str = Field(max_length=2048, description="Raw User-Agent header (may be empty).")
+    device_id: str | None = Field(None, max_length=256, description="Device fingerprint or app install id.")
+    channel: Literal[CHANNELS] = Field(description="Where the login came from.")  # type: ignore[valid-type]
+    outcome: Literal[OUTCOMES] = Field(description="Result of the password check.")  # type: ignore[valid-type]
+    event_time: datetime | None = Field(None, description="When the attempt happened (RFC 3339); default: now. "
+                                                          "A time without offset is taken as UTC.")
+    event_id: str | None = Field(None, max_length=128, description="The attempt's id in the login backend "
+                                                                   "(default: the decision id).")
+    country: str | None = Field(None, max_length=64, description="Country code, when the edge knows it.")
+    city: str | None = Field(None, max_length=128)
+    latitude: float | None = Field(None, ge=_LOGIN.field("latitude").min, le=_LOGIN.field("latitude").max)
+    longitude: float | None = Field(None, ge=_LOGIN.field("longitude").min, le=_LOGIN.field("longitude").max)
+    asn: int | None = Field(None, ge=0, le=int(_LOGIN.field("asn").max or 0))
+    session_id: str | None = Field(None, max_length=128)
+    explain: bool = Field(False, description="Also return the feature vector the decision used.")
+
+    @field_validator("ip")
+    @classmethod
+    def _ip(cls, v: str) -> str:
+        try:
+            ipaddress.ip_address(v)
+        except ValueError:
+            raise ValueError("not an IPv4 or IPv6 address") from None
+        return v
+
+    @field_validator("event_time")
+    @classmethod
+    def _time(cls, v: datetime | None) -> datetime | None:
+        if v is None:
+            return None
+        v = v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+        if v > datetime.now(UTC) + FUTURE_SLACK:
+            raise ValueError("event_time is more than a day in the future")
+        if v.year < 2000:
+            raise ValueError("event_time is before the year 2000")
+        return v
+
+
+class ScoreResponse(BaseModel):
+    decision_id: str
+    event_id: str
+    risk_score: float = Field(description="Probability of takeover (model) or rule score, 0..1.")
+    action: Literal[ACTIONS] = Field(description="What the login backend should do.")  # type: ignore[valid-type]
+    reasons: list[str] = Field(description="Why, most important first (empty for allow).")
+    model_version: str = Field(description="Champion version, '<version>/fallback', or 'rules'.")
+    fallback_level: int = Field(ge=0, le=3, description="0 model, 1 fallback model, 2 rules, 3 shed to rules.")
+    latency_ms: float
+    snapshot_as_of: str | None = Field(None, description="Nightly snapshot the features came from.")
+    features: dict[str, Any] | None = Field(None, description="With explain=true: the feature vector.")
+
+
+MAX_BATCH = 1000
+
+
+class EventsRequest(_Strict):
+    """Events known to the platform, fed to the speed layer (logins) and to the nightly ingest
+    (all). Records follow the stream contracts (docs/contracts); a batch is all or nothing."""
+
+    logins: list[dict[str, Any]] = Field(default_factory=list, max_length=MAX_BATCH)
+    payments: list[dict[str, Any]] = Field(default_factory=list, max_length=MAX_BATCH)
+    account_changes: list[dict[str, Any]] = Field(default_factory=list, max_length=MAX_BATCH)
+
+
+class EventsResponse(BaseModel):
+    accepted: dict[str, int]
+
+
+class FeedbackRequest(_Strict):
+    """A confirmed outcome for a decision: a takeover, or a false positive (legit)."""
+
+    account_id: str = Field(min_length=1, max_length=128)
+    event_id: str | None = Field(None, max_length=128, description="The scored attempt's event_id.")
+    label: Literal[LABELS] = Field(description="ato: confirmed takeover; legit: false positive.")  # type: ignore[valid-type]
+    source: Literal[LABEL_SOURCES] = Field("analyst", description="Who confirmed it.")  # type: ignore[valid-type]
+    reported_at: datetime | None = Field(None, description="Default: now.")
+    attack_started_at: datetime | None = None
+
+
+class FeedbackResponse(BaseModel):
+    accepted: int
+    stream: str = "labels"
