@@ -12,7 +12,7 @@ AIRFLOW_ENV := AIRFLOW_HOME=$(CURDIR)/.airflow AIRFLOW__CORE__DAGS_FOLDER=$(CURD
 	AIRFLOW__CORE__LOAD_EXAMPLES=False AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=sqlite:///$(CURDIR)/.airflow/airflow.db
 DATE ?= 2026-09-14
 
-.PHONY: setup debian demo test lint unit clean bench bench-nightly airflow-init airflow-test airflow-retrain
+.PHONY: setup debian demo test lint unit clean bench bench-nightly bench-serving serve airflow-init airflow-test airflow-retrain
 
 setup: $(VENV)/.installed $(DELTA_JAR) debian  ## virtualenv, pinned packages, Delta jars, Debian packages
 
@@ -45,7 +45,7 @@ test: setup lint  ## the whole suite: unit, spark, data
 unit: setup
 	$(BIN)/pytest -q -m unit
 
-demo: setup  ## simulate a world, ingest it, backfill the nightly batch layer, train the model (about 17 minutes)
+demo: setup  ## simulate a world, ingest it, backfill the nightly batch layer, train the model, score logins through the API (about 20 minutes)
 	@echo "demo: starting from a clean data/ (spool, world, lake)"
 	rm -rf data/spool data/world data/lake data/online
 	$(BIN)/ato simulate --accounts $(DEMO_ACCOUNTS) --days $(DEMO_DAYS) --out data/spool --world data/world
@@ -56,9 +56,18 @@ demo: setup  ## simulate a world, ingest it, backfill the nightly batch layer, t
 	$(BIN)/ato sql "SELECT login_date, count(*) AS logins, sum(label) AS ato_labels, round(avg(new_device), 3) AS new_device_share FROM gold_training_set GROUP BY ALL ORDER BY 1"
 	@echo "demo: training the model (rolling-origin choices, baselines on the same test days), registering and promoting it"
 	$(BIN)/ato train --promote
+	@echo "demo: starting the scoring service on the snapshot of the last day's eve and replaying that day through it"
+	$(BIN)/ato replay
 
 bench: setup
 	$(BIN)/python benchmarks/ingest.py
+
+bench-serving: setup  ## our API vs a bare FastAPI + LightGBM endpoint, 1 worker each (after make demo)
+	$(BIN)/python benchmarks/serving.py
+
+serve: setup  ## the scoring API on :8000 over the demo data; set ATO_API_KEYS (comma-separated) first
+	@test -n "$$ATO_API_KEYS" || { echo "set ATO_API_KEYS=<key>[,<key>...]: every /v1 call needs one in X-API-Key"; exit 2; }
+	$(BIN)/ato serve --port 8000
 
 bench-nightly: setup  ## builds a ~1 M-login world once (data/bench), then times the nightly at 1x and 10x
 	test -d data/bench/lake || $(BIN)/python benchmarks/ingest.py --keep data/bench

@@ -44,6 +44,15 @@ def _publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def _replay(args: argparse.Namespace) -> int:
+    from ato.online.demo import print_replay, run_replay
+
+    settings = load_settings()
+    rows = run_replay(settings, args.date, args.url, args.port, args.takeovers, args.failed, args.legit)
+    print_replay(args.date, rows)
+    return 0
+
+
 def add_serve_commands(sub: Any) -> None:
     s = sub.add_parser("serve", help="run the scoring API (uvicorn)")
     s.add_argument("--host", default="127.0.0.1")
@@ -58,3 +67,14 @@ def add_serve_commands(sub: Any) -> None:
                    help="redis: load the live published snapshot into serving.redis_url")
     p.add_argument("--redis-url", help="override serving.redis_url (ATO_REDIS_URL)")
     p.set_defaults(fn=_publish)
+    r = sub.add_parser("replay", help="replay a recorded day through the service and print a few decisions",
+                       description="Starts `ato serve` on the snapshot of the day before (or uses --url), feeds "
+                                   "the day's logins in order and prints the decisions of a few takeovers, failed "
+                                   "attacks and legit logins (picked with the simulator's ground truth).")
+    r.add_argument("--date", type=date.fromisoformat, help="day to replay (default: the last one with a takeover)")
+    r.add_argument("--url", help="a running service (its key in ATO_API_KEYS); default: start one")
+    r.add_argument("--port", type=int, default=8031, help="port of the service this command starts")
+    r.add_argument("--takeovers", type=int, default=4)
+    r.add_argument("--failed", type=int, default=2, help="failed attack attempts to show")
+    r.add_argument("--legit", type=int, default=4)
+    r.set_defaults(fn=_replay)

@@ -38,7 +38,8 @@ class ScoreRequest(_Strict):
     """One login attempt, as the login backend sees it after checking the password."""
 
     account_id: str = Field(min_length=1, max_length=128, description="The platform's account id.")
-    ip: str = Field(min_length=2, max_length=64, description="Client IP (IPv4 or IPv6); pseudonymized on arrival.")
+    ip: str = Field(min_length=2, max_length=64, description="Client IP (IPv4 or IPv6); pseudonymized on arrival.",
+                    json_schema_extra={"anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]})
     user_agent: str = Field(max_length=2048, description="Raw User-Agent header (may be empty).")
     device_id: str | None = Field(None, max_length=256, description="Device fingerprint or app install id.")
     channel: Literal[CHANNELS] = Field(description="Where the login came from.")  # type: ignore[valid-type]

@@ -18,7 +18,8 @@ _T_BITS = 31  # seconds since the oldest entry, packed below the network key
 def ipv4_to_int(ips: pd.Series) -> np.ndarray:
     """Dotted quads -> int64; -1 for null, IPv6 or malformed addresses."""
     s = pd.Series(ips, dtype="string").reset_index(drop=True)
-    parts = s.str.extract(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
+    # ASCII digits only, as Spark's regex and Python's ipaddress read an address
+    parts = s.str.extract(r"^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$")
     ok = parts.notna().all(axis=1).to_numpy()
     octets = parts.fillna("0").astype(np.int64).to_numpy()
     ok &= (octets <= 255).all(axis=1)

@@ -3,6 +3,7 @@ the nightly DAG for real (each task a separate `ato` process) on a small ingeste
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -70,12 +71,24 @@ def test_airflow_dags_test_runs_the_nightly(world_lake: tuple[Settings, Any], sm
     src, _ = world_lake
     spool, world, _ = small_world
     shutil.copytree(src.paths.lake_root, tmp_path / "lake")
+    audit = tmp_path / "audit" / "2026-08-06" / "decisions-host-1.jsonl"  # as the API writes it
+    audit.parent.mkdir(parents=True)
+    audit.write_text("".join(json.dumps({
+        "decision_id": f"d{i}", "event_id": f"e{i}", "decided_at": f"2026-08-06T10:00:0{i}+00:00",
+        "event_time": "2026-08-06T10:00:00+00:00", "account_id": "acct_0000001", "action": "allow",
+        "risk_score": 0.01, "reasons": [], "fallback_level": i, "model_version": "v", "features": {"new_device": 0}}) + "\n"
+        for i in range(3)))
     run_dag("ato_nightly", "2026-08-06", tmp_path / "airflow", src, ATO_LAKE_ROOT=str(tmp_path / "lake"),
+            ATO_SERVING__AUDIT_DIR=str(tmp_path / "audit"),
             ATO_SPOOL=str(spool), ATO_ONLINE_DIR=str(tmp_path / "online"), ATO_ENRICH__GEO_DB=str(world / "ip_geo.csv"),
             ATO_SPARK_MASTER="local[2]", ATO_SPARK__SHUFFLE_PARTITIONS="2", ATO_PATHS__REPORTS=str(tmp_path / "reports"))
     snap = current(Settings.model_validate({"online": {"snapshot_dir": str(tmp_path / "online")}}))
     assert snap is not None and snap["as_of"] == "2026-08-06"
     assert (tmp_path / "reports" / "nightly-2026-08-06.html").exists()
+    from deltalake import DeltaTable
+
+    decisions = DeltaTable(str(tmp_path / "lake" / "gold" / "decisions")).to_pandas()
+    assert sorted(decisions["decision_id"]) == ["d0", "d1", "d2"], "the decisions task loaded the audit log"
 
 
 @pytest.mark.dag

@@ -1,0 +1,90 @@
+"""The real-time layer's pure parts: the speed layer's one-pass window counts equal the batch
+function's, IP parsing equals the vectorised one, the breaker's states, the request-only vector."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ato.enrich.cidr import ipv4_to_int
+from ato.features.columns import CATEGORICAL_FEATURES, FEATURES
+from ato.features.request import LoginSignals
+from ato.features.speed import (
+    SPEED_KEYS,
+    live_window_features,
+    speed_feature_names,
+    window_features,
+)
+from ato.online.chain import Breaker
+from ato.online.enrich import Enriched, ip_int
+from ato.online.store import InProcessSpeed, LiveLogin
+from ato.online.vector import request_vector
+
+pytestmark = pytest.mark.unit
+
+
+def test_live_window_features_equal_the_batch_window_features_on_random_events() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        events = {}
+        for k in SPEED_KEYS:
+            n = int(rng.integers(0, 30))
+            ts = sorted((rng.random(n) * 2 * 86400).round(3).tolist())
+            events[k] = (ts, rng.integers(0, 2, n).tolist(), [f"a{x}" for x in rng.integers(0, 6, n)])
+        if rng.random() < 0.3:
+            events["device"] = None
+        at = float(rng.random() * 2 * 86400)
+        live = live_window_features(events, at)
+        for k, ev in events.items():
+            if ev is None:
+                assert all(np.isnan(live[n]) for n in speed_feature_names(k))
+                continue
+            ref = window_features(k, np.array(ev[0]), np.array(ev[1]), np.array(ev[2], dtype=object), np.array([at]))
+            assert {n: live[n] for n in ref} == {n: float(v[0]) for n, v in ref.items()}
+
+
+@pytest.mark.parametrize("ip", ["20.0.1.7", "255.255.255.255", "0.0.0.0", "256.1.1.1", "1.2.3", "01.2.3.4",
+                                "2001:db8::1", "", "a.b.c.d", "1.2.3.4 ", "٣.1.1.1"])
+def test_one_ip_parses_as_the_vectorised_parser_does(ip: str) -> None:
+    assert ip_int(ip) == int(ipv4_to_int(pd.Series([ip]))[0])
+
+
+def test_breaker_opens_after_consecutive_failures_and_lets_one_trial_through() -> None:
+    b = Breaker(failures=3, open_s=0.05)
+    for _ in range(2):
+        b.failure()
+    assert b.allow() and b.state == "closed"
+    b.failure()
+    assert not b.allow() and b.state == "open"
+    time.sleep(0.06)
+    assert b.state == "half_open" and b.allow() and not b.allow(), "one trial call at a time"
+    b.failure()
+    assert not b.allow(), "a failed trial opens it again"
+    time.sleep(0.06)
+    assert b.allow()
+    b.success()
+    assert b.state == "closed" and b.allow() and b.allow()
+
+
+def test_request_vector_has_every_feature_and_only_request_signals_known() -> None:
+    e = Enriched("a1", 1.0e9, "success", "web", "ih", "ph", None, "DE", None, None, None, 3320, None, None,
+                 "chrome", 120, "windows", "desktop", False)
+    v = request_vector(e)
+    assert list(v) == list(FEATURES)
+    assert v["ip_rep_category"] == "unknown" and v["outcome"] == "success" and v["ua_major"] == 120.0
+    known = {k for k, x in v.items() if not (isinstance(x, float) and np.isnan(x))}
+    assert known == {*CATEGORICAL_FEATURES, "ua_major", "is_automation_ua"}
+
+
+def test_in_process_speed_layer_forgets_events_older_than_a_day() -> None:
+    sp = InProcessSpeed()
+    keys = {"account": "a", "ip": "i", "prefix": "p", "device": None}
+    sp.write(LiveLogin(keys, LoginSignals(0.0, True)))
+    sp.write(LiveLogin(keys, LoginSignals(10.0, False)))
+    events, recent = sp.read(LiveLogin(keys, LoginSignals(20.0, True)))
+    assert events["ip"] == ([0.0, 10.0], [0, 1], ["a", "a"]) and events["device"] is None and len(recent) == 1
+    events, _ = sp.read(LiveLogin(keys, LoginSignals(2 * 86400.0, True)))
+    assert events["ip"] == ([], [], [])
