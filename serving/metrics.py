@@ -31,7 +31,8 @@ class Metrics:
                                registry=r)
 
     def set_model(self, version: str | None) -> None:
-        self.model_info.clear()
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # each worker's files hold only what it set
+            self.model_info.clear()
         self.model_info.labels(version or "none").set(1)
 
     def render(self) -> bytes:

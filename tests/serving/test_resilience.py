@@ -81,6 +81,45 @@ def test_stalled_then_killed_redis_store_falls_back_within_the_budget(
         stop(redis.proc)
 
 
+def test_two_workers_share_the_speed_layer_through_redis(serving_world: tuple[Settings, Path, Path],
+                                                        tmp_path: Path) -> None:
+    """`ato publish --to redis` then `ato serve --workers 2`: counters are shared, and both workers
+    answer (each keeps its own audit file)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.serving.conftest import free_port, wait_until
+
+    s, world, root = serving_world
+    redis = start_redis(tmp_path / "redis")
+    shutil.copytree(root / "online", tmp_path / "online")
+    env = serving_env(s, world, tmp_path, ATO_STORE="redis", ATO_REDIS_URL=redis.url)
+    full = {k: v for k, v in os.environ.items() if not k.startswith("ATO_")} | env
+    ato = str(Path(sys.executable).parent / "ato")
+    out = subprocess.run([ato, "publish", "--to", "redis"], env=full, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "loaded snapshot 2026-08-05" in out.stdout, out.stderr[-2000:]
+    port = free_port()
+    proc = subprocess.Popen([ato, "serve", "--port", str(port), "--workers", "2"], env=full,
+                            stdout=(tmp_path / "serve.log").open("wb"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: httpx.get(url + "/readyz", timeout=2).status_code == 200, 90, "ato serve --workers 2")
+        seen = []
+        for i in range(12):  # a new connection each time: the kernel spreads them over the workers
+            with httpx.Client(base_url=url, headers={"X-API-Key": "test-api-key"}) as c:
+                b = c.post("/v1/score", json=login(ip="203.0.113.5", outcome="bad_password", explain=True,
+                                                   event_time=f"2026-08-06T12:00:{i:02d}+00:00")).json()
+            seen.append((b["fallback_level"], b["features"]["ip_attempts_5m"]))
+        metrics = httpx.get(url + "/metrics").text
+    finally:
+        stop(proc)
+        stop(redis.proc)
+    assert seen == [(0, float(i)) for i in range(12)], "each login sees every earlier one, whichever worker took it"
+    assert len(list((tmp_path / "audit").rglob("decisions-*.jsonl"))) == 2, "both workers answered"
+    assert 'ato_decisions_total{action="allow",fallback_level="0"} 12.0' in metrics, "metrics sum the workers"
+
+
 def test_overload_sheds_straight_to_the_rules(serving_world: tuple[Settings, Path, Path], tmp_path: Path) -> None:
     s, world, root = serving_world
     shutil.copytree(root / "online", tmp_path / "online")
