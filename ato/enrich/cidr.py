@@ -85,3 +85,16 @@ class CidrIndex:
             hit = (pos >= 0) & (keys[np.maximum(pos, 0)] == key)
             out[todo[hit]] = self.rows[length][pos[hit]]
         return out
+
+    def lookup_one(self, ip: int, t_s: int | None = None) -> int:
+        """`lookup` for one IP (an int, -1 if none) without array overhead: serving's per-request path."""
+        if ip < 0:
+            return -1
+        rel = min(max((t_s or 0) - self.t0, -1), (1 << _T_BITS) - 1)
+        for length in self.lengths:
+            key = ip >> (32 - length)
+            combined = self.combined[length]
+            pos = int(combined.searchsorted((key << _T_BITS) + rel, side="right")) - 1
+            if pos >= 0 and self.keys[length][pos] == key:
+                return int(self.rows[length][pos])
+        return -1

@@ -31,6 +31,7 @@ def speed_feature_names(key: str) -> list[str]:
 
 
 SPEED_FEATURES: list[str] = [n for k in SPEED_KEYS for n in speed_feature_names(k)]
+_NAMES = {k: speed_feature_names(k) for k in SPEED_KEYS}
 
 
 def grouped_window_counts(ev_group: np.ndarray, ev_t_us: np.ndarray, ev_failed: np.ndarray, ev_account: np.ndarray,
@@ -78,8 +79,12 @@ def live_window_features(events: dict[str, tuple[list[float], list[int], list[st
     account id, in time order), or to None when the login has no such key (no device id):
     its features are then missing, as in the training set's left join.
     """
-    keys = [k for k in SPEED_KEYS if events.get(k) is not None]
-    out = {n: float("nan") for k in SPEED_KEYS if k not in keys for n in speed_feature_names(k)}
+    out: dict[str, float] = {}
+    for k in SPEED_KEYS:
+        ev = events.get(k)
+        if ev is None or not ev[0]:  # no key: missing (as the left join); no events: nothing to count
+            out.update(dict.fromkeys(_NAMES[k], float("nan") if ev is None else 0.0))
+    keys = [k for k in SPEED_KEYS if events.get(k) is not None and events[k][0]]  # type: ignore[index]
     if not keys:
         return out
     t: list[float] = []
@@ -100,9 +105,9 @@ def live_window_features(events: dict[str, tuple[list[float], list[int], list[st
     counts = grouped_window_counts(g_arr[order], t_us[order], np.asarray(failed, dtype=np.int64)[order], acc_arr[order],
                                    np.arange(len(keys), dtype=np.int64), np.full(len(keys), at_us, dtype=np.int64))
     for g, k in enumerate(keys):
-        for n in speed_feature_names(k):
+        for n in _NAMES[k]:
             out[n] = float(counts[n.removeprefix(k + "_")][g])
-    return out
+    return {n: out[n] for n in SPEED_FEATURES}
 
 
 def _codes(values: np.ndarray) -> list[int]:

@@ -54,16 +54,22 @@ class Scorer:
 
     def row_matrix(self, row: Mapping[str, Any]) -> np.ndarray:
         """One feature vector (a dict) as the 1-row matrix `matrix` would build for it."""
-        x = np.empty((1, len(self.features)), dtype=np.float64)
-        for j, (c, codes) in enumerate(self._slots):
+        vals = []
+        nan = np.nan
+        for c, codes in self._slots:
             v = row.get(c)
-            if codes is not None:
-                x[0, j] = codes.get(str(v), np.nan) if v is not None else np.nan
+            if v is None:
+                vals.append(nan)
+            elif codes is not None:
+                vals.append(codes.get(str(v), nan))
+            elif type(v) is float or type(v) is int:
+                vals.append(v)
             else:
                 try:
-                    x[0, j] = np.nan if v is None else float(v)
+                    vals.append(float(v))
                 except (TypeError, ValueError):
-                    x[0, j] = np.nan
+                    vals.append(nan)
+        x = np.array([vals], dtype=np.float64)
         return impute(x) if self.impute else x
 
     def score_row(self, row: Mapping[str, Any]) -> tuple[float, str, np.ndarray]:

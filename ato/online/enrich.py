@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ato.enrich.cidr import CidrIndex
@@ -59,17 +58,24 @@ def ip_int(ip: str | None) -> int:
     return -1 if max(a, b, c, d) > 255 else (a << 24) | (b << 16) | (c << 8) | d
 
 
+@dataclass(frozen=True)
+class _IpFacts:
+    ip_hash: str | None
+    prefix_hash: str | None
+    n: int
+    geo: dict[str, Any] | None
+
+
 @dataclass
 class _Lookup:
     index: CidrIndex
     payload: list[dict[str, Any]]
 
-    def get(self, ip: str | None, t_s: float | None = None) -> dict[str, Any] | None:
-        n = ip_int(ip)
+    def get(self, n: int, t_s: float | None = None) -> dict[str, Any] | None:
+        """The payload of the most specific network holding IP `n` (an int), known at `t_s`."""
         if n < 0 or not self.payload:
             return None
-        t = None if t_s is None else np.array([int(t_s)], dtype=np.int64)
-        row = int(self.index.lookup(np.array([n], dtype=np.int64), t)[0])
+        row = self.index.lookup_one(n, None if t_s is None else int(t_s))
         return None if row < 0 else self.payload[row]
 
 
@@ -88,7 +94,7 @@ class Enricher:
         self.key = settings.hmac_key_bytes()
         self.hex_chars = settings.privacy.hash_hex_chars
         self.geo = None if geo is None else _Lookup(CidrIndex.build(geo["network"]), _records(geo))
-        self._geo_cache: dict[str, dict[str, Any] | None] = {}
+        self._ip_cache: dict[str, _IpFacts] = {}
         self.rep = None
         if reputation is not None and not reputation.empty:
             # epoch seconds, whatever unit the reader gave (delta-rs: µs, Spark: ns)
@@ -97,14 +103,18 @@ class Enricher:
                                _records(reputation[["category", "score"]]))
         self.reputation_rows = 0 if reputation is None else len(reputation)
 
-    def _geo_lookup(self, ip: str) -> dict[str, Any] | None:
-        if self.geo is None:
-            return None
-        if ip not in self._geo_cache:
-            if len(self._geo_cache) > 100_000:
-                self._geo_cache.clear()
-            self._geo_cache[ip] = self.geo.get(ip)
-        return self._geo_cache[ip]
+    def _ip(self, ip: str) -> _IpFacts:
+        """What does not change for an IP: its hashes, its integer and its geo row (cached)."""
+        facts = self._ip_cache.get(ip)
+        if facts is None:
+            if len(self._ip_cache) > 200_000:
+                self._ip_cache.clear()
+            n = ip_int(ip)
+            facts = _IpFacts(pseudonymize(self.key, ip, self.hex_chars),
+                             pseudonymize(self.key, ipv4_prefix24(ip), self.hex_chars), n,
+                             self.geo.get(n) if self.geo else None)
+            self._ip_cache[ip] = facts
+        return facts
 
     @classmethod
     def load(cls, settings: Settings) -> Enricher:
@@ -126,18 +136,15 @@ class Enricher:
     def enrich(self, account_id: str, time_s: float, outcome: str, channel: str, ip: str, user_agent: str,
                device_id: str | None, geo: dict[str, Any]) -> Enriched:
         g = dict(geo)
-        if g.get("country") is None or g.get("asn") is None:  # as silver: the event's geo only when complete
-            found = self._geo_lookup(ip)
-            if found:
-                g = {c: g.get(c) if g.get(c) is not None else _nan_to_none(found.get(c)) for c in GEO}
-        rep = self.rep.get(ip, time_s) if self.rep else None
+        facts = self._ip(ip)
+        if (g.get("country") is None or g.get("asn") is None) and facts.geo:  # silver: the event's geo if complete
+            g = {c: g.get(c) if g.get(c) is not None else facts.geo.get(c) for c in GEO}
+        rep = self.rep.get(facts.n, time_s) if self.rep else None
         ua = parse_user_agent(user_agent)
-        prefix = ipv4_prefix24(ip)
         asn = _nan_to_none(g.get("asn"))
         return Enriched(
             account_id=account_id, time_s=time_s, outcome=outcome, channel=channel,
-            ip_hash=pseudonymize(self.key, ip, self.hex_chars),
-            ip_prefix_hash=pseudonymize(self.key, prefix, self.hex_chars),
+            ip_hash=facts.ip_hash, ip_prefix_hash=facts.prefix_hash,
             device_hash=pseudonymize(self.key, device_id, self.hex_chars),
             country=_nan_to_none(g.get("country")), city=_nan_to_none(g.get("city")),
             latitude=_nan_to_none(g.get("latitude")), longitude=_nan_to_none(g.get("longitude")),

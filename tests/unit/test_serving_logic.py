@@ -88,3 +88,19 @@ def test_in_process_speed_layer_forgets_events_older_than_a_day() -> None:
     assert events["ip"] == ([0.0, 10.0], [0, 1], ["a", "a"]) and events["device"] is None and len(recent) == 1
     events, _ = sp.read(LiveLogin(keys, LoginSignals(2 * 86400.0, True)))
     assert events["ip"] == ([], [], [])
+
+
+def test_one_ip_cidr_lookup_equals_the_vectorised_lookup_point_in_time() -> None:
+    from ato.enrich.cidr import CidrIndex
+
+    rng = np.random.default_rng(5)
+    nets = [f"{rng.integers(1, 4)}.{rng.integers(0, 3)}.{rng.integers(0, 3)}.0/{rng.choice([8, 16, 24])}"
+            for _ in range(60)]
+    as_of = rng.integers(1_000_000, 2_000_000, len(nets))
+    idx = CidrIndex.build(pd.Series(nets), as_of)
+    ips = np.array([(int(rng.integers(1, 4)) << 24) | (int(rng.integers(0, 3)) << 16) | (int(rng.integers(0, 3)) << 8)
+                    | int(rng.integers(0, 256)) for _ in range(500)] + [-1], dtype=np.int64)
+    ts = rng.integers(900_000, 2_100_000, len(ips))
+    many = idx.lookup(ips, ts)
+    assert [idx.lookup_one(int(i), int(t)) for i, t in zip(ips, ts, strict=True)] == many.tolist()
+    assert (many >= 0).sum() > 100 and (many < 0).sum() > 10
