@@ -18,7 +18,7 @@ from tests.serving.conftest import Api, serving_env, start_api, start_redis, sto
 from tests.serving.test_api import login
 
 pytestmark = pytest.mark.serving
-BUDGET_MS = 25.0
+BUDGET_MS = 50.0  # generous for a loaded 2-core CI box; the store gets 20 ms of it
 
 
 def score_many(a: Api, n: int, workers: int = 4) -> list[tuple[int, dict[str, Any], float]]:
@@ -43,11 +43,12 @@ def test_stalled_then_killed_redis_store_falls_back_within_the_budget(
     try:
         shutil.copytree(root / "online", tmp_path / "online")
         env = serving_env(s, world, tmp_path, ATO_STORE="redis", ATO_REDIS_URL=redis.url,
-                          ATO_SERVING__BUDGET_MS=str(BUDGET_MS), ATO_SERVING__STORE_TIMEOUT_MS="8",
+                          ATO_SERVING__BUDGET_MS=str(BUDGET_MS), ATO_SERVING__STORE_TIMEOUT_MS="20",
                           ATO_SERVING__BREAKER_FAILURES="3", ATO_SERVING__BREAKER_OPEN_S="1")
         publish_to_redis(load_settings(environ=env))
         a = start_api(env, tmp_path)
         try:
+            score_many(a, 8)  # warm-up: the worker opens its Redis connections
             healthy = score_many(a, 20)
             assert {(st, b["fallback_level"]) for st, b, _ in healthy} == {(200, 0)}
 
