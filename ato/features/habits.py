@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 HOURS = 24.0
 
 
-def hour_of_day(epoch_s: np.ndarray) -> np.ndarray:
+def hour_of_day(epoch_s: float) -> float:
     """UTC hour of day as a fraction (13:30 -> 13.5) of epoch seconds."""
-    return np.mod(np.asarray(epoch_s, dtype=float), 86_400.0) / 3_600.0
+    return (epoch_s % 86_400.0) / 3_600.0
 
 
 def hour_angle_sums(hours: np.ndarray) -> tuple[float, float, int]:
@@ -41,12 +43,14 @@ def circular_hour_stats(hours: np.ndarray) -> tuple[float, float]:
     return float(mean), float(spread)
 
 
-def hour_distance(hour: np.ndarray, mean: np.ndarray) -> np.ndarray:
+def hour_distance(hour: float, mean: float) -> float:
     """Circular distance in hours between a login hour and the habitual mean (0 to 12)."""
-    d = np.abs(np.mod(np.asarray(hour, dtype=float) - np.asarray(mean, dtype=float), HOURS))
-    return np.minimum(d, HOURS - d)
+    d = abs((hour - mean) % HOURS)
+    return min(d, HOURS - d) if not math.isnan(d) else math.nan
 
 
-def hour_deviation(hour: np.ndarray, mean: np.ndarray, spread: np.ndarray, floor: float = 0.5) -> np.ndarray:
+def hour_deviation(hour: float, mean: float, spread: float, floor: float = 0.5) -> float:
     """How unusual the hour is for the account: circular distance over the habitual spread."""
-    return hour_distance(hour, mean) / np.maximum(np.asarray(spread, dtype=float), floor)
+    if math.isnan(spread):
+        return math.nan
+    return hour_distance(hour, mean) / max(spread, floor)

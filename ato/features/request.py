@@ -9,6 +9,7 @@ attempts must not teach the account that the attacker's device is familiar.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -92,6 +93,12 @@ class AccountHistory:
             hour_mean=_num("hour_mean"), hour_spread=_num("hour_spread"),
         )
 
+    def copy(self) -> AccountHistory:
+        """An independent copy (its sets are new), to fold logins into without touching this one."""
+        c = copy.copy(self)
+        c.devices, c.ips, c.countries, c.asns = set(self.devices), set(self.ips), set(self.countries), set(self.asns)
+        return c
+
     def observe(self, x: LoginSignals) -> None:
         """Fold a login in after it has been scored: successes become known history."""
         if not x.success:
@@ -119,8 +126,7 @@ def _changed(v: Any, last: Any) -> float:
 def request_features(h: AccountHistory, x: LoginSignals) -> dict[str, float]:
     """The request-time features of login `x` for an account whose history is `h`."""
     dt = x.time_s - h.last_time_s
-    km = float(haversine_km(np.array(h.last_lat), np.array(h.last_lon),
-                            np.array(NAN if x.lat is None else x.lat), np.array(NAN if x.lon is None else x.lon)))
+    km = haversine_km(h.last_lat, h.last_lon, _float(x.lat), _float(x.lon))
     return {
         "has_history": float(not math.isnan(h.last_time_s)),
         "new_device": _is_new(x.device, h.devices),
@@ -131,9 +137,8 @@ def request_features(h: AccountHistory, x: LoginSignals) -> dict[str, float]:
         "asn_change": _changed(x.asn, h.last_asn),
         "s_since_last_login": dt,
         "km_since_last_login": km,
-        "kmh_since_last_login": float(implied_speed_kmh(np.array(km), np.array(dt))),
-        "hour_deviation": float(hour_deviation(hour_of_day(np.array(x.time_s)), np.array(h.hour_mean),
-                                               np.array(h.hour_spread))),
+        "kmh_since_last_login": implied_speed_kmh(km, dt),
+        "hour_deviation": hour_deviation(hour_of_day(x.time_s), h.hour_mean, h.hour_spread),
     }
 
 

@@ -45,20 +45,26 @@ def grouped_window_counts(ev_group: np.ndarray, ev_t_us: np.ndarray, ev_failed: 
     window over the events, as both window ends only move forward.
     """
     out: dict[str, np.ndarray] = {}
-    all_t = np.concatenate([ev_t_us, q_t_us]).astype(np.int64)
-    t0, span = int(all_t.min()), int(all_t.max() - all_t.min())
+    ev_t = ev_t_us.astype(np.int64, copy=False)
+    q_t = q_t_us.astype(np.int64, copy=False)
+    t0 = int(min(ev_t.min(), q_t.min())) if len(ev_t) else int(q_t.min())
+    span = int(max(ev_t.max(), q_t.max())) - t0 if len(ev_t) else int(q_t.max()) - t0
     stride = span + max(WINDOWS_S.values()) * US + 1  # windows never reach into the previous group
-    ev_c = ev_group.astype(np.int64) * stride + (ev_t_us.astype(np.int64) - t0)
-    q_c = q_group.astype(np.int64) * stride + (q_t_us.astype(np.int64) - t0)
-    cum = np.concatenate([[0], np.cumsum(ev_failed.astype(np.int64))])
+    ev_c = ev_group.astype(np.int64, copy=False) * stride + (ev_t - t0)
+    q_c = q_group.astype(np.int64, copy=False) * stride + (q_t - t0)
+    cum = np.zeros(len(ev_c) + 1, dtype=np.int64)
+    np.cumsum(ev_failed, out=cum[1:])
     hi = np.searchsorted(ev_c, q_c, side="left")
+    spans = np.array(list(WINDOWS_S.values()), dtype=np.int64) * US
+    los = np.searchsorted(ev_c, (q_c[None, :] - spans[:, None]).ravel(), side="left").reshape(len(spans), -1)
     acct_codes = _codes(ev_account) if distinct else []
-    for w, span_s in WINDOWS_S.items():
-        lo = np.searchsorted(ev_c, q_c - span_s * US, side="left")
+    his = hi.tolist() if distinct else []
+    for i, w in enumerate(WINDOWS_S):
+        lo = los[i]
         out[f"attempts_{w}"] = hi - lo
         out[f"failures_{w}"] = cum[hi] - cum[lo]
         if distinct:
-            out[f"accounts_{w}"] = _distinct_in_ranges(acct_codes, lo.tolist(), hi.tolist())
+            out[f"accounts_{w}"] = _distinct_in_ranges(acct_codes, lo.tolist(), his)
     return out
 
 
@@ -120,6 +126,8 @@ def _codes(values: np.ndarray) -> list[int]:
 
 def _distinct_in_ranges(codes: list[int], los: list[int], his: list[int]) -> np.ndarray:
     """Distinct codes in codes[lo:hi] for ranges whose ends never move backwards."""
+    if len(los) <= 8:  # a few queries (serving): a set per range beats sliding over every event
+        return np.array([len(set(codes[lo:hi])) for lo, hi in zip(los, his, strict=True)], dtype=np.int64)
     counts: dict[int, int] = {}
     res = np.zeros(len(los), dtype=np.int64)
     a = b = 0

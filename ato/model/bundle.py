@@ -54,23 +54,24 @@ class Scorer:
 
     def row_matrix(self, row: Mapping[str, Any]) -> np.ndarray:
         """One feature vector (a dict) as the 1-row matrix `matrix` would build for it."""
-        vals = []
         nan = np.nan
-        for c, codes in self._slots:
-            v = row.get(c)
-            if v is None:
-                vals.append(nan)
-            elif codes is not None:
-                vals.append(codes.get(str(v), nan))
-            elif type(v) is float or type(v) is int:
-                vals.append(v)
-            else:
-                try:
-                    vals.append(float(v))
-                except (TypeError, ValueError):
-                    vals.append(nan)
-        x = np.array([vals], dtype=np.float64)
+        try:  # the vectors serving builds: floats (NaN or None for missing) and category strings
+            x = np.array([[codes.get(row.get(c), nan) if codes is not None else row.get(c, nan)  # type: ignore[arg-type]
+                           for c, codes in self._slots]], dtype=np.float64)
+        except (TypeError, ValueError):  # anything else: value by value, unparseable as missing
+            x = np.array([[self._value(row.get(c), codes) for c, codes in self._slots]], dtype=np.float64)
         return impute(x) if self.impute else x
+
+    @staticmethod
+    def _value(v: Any, codes: dict[str, float] | None) -> float:
+        if v is None:
+            return float("nan")
+        if codes is not None:
+            return codes.get(str(v), float("nan"))
+        try:
+            return float(v)
+        except (TypeError, ValueError):
+            return float("nan")
 
     def score_row(self, row: Mapping[str, Any]) -> tuple[float, str, np.ndarray]:
         """Serving: (calibrated probability, action, the row's matrix) for one feature vector."""

@@ -58,13 +58,30 @@ def feature_vector(e: Enriched, lk: Lookup, login: LiveLogin) -> Vector:
         for c in ENTITY_FEATURES:
             v[f"{kind}_{c}"] = _num((row or {}).get(c))
     v.update(live_window_features(lk.events, e.time_s))
-    h = AccountHistory.from_snapshot(lk.account)
+    h = snapshot_history(lk.as_of, e.account_id, lk.account)
     cutoff = lk.cutoff_s
-    for x in lk.recent:
-        if x.time_s >= cutoff:
+    since = [x for x in lk.recent if x.time_s >= cutoff]
+    if since:
+        h = h.copy()
+        for x in since:
             h.observe(x)
     v.update(request_features(h, login.signals))
     return v
+
+
+_HISTORIES: dict[tuple[str | None, str], AccountHistory] = {}
+
+
+def snapshot_history(as_of: str | None, account_id: str, row: dict[str, Any] | None) -> AccountHistory:
+    """The account's history as the snapshot has it, parsed once per snapshot (callers copy it
+    before folding logins in)."""
+    key = (as_of, account_id)
+    h = _HISTORIES.get(key)
+    if h is None:
+        if len(_HISTORIES) > 200_000:
+            _HISTORIES.clear()
+        h = _HISTORIES[key] = AccountHistory.from_snapshot(row)
+    return h
 
 
 def json_safe(v: Vector) -> dict[str, Any]:

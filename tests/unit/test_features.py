@@ -31,17 +31,18 @@ def test_distinct_values_in_window() -> None:
 
 
 def test_haversine_and_speed() -> None:
-    ny_london = haversine_km(np.array([40.71]), np.array([-74.01]), np.array([51.51]), np.array([-0.13]))
-    assert ny_london[0] == pytest.approx(5570, rel=0.01)
-    assert implied_speed_kmh(ny_london, np.array([3600.0]))[0] == pytest.approx(5570, rel=0.01)
-    assert implied_speed_kmh(np.array([10.0]), np.array([1.0]))[0] == pytest.approx(600)  # floored at a minute
-    assert np.isnan(haversine_km(np.array([np.nan]), np.array([0]), np.array([0]), np.array([0]))[0])
+    ny_london = haversine_km(40.71, -74.01, 51.51, -0.13)
+    assert ny_london == pytest.approx(5570, rel=0.01)
+    assert implied_speed_kmh(ny_london, 3600.0) == pytest.approx(5570, rel=0.01)
+    assert implied_speed_kmh(10.0, 1.0) == pytest.approx(600)  # floored at a minute
+    assert np.isnan(haversine_km(np.nan, 0, 0, 0)) and np.isnan(implied_speed_kmh(10.0, np.nan))
 
 
 def test_circular_hours() -> None:
     mean, spread = circular_hour_stats(np.array([23.0, 1.0, 0.0, 0.0]))
     assert min(mean, 24 - mean) == pytest.approx(0, abs=1e-6)
     assert 0 < spread < 2
-    assert hour_distance(np.array([23.0]), np.array([1.0]))[0] == pytest.approx(2)
-    assert hour_deviation(np.array([12.0]), np.array([0.0]), np.array([2.0]))[0] == pytest.approx(6)
+    assert hour_distance(23.0, 1.0) == pytest.approx(2) and hour_distance(1.0, 23.0) == pytest.approx(2)
+    assert hour_deviation(12.0, 0.0, 2.0) == pytest.approx(6) and hour_deviation(12.0, 0.0, 0.1) == pytest.approx(24)
+    assert np.isnan(hour_deviation(12.0, np.nan, 2.0)) and np.isnan(hour_deviation(12.0, 0.0, np.nan))
     assert np.isnan(circular_hour_stats(np.array([]))[0])

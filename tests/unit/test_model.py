@@ -185,3 +185,30 @@ def test_reason_texts_keep_speed_windows_apart_from_30_day_history() -> None:
     assert reason_text("device_attempts_30d") == "Device history (30 days)"
     assert reason_text("ip_failures_30d") == "IP address history (30 days)"
     assert reason_text("logins_30d") == "Unusual account behaviour (logins_30d)"
+
+
+def test_one_row_path_scores_exactly_as_the_frame_path() -> None:
+    """Serving's `score_row` (a dict per login) and training's `score` (a frame) agree, also for
+    missing values, unseen categories and values of the wrong type."""
+    from ato.model.bundle import Scorer
+    from ato.model.calibration import Calibrator
+    from ato.model.tiers import Tiers
+
+    df = make_rows(per_day=300)
+    y = df["label"].to_numpy()
+    train, val, _, _ = _blocks(df, y)
+    f = _fit("smote_nc", train, val)  # imputes missing values: the path serving's champion takes
+    enc = Encoder.fit(df[make_split(df, WINDOW).train])
+    scorer = Scorer("model", FEATURES, enc, f.booster, f.best_iteration, f.impute,
+                    Calibrator((0.0, 1.0), (0.0, 1.0)), Tiers({"step_up_mfa": 0.5}))
+    rows = df.head(50).copy()
+    rows.loc[rows.index[:5], "outcome"] = "never-seen-outcome"
+    rows.loc[rows.index[5:10], "new_device"] = np.nan
+    raw, p, action = scorer.score(rows)
+    dicts = rows.to_dict("records")
+    dicts[10]["logins_30d"] = "not a number"  # slow path: parsed value by value, unparseable as missing
+    one = [scorer.score_row(d) for d in dicts]
+    assert np.allclose([o[0] for o in one[:10] + one[11:]], np.delete(p, 10))
+    assert [o[1] for o in one[:10]] == list(action[:10])
+    slow = rows.iloc[[10]].assign(logins_30d=np.nan)
+    assert one[10][0] == pytest.approx(float(scorer.score(slow)[1][0]))

@@ -1,0 +1,227 @@
+"""Scoring API throughput and latency: our service vs a bare FastAPI + LightGBM endpoint.
+
+Both run under uvicorn (one worker, uvloop + httptools, no access log) on the demo data (run
+`make demo` first); ours with its embedded store, the bare one (`benchmarks/bare_app.py`) parsing
+the same request model and predicting one fixed row with the same booster. Request bodies are
+the last simulated day's logins (without event time, so the service uses the clock).
+
+The load generator runs in its own process: raw HTTP/1.1 keep-alive connections on asyncio.
+- fixed rate (open loop): request i is due at t0 + i/R and its latency counts from then, so
+  queueing shows (no coordinated omission);
+- max throughput (closed loop): every connection sends back to back. Ours is measured on a second
+  instance with shedding switched off, so the number is the full path's (store + model) capacity;
+- overload: our service (default conf) at 5x that capacity, counting decisions by fallback level.
+Phases run one at a time. Prints a table and the ratios; writes data/reports/serving-bench.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import re
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY = "bench-key"
+LEVEL = re.compile(rb'"fallback_level":(\d)')
+
+
+def start(args: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(args, env={**os.environ, **env}, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    end = time.monotonic() + 90
+    while time.monotonic() < end:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"server on :{port} did not start; see {log}")
+
+
+def uvicorn(app: str, port: int) -> list[str]:
+    return [sys.executable, "-m", "uvicorn", app, "--factory", "--port", str(port), "--workers", "1",
+            "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+
+
+def request_bodies(n: int) -> list[bytes]:
+    from ato.online.replay import raw_logins, request_body
+    from ato.settings import load_settings
+    from ato.tables import partition_dates
+
+    s = load_settings()
+    day = partition_dates(s.table_path("silver", "logins"), "event_date")[-1]
+    from datetime import date
+
+    rows = raw_logins(s, [date.fromisoformat(day)]).head(n).to_dict("records")
+    out = []
+    for r in rows:
+        body = request_body(r)
+        body.pop("event_time", None)
+        body.pop("event_id", None)
+        out.append(json.dumps(body).encode())
+    return out
+
+
+def http_request(port: int, body: bytes) -> bytes:
+    return (f"POST /v1/score HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-API-Key: {KEY}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, req: bytes) -> tuple[int, bytes]:
+    writer.write(req)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    m = re.search(rb"(?i)content-length: *(\d+)", head)
+    body = await reader.readexactly(int(m.group(1))) if m else b""
+    return status, body
+
+
+async def _load(port: int, reqs: list[bytes], rate: float | None, duration: float, conns: int) -> dict[str, Any]:
+    """rate=None: closed loop; else open loop at `rate` req/s. Latencies in seconds."""
+    lat: list[float] = []
+    statuses: dict[int, int] = {}
+    levels: dict[int, int] = {}
+    failures = 0
+    t0 = time.perf_counter() + 0.05
+    end = t0 + duration
+    counter = iter(range(10**9))
+
+    async def worker() -> None:
+        nonlocal failures
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        while True:
+            i = next(counter)
+            due = t0 + i / rate if rate else time.perf_counter()
+            if due >= end:
+                break
+            wait = due - time.perf_counter()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                st, body = await _exchange(reader, writer, reqs[i % len(reqs)])
+            except (OSError, asyncio.IncompleteReadError):
+                failures += 1
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                continue
+            lat.append(time.perf_counter() - due)
+            statuses[st] = statuses.get(st, 0) + 1
+            m = LEVEL.search(body)
+            if m:
+                lv = int(m.group(1))
+                levels[lv] = levels.get(lv, 0) + 1
+        writer.close()
+
+    cpu0 = time.process_time()
+    await asyncio.gather(*(worker() for _ in range(conns)))
+    wall = time.perf_counter() - t0
+    a = np.array(lat) * 1000
+    ok = sum(v for k, v in statuses.items() if 200 <= k < 300)
+    return {"completed": len(lat), "ok": ok, "errors": len(lat) - ok + failures, "statuses": statuses,
+            "rate": len(lat) / wall, "p50_ms": float(np.percentile(a, 50)) if len(a) else None,
+            "p99_ms": float(np.percentile(a, 99)) if len(a) else None, "max_ms": float(a.max()) if len(a) else None,
+            "levels": levels, "generator_cpu": (time.process_time() - cpu0) / wall}
+
+
+def _child(q: Any, *args: Any) -> None:
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    q.put(asyncio.run(_load(*args)))
+
+
+def load(port: int, reqs: list[bytes], rate: float | None, duration: float, conns: int) -> dict[str, Any]:
+    """One phase in a fresh generator process (it never shares the server's core budget by thread)."""
+    q: Any = mp.get_context("spawn").Queue()
+    p = mp.get_context("spawn").Process(target=_child, args=(q, port, reqs, rate, duration, conns))
+    p.start()
+    out = q.get()
+    p.join()
+    return dict(out)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rate", type=float, default=1000.0, help="fixed-rate phase, req/s")
+    ap.add_argument("--seconds", type=float, default=20.0, help="length of the fixed-rate phase")
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--quick", action="store_true", help="short phases (smoke run)")
+    ap.add_argument("--bodies", type=int, default=100_000, help="distinct logins cycled (default: the whole day)")
+    ap.add_argument("--out", default="data/reports/serving-bench.json")
+    a = ap.parse_args()
+    fixed, peak, over = (3.0, 3.0, 3.0) if a.quick else (a.seconds, 15.0, 10.0)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
+    champion = json.loads((ROOT / "data/models/champion").read_text())["version"]
+    reqs = request_bodies(a.bodies)
+    logs = ROOT / "data/reports"
+    logs.mkdir(parents=True, exist_ok=True)
+    ports = {"ours": 8941, "bare": 8942, "ours_full": 8943}
+    ours = start(uvicorn("serving.app:create_app", ports["ours"]), {"ATO_API_KEYS": KEY}, ports["ours"],
+                 logs / "bench-ours.log")
+    # capacity of the full path (store + model): the same service with shedding switched off
+    full = start(uvicorn("serving.app:create_app", ports["ours_full"]),
+                 {"ATO_API_KEYS": KEY, "ATO_SERVING__MAX_IN_FLIGHT": "1000000", "ATO_SERVING__SHED_LAG_MS": "1e9"},
+                 ports["ours_full"], logs / "bench-ours-full.log")
+    bare = start(uvicorn("benchmarks.bare_app:create_app", ports["bare"]),
+                 {"BARE_MODEL": str(ROOT / f"data/models/{champion}/model.txt")}, ports["bare"], logs / "bench-bare.log")
+    res: dict[str, Any] = {"champion": champion, "rate": a.rate, "connections": a.connections, "bodies": len(reqs)}
+    try:
+        phases = (("ours", "fixed", a.rate, fixed), ("ours_full", "max", None, peak),
+                  ("bare", "fixed", a.rate, fixed), ("bare", "max", None, peak))
+        for name, kind, rate, secs in phases:
+            bodies = [http_request(ports[name], b) for b in reqs]
+            load(ports[name], bodies, None, 2.0, a.connections)  # warm-up
+            print(f"{name}: {kind} ({rate or 'closed loop'}) for {secs:.0f} s ...", flush=True)
+            res[f"{name.split('_')[0]}_{kind}"] = load(ports[name], bodies, rate, secs, a.connections)
+        target = 5 * res["ours_max"]["rate"]
+        print(f"ours: overload at 5x capacity = {target:.0f} req/s for {over:.0f} s ...", flush=True)
+        res["ours_overload"] = load(ports["ours"], [http_request(ports["ours"], b) for b in reqs], target, over, 256)
+        res["ours_overload"]["target_rate"] = target
+    finally:
+        for p in (ours, full, bare):
+            p.terminate()
+            p.wait(20)
+    report(res)
+    Path(a.out).write_text(json.dumps(res, indent=2))
+    print(f"\nwritten {a.out}")
+    return 0
+
+
+def report(r: dict[str, Any]) -> None:
+    print(f"\n{'':28}{'ours':>12}{'bare':>12}{'ratio':>10}")
+    for label, key, field in ((f"p50 at {r['rate']:.0f} req/s (ms)", "fixed", "p50_ms"),
+                              (f"p99 at {r['rate']:.0f} req/s (ms)", "fixed", "p99_ms"),
+                              ("max throughput (req/s)", "max", "rate"), ("p99 at max (ms)", "max", "p99_ms")):
+        o, b = r[f"ours_{key}"][field], r[f"bare_{key}"][field]
+        print(f"{label:<28}{o:>12.2f}{b:>12.2f}{o / b:>10.2f}")
+    for n in ("ours_fixed", "bare_fixed", "ours_max", "bare_max"):
+        x = r[n]
+        print(f"{n:<12} completed {x['completed']:>7}, errors {x['errors']}, achieved {x['rate']:.0f} req/s, "
+              f"generator CPU {x['generator_cpu']:.0%}, levels {x['levels']}")
+    f, m, o = r["ours_fixed"], r["ours_max"]["rate"] / r["bare_max"]["rate"], r["ours_overload"]
+    print(f"\ntarget p99 <= 5 ms at {r['rate']:.0f} req/s: {'met' if f['p99_ms'] <= 5 else 'NOT met'} "
+          f"({f['p99_ms']:.2f} ms, errors {f['errors']})")
+    print(f"target max throughput >= 50 % of bare: {'met' if m >= 0.5 else 'NOT met'} ({m:.0%})")
+    shed = o["levels"].get(3, 0) / max(o["completed"], 1)
+    print(f"overload: asked {o['target_rate']:.0f} req/s, achieved {o['rate']:.0f}; errors {o['errors']} "
+          f"{'(met: 0)' if o['errors'] == 0 else '(NOT met)'}; shed to rules {shed:.1%}; levels {o['levels']}; "
+          f"p50 {o['p50_ms']:.1f} ms, p99 {o['p99_ms']:.1f} ms; generator CPU {o['generator_cpu']:.0%}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
