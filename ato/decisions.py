@@ -9,6 +9,7 @@ and left out, never guessed at.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -43,8 +44,10 @@ class Loaded:
 def _row(d: dict[str, Any], source: str, day: date) -> dict[str, Any]:
     ts = {k: datetime.fromisoformat(d[k]) if d.get(k) else None for k in ("decided_at", "event_time")}
     feats = d.get("features")
+    if feats is not None:  # the API writes NaN for a missing feature; strict JSON for analysts
+        feats = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in feats.items()}
     return {**{f.name: d.get(f.name) for f in SCHEMA}, **ts,
-            "features_json": None if feats is None else json.dumps(feats, separators=(",", ":")),
+            "features_json": None if feats is None else json.dumps(feats, separators=(",", ":"), allow_nan=False),
             "source_file": source, "decided_date": day}
 
 

@@ -203,12 +203,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if d.store_error:
             rt.metrics.store_errors.labels(d.store_error).inc()
         event_id = req.event_id or decision_id
-        features = json_safe(d.features) if req.explain or settings.serving.audit_features else None
-        rt.audit.append(audit_record(decision_id, event_id, req, time_s, d, features))
+        # the audit line keeps NaN for a missing feature (Python's JSON reads it; the nightly load
+        # turns it into null); the response is strict JSON
+        rt.audit.append(audit_record(decision_id, event_id, req, time_s, d,
+                                     d.features if settings.serving.audit_features else None))
         body = {"decision_id": decision_id, "event_id": event_id, "risk_score": round(d.risk_score, 6),
                 "action": d.action, "reasons": d.reasons, "model_version": d.model_version,
                 "fallback_level": d.fallback_level, "latency_ms": round(d.latency_ms, 3),
-                "snapshot_as_of": d.snapshot_as_of, "features": features if req.explain else None}
+                "snapshot_as_of": d.snapshot_as_of, "features": json_safe(d.features) if req.explain else None}
         return JSONResponse(body)
 
     @app.post("/v1/events", response_model=EventsResponse, responses=UNAUTHORIZED, openapi_extra=SECURED)

@@ -9,6 +9,7 @@ can lose without putting a disk flush on the request path.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -58,10 +59,13 @@ class JsonlAppender:
             self.flush()
 
     def flush(self) -> None:
+        """fsync outside the lock: appends (on the request path) never wait for the disk."""
         with self._lock:
-            if self._dirty and self._fd is not None:
-                os.fsync(self._fd)
-                self._dirty = False
+            fd, dirty = self._fd, self._dirty
+            self._dirty = False
+        if dirty and fd is not None:
+            with contextlib.suppress(OSError):  # rotated meanwhile: `_open` synced the old file
+                os.fsync(fd)
 
     def close(self) -> None:
         self._stop.set()

@@ -130,7 +130,11 @@ def test_audit_log_keeps_every_acknowledged_decision_through_a_crash(
 
     gold = DeltaTable(a.settings.table_path("gold", "decisions")).to_pandas()
     assert len(gold[gold["decided_date"] == today]) == 40, "re-loading a day replaces it"
-    assert json.loads(gold["features_json"].iloc[0])["outcome"] == "success"
+    def strict(c: str) -> None:
+        raise AssertionError(f"features_json holds {c}: not strict JSON")
+
+    feats = json.loads(gold["features_json"].iloc[0], parse_constant=strict)
+    assert feats["outcome"] == "success" and None in feats.values(), "missing features are null"
 
 
 def test_new_snapshot_and_new_champion_are_picked_up_without_a_failed_request(

@@ -204,7 +204,7 @@ def test_one_row_path_scores_exactly_as_the_frame_path() -> None:
     rows = df.head(50).copy()
     rows.loc[rows.index[:5], "outcome"] = "never-seen-outcome"
     rows.loc[rows.index[5:10], "new_device"] = np.nan
-    raw, p, action = scorer.score(rows)
+    _, p, action = scorer.score(rows)
     dicts = rows.to_dict("records")
     dicts[10]["logins_30d"] = "not a number"  # slow path: parsed value by value, unparseable as missing
     one = [scorer.score_row(d) for d in dicts]
