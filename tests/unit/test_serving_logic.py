@@ -104,3 +104,17 @@ def test_one_ip_cidr_lookup_equals_the_vectorised_lookup_point_in_time() -> None
     many = idx.lookup(ips, ts)
     assert [idx.lookup_one(int(i), int(t)) for i, t in zip(ips, ts, strict=True)] == many.tolist()
     assert (many >= 0).sum() > 100 and (many < 0).sum() > 10
+
+
+def test_api_keys_come_from_the_environment_and_from_hashes_in_conf() -> None:
+    import hashlib
+
+    from ato.settings import load_settings
+    from serving.runtime import key_hashes
+
+    conf_hash = hashlib.sha256(b"from-conf").hexdigest()
+    base = load_settings(environ={})
+    s = base.model_copy(update={"serving": base.serving.model_copy(update={"api_key_sha256": [conf_hash.upper()]})})
+    got = key_hashes(s, {"ATO_API_KEYS": " k1, k2 ,,"})
+    assert got == {hashlib.sha256(k).hexdigest() for k in (b"k1", b"k2", b"from-conf")}
+    assert key_hashes(load_settings(environ={}), {}) == set(), "no keys configured: every /v1 call is refused"
