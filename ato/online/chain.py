@@ -109,6 +109,7 @@ class Decider:
         self.store, self.models, self.enricher = store, models, enricher
         self.breaker = Breaker(self.conf.breaker_failures, self.conf.breaker_open_s)
         self._pending: set[asyncio.Task[Any]] = set()
+        self._warned_at = -1e9
 
     async def decide(self, attempt: dict[str, Any], time_s: float, in_flight: int) -> Decision:
         t0 = time.perf_counter()
@@ -121,7 +122,8 @@ class Decider:
         if in_flight > self.conf.max_in_flight:
             self._record_later(login)
             return self._rules(models, request_vector(e), login, SHED, t0, None, None)
-        vec, store_error, as_of = None, None, None
+        vec, store_error, as_of, lk = None, None, None, None
+        notes: list[str] = []
         if self.breaker.allow():
             try:
                 if self.store.name == "embedded":  # in process: cannot stall, no timer needed
@@ -130,14 +132,19 @@ class Decider:
                     timeout = min(self.conf.store_timeout_ms / 1000, max(budget - MODEL_RESERVE_S, 0.0005))
                     lk = await asyncio.wait_for(self.store.lookup(login), timeout)
                 self.breaker.success()
-                as_of = lk.as_of
-                vec = feature_vector(e, lk, login)
-            except Exception as exc:
+            except Exception as exc:  # any store failure means: decide without it
                 self.breaker.failure()
                 store_error = type(exc).__name__
+                self._warn(f"online store failed ({store_error}); circuit breaker {self.breaker.state}")
         else:
             store_error = "BreakerOpen"
-        notes: list[str] = []
+        if lk is not None:
+            as_of = lk.as_of
+            try:  # a failure here is ours, not the store's: no breaker count
+                vec = feature_vector(e, lk, login)
+            except Exception as exc:
+                log.error("feature vector failed: %s", type(exc).__name__)
+                notes.append(f"features failed: {type(exc).__name__}")
         if vec is not None and models.model is not None:
             if time.perf_counter() - t0 > budget - MODEL_RESERVE_S:
                 notes.append("budget spent in the store")
@@ -169,6 +176,13 @@ class Decider:
         r = models.rules.score_row(vec)
         return Decision(r.score, r.action, r.reasons, level, "rules", (time.perf_counter() - t0) * 1000, vec, login,
                         as_of, store_error)
+
+    def _warn(self, message: str, every_s: float = 1.0) -> None:
+        """A warning at most once a second (a store outage must not flood the log)."""
+        now = time.monotonic()
+        if now - self._warned_at >= every_s:
+            self._warned_at = now
+            log.warning(message)
 
     def last_resort(self, attempt: dict[str, Any], time_s: float) -> Decision:
         """When the chain itself broke: the rules on what the request says outright."""
