@@ -4,7 +4,7 @@ calibrator and action tiers. The model and the fallback model are both `Scorer`s
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -47,6 +47,16 @@ class Scorer:
         return raw, p, self.tiers.action(p)
 
     @cached_property
+    def _row_predictor(self) -> Callable[[np.ndarray], float]:
+        """LightGBM's single-row fast path, or the wrapper's predict where the library lacks it."""
+        try:
+            from ato.model.rowpredict import RowPredictor
+
+            return RowPredictor(self.booster, self.best_iteration, len(self.features))
+        except Exception:  # e.g. a LightGBM build without the fast C entry points
+            return lambda x: float(self.booster.predict(x, num_iteration=self.best_iteration)[0])
+
+    @cached_property
     def _slots(self) -> list[tuple[str, dict[str, float] | None]]:
         """Per feature: its name and, for a category, value -> code (serving's one-row path)."""
         return [(c, {v: float(i) for i, v in enumerate(self.encoder.vocab[c])} if c in self.encoder.vocab else None)
@@ -76,7 +86,7 @@ class Scorer:
     def score_row(self, row: Mapping[str, Any]) -> tuple[float, str, np.ndarray]:
         """Serving: (calibrated probability, action, the row's matrix) for one feature vector."""
         x = self.row_matrix(row)
-        raw = float(self.booster.predict(x, num_iteration=self.best_iteration)[0])
+        raw = self._row_predictor(x)
         p = float(self.calibrator(raw))
         return p, self.tiers.action_one(p), x
 

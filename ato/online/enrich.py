@@ -95,6 +95,7 @@ class Enricher:
         self.hex_chars = settings.privacy.hash_hex_chars
         self.geo = None if geo is None else _Lookup(CidrIndex.build(geo["network"]), _records(geo))
         self._ip_cache: dict[str, _IpFacts] = {}
+        self._device_cache: dict[str, str | None] = {}
         self.rep = None
         if reputation is not None and not reputation.empty:
             # epoch seconds, whatever unit the reader gave (delta-rs: µs, Spark: ns)
@@ -102,6 +103,16 @@ class Enricher:
             self.rep = _Lookup(CidrIndex.build(reputation["network"], as_of),
                                _records(reputation[["category", "score"]]))
         self.reputation_rows = 0 if reputation is None else len(reputation)
+
+    def _device(self, device_id: str | None) -> str | None:
+        if device_id is None:
+            return None
+        h = self._device_cache.get(device_id)
+        if h is None:
+            if len(self._device_cache) > 200_000:
+                self._device_cache.clear()
+            h = self._device_cache[device_id] = pseudonymize(self.key, device_id, self.hex_chars)
+        return h
 
     def _ip(self, ip: str) -> _IpFacts:
         """What does not change for an IP: its hashes, its integer and its geo row (cached)."""
@@ -145,7 +156,7 @@ class Enricher:
         return Enriched(
             account_id=account_id, time_s=time_s, outcome=outcome, channel=channel,
             ip_hash=facts.ip_hash, ip_prefix_hash=facts.prefix_hash,
-            device_hash=pseudonymize(self.key, device_id, self.hex_chars),
+            device_hash=self._device(device_id),
             country=_nan_to_none(g.get("country")), city=_nan_to_none(g.get("city")),
             latitude=_nan_to_none(g.get("latitude")), longitude=_nan_to_none(g.get("longitude")),
             asn=None if asn is None else int(asn),

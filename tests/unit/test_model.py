@@ -208,6 +208,7 @@ def test_one_row_path_scores_exactly_as_the_frame_path() -> None:
     dicts = rows.to_dict("records")
     dicts[10]["logins_30d"] = "not a number"  # slow path: parsed value by value, unparseable as missing
     one = [scorer.score_row(d) for d in dicts]
+    assert type(scorer._row_predictor).__name__ == "RowPredictor", "LightGBM's single-row fast path is in use"
     assert np.allclose([o[0] for o in one[:10] + one[11:]], np.delete(p, 10))
     assert [o[1] for o in one[:10]] == list(action[:10])
     slow = rows.iloc[[10]].assign(logins_30d=np.nan)
