@@ -28,6 +28,10 @@ MODEL, FALLBACK, RULES, SHED = 0, 1, 2, 3
 MODEL_RESERVE_S = 0.002  # budget kept for scoring once the store has answered
 
 
+class BreakerOpenError(RuntimeError):
+    """The store is skipped while its circuit breaker is open."""
+
+
 class Breaker:
     """Opens after `failures` consecutive store failures; after `open_s` lets one trial call through."""
 
@@ -207,14 +211,15 @@ class Decider:
             log.warning("speed layer write failed: %s", type(exc).__name__)
 
     async def record(self, logins: list[LiveLogin]) -> None:
-        """/v1/events: logins known from elsewhere, into the speed layer."""
-        if self.breaker.allow():
-            try:
-                await asyncio.wait_for(self.store.record(logins), max(self.conf.store_timeout_ms / 1000 * 4, 0.05))
-                self.breaker.success()
-            except Exception:
-                self.breaker.failure()
-                raise
+        """/v1/events: logins known from elsewhere, into the speed layer (raises when it cannot)."""
+        if not self.breaker.allow():
+            raise BreakerOpenError("the online store's circuit breaker is open")
+        try:
+            await asyncio.wait_for(self.store.record(logins), max(self.conf.store_timeout_ms / 1000 * 4, 0.05))
+            self.breaker.success()
+        except Exception:
+            self.breaker.failure()
+            raise
 
     async def reload(self) -> list[str]:
         """Pick up a new snapshot, reputation feed or champion; returns what changed."""

@@ -83,7 +83,13 @@ def test_stalled_then_killed_redis_store_falls_back_within_the_budget(
             assert all(b["fallback_level"] >= 1 and b["latency_ms"] <= BUDGET_MS for _, b, _ in killed)
             with a.client() as c:
                 ready = c.get("/readyz")
+                ev = c.post("/v1/events", json={"logins": [{
+                    "event_id": "ev-store-down", "event_time": "2026-08-06T12:30:00+00:00", "account_id": "acct_0000001",
+                    "outcome": "success", "ip": "20.0.1.7", "user_agent": "curl/8", "channel": "api"}]})
             assert ready.status_code == 503 and "store" in " ".join(ready.json()["problems"])
+            assert ev.status_code == 200 and ev.json()["speed_layer"].startswith("unavailable"), ev.text
+            spooled = "".join(p.read_text() for p in (tmp_path / "spool" / "logins").rglob("*.jsonl"))
+            assert "ev-store-down" in spooled, "with the store down, events still reach the spool"
         finally:
             a.stop()
             print(f"api log tail:\n{a.log.read_text()[-3000:]}")
