@@ -160,9 +160,8 @@ class Decider:
                     notes.append(f"model failed: {type(exc).__name__}")
         if models.fallback is not None:
             try:
+                # the audit keeps the vector this decision used: the request's own signals
                 d = self._model(models.fallback, request_vector(e), login, FALLBACK, f"{models.version}/fallback", t0, as_of)
-                if vec is not None:
-                    d.features = vec
                 d.store_error, d.notes = store_error, notes
                 return d
             except Exception as exc:
