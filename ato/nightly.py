@@ -108,7 +108,7 @@ def run_nightly(settings: Settings, dates: list[date], steps: tuple[str, ...] = 
     if BUILD_STEPS & set(steps):
         _build(settings, dates, steps, s, get_spark(), timed, versions_before)
     if "publish" in steps:
-        from ato.online.snapshot import publish
+        from ato.online.snapshot.files import publish
 
         with timed("publish", f"publish: snapshot {dates[-1]} for serving"):
             s.published = publish(settings, dates[-1]).path

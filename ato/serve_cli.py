@@ -32,12 +32,12 @@ def _serve(args: argparse.Namespace) -> int:
 def _publish(args: argparse.Namespace) -> int:
     settings = load_settings()
     if args.date:
-        from ato.online.snapshot import publish
+        from ato.online.snapshot.files import publish
 
         p = publish(settings, args.date)
         print(f"published snapshot {p.as_of} to {p.path}: {p.rows}")
     if args.to == "redis":
-        from ato.online.redis_store import publish_to_redis
+        from ato.online.snapshot.redis import publish_to_redis
 
         r = publish_to_redis(settings, args.redis_url)
         print(f"loaded snapshot {r['as_of']} into {r['url']}: {r['rows']}")
@@ -45,7 +45,7 @@ def _publish(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from ato.online.demo import print_replay, run_replay
+    from ato.online.replay.run import print_replay, run_replay
 
     settings = load_settings()
     rows = run_replay(settings, args.date, args.url, args.port, args.takeovers, args.failed, args.legit)

@@ -56,7 +56,7 @@ def uvicorn(app: str, port: int) -> list[str]:
 
 
 def request_bodies(n: int) -> list[bytes]:
-    from ato.online.replay import raw_logins, request_body
+    from ato.online.replay.feed import raw_logins, request_body
     from ato.settings import load_settings
     from ato.tables import partition_dates
 

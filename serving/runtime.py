@@ -1,5 +1,9 @@
 """What the routes share at run time: settings, the decider, the audit and spool appenders, metrics,
-the load signals (requests in flight, event-loop lag) and the background reload."""
+the load signals (requests in flight, event-loop lag) and the background reload.
+
+Whatever `create_app` was not handed (models, store, enricher, API keys) is loaded from conf and
+disk when the service starts, and only that is reloaded when a new champion or snapshot appears.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,15 @@ import hashlib
 import logging
 import os
 import time
+from collections.abc import Collection
+from dataclasses import dataclass
 
-from ato.online.appender import JsonlAppender
-from ato.online.chain import Decider, load_models
-from ato.online.enrich import Enricher
-from ato.online.store import open_store, snapshot_cutoff_s
+from ato.model.registry import champion
+from ato.online.decide.appender import JsonlAppender
+from ato.online.decide.chain import Decider, Models, load_models
+from ato.online.decide.enrich import Enricher
+from ato.online.decide.records import snapshot_cutoff_s
+from ato.online.decide.store import OnlineStore, open_store
 from ato.settings import Settings
 from serving.metrics import Metrics
 
@@ -27,13 +35,25 @@ def key_hashes(settings: Settings, environ: dict[str, str] | None = None) -> set
     return {hashlib.sha256(k.encode()).hexdigest() for k in plain} | {h.lower() for h in settings.serving.api_key_sha256}
 
 
+@dataclass(frozen=True)
+class Given:
+    """The dependencies handed to `create_app` (None: loaded from disk, and reloaded)."""
+
+    models: Models | None = None
+    store: OnlineStore | None = None
+    enricher: Enricher | None = None
+
+
 class Runtime:
     """What the routes share: settings, decider, appenders, metrics, load signals."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, given: Given | None = None,
+                 api_keys: Collection[str] | None = None) -> None:
         self.settings = settings
+        self.given = given or Given()
         self.metrics = Metrics()
-        self.keys = key_hashes(settings)
+        self.keys = key_hashes(settings) if api_keys is None else {hashlib.sha256(k.encode()).hexdigest()
+                                                                   for k in api_keys}
         self.in_flight = 0
         self.loop_lag_s = 0.0
         self.decider: Decider | None = None
@@ -41,17 +61,24 @@ class Runtime:
         self.spool: dict[str, JsonlAppender] = {}
         self.started = time.time()
 
+    @property
+    def chain(self) -> Decider:
+        """The decider (routes run only once the service has started)."""
+        if self.decider is None:
+            raise RuntimeError("the service has not started")
+        return self.decider
+
     def spool_writer(self, stream: str) -> JsonlAppender:
         if stream not in self.spool:
             self.spool[stream] = JsonlAppender(os.path.join(self.settings.paths.spool, stream), "api")
         return self.spool[stream]
 
     async def start(self) -> None:
-        s = self.settings
-        store = open_store(s)
+        s, g = self.settings, self.given
+        store = open_store(s) if g.store is None else g.store
         await store.refresh()
-        models = await asyncio.to_thread(load_models, s)
-        enricher = await asyncio.to_thread(Enricher.load, s)
+        models = await asyncio.to_thread(load_models, s) if g.models is None else g.models
+        enricher = await asyncio.to_thread(Enricher.load, s) if g.enricher is None else g.enricher
         self.decider = Decider(s, store, models, enricher)
         settle_heap()
         self.metrics.set_model(models.version)
@@ -65,13 +92,25 @@ class Runtime:
         if self.decider and self.decider.store.as_of:
             self.metrics.snapshot.set(snapshot_cutoff_s(self.decider.store.as_of))
 
+    async def reload(self) -> list[str]:
+        """Pick up a new snapshot (with the reputation feed) or champion; returns what changed."""
+        d, s, changed = self.chain, self.settings, []
+        if await d.store.refresh():
+            if self.given.enricher is None:
+                d.enricher = await asyncio.to_thread(Enricher.load, s)
+            changed.append(f"snapshot {d.store.as_of}")
+        if self.given.models is None and champion(s) != d.models.version:
+            d.models = await asyncio.to_thread(load_models, s)
+            changed.append(f"champion {d.models.version}")
+        return changed
+
     async def reload_loop(self) -> None:
         while True:
             await asyncio.sleep(self.settings.serving.reload_s)
             if self.decider is None:
                 continue
             try:
-                for what in await self.decider.reload():
+                for what in await self.reload():
                     log.info("picked up %s", what)
                     self.metrics.reloads.labels(what.split()[0]).inc()
                     settle_heap()
@@ -97,12 +136,29 @@ class Runtime:
             return self.settings.serving.max_in_flight + 1
         return self.in_flight
 
+    def readiness_problems(self) -> list[str]:
+        """Why the service is not ready (empty: ready), store ping aside."""
+        d = self.decider
+        if d is None:
+            return ["starting"]
+        out = []
+        if d.models.version is None:
+            out.append("no champion model (run `ato train --promote`)")
+        if d.store.as_of is None:
+            out.append("no snapshot in the online store (nightly publish, or `ato publish --to redis`)")
+        max_h = self.settings.serving.max_snapshot_age_h
+        if d.store.as_of and max_h and time.time() - snapshot_cutoff_s(d.store.as_of) > max_h * 3600:
+            out.append(f"snapshot {d.store.as_of} is older than {max_h} h")
+        return out
+
     async def stop(self) -> None:
         if self.decider:
+            await self.decider.drain()
             await self.decider.store.close()
         self.audit.close()
         for a in self.spool.values():
             a.close()
+        gc.unfreeze()  # what `settle_heap` set aside is the collector's again
 
 
 def settle_heap() -> None:
@@ -123,18 +179,3 @@ def configure_logging() -> None:
         root.addHandler(h)
         root.setLevel(logging.INFO)
         root.propagate = False
-
-
-def readiness_problems(rt: Runtime) -> list[str]:
-    d = rt.decider
-    if d is None:
-        return ["starting"]
-    out = []
-    if d.models.version is None:
-        out.append("no champion model (run `ato train --promote`)")
-    if d.store.as_of is None:
-        out.append("no snapshot in the online store (nightly publish, or `ato publish --to redis`)")
-    max_h = rt.settings.serving.max_snapshot_age_h
-    if d.store.as_of and max_h and time.time() - snapshot_cutoff_s(d.store.as_of) > max_h * 3600:
-        out.append(f"snapshot {d.store.as_of} is older than {max_h} h")
-    return out

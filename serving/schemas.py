@@ -96,7 +96,8 @@ MAX_BATCH = 1000
 
 class EventsRequest(_Strict):
     """Events known to the platform, fed to the speed layer (logins) and to the nightly ingest
-    (all). Records follow the stream contracts (docs/contracts); a batch is all or nothing."""
+    (all). Records follow the stream contracts (`ato.contracts`, README "Event contracts"); a
+    batch is all or nothing: one bad record and the answer is a 422 naming it (`logins[1]: ...`)."""
 
     logins: list[dict[str, Any]] = Field(default_factory=list, max_length=MAX_BATCH)
     payments: list[dict[str, Any]] = Field(default_factory=list, max_length=MAX_BATCH)
@@ -104,7 +105,9 @@ class EventsRequest(_Strict):
 
 
 class EventsResponse(BaseModel):
-    accepted: dict[str, int]
+    accepted: dict[str, int] = Field(description="Records accepted per stream (all of them: a batch is all or nothing).")
+    speed_layer: str = Field(description="'ok', or 'unavailable (<error>)' when the online store could not take the "
+                                         "logins (the batch still reached the spool).")
 
 
 class FeedbackRequest(_Strict):

@@ -39,6 +39,16 @@ def make_login(**over: Any) -> dict[str, Any]:
     return row
 
 
+def make_score_request(**over: Any) -> dict[str, Any]:
+    """A valid /v1/score body: a successful web login from a desktop browser at a fixed time."""
+    body: dict[str, Any] = {
+        "account_id": "acct_0000001", "ip": "20.0.1.7", "user_agent": "Mozilla/5.0 (Windows NT 10.0) Chrome/120.0",
+        "device_id": "dev-test-1", "channel": "web", "outcome": "success", "event_time": "2026-08-06T12:00:00+00:00",
+    }
+    body.update(over)
+    return body
+
+
 def make_payment(**over: Any) -> dict[str, Any]:
     i = _next()
     row: dict[str, Any] = {

@@ -28,6 +28,16 @@ def make_settings(root: Path, geo_db: Path | None = None, **extra: str) -> Setti
     return load_settings(environ=env)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test that needs the JVM (the `spark` fixture, directly or through the small world it
+    builds: world_lake, backfilled, trained, serving_world) must be marked `spark`, so that
+    `pytest -m "not spark"` runs on a machine without Java."""
+    unmarked = [i.nodeid for i in items
+                if "spark" in getattr(i, "fixturenames", ()) and i.get_closest_marker("spark") is None]
+    if unmarked:
+        raise pytest.UsageError("these tests need Spark but are not marked spark: " + ", ".join(unmarked))
+
+
 @pytest.fixture(scope="session")
 def spark() -> Iterator[object]:
     os.environ.setdefault("TQDM_DISABLE", "1")
@@ -75,7 +85,7 @@ BACKFILL = ("2026-08-01", "2026-08-07")
 
 
 @pytest.fixture(scope="session")
-def backfilled(spark: object, world_lake: tuple[Settings, object], tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, object]:
+def backfilled(spark: Any, world_lake: tuple[Settings, object], tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, object]:
     """A copy of the ingested small world, backfilled for 7 as-of dates in one Spark session
     (label maturity 1 day, so training rows exist for 08-01..08-06). Tests that change it
     restore it; the model tests only read it."""

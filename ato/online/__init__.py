@@ -1,1 +1,7 @@
-"""The online store's side of the batch layer: publishing nightly snapshots for serving."""
+"""The real-time layer's logic, importable without a server, in three parts:
+
+- `snapshot/`: the batch side, publishing the nightly snapshot for serving (files, and Redis);
+- `decide/`: one login request to one decision (enrichment, online store and speed layer, feature
+  vector, decision chain, audit files);
+- `replay/`: a recorded day fed to a running API (`ato replay`, the parity test, the benchmark).
+"""

@@ -63,10 +63,11 @@ def test_every_dag_imports_without_error_or_connection(tmp_path: Path) -> None:
 
 
 @pytest.mark.dag
+@pytest.mark.spark
 @pytest.mark.timeout(1200)
 def test_airflow_dags_test_runs_the_nightly(world_lake: tuple[Settings, Any], small_world: tuple[Path, Path, Any],
                                             tmp_path: Path) -> None:
-    from ato.online.snapshot import current
+    from ato.online.snapshot.files import current
 
     src, _ = world_lake
     spool, world, _ = small_world
@@ -92,6 +93,7 @@ def test_airflow_dags_test_runs_the_nightly(world_lake: tuple[Settings, Any], sm
 
 
 @pytest.mark.dag
+@pytest.mark.spark
 @pytest.mark.timeout(900)
 def test_airflow_dags_test_runs_the_retrain(backfilled: tuple[Settings, Any], small_world: tuple[Path, Path, Any],
                                             tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from ato.settings import Settings
 from ato.spark import lake
 from ato.spark.quality import load_suite_spec, run_suite
 
-pytestmark = pytest.mark.data
+pytestmark = [pytest.mark.data, pytest.mark.spark]
 
 
 def test_nothing_lost_and_exactly_the_spoilt_rows_quarantined(spark: Any, world_lake: tuple[Settings, Any], small_world: Any) -> None:
@@ -68,7 +68,9 @@ def test_analysts_read_every_table_without_a_jvm(spark: Any, world_lake: tuple[S
     s, _ = world_lake
     root = Path(s.paths.lake_root)
     logins = DeltaTable(str(root / "silver" / "logins")).to_pyarrow_dataset()  # noqa: F841 (used by DuckDB)
-    n = duckdb.sql("SELECT count(*) FROM logins").fetchall()[0]
+    rel = duckdb.sql("SELECT count(*) FROM logins")
+    assert rel is not None
+    n = rel.fetchall()[0]
     assert n is not None and n[0] == lake.read(spark, s.table_path("silver", "logins")).count()
     con = connect(str(root))
     for layer in ("bronze", "silver"):
@@ -90,7 +92,7 @@ def test_parity_python_and_spark_validation(spark: Any) -> None:
         make_login(channel="WEB"), make_login(account_id=None, outcome="x", latitude="y"), make_login(extra_field="z"),
     ]
     data = [({k: as_text(v) for k, v in r.items()},) for r in rows]
-    df = spark.createDataFrame(data, "fields map<string,string>")  # type: ignore[attr-defined]
+    df = spark.createDataFrame(data, "fields map<string,string>")
     got = [list(r["reasons"]) for r in apply_contract(df, "logins").collect()]
     want = [check_row("logins", r).reasons for r in rows]
     assert got == want

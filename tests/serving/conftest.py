@@ -1,5 +1,6 @@
-"""Real servers for the API tests: redis-server on a free port, and `serving.app:create_app` under
-uvicorn in its own process, configured through the environment as `ato serve` would be."""
+"""Real servers for the tests where the server is the point: redis-server on a free port, and
+`serving.app:create_app` under uvicorn in its own process, configured through the environment as
+`ato serve` would be, over the small world Spark built and trained (hence the `spark` marker)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,9 @@ import httpx
 import pytest
 
 from ato.settings import Settings, load_settings
+from tests.api.builders import API_KEY, OTHER_KEY, UNHURRIED
 from tests.conftest import TEST_KEY
 
-API_KEY = "test-api-key"
 PARITY_DAY = date(2026, 8, 6)  # training rows exist up to 08-06 (maturity 1 day, last as-of 08-07)
 
 
@@ -50,7 +51,10 @@ class Redis:
     proc: subprocess.Popen[bytes]
 
     def stall(self) -> None:
+        """SIGSTOP, and back only once the kernel shows the process stopped (state T)."""
         self.proc.send_signal(signal.SIGSTOP)
+        stat = Path(f"/proc/{self.proc.pid}/stat")
+        wait_until(lambda: stat.read_text().rsplit(")", 1)[1].split()[0] == "T", 10, "redis-server stopped")
 
     def resume(self) -> None:
         self.proc.send_signal(signal.SIGCONT)
@@ -95,7 +99,7 @@ class Api:
     def __post_init__(self) -> None:
         self.settings = load_settings(environ=self.env)
 
-    def client(self, key: str | None = API_KEY, timeout: float = 10.0) -> httpx.Client:
+    def client(self, key: str | None = API_KEY, timeout: float = 60.0) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers={"X-API-Key": key} if key else {}, timeout=timeout)
 
     def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -113,13 +117,15 @@ class Api:
 
 
 def serving_env(trained: Settings, world: Path, root: Path, **extra: str) -> dict[str, str]:
-    """Environment of an API process over the trained small world (its own online dir, spool, audit)."""
+    """Environment of an API process over the trained small world (its own online dir, spool, audit).
+    Budget, store timeout and shed lag are generous (UNHURRIED): a busy machine cannot change which
+    link of the chain answers; a test about timeouts sets its own."""
     return {
         "ATO_LAKE_ROOT": trained.paths.lake_root, "ATO_HMAC_KEY": TEST_KEY,
         "ATO_ENRICH__GEO_DB": str(world / "ip_geo.csv"), "ATO_MODEL_DIR": trained.paths.models,
         "ATO_ONLINE_DIR": str(root / "online"), "ATO_SPOOL": str(root / "spool"),
-        "ATO_SERVING__AUDIT_DIR": str(root / "audit"), "ATO_API_KEYS": f"{API_KEY},second-key",
-        "ATO_SERVING__RELOAD_S": "0.5", **extra,
+        "ATO_SERVING__AUDIT_DIR": str(root / "audit"), "ATO_API_KEYS": f"{API_KEY},{OTHER_KEY}",
+        "ATO_SERVING__RELOAD_S": "0.5", **UNHURRIED, **extra,
     }
 
 
@@ -145,7 +151,7 @@ def start_api(env: dict[str, str], root: Path, ready: bool = True) -> Api:
 def serving_world(trained: tuple[Settings, Any], small_world: tuple[Path, Path, Any],
                   tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path, Path]:
     """(trained settings, world folder, a root holding the snapshot of the day before PARITY_DAY)."""
-    from ato.online.snapshot import publish
+    from ato.online.snapshot.files import publish
 
     s, _ = trained
     root = tmp_path_factory.mktemp("serving")

@@ -1,86 +1,93 @@
-"""The decision chain under faults, injected for real: a Redis store stalled (SIGSTOP) and then
-killed, and overload. Every well-formed request still gets a 200 within the budget, from the
-fallback model or the rules, and the model comes back when the store does."""
+"""Redis for real: a store stalled (SIGSTOP) and then killed still gets every well-formed request a
+200 from the fallback model, and the model comes back when the store does; two API processes on
+one Redis share the speed layer; `ato serve --workers 2` starts and sums its workers' metrics.
+(The chain's levels with faults injected in process, and shedding, are in `tests/api`.)"""
 
 from __future__ import annotations
 
+import os
 import shutil
-import time
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import redis as redis_py
 
 from ato.settings import Settings, load_settings
-from tests.serving.conftest import Api, serving_env, start_api, start_redis, stop
-from tests.serving.test_api import login
+from tests.api.builders import API_KEY
+from tests.builders import make_score_request
+from tests.serving.conftest import (
+    Api,
+    Redis,
+    free_port,
+    serving_env,
+    start_api,
+    start_redis,
+    stop,
+    wait_until,
+)
 
-pytestmark = pytest.mark.serving
-BUDGET_MS = 50.0  # generous for a loaded 2-core CI box; the store gets 20 ms of it
+pytestmark = [pytest.mark.serving, pytest.mark.spark]
+# A stalled Redis never answers, so any timeout catches it; a healthy local one answers in well
+# under a millisecond, so this one (four orders of magnitude above) never fires on a healthy store.
+STORE_TIMEOUT_MS = 2000
 
 
-def score_many(a: Api, n: int, workers: int = 4) -> list[tuple[int, dict[str, Any], float]]:
-    """n concurrent /v1/score calls: (status, body, client-side seconds)."""
+def score_many(a: Api, n: int, workers: int = 4) -> list[tuple[int, dict[str, Any]]]:
+    """n concurrent /v1/score calls: (status, body)."""
 
-    def one(i: int) -> tuple[int, dict[str, Any], float]:
+    def one(i: int) -> tuple[int, dict[str, Any]]:
         with a.client() as c:
-            t = time.perf_counter()
-            r = c.post("/v1/score", json=login(account_id=f"acct_{i % 50:07d}"))
-            return r.status_code, r.json(), time.perf_counter() - t
+            r = c.post("/v1/score", json=make_score_request(account_id=f"acct_{i % 50:07d}"))
+            return r.status_code, r.json()
 
     with ThreadPoolExecutor(workers) as pool:
         return list(pool.map(one, range(n)))
 
 
-def _store_errors(a: Api) -> list[str]:
+def level_now(a: Api) -> int:
     with a.client() as c:
-        return [x for x in c.get("/metrics").text.splitlines() if x.startswith("ato_store_errors_total{")]
+        return int(c.post("/v1/score", json=make_score_request()).json()["fallback_level"])
 
 
-def test_stalled_then_killed_redis_store_falls_back_within_the_budget(
+def test_stalled_then_killed_redis_store_falls_back_and_recovers(
         serving_world: tuple[Settings, Path, Path], tmp_path: Path) -> None:
-    from ato.online.redis_store import publish_to_redis
+    from ato.online.snapshot.redis import publish_to_redis
 
     s, world, root = serving_world
     redis = start_redis(tmp_path / "redis")
     try:
         shutil.copytree(root / "online", tmp_path / "online")
         env = serving_env(s, world, tmp_path, ATO_STORE="redis", ATO_REDIS_URL=redis.url,
-                          ATO_SERVING__BUDGET_MS=str(BUDGET_MS), ATO_SERVING__STORE_TIMEOUT_MS="20",
+                          ATO_SERVING__BUDGET_MS=str(2 * STORE_TIMEOUT_MS),
+                          ATO_SERVING__STORE_TIMEOUT_MS=str(STORE_TIMEOUT_MS),
                           ATO_SERVING__BREAKER_FAILURES="3", ATO_SERVING__BREAKER_OPEN_S="1")
         publish_to_redis(load_settings(environ=env))
         a = start_api(env, tmp_path)
         try:
-            score_many(a, 8)  # warm-up: the worker opens its Redis connections
             healthy = score_many(a, 20)
-            assert {st for st, _, _ in healthy} == {200}
-            levels = [b["fallback_level"] for _, b, _ in healthy]
-            # a loaded CI box can make one healthy lookup miss the 20 ms store timeout: then the
-            # fallback answers, which is the designed behaviour; most must come from the model
-            assert levels.count(0) >= 18, (levels, _store_errors(a))
+            assert [(st, b["fallback_level"]) for st, b in healthy] == [(200, 0)] * 20
 
             redis.stall()  # the store accepts connections but never answers
-            stalled = score_many(a, 40)
-            assert {st for st, _, _ in stalled} == {200}
-            assert all(b["fallback_level"] >= 1 for _, b, _ in stalled)
-            assert max(b["latency_ms"] for _, b, _ in stalled) <= BUDGET_MS
-            assert max(t for _, _, t in stalled) < 0.5, "client-side too (HTTP included)"
+            stalled = score_many(a, 12)
+            assert {st for st, _ in stalled} == {200}
+            assert {b["model_version"] for _, b in stalled} == {f"{healthy[0][1]['model_version']}/fallback"}
             with a.client() as c:
                 m = c.get("/v1/model").json()
                 metrics = c.get("/metrics").text
-            assert m["breaker"] in ("open", "half_open") and "ato_store_errors_total" in metrics
+            assert m["breaker"] in ("open", "half_open"), "three failures in a row opened it; no success closed it"
+            assert 'ato_store_errors_total{error="TimeoutError"}' in metrics
 
             redis.resume()
-            time.sleep(1.2)  # breaker_open_s: the next trial call closes it again
-            back = score_many(a, 10, workers=1)
-            assert back[-1][1]["fallback_level"] == 0, "the model is back once the store answers"
+            wait_until(lambda: level_now(a) == 0, 120, "the model back once the store answers")
 
             stop(redis.proc)  # killed: connections refused
-            killed = score_many(a, 30)
-            assert {st for st, _, _ in killed} == {200}
-            assert all(b["fallback_level"] >= 1 and b["latency_ms"] <= BUDGET_MS for _, b, _ in killed)
+            killed = score_many(a, 10)
+            assert {st for st, _ in killed} == {200} and all(b["fallback_level"] == 1 for _, b in killed)
             with a.client() as c:
                 ready = c.get("/readyz")
                 ev = c.post("/v1/events", json={"logins": [{
@@ -97,21 +104,45 @@ def test_stalled_then_killed_redis_store_falls_back_within_the_budget(
         stop(redis.proc)
 
 
-def test_two_workers_share_the_speed_layer_through_redis(serving_world: tuple[Settings, Path, Path],
-                                                        tmp_path: Path) -> None:
-    """`ato publish --to redis` then `ato serve --workers 2`: counters are shared, and both workers
-    answer (each keeps its own audit file)."""
-    import os
-    import subprocess
-    import sys
+def _publish(env: dict[str, str], redis: Redis) -> None:
+    from ato.online.snapshot.redis import publish_to_redis
 
-    from tests.serving.conftest import free_port, wait_until
+    redis_py.Redis.from_url(redis.url).flushdb()
+    assert publish_to_redis(load_settings(environ=env))["as_of"] == "2026-08-05"
 
+
+def test_two_api_processes_share_the_speed_layer_through_redis(
+        serving_world: tuple[Settings, Path, Path], redis_server: Redis, tmp_path: Path) -> None:
+    """Logins alternate between two single-worker processes on one Redis: each login, whichever
+    process takes it, sees every earlier one."""
     s, world, root = serving_world
-    redis = start_redis(tmp_path / "redis")
     shutil.copytree(root / "online", tmp_path / "online")
-    env = serving_env(s, world, tmp_path, ATO_STORE="redis", ATO_REDIS_URL=redis.url)
+    env = serving_env(s, world, tmp_path, ATO_STORE="redis", ATO_REDIS_URL=redis_server.url)
+    _publish(env, redis_server)
+    apis = [start_api(env, tmp_path), start_api(env, tmp_path)]
+    try:
+        seen = []
+        for i in range(12):
+            b = apis[i % 2].post("/v1/score", make_score_request(
+                ip="203.0.113.5", outcome="bad_password", explain=True, event_time=f"2026-08-06T12:00:{i:02d}+00:00"))
+            seen.append((b["fallback_level"], b["features"]["ip_attempts_5m"], b["features"]["ip_failures_5m"]))
+    finally:
+        for a in apis:
+            a.stop()
+    assert seen == [(0, float(i), float(i)) for i in range(12)], "each login sees every earlier one"
+    per_process = sorted(len(p.read_text().splitlines()) for p in (tmp_path / "audit").rglob("decisions-*.jsonl"))
+    assert per_process == [6, 6], "each process answered (and audited) its half"
+
+
+def test_ato_serve_runs_two_workers_on_redis(serving_world: tuple[Settings, Path, Path], redis_server: Redis,
+                                            tmp_path: Path) -> None:
+    """`ato publish --to redis` then `ato serve --workers 2`: the service starts, answers, and its
+    metrics sum over the workers (whichever worker took the request)."""
+    s, world, root = serving_world
+    shutil.copytree(root / "online", tmp_path / "online")
+    env = serving_env(s, world, tmp_path, ATO_STORE="redis", ATO_REDIS_URL=redis_server.url)
     full = {k: v for k, v in os.environ.items() if not k.startswith("ATO_")} | env
+    redis_py.Redis.from_url(redis_server.url).flushdb()
     ato = str(Path(sys.executable).parent / "ato")
     out = subprocess.run([ato, "publish", "--to", "redis"], env=full, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "loaded snapshot 2026-08-05" in out.stdout, out.stderr[-2000:]
@@ -121,36 +152,10 @@ def test_two_workers_share_the_speed_layer_through_redis(serving_world: tuple[Se
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: httpx.get(url + "/readyz", timeout=2).status_code == 200, 90, "ato serve --workers 2")
-        seen = []
-        for i in range(12):  # a new connection each time: the kernel spreads them over the workers
-            with httpx.Client(base_url=url, headers={"X-API-Key": "test-api-key"}) as c:
-                b = c.post("/v1/score", json=login(ip="203.0.113.5", outcome="bad_password", explain=True,
-                                                   event_time=f"2026-08-06T12:00:{i:02d}+00:00")).json()
-            seen.append((b["fallback_level"], b["features"]["ip_attempts_5m"]))
-        metrics = httpx.get(url + "/metrics").text
+        with httpx.Client(base_url=url, headers={"X-API-Key": API_KEY}, timeout=60) as c:
+            d = c.post("/v1/score", json=make_score_request()).json()
+        metrics = httpx.get(url + "/metrics", timeout=60).text
     finally:
         stop(proc)
-        stop(redis.proc)
-    assert seen == [(0, float(i)) for i in range(12)], "each login sees every earlier one, whichever worker took it"
-    assert len(list((tmp_path / "audit").rglob("decisions-*.jsonl"))) == 2, "both workers answered"
-    assert 'ato_decisions_total{action="allow",fallback_level="0"} 12.0' in metrics, "metrics sum the workers"
-
-
-def test_overload_sheds_straight_to_the_rules(serving_world: tuple[Settings, Path, Path], tmp_path: Path) -> None:
-    s, world, root = serving_world
-    shutil.copytree(root / "online", tmp_path / "online")
-    a = start_api(serving_env(s, world, tmp_path, ATO_SERVING__MAX_IN_FLIGHT="1"), tmp_path)
-    try:
-        # a stuffing-like burst from one IP with a script UA: under load, the rules still see it
-        body = login(user_agent="python-requests/2.31", ip="198.51.100.9")
-        with ThreadPoolExecutor(16) as pool, httpx.Client(base_url=a.url, headers={"X-API-Key": "test-api-key"}) as c:
-            rs = list(pool.map(lambda _: c.post("/v1/score", json=body), range(400)))
-        assert {r.status_code for r in rs} == {200}
-        levels = [r.json()["fallback_level"] for r in rs]
-        shed = [r.json() for r in rs if r.json()["fallback_level"] == 3]
-        print(f"shed {len(shed)} of {len(rs)}; levels {sorted(set(levels))}")
-        assert shed, "16 concurrent callers against max_in_flight=1 shed some requests"
-        assert all(d["model_version"] == "rules" for d in shed)
-        assert any(d["action"] != "allow" for d in shed), "the rules act on an automation user agent"
-    finally:
-        a.stop()
+    assert d["fallback_level"] == 0
+    assert f'ato_decisions_total{{action="{d["action"]}",fallback_level="0"}} 1.0' in metrics

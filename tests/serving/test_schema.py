@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.serving.conftest import API_KEY, Api
+from tests.api.builders import API_KEY
+from tests.serving.conftest import Api
 
-pytestmark = pytest.mark.serving
+pytestmark = [pytest.mark.serving, pytest.mark.spark]
 
 
 def test_no_generated_request_gets_a_server_error(api: Api, tmp_path: Path) -> None:

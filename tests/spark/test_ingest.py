@@ -60,6 +60,7 @@ def test_malformed_rows_are_quarantined_exactly(spark: Any, tmp_path: Path) -> N
     ])
     assert {r["stream"] for r in q.collect()} == {"logins"}
     ledger = lake.read(spark, settings.table_path("bronze", "_ingest_log")).first()
+    assert ledger is not None
     assert (ledger["rows_in"], ledger["rows_bronze"], ledger["rows_quarantined"]) == (11, 6, 5)
     assert summary.quarantined["logins: malformed record"] == 1
     assert summary.quarantine_share["logins"] == pytest.approx(5 / 11)
@@ -133,6 +134,7 @@ def test_silver_dedups_and_pseudonymizes(spark: Any, settings: Settings, tmp_pat
     assert silver.count() == 2
     assert "ip" not in silver.columns and "device_id" not in silver.columns
     row = silver.where("event_id = 'same'").first()
+    assert row is not None
     key = TEST_KEY.encode()
     assert row["ip_hash"] == pseudonymize(key, "20.0.1.77")
     assert row["device_hash"] == pseudonymize(key, "phone-9")

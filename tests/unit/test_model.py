@@ -42,7 +42,7 @@ def make_rows(days: int = 9, per_day: int = 1500, pos_rate: float = 0.01, seed: 
     df["account_id"] = [f"acct_{i:05d}" for i in rng.integers(0, 4000, n)]
     df["login_date"] = [DAY0 + timedelta(days=int(d)) for d in np.repeat(np.arange(days), per_day)]
     df["label"], df["label_weight"], df["label_source"] = y, 1.0, "unreported"
-    df["attack_type"] = np.where(y == 1, "targeted_ato", None)
+    df["attack_type"] = ["targeted_ato" if v == 1 else None for v in y]
     return df
 
 

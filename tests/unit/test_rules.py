@@ -200,7 +200,7 @@ def test_score_frame_equals_score_row_on_random_frames() -> None:
     ))
     df = _random_frame(rng, 400)
     got = rs.score_frame(df)
-    assert got.fired.shape == (400, 7) and got.fired.any(axis=0)[:6].all()
+    assert got.fired.shape == (400, 7) and np.asarray(got.fired.any(axis=0))[:6].all()
     records = df.to_dict("records")
     for i, row in enumerate(records):
         want = rs.score_row(row)

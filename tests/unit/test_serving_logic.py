@@ -1,9 +1,11 @@
 """The real-time layer's pure parts: the speed layer's one-pass window counts equal the batch
-function's, IP parsing equals the vectorised one, the breaker's states, the request-only vector."""
+function's, IP parsing equals the vectorised one, the breaker's states, the request-only vector,
+the audit file's day."""
 
 from __future__ import annotations
 
-import time
+from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,10 +20,12 @@ from ato.features.speed import (
     speed_feature_names,
     window_features,
 )
-from ato.online.chain import Breaker
-from ato.online.enrich import Enriched, ip_int
-from ato.online.store import InProcessSpeed, LiveLogin
-from ato.online.vector import request_vector
+from ato.online.decide.appender import JsonlAppender
+from ato.online.decide.chain import Breaker
+from ato.online.decide.enrich import Enriched, ip_int
+from ato.online.decide.records import Events, LiveLogin
+from ato.online.decide.store import InProcessSpeed
+from ato.online.decide.vector import request_vector
 
 pytestmark = pytest.mark.unit
 
@@ -29,7 +33,7 @@ pytestmark = pytest.mark.unit
 def test_live_window_features_equal_the_batch_window_features_on_random_events() -> None:
     rng = np.random.default_rng(3)
     for _ in range(200):
-        events = {}
+        events: dict[str, Events | None] = {}
         for k in SPEED_KEYS:
             n = int(rng.integers(0, 30))
             ts = sorted((rng.random(n) * 2 * 86400).round(3).tolist())
@@ -53,17 +57,20 @@ def test_one_ip_parses_as_the_vectorised_parser_does(ip: str) -> None:
 
 
 def test_breaker_opens_after_consecutive_failures_and_lets_one_trial_through() -> None:
-    b = Breaker(failures=3, open_s=0.05)
+    now = [0.0]
+    b = Breaker(failures=3, open_s=5.0, clock=lambda: now[0])
     for _ in range(2):
         b.failure()
     assert b.allow() and b.state == "closed"
     b.failure()
     assert not b.allow() and b.state == "open"
-    time.sleep(0.06)
+    now[0] += 4.9
+    assert not b.allow() and b.state == "open", "still open before open_s"
+    now[0] += 0.2
     assert b.state == "half_open" and b.allow() and not b.allow(), "one trial call at a time"
     b.failure()
     assert not b.allow(), "a failed trial opens it again"
-    time.sleep(0.06)
+    now[0] += 5.1
     assert b.allow()
     b.success()
     assert b.state == "closed" and b.allow() and b.allow()
@@ -118,3 +125,12 @@ def test_api_keys_come_from_the_environment_and_from_hashes_in_conf() -> None:
     got = key_hashes(s, {"ATO_API_KEYS": " k1, k2 ,,"})
     assert got == {hashlib.sha256(k).hexdigest() for k in (b"k1", b"k2", b"from-conf")}
     assert key_hashes(load_settings(environ={}), {}) == set(), "no keys configured: every /v1 call is refused"
+
+
+def test_audit_file_of_a_decision_is_in_its_utc_day_folder(tmp_path: Path) -> None:
+    """A decision made just before midnight UTC lands in that day's file, the next one in the next day's."""
+    a = JsonlAppender(tmp_path, "decisions")
+    a.append({"x": 1}, now=datetime(2026, 8, 6, 23, 59, 59, tzinfo=UTC))
+    a.append({"x": 2}, now=datetime(2026, 8, 7, 0, 0, 1, tzinfo=UTC))
+    a.close()
+    assert [p.parent.name for p in sorted(tmp_path.rglob("*.jsonl"))] == ["2026-08-06", "2026-08-07"]

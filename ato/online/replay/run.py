@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pandas as pd
 
-from ato.online.replay import replay_day
+from ato.online.replay.feed import replay_day
 from ato.settings import Settings
 
 
@@ -67,7 +67,7 @@ def pick(settings: Settings, day: date, takeovers: int, failed: int, legit: int,
 @contextmanager
 def served(settings: Settings, snapshot_day: date, port: int, key: str) -> Iterator[str]:
     """`ato serve` on snapshot `snapshot_day`, published to `<online.snapshot_dir>-replay`."""
-    from ato.online.snapshot import publish
+    from ato.online.snapshot.files import publish
 
     folder = settings.online.snapshot_dir.rstrip("/") + "-replay"
     publish(settings.model_copy(update={"online": settings.online.model_copy(update={"snapshot_dir": folder})}),

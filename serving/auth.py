@@ -1,5 +1,6 @@
-"""The API-key gate: a pure ASGI middleware (cheaper than FastAPI dependencies on the hot path)
-that also counts requests in flight, and the matching OpenAPI security scheme."""
+"""API-key authentication: a pure ASGI middleware (cheaper than FastAPI dependencies on the hot
+path) that also counts requests in flight, and the matching OpenAPI security scheme. Keys are
+compared as SHA-256 digests and never logged."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ UNAUTHORIZED: dict[int | str, dict[str, Any]] = {401: {"description": "Missing o
 UNAUTHORIZED_BODY = json.dumps({"message": "missing or invalid API key (X-API-Key header)"}).encode()
 
 
-class Gate:
+class ApiKeyAuth:
     """Pure ASGI middleware (cheaper than FastAPI dependencies on the hot path): counts requests in
     flight, and answers 401 to a /v1 request without a valid X-API-Key before any parsing."""
 
@@ -51,7 +52,7 @@ class Gate:
 
 
 def add_security_scheme(app: FastAPI) -> None:
-    """Document the X-API-Key scheme (checked by `Gate`) in the OpenAPI schema."""
+    """Document the X-API-Key scheme (checked by `ApiKeyAuth`) in the OpenAPI schema."""
     base = app.openapi
 
     def openapi() -> dict[str, Any]:

@@ -11,8 +11,8 @@ from typing import Any
 from ato.features.columns import ACCOUNT_FEATURES, CATEGORICAL_FEATURES, ENTITY_FEATURES, FEATURES
 from ato.features.request import AccountHistory, LoginSignals, request_features
 from ato.features.speed import live_window_features
-from ato.online.enrich import Enriched
-from ato.online.store import LiveLogin, Lookup
+from ato.online.decide.enrich import Enriched
+from ato.online.decide.records import LiveLogin, Lookup
 
 NAN = float("nan")
 Vector = dict[str, Any]

@@ -1,7 +1,8 @@
 """Publish a gold snapshot for serving: compact Parquet files keyed by account, IP and device
 under `<online.snapshot_dir>/snapshots/<as_of>/`, a manifest with row counts and hashes, and a
 `CURRENT` pointer swapped atomically last, so a reader sees the old snapshot or the new one,
-never half of one. Reads the lake through delta-rs (no JVM).
+never half of one. Reads the lake through delta-rs (no JVM). `read_snapshot` reads the live one
+back as plain rows (the embedded store, the Redis load).
 """
 
 from __future__ import annotations
@@ -100,3 +101,27 @@ def load(settings: Settings, kind: str) -> Any:
     if _sha256(path) != m["files"][kind]["sha256"]:
         raise ValueError(f"{path}: content does not match its manifest")
     return pd.read_parquet(path)
+
+
+def read_snapshot(settings: Settings) -> tuple[str | None, dict[str, dict[str, dict[str, Any]]]]:
+    """The live published snapshot as {kind: {key: row}} (rows as plain Python values)."""
+    m = current(settings)
+    if m is None:
+        return None, {"account": {}, "ip": {}, "device": {}}
+    tables: dict[str, dict[str, dict[str, Any]]] = {}
+    for kind in ("account", "ip", "device"):
+        df = load(settings, kind)
+        key = m["files"][kind]["key"]
+        records = df.to_dict("records")
+        for r in records:
+            for c, v in r.items():
+                if hasattr(v, "tolist"):  # list columns arrive as numpy arrays
+                    r[c] = v.tolist()
+        tables[kind] = {str(r[key]): r for r in records}
+    return str(m["as_of"]), tables
+
+
+def published_as_of(settings: Settings) -> str | None:
+    """The live snapshot's date, read from the pointer alone (cheap: the reload loop polls it)."""
+    ptr = Path(settings.online.snapshot_dir) / "CURRENT"
+    return str(json.loads(ptr.read_text())["as_of"]) if ptr.exists() else None

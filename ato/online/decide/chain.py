@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,10 @@ from ato.features.request import LoginSignals
 from ato.model.bundle import Scorer, load_bundle
 from ato.model.registry import champion, registry_dir
 from ato.model.rules import RuleSet, load_rules
-from ato.online.enrich import Enricher
-from ato.online.store import LiveLogin, OnlineStore
-from ato.online.vector import Vector, feature_vector, live_login, request_vector
+from ato.online.decide.enrich import Enricher
+from ato.online.decide.records import LiveLogin
+from ato.online.decide.store import OnlineStore
+from ato.online.decide.vector import Vector, feature_vector, live_login, request_vector
 from ato.settings import CONF_DIR, Settings
 
 log = logging.getLogger("ato.serving")
@@ -35,8 +37,8 @@ class BreakerOpenError(RuntimeError):
 class Breaker:
     """Opens after `failures` consecutive store failures; after `open_s` lets one trial call through."""
 
-    def __init__(self, failures: int, open_s: float) -> None:
-        self.limit, self.open_s = failures, open_s
+    def __init__(self, failures: int, open_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit, self.open_s, self.clock = failures, open_s, clock
         self.failures = 0
         self.open_until = 0.0
         self.trial = False
@@ -45,12 +47,12 @@ class Breaker:
     def state(self) -> str:
         if self.failures < self.limit:
             return "closed"
-        return "half_open" if time.monotonic() >= self.open_until else "open"
+        return "half_open" if self.clock() >= self.open_until else "open"
 
     def allow(self) -> bool:
         if self.failures < self.limit:
             return True
-        if time.monotonic() >= self.open_until and not self.trial:
+        if self.clock() >= self.open_until and not self.trial:
             self.trial = True  # one request tries the store; the rest keep falling back
             return True
         return False
@@ -62,7 +64,7 @@ class Breaker:
         self.failures += 1
         self.trial = False
         if self.failures >= self.limit:
-            self.open_until = time.monotonic() + self.open_s
+            self.open_until = self.clock() + self.open_s
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,8 @@ class Decision:
 
 
 class Decider:
-    """Holds the live models, reference data and store; `decide` is called per request."""
+    """Holds the live models, reference data and store; `decide` is called per request. The serving
+    runtime swaps `models`, `enricher` (and the store's snapshot) when new ones are published."""
 
     def __init__(self, settings: Settings, store: OnlineStore, models: Models, enricher: Enricher) -> None:
         self.settings = settings
@@ -203,6 +206,11 @@ class Decider:
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
+    async def drain(self) -> None:
+        """Wait for the speed-layer writes of shed logins still under way (at shutdown)."""
+        while self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+
     async def _record(self, logins: list[LiveLogin]) -> None:
         try:
             await asyncio.wait_for(self.store.record(logins), self.conf.store_timeout_ms / 1000 * 4)
@@ -219,14 +227,3 @@ class Decider:
         except Exception:
             self.breaker.failure()
             raise
-
-    async def reload(self) -> list[str]:
-        """Pick up a new snapshot, reputation feed or champion; returns what changed."""
-        changed = []
-        if await self.store.refresh():
-            self.enricher = await asyncio.to_thread(Enricher.load, self.settings)
-            changed.append(f"snapshot {self.store.as_of}")
-        if champion(self.settings) != self.models.version:
-            self.models = await asyncio.to_thread(load_models, self.settings)
-            changed.append(f"champion {self.models.version}")
-        return changed

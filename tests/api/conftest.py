@@ -1,0 +1,21 @@
+"""Fixtures of the in-process API tests: the tiny champion (trained once per run) and per-test settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ato.online.decide.chain import Models
+from ato.settings import Settings
+from tests.api.builders import api_settings, tiny_models
+
+
+@pytest.fixture(scope="session")
+def models(tmp_path_factory: pytest.TempPathFactory) -> Models:
+    return tiny_models(api_settings(tmp_path_factory.mktemp("tiny-model")))
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return api_settings(tmp_path)

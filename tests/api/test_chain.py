@@ -1,0 +1,136 @@
+"""The decision chain's levels through the API, with faults injected on purpose: 0 the model, 1 the
+fallback model when the store refuses or stalls (then the breaker opens) or the model breaks, 2 the
+rules when no model can answer, 3 shed to the rules while too many requests are in flight. Every
+well-formed request gets a 200 and an audit line saying which level answered."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ato.features.columns import ACCOUNT_FEATURES
+from ato.online.decide.chain import Models
+from ato.online.decide.enrich import Enriched, Enricher
+from ato.settings import Settings
+from tests.api.builders import (
+    VERSION,
+    FaultyStore,
+    api_settings,
+    build_app,
+    no_models,
+    serve,
+    tiny_store,
+)
+from tests.builders import make_score_request
+
+pytestmark = [pytest.mark.unit, pytest.mark.anyio]
+SCRIPT = "python-requests/2.31"
+
+
+def audit(settings: Settings) -> list[dict[str, Any]]:
+    return [json.loads(x) for p in sorted(Path(settings.serving.audit_dir).rglob("*.jsonl"))
+            for x in p.read_text().splitlines()]
+
+
+def broken(models: Models, *, fallback: bool = True) -> Models:
+    """The champion with a primary model that raises when it scores."""
+    assert models.model is not None
+    return Models(VERSION, dataclasses.replace(models.model, booster=object()),
+                  models.fallback if fallback else None, models.rules)
+
+
+def known(features: dict[str, Any]) -> set[str]:
+    return {k for k, v in features.items() if v is not None and not (isinstance(v, float) and math.isnan(v))}
+
+
+async def test_level_0_the_model_on_the_full_vector(settings: Settings, models: Models) -> None:
+    async with serve(build_app(settings, models)) as c:
+        d = (await c.post("/v1/score", json=make_score_request(explain=True))).json()
+    assert (d["fallback_level"], d["model_version"], d["action"]) == (0, VERSION, "allow")
+    assert d["features"]["logins_30d"] == 3.0 and d["features"]["new_device"] == 0, "snapshot and history used"
+    [line] = audit(settings)
+    assert (line["fallback_level"], line["store_error"], line["decision_id"]) == (0, None, d["decision_id"])
+    assert line["ip_hash"] and "20.0.1.7" not in json.dumps(line), "pseudonymized ids only"
+
+
+async def test_level_1_when_the_store_refuses_then_the_breaker_opens(settings: Settings, models: Models) -> None:
+    store = FaultyStore(tiny_store(settings), "raise")
+    failures = settings.serving.breaker_failures
+    async with serve(build_app(settings, models, store=store)) as c:
+        ds = [(await c.post("/v1/score", json=make_score_request(explain=True))).json() for _ in range(failures + 2)]
+        model = (await c.get("/v1/model")).json()
+        metrics = (await c.get("/metrics")).text
+    assert {(d["fallback_level"], d["model_version"]) for d in ds} == {(1, f"{VERSION}/fallback")}
+    assert store.lookups == failures, "once the breaker is open, the store is not called"
+    assert [x["store_error"] for x in audit(settings)] == ["ConnectionError"] * failures + ["BreakerOpen"] * 2
+    assert model["breaker"] == "open"
+    assert known(ds[0]["features"]).isdisjoint(ACCOUNT_FEATURES), "the fallback saw the request alone"
+    assert f'ato_store_errors_total{{error="ConnectionError"}} {failures}.0' in metrics
+
+
+async def test_level_1_when_the_store_never_answers(tmp_path: Path, models: Models) -> None:
+    settings = api_settings(tmp_path, ATO_SERVING__STORE_TIMEOUT_MS="50")
+    store = FaultyStore(tiny_store(settings), "stall")
+    async with serve(build_app(settings, models, store=store)) as c:
+        d = (await c.post("/v1/score", json=make_score_request())).json()
+    assert (d["fallback_level"], d["model_version"]) == (1, f"{VERSION}/fallback")
+    assert [x["store_error"] for x in audit(settings)] == ["TimeoutError"]
+
+
+async def test_level_1_when_the_model_breaks_and_2_without_a_fallback(settings: Settings, models: Models) -> None:
+    async with serve(build_app(settings, broken(models))) as c:
+        one = (await c.post("/v1/score", json=make_score_request())).json()
+    async with serve(build_app(settings, broken(models, fallback=False))) as c:
+        two = (await c.post("/v1/score", json=make_score_request(user_agent=SCRIPT))).json()
+    assert (one["fallback_level"], one["model_version"]) == (1, f"{VERSION}/fallback")
+    assert (two["fallback_level"], two["model_version"], two["action"]) == (2, "rules", "manual_review")
+
+
+async def test_level_2_the_rules_before_any_champion(settings: Settings) -> None:
+    async with serve(build_app(settings, no_models(settings))) as c:
+        script = (await c.post("/v1/score", json=make_score_request(user_agent=SCRIPT))).json()
+        human = (await c.post("/v1/score", json=make_score_request())).json()
+        ready = await c.get("/readyz")
+    assert (script["fallback_level"], script["model_version"], script["action"]) == (2, "rules", "manual_review")
+    assert script["reasons"] and "script" in script["reasons"][0]
+    assert (human["fallback_level"], human["action"], human["reasons"]) == (2, "allow", [])
+    assert ready.status_code == 503 and ready.json()["problems"] == ["no champion model (run `ato train --promote`)"]
+
+
+async def test_a_broken_chain_still_answers_from_the_rules(settings: Settings, models: Models) -> None:
+    class Broken(Enricher):
+        def enrich(self, *args: Any, **kwargs: Any) -> Enriched:
+            raise ValueError("injected")
+
+    async with serve(build_app(settings, models, enricher=Broken(settings, None, None))) as c:
+        r = await c.post("/v1/score", json=make_score_request())
+    assert r.status_code == 200 and (r.json()["fallback_level"], r.json()["model_version"]) == (2, "rules")
+    assert [x["store_error"] for x in audit(settings)] == ["ChainFailed"]
+
+
+async def test_level_3_shed_while_too_many_requests_are_in_flight(tmp_path: Path, models: Models) -> None:
+    """One request holds the store (gated) while a second arrives: over max_in_flight=1, it is shed to
+    the rules at once, and its login still counts in the speed layer."""
+    settings = api_settings(tmp_path, ATO_SERVING__MAX_IN_FLIGHT="1")
+    store = FaultyStore(tiny_store(settings), "gate")
+    app = build_app(settings, models, store=store)
+    stuffing_ip = "198.51.100.9"
+    async with serve(app) as c:
+        first = asyncio.create_task(c.post("/v1/score", json=make_score_request()))
+        await store.entered.wait()  # the first request is in flight, inside the store
+        shed = (await c.post("/v1/score", json=make_score_request(
+            account_id="acct_0000002", ip=stuffing_ip, user_agent=SCRIPT))).json()
+        store.released.set()
+        held = (await first).json()
+        await app.state.rt.chain.drain()  # the shed login's speed-layer write
+        later = (await c.post("/v1/score", json=make_score_request(
+            account_id="acct_0000002", ip=stuffing_ip, event_time="2026-08-06T12:01:00+00:00", explain=True))).json()
+    assert (shed["fallback_level"], shed["model_version"], shed["action"]) == (3, "rules", "manual_review")
+    assert held["fallback_level"] == 0 and later["fallback_level"] == 0
+    assert later["features"]["ip_attempts_5m"] == 1, "the shed login counts in the speed layer"
