@@ -82,6 +82,11 @@ def input_checks(settings: Settings, day: date) -> list[Check]:
     return checks
 
 
+def run_id(dates: list[date]) -> str:
+    """The label a run's checks carry: its as-of date, or `first..last` for a backfill."""
+    return dates[0].isoformat() if len(dates) == 1 else f"{dates[0]}..{dates[-1]}"
+
+
 def ratio_check(as_of: date, name: str, rows: int, previous: int | None, lo: float, hi: float) -> Check | None:
     """Day-over-day row-count bound; None when there is no previous day to compare with."""
     if not previous:

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from ato import deltars
-from ato.gates import Check, ratio_check
+from ato.gates import Check, ratio_check, run_id
 from ato.settings import Settings
 from ato.spark import lake
 from ato.spark.partials import build_partials
@@ -122,8 +122,6 @@ def output_checks(spark: SparkSession, settings: Settings, as_of_dates: list[dat
     from pyspark.sql import functions as F
 
     checks: list[Check] = []
-    from ato.nightly import run_id
-
     label = run_id(sorted(as_of_dates))
     frames = {t: (lake.read(spark, settings.table_path("gold", t)).where(lake.in_dates("as_of_date", as_of_dates)))
               for t in SNAPSHOT_TABLES.values()}
