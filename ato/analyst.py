@@ -6,7 +6,8 @@ from pathlib import Path
 
 import duckdb
 
-LAYERS = ("bronze", "silver", "gold")
+from ato import deltars
+from ato.tables import LAYERS
 
 
 def list_tables(root: str) -> dict[str, str]:
@@ -24,9 +25,7 @@ def list_tables(root: str) -> dict[str, str]:
 
 def connect(root: str) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with a view per table (`silver_logins`, `bronze_quarantine`, ...)."""
-    from deltalake import DeltaTable
-
     con = duckdb.connect()
     for name, path in list_tables(root).items():
-        con.register(name, DeltaTable(path).to_pyarrow_dataset())
+        con.register(name, deltars.dataset_at(path))
     return con

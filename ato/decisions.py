@@ -17,9 +17,10 @@ from typing import Any
 
 import pyarrow as pa
 
+from ato import deltars
 from ato.settings import Settings
+from ato.tables import DECISIONS
 
-TABLE = "decisions"
 SCHEMA = pa.schema([
     ("decision_id", pa.string()), ("event_id", pa.string()),
     ("decided_at", pa.timestamp("us", tz="UTC")), ("event_time", pa.timestamp("us", tz="UTC")),
@@ -71,11 +72,8 @@ def read_audit(settings: Settings, day: date) -> tuple[pa.Table, int, int]:
 
 def load_decisions(settings: Settings, day: date) -> Loaded:
     """Replace gold/decisions for `day` with what the audit log holds for it."""
-    from deltalake import write_deltalake
-
     table, files, bad = read_audit(settings, day)
-    path = settings.table_path("gold", TABLE)
-    write_deltalake(path, table, mode="overwrite", partition_by=["decided_date"],
-                    predicate=f"decided_date = '{day.isoformat()}'", schema_mode="merge")
+    deltars.write(settings, "gold", DECISIONS, table, mode="overwrite", predicate=f"decided_date = '{day.isoformat()}'",
+                  partition_by=["decided_date"], schema_mode="merge")
     levels = table.column("fallback_level").to_pylist()
     return Loaded(day.isoformat(), files, table.num_rows, bad, {lv: levels.count(lv) for lv in sorted(set(levels))})

@@ -10,8 +10,9 @@ from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from ato import deltars
 from ato.settings import Settings
-from ato.tables import CHECKS, partition_dates
+from ato.tables import CHECKS, LOGINS, QUARANTINE
 
 
 @dataclass(frozen=True)
@@ -38,36 +39,33 @@ class GateFailed(RuntimeError):
         super().__init__("quality gate failed: " + "; ".join(bad))
 
 
-def _daily_counts(path: str, where: str, first: date, last: date) -> dict[date, int]:
-    """Rows per event_date in [first, last] of a Delta table (partition-pruned read)."""
-    import duckdb
+def _daily_counts(settings: Settings, layer: str, table: str, first: date, last: date,
+                  stream: str | None = None) -> dict[date, int]:
+    """Rows per event_date in [first, last] of a Delta table (partition-pruned read), only
+    those of `stream` when given (quarantine); {} when there is no table yet."""
     import pyarrow.compute as pc
-    from deltalake import DeltaTable
-    from deltalake.exceptions import TableNotFoundError
 
+    of_stream = pc.field("stream") == stream if stream else None
     try:
-        ds = DeltaTable(path).to_pyarrow_dataset()
-    except TableNotFoundError:  # no table yet: no rows
+        tbl = deltars.read_dates(settings, layer, table, "event_date", first, last, ["event_date"], of_stream)
+    except deltars.NoTable:
         return {}
-    flt = (pc.field("event_date") >= first) & (pc.field("event_date") <= last)
-    tbl = ds.to_table(columns=[c for c in ("event_date", "stream") if c in ds.schema.names], filter=flt)
-    con = duckdb.connect()
-    con.register("t", tbl)
-    return {r[0]: int(r[1]) for r in con.sql(f"SELECT event_date, count(*) FROM t WHERE {where} GROUP BY 1").fetchall()}
+    counts = tbl.group_by("event_date").aggregate([("event_date", "count")])
+    return dict(zip(counts["event_date"].to_pylist(), counts["event_date_count"].to_pylist(), strict=True))
 
 
 def silver_dates(settings: Settings) -> list[date]:
     """Event dates that silver logins hold, from the Delta log (no data read)."""
-    return [date.fromisoformat(d) for d in partition_dates(settings.table_path("silver", "logins"), "event_date")]
+    return deltars.partition_dates(settings, "silver", LOGINS, "event_date")
 
 
 def input_checks(settings: Settings, day: date) -> list[Check]:
     """Is day D's input fit to build on? Quarantine share and row count vs the trailing days."""
     g = settings.gates
     lo = day - timedelta(days=g.row_count_lookback_days)
-    silver = _daily_counts(settings.table_path("silver", "logins"), "true", lo, day)
-    bronze = _daily_counts(settings.table_path("bronze", "logins"), "true", day, day).get(day, 0)
-    quarantined = _daily_counts(settings.table_path("bronze", "quarantine"), "stream = 'logins'", day, day).get(day, 0)
+    silver = _daily_counts(settings, "silver", LOGINS, lo, day)
+    bronze = _daily_counts(settings, "bronze", LOGINS, day, day).get(day, 0)
+    quarantined = _daily_counts(settings, "bronze", QUARANTINE, day, day, stream=LOGINS).get(day, 0)
     n = silver.get(day, 0)
     d = day.isoformat()
     share = quarantined / (bronze + quarantined) if bronze + quarantined else 0.0
@@ -82,6 +80,11 @@ def input_checks(settings: Settings, day: date) -> list[Check]:
         checks.append(Check(d, "input", "logins_vs_trailing_median", g.row_count_min_ratio <= ratio <= g.row_count_max_ratio,
                             round(ratio, 4), f"[{g.row_count_min_ratio}, {g.row_count_max_ratio}]"))
     return checks
+
+
+def run_id(dates: list[date]) -> str:
+    """The label a run's checks carry: its as-of date, or `first..last` for a backfill."""
+    return dates[0].isoformat() if len(dates) == 1 else f"{dates[0]}..{dates[-1]}"
 
 
 def ratio_check(as_of: date, name: str, rows: int, previous: int | None, lo: float, hi: float) -> Check | None:
@@ -100,11 +103,10 @@ def log_checks(settings: Settings, run: str, checks: list[Check]) -> None:
     from datetime import UTC, datetime
 
     import pyarrow as pa
-    from deltalake import write_deltalake
 
     now = datetime.now(UTC)
     rows = [{"run": run, **c.as_dict(), "logged_at": now} for c in checks]
     schema = pa.schema([("run", pa.string()), ("as_of_date", pa.string()), ("gate", pa.string()), ("name", pa.string()),
                         ("passed", pa.bool_()), ("observed", pa.float64()), ("bounds", pa.string()),
                         ("logged_at", pa.timestamp("us", tz="UTC"))])
-    write_deltalake(settings.table_path("gold", CHECKS), pa.Table.from_pylist(rows, schema=schema), mode="append")
+    deltars.write(settings, "gold", CHECKS, pa.Table.from_pylist(rows, schema=schema), mode="append")

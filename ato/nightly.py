@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ato.gates import Check, GateFailed, input_checks, log_checks
+from ato.gates import Check, GateFailed, input_checks, log_checks, run_id
 from ato.progress import QUIET, Progress
 from ato.settings import Settings
 
@@ -53,10 +53,6 @@ def date_range(first: date, last: date) -> list[date]:
     if last < first:
         raise ValueError(f"--to {last} is before --from {first}")
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
-
-
-def run_id(dates: list[date]) -> str:
-    return dates[0].isoformat() if len(dates) == 1 else f"{dates[0]}..{dates[-1]}"
 
 
 def run_nightly(settings: Settings, dates: list[date], steps: tuple[str, ...] = STEPS, spool: Path | None = None,

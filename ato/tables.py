@@ -1,23 +1,23 @@
-"""Names of the gold tables the batch layer writes, and the key of each entity, in one place
-for the Spark jobs, the published snapshot and the gates (importing this needs no JVM)."""
+"""Names of the lake's tables, in one place for the Spark jobs, delta-rs readers, the published
+snapshot and the gates (importing this needs no JVM). A table lives at
+`settings.table_path(layer, name)`; bronze and silver tables are named for their stream
+(`ato.contracts`), e.g. bronze/logins and silver/logins."""
 
 from __future__ import annotations
 
+LAYERS = ("bronze", "silver", "gold")
+
+# bronze and silver: the streams read by name outside ingest, and bronze's bookkeeping tables
+LOGINS = "logins"
+LABELS = "labels"
+IP_REPUTATION = "ip_reputation"
+QUARANTINE = "quarantine"
+LEDGER = "_ingest_log"
+
+# gold
 ENTITY_KEYS = {"account": "account_id", "ip": "ip_hash", "device": "device_hash"}
 PARTIAL_TABLES = {"account": "account_activity_daily", "ip": "ip_activity_daily", "device": "device_activity_daily"}
 SNAPSHOT_TABLES = {"account": "account_features_daily", "ip": "ip_features_daily", "device": "device_features_daily"}
 TRAINING = "training_set"
 CHECKS = "nightly_checks"
-
-
-def partition_dates(path: str, column: str) -> list[str]:
-    """Sorted partition values (ISO dates) of a Delta table, read from its log through
-    delta-rs (no data, no JVM); [] when there is no table yet."""
-    from deltalake import DeltaTable
-    from deltalake.exceptions import TableNotFoundError
-
-    try:
-        parts = DeltaTable(path).partitions()
-    except TableNotFoundError:
-        return []
-    return sorted({p[column] for p in parts if p.get(column)})
+DECISIONS = "decisions"

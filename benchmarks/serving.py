@@ -56,15 +56,14 @@ def uvicorn(app: str, port: int) -> list[str]:
 
 
 def request_bodies(n: int) -> list[bytes]:
+    from ato import deltars
     from ato.online.replay.feed import raw_logins, request_body
     from ato.settings import load_settings
-    from ato.tables import partition_dates
+    from ato.tables import LOGINS
 
     s = load_settings()
-    day = partition_dates(s.table_path("silver", "logins"), "event_date")[-1]
-    from datetime import date
-
-    rows = raw_logins(s, [date.fromisoformat(day)]).head(n).to_dict("records")
+    day = deltars.partition_dates(s, "silver", LOGINS, "event_date")[-1]
+    rows = raw_logins(s, [day]).head(n).to_dict("records")
     out = []
     for r in rows:
         body = request_body(r)

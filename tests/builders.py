@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -86,3 +87,152 @@ def write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
         for r in rows:
             w.writerow({k: "" if r.get(k) is None else r[k] for k in cols})
     return path
+
+
+def make_session(**over: Any) -> dict[str, Any]:
+    i = _next()
+    row: dict[str, Any] = {"session_id": f"ss_test_{i:06d}", "account_id": "acct_0000001",
+                           "started_at": "2026-08-01T10:00:00Z", "ended_at": "2026-08-01T10:20:00Z"}
+    row.update(over)
+    return row
+
+
+def make_account_change(**over: Any) -> dict[str, Any]:
+    i = _next()
+    row: dict[str, Any] = {"event_id": f"ch_test_{i:06d}", "event_time": "2026-08-01T10:10:00Z",
+                           "account_id": "acct_0000001", "change_type": "email_change", "ip": "20.0.1.10",
+                           "device_id": "dev-1"}
+    row.update(over)
+    return row
+
+
+def make_label(**over: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {"account_id": "acct_0000001", "login_event_id": None, "label": "ato",
+                           "source": "customer_report", "reported_at": "2026-08-03T09:00:00Z",
+                           "attack_started_at": None}
+    row.update(over)
+    return row
+
+
+# --- Spark frames: a few typed rows in the shape a transform reads (tests/spark) ----------------
+
+def ts(text: str) -> datetime:
+    """'2026-08-01T06:00' (UTC unless an offset is given) -> an aware datetime."""
+    t = datetime.fromisoformat(text)
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def frame(spark: Any, schema: str, rows: list[dict[str, Any]]) -> Any:
+    """A DataFrame of `rows` (dicts) under a DDL `schema`; a key the schema lacks is an error."""
+    from pyspark.sql.types import StructType
+
+    st = StructType.fromDDL(schema)
+    names = st.fieldNames()
+    for r in rows:
+        unknown = set(r) - set(names)
+        if unknown:
+            raise KeyError(f"not in the schema: {sorted(unknown)}")
+    return spark.createDataFrame([tuple(r.get(n) for n in names) for r in rows], st)
+
+
+def _dated(row: dict[str, Any], time_field: str, over: dict[str, Any]) -> dict[str, Any]:
+    row.update(over)
+    if isinstance(row[time_field], str):
+        row[time_field] = ts(row[time_field])
+    row.setdefault("event_date", row[time_field].date())
+    return row
+
+
+SILVER_LOGINS = ("event_id string, account_id string, event_time timestamp, outcome string, ip_hash string, "
+                 "device_hash string, country string, asn bigint, latitude double, longitude double, event_date date")
+SILVER_SESSIONS = ("session_id string, account_id string, started_at timestamp, ended_at timestamp, "
+                   "duration_s bigint, event_date date")
+SILVER_PAYMENTS = ("event_id string, account_id string, event_time timestamp, amount double, status string, "
+                   "event_date date")
+SILVER_CHANGES = "event_id string, account_id string, event_time timestamp, change_type string, event_date date"
+
+
+def silver_login(**over: Any) -> dict[str, Any]:
+    """A silver login with the columns the partials read; `event_time` may be 'YYYY-MM-DDTHH:MM'."""
+    i = _next()
+    row = {"event_id": f"lg_{i:06d}", "account_id": "A", "event_time": "2026-08-01T10:00", "outcome": "success",
+           "ip_hash": "i1", "device_hash": "d1", "country": "US", "asn": 100, "latitude": 40.0, "longitude": -74.0}
+    return _dated(row, "event_time", over)
+
+
+def silver_session(**over: Any) -> dict[str, Any]:
+    i = _next()
+    row = {"session_id": f"ss_{i:06d}", "account_id": "A", "started_at": "2026-08-01T10:00", "ended_at": None,
+           "duration_s": None}
+    return _dated(row, "started_at", over)
+
+
+def silver_payment(**over: Any) -> dict[str, Any]:
+    i = _next()
+    row = {"event_id": f"py_{i:06d}", "account_id": "A", "event_time": "2026-08-01T10:00", "amount": 10.0,
+           "status": "succeeded"}
+    return _dated(row, "event_time", over)
+
+
+def silver_change(**over: Any) -> dict[str, Any]:
+    i = _next()
+    row = {"event_id": f"ch_{i:06d}", "account_id": "A", "event_time": "2026-08-01T10:00",
+           "change_type": "email_change"}
+    return _dated(row, "event_time", over)
+
+
+ACCOUNT_PARTIALS = (
+    "account_id string, event_date date, logins bigint, failed_logins bigint, successful_logins bigint, "
+    "devices array<string>, ips array<string>, countries array<string>, asns array<bigint>, "
+    "ok_devices array<string>, ok_ips array<string>, ok_countries array<string>, ok_asns array<bigint>, "
+    "hour_sin double, hour_cos double, first_ok_login timestamp, "
+    "last_ok struct<time: timestamp, lat: double, lon: double, country: string, asn: bigint>, "
+    "sessions bigint, session_s_sum double, session_s_sq_sum double, sessions_ended bigint, session_s_max bigint, "
+    "payments bigint, payment_amount_sum double, payment_amount_max double, failed_payments bigint, "
+    "last_failed_payment timestamp, account_changes bigint")
+ENTITY_PARTIALS = ("{key} string, event_date date, attempts bigint, failures bigint, accounts array<string>, "
+                   "first_seen timestamp, last_seen timestamp")
+
+
+def account_partial(**over: Any) -> dict[str, Any]:
+    """A gold/account_activity_daily row: a day with no activity unless overridden."""
+    row: dict[str, Any] = {
+        "account_id": "A", "event_date": date(2026, 8, 1), "logins": 0, "failed_logins": 0, "successful_logins": 0,
+        "devices": [], "ips": [], "countries": [], "asns": [], "ok_devices": [], "ok_ips": [], "ok_countries": [],
+        "ok_asns": [], "hour_sin": 0.0, "hour_cos": 0.0, "first_ok_login": None, "last_ok": None,
+        "sessions": 0, "session_s_sum": 0.0, "session_s_sq_sum": 0.0, "sessions_ended": 0, "session_s_max": None,
+        "payments": 0, "payment_amount_sum": 0.0, "payment_amount_max": None, "failed_payments": 0,
+        "last_failed_payment": None, "account_changes": 0,
+    }
+    row.update(over)
+    return row
+
+
+def entity_partial(key: str = "ip_hash", **over: Any) -> dict[str, Any]:
+    """A gold/ip_activity_daily (or device) row."""
+    row: dict[str, Any] = {key: "i1", "event_date": date(2026, 8, 1), "attempts": 1, "failures": 0,
+                           "accounts": ["A"], "first_seen": ts("2026-08-01T10:00"), "last_seen": ts("2026-08-01T10:00")}
+    row.update(over)
+    return row
+
+
+BRONZE_COLUMNS = ("extra map<string,string>, event_date date, _source_file string, _row_id string, "
+                  "_ingest_id string, _ingested_at timestamp")
+_CAST = {"timestamp": lambda v: v if isinstance(v, datetime) else ts(v), "long": int, "double": float, "string": str, "cidr": str}
+
+
+def bronze_frame(spark: Any, stream: str, rows: list[dict[str, Any]]) -> Any:
+    """Bronze rows of a stream from contract records (as `make_login` & co. make them): fields
+    typed, event_date from the time field, bookkeeping columns defaulted unless a row sets them."""
+    from ato.contracts import contract, spark_schema
+
+    c = contract(stream)
+    typed = []
+    for i, r in enumerate(rows):
+        t = {f.name: None if r.get(f.name) is None else _CAST[f.kind](r[f.name]) for f in c.fields}
+        typed.append({**t, "extra": r.get("extra", {}), "event_date": t[c.time_field].date(),
+                      "_source_file": r.get("_source_file", "spool/part-1.jsonl"), "_row_id": r.get("_row_id", f"r{i}"),
+                      "_ingest_id": r.get("_ingest_id", "ing_test"),
+                      "_ingested_at": r.get("_ingested_at", ts("2026-08-02T00:00"))})
+    ddl = ", ".join(f"{f.name} {f.dataType.simpleString()}" for f in spark_schema(stream).fields)
+    return frame(spark, f"{ddl}, {BRONZE_COLUMNS}", typed)

@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ato import deltars
 from ato.features.columns import CATEGORICAL_FEATURES, FEATURES, ID_COLUMNS, LABEL_COLUMNS
 from ato.settings import Settings
-from ato.tables import TRAINING
+from ato.tables import LOGINS, TRAINING
 
 # The fallback model runs when the online store (snapshots, speed-layer counters) is out of
 # reach: it only sees what the login request itself carries, enriched in process.
@@ -82,25 +83,20 @@ def rolling_folds(settings: Settings, w: Window) -> list[Window]:
     return folds
 
 
-def _read_dates(path: str, date_col: str, first: date, last: date, columns: list[str], missing: str) -> pd.DataFrame:
-    """Rows of a Delta table (through delta-rs, no JVM) with `date_col` in [first, last], in
+def _read_dates(settings: Settings, layer: str, table: str, date_col: str, first: date, last: date,
+                columns: list[str], missing: str) -> pd.DataFrame:
+    """Rows of a Delta table (delta-rs, no JVM) with `date_col` in [first, last], in
     (event_time, event_id) order; NotEnoughData(`missing`) when the table does not exist."""
-    import pyarrow.compute as pc
-    from deltalake import DeltaTable
-    from deltalake.exceptions import TableNotFoundError
-
     try:
-        ds = DeltaTable(path).to_pyarrow_dataset()
-    except TableNotFoundError as e:
-        raise NotEnoughData(f"no table at {path}: {missing}") from e
-    flt = (pc.field(date_col) >= pc.scalar(first)) & (pc.field(date_col) <= pc.scalar(last))
-    df = ds.to_table(filter=flt, columns=columns).to_pandas()
+        df = deltars.read_dates(settings, layer, table, date_col, first, last, columns).to_pandas()
+    except deltars.NoTable as e:
+        raise NotEnoughData(f"{e}: {missing}") from e
     return df.sort_values(["event_time", "event_id"], kind="stable", ignore_index=True)
 
 
 def load_training_rows(settings: Settings, first: date, last: date) -> pd.DataFrame:
     """Matured training rows with login dates in [first, last], in a stable order."""
-    df = _read_dates(f"{settings.paths.lake_root}/gold/{TRAINING}", "login_date", first, last,
+    df = _read_dates(settings, "gold", TRAINING, "login_date", first, last,
                      [*ID_COLUMNS, *FEATURES, *LABEL_COLUMNS], "run `ato nightly` first")
     df["login_date"] = pd.to_datetime(df["login_date"]).dt.date
     return df
@@ -108,9 +104,7 @@ def load_training_rows(settings: Settings, first: date, last: date) -> pd.DataFr
 
 def training_days(settings: Settings) -> list[date]:
     """Login dates present in gold/training_set."""
-    from ato.tables import partition_dates
-
-    return [date.fromisoformat(d) for d in partition_dates(f"{settings.paths.lake_root}/gold/{TRAINING}", "login_date")]
+    return deltars.partition_dates(settings, "gold", TRAINING, "login_date")
 
 
 def attach_truth(df: pd.DataFrame, world_dir: str | Path) -> bool:
@@ -205,5 +199,5 @@ def feature_hash(features: tuple[str, ...], vocab: dict[str, list[str]]) -> str:
 
 def load_silver_logins(settings: Settings, first: date, last: date, columns: tuple[str, ...]) -> pd.DataFrame:
     """Silver logins with event dates in [first, last] (the Freeman baseline's history)."""
-    return _read_dates(f"{settings.paths.lake_root}/silver/logins", "event_date", first, last, list(columns),
+    return _read_dates(settings, "silver", LOGINS, "event_date", first, last, list(columns),
                        "run `ato ingest` first")

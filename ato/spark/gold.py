@@ -8,14 +8,15 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from ato.gates import Check, ratio_check
+from ato import deltars
+from ato.gates import Check, ratio_check, run_id
 from ato.settings import Settings
 from ato.spark import lake
 from ato.spark.partials import build_partials
 from ato.spark.quality import load_suite_spec, run_suite
 from ato.spark.snapshots import WINDOW_DAYS, build_snapshots
 from ato.spark.training import context_dates, training_rows
-from ato.tables import PARTIAL_TABLES, SNAPSHOT_TABLES, TRAINING, partition_dates
+from ato.tables import LABELS, LOGINS, PARTIAL_TABLES, SNAPSHOT_TABLES, TRAINING
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -56,16 +57,16 @@ def _silver(spark: SparkSession, settings: Settings, stream: str) -> DataFrame:
     return df.withColumn("duration_s", F.lit(None).cast("bigint")) if stream == "sessions" else df
 
 
-def _dates_in(path: str, col: str) -> set[date]:
-    return {date.fromisoformat(d) for d in partition_dates(path, col)}
+def _dates_in(settings: Settings, layer: str, table: str, col: str) -> set[date]:
+    return set(deltars.partition_dates(settings, layer, table, col))
 
 
 def build_partials_for(spark: SparkSession, settings: Settings, as_of_dates: list[date]) -> list[date]:
     """Derive the daily partials the snapshots of `as_of_dates` need: the latest days always
     (late events), and any day in their windows that has silver logins but no partial yet."""
     silver = {s: _silver(spark, settings, s) for s in SILVER_INPUTS}
-    have = _dates_in(settings.table_path("gold", PARTIAL_TABLES["account"]), "event_date")
-    with_data = _dates_in(settings.table_path("silver", "logins"), "event_date")
+    have = _dates_in(settings, "gold", PARTIAL_TABLES["account"], "event_date")
+    with_data = _dates_in(settings, "silver", LOGINS, "event_date")
     need: set[date] = set()
     for d in as_of_dates:
         window = {d - timedelta(days=i) for i in range(WINDOW_DAYS)}
@@ -97,11 +98,11 @@ def build_training_for(spark: SparkSession, settings: Settings, login_dates: lis
         return 0
     ctx = context_dates(login_dates)
     # Read once: the speed-layer keys, the replay and the labels all scan these logins.
-    logins = _silver(spark, settings, "logins").where(lake.in_dates("event_date", ctx)).persist()
+    logins = _silver(spark, settings, LOGINS).where(lake.in_dates("event_date", ctx)).persist()
     prev = [d - timedelta(days=1) for d in login_dates]
     snaps = {k: lake.read(spark, settings.table_path("gold", t)).where(lake.in_dates("as_of_date", prev))
              for k, t in SNAPSHOT_TABLES.items()}
-    rows = training_rows(logins, snaps, _silver(spark, settings, "labels"), login_dates,
+    rows = training_rows(logins, snaps, _silver(spark, settings, LABELS), login_dates,
                          settings.batch.label_maturity_days, dict(settings.labels.weights))
     path = settings.table_path("gold", TRAINING)
     try:
@@ -113,7 +114,7 @@ def build_training_for(spark: SparkSession, settings: Settings, login_dates: lis
 
 
 def existing_snapshot_dates(spark: SparkSession, settings: Settings) -> set[date]:
-    return _dates_in(settings.table_path("gold", SNAPSHOT_TABLES["account"]), "as_of_date")
+    return _dates_in(settings, "gold", SNAPSHOT_TABLES["account"], "as_of_date")
 
 
 def output_checks(spark: SparkSession, settings: Settings, as_of_dates: list[date], login_dates: list[date]) -> list[Check]:
@@ -121,8 +122,6 @@ def output_checks(spark: SparkSession, settings: Settings, as_of_dates: list[dat
     from pyspark.sql import functions as F
 
     checks: list[Check] = []
-    from ato.nightly import run_id
-
     label = run_id(sorted(as_of_dates))
     frames = {t: (lake.read(spark, settings.table_path("gold", t)).where(lake.in_dates("as_of_date", as_of_dates)))
               for t in SNAPSHOT_TABLES.values()}

@@ -24,13 +24,10 @@ from ato.spark import lake
 from ato.spark.quality import load_suite_spec, run_suite
 from ato.spark.read_spool import read_stream
 from ato.spark.validate import apply_contract
+from ato.tables import LEDGER, QUARANTINE
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
-
-LEDGER = "_ingest_log"
-QUARANTINE = "quarantine"
-
 
 @dataclass
 class IngestSummary:

@@ -12,10 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ato import deltars
 from ato.model import registry
 from ato.model.bundle import load_bundle
 from ato.model.run import TrainResult, train_and_register
 from ato.settings import Settings
+from ato.tables import TRAINING
 
 pytestmark = pytest.mark.spark
 REQUIRED = {"pr_auc", "roc_auc", "precision", "recall", "f1", "recall_at_1pct_stepup", "false_lock_rate",
@@ -52,17 +54,15 @@ def test_same_seed_and_data_give_the_same_version_and_model(trained: tuple[Setti
 
 def test_a_challenger_trained_on_shuffled_labels_is_refused(trained: tuple[Settings, TrainResult], tmp_path: Path) -> None:
     import pyarrow as pa
-    from deltalake import DeltaTable, write_deltalake
 
     s, res = trained
     lake = tmp_path / "lake"
     shutil.copytree(s.paths.lake_root, lake)
-    path = str(lake / "gold" / "training_set")
-    t = DeltaTable(path).to_pyarrow_table()
+    s2 = s.model_copy(update={"paths": s.paths.model_copy(update={"lake_root": str(lake)})})
+    t = deltars.read(s2, "gold", TRAINING)
     shuffled = np.random.default_rng(0).permutation(t.column("label").to_numpy())
     t = t.set_column(t.schema.get_field_index("label"), "label", pa.array(shuffled, type=t.schema.field("label").type))
-    write_deltalake(path, t, mode="overwrite", partition_by=["login_date"])
-    s2 = s.model_copy(update={"paths": s.paths.model_copy(update={"lake_root": str(lake)})})
+    deltars.write(s2, "gold", TRAINING, t, mode="overwrite", partition_by=["login_date"])
     challenger = train_and_register(s2, promote=False)
     m = challenger.run.metrics
     assert m["champion_on_same_test"]["version"] == res.version

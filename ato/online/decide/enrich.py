@@ -136,10 +136,10 @@ class Enricher:
             geo = pd.read_csv(geo_path, dtype={"network": str, "country": str, "city": str})
         rep = None
         try:
-            from deltalake import DeltaTable
+            from ato import deltars
+            from ato.tables import IP_REPUTATION
 
-            rep = DeltaTable(settings.table_path("silver", "ip_reputation")).to_pandas(
-                columns=["network", "category", "score", "as_of"])
+            rep = deltars.read(settings, "silver", IP_REPUTATION, ["network", "category", "score", "as_of"]).to_pandas()
         except Exception:
             rep = None
         return cls(settings, geo, rep)

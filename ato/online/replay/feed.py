@@ -16,7 +16,9 @@ from typing import Any
 
 import pandas as pd
 
+from ato import deltars
 from ato.settings import Settings
+from ato.tables import LOGINS
 
 LOGIN_FIELDS = ("event_id", "event_time", "account_id", "outcome", "ip", "user_agent", "device_id", "country",
                 "city", "latitude", "longitude", "asn", "channel", "session_id")
@@ -25,14 +27,12 @@ LOGIN_FIELDS = ("event_id", "event_time", "account_id", "outcome", "ip", "user_a
 def raw_logins(settings: Settings, dates: Iterable[date]) -> pd.DataFrame:
     """Bronze logins of `dates` that reached silver, deduplicated as silver does, in (time, id) order."""
     import pyarrow.compute as pc
-    from deltalake import DeltaTable
 
     days = sorted(set(dates))
     flt = pc.field("event_date").isin(days)
-    bronze = DeltaTable(settings.table_path("bronze", "logins")).to_pyarrow_dataset().to_table(
-        filter=flt, columns=[*LOGIN_FIELDS, "_ingested_at", "_source_file", "_row_id"]).to_pandas()
-    kept = DeltaTable(settings.table_path("silver", "logins")).to_pyarrow_dataset().to_table(
-        filter=flt, columns=["event_id"]).to_pandas()
+    bronze = deltars.read(settings, "bronze", LOGINS, [*LOGIN_FIELDS, "_ingested_at", "_source_file", "_row_id"],
+                          flt).to_pandas()
+    kept = deltars.read(settings, "silver", LOGINS, ["event_id"], flt).to_pandas()
     bronze = bronze.sort_values(["event_id", "_ingested_at", "_source_file", "_row_id"], kind="stable")
     df = bronze.drop_duplicates("event_id").merge(kept, on="event_id")
     return df.sort_values(["event_time", "event_id"], kind="stable", ignore_index=True)[list(LOGIN_FIELDS)]

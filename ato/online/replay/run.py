@@ -34,9 +34,10 @@ def truth_of_day(settings: Settings, day: date) -> pd.DataFrame | None:
 
 def default_day(settings: Settings) -> date:
     """The last login day with a successful takeover in the ground truth (else the last day)."""
-    from ato.tables import partition_dates
+    from ato import deltars
+    from ato.tables import LOGINS
 
-    days = [date.fromisoformat(d) for d in partition_dates(settings.table_path("silver", "logins"), "event_date")]
+    days = deltars.partition_dates(settings, "silver", LOGINS, "event_date")
     if len(days) < 2:
         raise ValueError("replay needs two days of silver logins (the day and the one before it)")
     for d in reversed(days[1:]):

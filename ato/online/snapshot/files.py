@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from ato import deltars
 from ato.features.columns import ACCOUNT_FEATURES, ENTITY_FEATURES
 from ato.features.request import HISTORY_COLUMNS
 from ato.settings import Settings
@@ -52,7 +53,6 @@ def publish(settings: Settings, as_of: date) -> Published:
     """Export the as-of snapshot and make it the live one; prunes old published snapshots."""
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
-    from deltalake import DeltaTable
 
     root = Path(settings.online.snapshot_dir)
     rel = f"snapshots/{as_of.isoformat()}"
@@ -61,8 +61,7 @@ def publish(settings: Settings, as_of: date) -> Published:
     tmp.mkdir(parents=True)
     rows, files = {}, {}
     for kind, table in SNAPSHOT_TABLES.items():
-        ds = DeltaTable(settings.table_path("gold", table)).to_pyarrow_dataset()
-        tbl = ds.to_table(columns=list(SERVING_COLUMNS[kind]), filter=pc.field("as_of_date") == as_of)
+        tbl = deltars.read(settings, "gold", table, list(SERVING_COLUMNS[kind]), pc.field("as_of_date") == as_of)
         key = SERVING_COLUMNS[kind][0]
         tbl = tbl.sort_by(key)
         out = tmp / f"{kind}.parquet"

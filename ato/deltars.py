@@ -1,0 +1,100 @@
+"""Delta I/O without a JVM (delta-rs): read, list partition dates, write. Every table is named
+by `settings` + layer + table (names in `ato.tables`); the Spark side is `ato.spark.lake`.
+Reads return Arrow tables (`.to_pandas()` keeps delta-rs's microsecond timestamps)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+    from deltalake import DeltaTable
+
+    from ato.settings import Settings
+
+
+class NoTable(FileNotFoundError):
+    """No Delta table at `<lake_root>/<layer>/<table>` (nothing was written there yet)."""
+
+
+def _open(path: str) -> DeltaTable:
+    from deltalake import DeltaTable
+    from deltalake.exceptions import TableNotFoundError
+
+    try:
+        return DeltaTable(path)
+    except TableNotFoundError as e:
+        raise NoTable(f"no Delta table at {path}") from e
+
+
+def exists(settings: Settings, layer: str, table: str) -> bool:
+    """Whether the table has been written."""
+    try:
+        _open(settings.table_path(layer, table))
+    except NoTable:
+        return False
+    return True
+
+
+def version(settings: Settings, layer: str, table: str) -> int | None:
+    """The table's current version, None when it does not exist."""
+    try:
+        return int(_open(settings.table_path(layer, table)).version())
+    except NoTable:
+        return None
+
+
+def partition_dates(settings: Settings, layer: str, table: str, column: str) -> list[date]:
+    """Sorted dates of a date-partitioned table, from its log (no data read); [] without a table."""
+    try:
+        parts = _open(settings.table_path(layer, table)).partitions()
+    except NoTable:
+        return []
+    return [date.fromisoformat(d) for d in sorted({p[column] for p in parts if p.get(column)})]
+
+
+def dataset(settings: Settings, layer: str, table: str) -> ds.Dataset:
+    """The table as a lazy Arrow dataset (DuckDB can query it in place). Raises NoTable."""
+    return dataset_at(settings.table_path(layer, table))
+
+
+def dataset_at(path: str) -> ds.Dataset:
+    """The Delta table found at `path` (for callers that discover tables on disk, the analyst
+    views); everyone else names tables with `dataset`."""
+    return _open(path).to_pyarrow_dataset()
+
+
+def read(settings: Settings, layer: str, table: str, columns: list[str] | None = None,
+         where: pc.Expression | None = None) -> pa.Table:
+    """Rows matching `where` (partitions and file statistics prune the scan). Raises NoTable."""
+    return dataset(settings, layer, table).to_table(columns=columns, filter=where)
+
+
+def read_dates(settings: Settings, layer: str, table: str, column: str, first: date, last: date,
+               columns: list[str] | None = None, where: pc.Expression | None = None) -> pa.Table:
+    """Rows of a date-partitioned table with `column` in [first, last] (and matching `where`).
+    Raises NoTable."""
+    import pyarrow.compute as pc
+
+    span = (pc.field(column) >= pc.scalar(first)) & (pc.field(column) <= pc.scalar(last))
+    return read(settings, layer, table, columns, span if where is None else span & where)
+
+
+def write(settings: Settings, layer: str, table: str, data: pa.Table,
+          mode: Literal["append", "overwrite"] = "append", predicate: str | None = None,
+          partition_by: list[str] | None = None, schema_mode: Literal["merge", "overwrite"] | None = None) -> None:
+    """Append, overwrite the table, or (mode="overwrite" with a SQL `predicate`) replace exactly
+    the rows matching it, so re-running a day gives the same table. Creates the table."""
+    from deltalake import write_deltalake
+
+    path = settings.table_path(layer, table)
+    if predicate is None:
+        write_deltalake(path, data, mode=mode, partition_by=partition_by, schema_mode=schema_mode)
+    elif mode == "overwrite":
+        write_deltalake(path, data, mode="overwrite", predicate=predicate, partition_by=partition_by,
+                        schema_mode=schema_mode)
+    else:
+        raise ValueError(f"{layer}/{table}: a predicate replaces rows, it needs mode='overwrite'")
