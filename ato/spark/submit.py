@@ -10,6 +10,7 @@ go through `task_command` (ato.dagkit), which picks this route for commands that
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shlex
 import subprocess
@@ -26,9 +27,15 @@ SPARK_STEPS = {"ingest", "aggregates", "training", "gate"}  # nightly steps that
 
 
 def spark_submit() -> str:
-    """$SPARK_HOME/bin/spark-submit when SPARK_HOME is set, else the one pyspark put in the venv."""
+    """$SPARK_HOME/bin/spark-submit when SPARK_HOME is set, else the one inside the installed
+    pyspark package (it finds its Spark home by itself, with no python3 on PATH needed)."""
     home = os.environ.get("SPARK_HOME")
-    return str(Path(home) / "bin" / "spark-submit") if home else str(Path(sys.executable).parent / "spark-submit")
+    if not home:
+        spec = importlib.util.find_spec("pyspark")  # locates the package without importing it
+        if spec is None or spec.origin is None:
+            raise RuntimeError("pyspark is not installed and SPARK_HOME is not set: no spark-submit to run")
+        home = str(Path(spec.origin).parent)
+    return str(Path(home) / "bin" / "spark-submit")
 
 
 def submit_argv(settings: Settings, job: str, args: Sequence[str]) -> list[str]:

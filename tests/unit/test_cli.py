@@ -142,16 +142,25 @@ def test_nightly_refusals_are_documents_and_versions_before_takes_either_form(ca
 SUBMIT_ENV = {"ATO_SPARK_SUBMIT": "1", "ATO_SPARK_MASTER": "spark://head:7077", "ATO_SPARK__DRIVER_MEMORY": "2g"}
 
 
+def pyspark_dir() -> str:
+    import importlib.util
+
+    spec = importlib.util.find_spec("pyspark")
+    assert spec is not None and spec.origin is not None
+    return str(Path(spec.origin).parent)
+
+
 def test_dag_tasks_submit_spark_steps_when_configured(monkeypatch: pytest.MonkeyPatch) -> None:
     from ato.dagkit import ato
     from ato.spark.session import LOG4J2_CONF, delta_jars
 
+    monkeypatch.delenv("SPARK_HOME", raising=False)
     for k, v in SUBMIT_ENV.items():
         monkeypatch.setenv(k, v)
     argv = shlex.split(ato("nightly", "--date", "{{ ds }}", "--steps", "aggregates", "--json"))
     root = Path(__file__).resolve().parents[2]
     i = argv.index(str(root / "spark_jobs" / "nightly.py"))
-    assert argv[0] == str(Path(sys.executable).parent / "spark-submit")
+    assert argv[0] == str(Path(pyspark_dir()) / "bin" / "spark-submit")
     assert argv[i + 1:] == ["--date", "{{ ds }}", "--steps", "aggregates", "--json"]
     opts = dict(zip(argv[1:i:2], argv[2:i:2], strict=True))
     assert opts["--master"] == "spark://head:7077" and opts["--deploy-mode"] == "client"
