@@ -36,7 +36,7 @@ debian:  ## Debian packages the project needs (checked every time; installs only
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server; }
 
 lint: setup  ## ruff + mypy
-	$(BIN)/ruff check ato spark_jobs dags tests benchmarks
+	$(BIN)/ruff check ato serving spark_jobs dags tests benchmarks
 	$(BIN)/mypy
 
 test: setup lint  ## the whole suite: unit, spark, data

@@ -26,6 +26,7 @@ ENV_ALIASES: dict[str, tuple[str, str]] = {
     "ATO_MODEL_DIR": ("paths", "models"),
     "ATO_ONLINE_DIR": ("online", "snapshot_dir"),
     "ATO_SPARK_MASTER": ("spark", "master"),
+    "ATO_SPARK_SUBMIT": ("spark", "submit"),
     "ATO_HMAC_KEY": ("privacy", "hmac_key"),
     "ATO_STORE": ("serving", "store"),
     "ATO_REDIS_URL": ("serving", "redis_url"),
@@ -53,6 +54,13 @@ class SparkConf(_Section):
     shuffle_partitions: int = Field(8, ge=1, description="spark.sql.shuffle.partitions.")
     driver_memory: str = Field("4g", description="spark.driver.memory for local runs.")
     log_level: Literal["ERROR", "WARN", "INFO"] = Field("ERROR", description="Spark log level.")
+    submit: bool = Field(False, description="DAG tasks that start Spark run their spark_jobs/ entry point "
+                                            "through spark-submit (master, jars, logging from these settings) "
+                                            "instead of `python -m ato.cli`.")
+    deploy_mode: Literal["client", "cluster"] = Field(
+        "client", description="spark-submit --deploy-mode. client: the driver runs in the task, whose last "
+                              "stdout line (the --json document) the nightly gate needs; cluster: on the cluster "
+                              "(YARN, Kubernetes; Spark standalone runs no Python driver in cluster mode).")
 
 
 class Privacy(_Section):

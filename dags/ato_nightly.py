@@ -5,23 +5,24 @@ aggregates (30-day snapshots as of D) >> training_set >> quality_gate >> publish
 beside them, ingest >> decisions (the API's audit log of day D into gold/decisions).
 
 Wiring only: every task runs `ato nightly --date D --steps <step>` as its own process, so
-the scheduler never holds a JVM, and the logic is the `ato` package's. The quality gate gets
-the gold table versions from before `aggregates` (its XCom) and restores them if it fails;
-`publish` then never runs, so the previous snapshot stays live. Nothing heavy is imported here.
+the scheduler never holds a JVM, and the logic is the `ato` package's (with spark.submit set,
+the Spark steps go through spark-submit and spark_jobs/nightly.py instead). The aggregates
+task prints its `--json` document, whose `versions_before` (the gold table versions before the
+night) the quality gate restores if it fails; `publish` then never runs, so the previous
+snapshot stays live. Nothing heavy is imported here.
 """
 
 from __future__ import annotations
 
-import shlex
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import dag, task
 
-from ato.dagkit import ATO as ATO_CLI
-from ato.dagkit import PROJECT, default_args
+from ato.dagkit import PROJECT, ato, default_args, json_field
 
-ATO = f"{ATO_CLI} nightly --date {{{{ ds }}}}"
+NIGHT = ("nightly", "--date", "{{ ds }}")
 
 
 @dag(
@@ -35,23 +36,24 @@ ATO = f"{ATO_CLI} nightly --date {{{{ ds }}}}"
     tags=["ato", "batch"],
 )
 def ato_nightly() -> None:
-    def step(name: str, task_id: str | None = None) -> Any:
+    def step(name: str, *extra: str, task_id: str | None = None) -> Any:
         """A task running one `ato nightly` step in its own process."""
 
         @task.bash(task_id=task_id or name, cwd=PROJECT)
         def run() -> str:
-            return f"{ATO} --steps {name}"
+            return ato(*NIGHT, "--steps", name, *extra)
 
         return run()
 
     @task.bash(retries=0, cwd=PROJECT)  # a failed gate is a verdict, not a glitch: do not retry it
-    def quality_gate(versions_before: str) -> str:
-        return f"{ATO} --steps gate --versions-before {shlex.quote(versions_before)}"
+    def quality_gate(aggregates: str) -> str:
+        before = json.dumps(json_field(aggregates, "versions_before"))
+        return ato(*NIGHT, "--steps", "gate", "--versions-before", before)
 
-    versions = step("aggregates")  # its last stdout line (XCom): gold versions before the night
+    versions = step("aggregates", "--json")  # XCom: its --json document (one stdout line)
     ingest = step("ingest")
     ingest >> step("decisions")  # the API's audit log -> gold/decisions; nothing downstream waits for it
-    (ingest >> step("validate") >> versions >> step("training", "training_set")
+    (ingest >> step("validate") >> versions >> step("training", task_id="training_set")
      >> quality_gate(versions) >> step("publish") >> step("report"))
 
 

@@ -9,12 +9,11 @@ logged as a verdict and the champion stays). Trigger it by hand with
 
 from __future__ import annotations
 
-import shlex
 from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import dag, task
 
-from ato.dagkit import ATO, PROJECT, default_args
+from ato.dagkit import PROJECT, ato, default_args, json_field
 
 
 @dag(
@@ -30,13 +29,12 @@ from ato.dagkit import ATO, PROJECT, default_args
 def ato_retrain() -> None:
     @task.bash(cwd=PROJECT)
     def train() -> str:
-        # The version id is the last line of `ato train`'s output ("registered <version> in ...").
-        return f"set -o pipefail; {ATO} train --date {{{{ ds }}}} | tee /dev/stderr | sed -n 's/^registered \\([^ ]*\\) in .*/\\1/p'"
+        return ato("train", "--date", "{{ ds }}", "--json")  # XCom: its --json document (one stdout line)
 
     @task.bash(cwd=PROJECT, retries=0)  # a refusal is a verdict, not a glitch
-    def promote(version: str) -> str:
+    def promote(trained: str) -> str:
         # Exit 3 = refused: the task succeeds and says so; any other failure fails the task.
-        return f"{ATO} promote {shlex.quote(version)} || test $? -eq 3"
+        return f"{ato('promote', json_field(trained, 'version'))} || test $? -eq 3"
 
     promote(train())
 

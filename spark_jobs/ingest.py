@@ -1,6 +1,10 @@
-"""Spark entry point for spark-submit / Airflow tasks: `python spark_jobs/ingest.py SPOOL`.
+"""spark-submit entry point of `ato ingest`: spool files -> bronze/quarantine -> silver.
 
-Thin on purpose: all logic is `ato.spark.ingest.ingest`, the same function `ato ingest` calls.
+    python -m ato.spark.submit ingest [SPOOL] [--json]   # master, jars, logging from settings
+    spark-submit --master M --jars <Delta jars> spark_jobs/ingest.py [SPOOL] [--json]
+
+The same command as `ato ingest`; its Spark session takes spark-submit's master and --conf
+(ato.spark.session.get_spark) and fills in only what they leave unset.
 """
 
 from __future__ import annotations

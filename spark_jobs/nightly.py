@@ -1,7 +1,11 @@
-"""Spark entry point for spark-submit: `python spark_jobs/nightly.py --date D [--steps ...]`.
+"""spark-submit entry point of `ato nightly`: what the ato_nightly DAG's Spark steps (ingest,
+aggregates, training, gate) run when settings say `spark.submit` (ATO_SPARK_SUBMIT=1).
 
-Thin on purpose: all logic is `ato.nightly.run_nightly`, the same function `ato nightly`
-and the Airflow tasks call.
+    python -m ato.spark.submit nightly --date D [--steps ...] [--json]
+    spark-submit --master M --jars <Delta jars> spark_jobs/nightly.py --date D [--steps ...]
+
+The same command as `ato nightly`; its Spark session takes spark-submit's master and --conf
+(ato.spark.session.get_spark) and fills in only what they leave unset.
 """
 
 from __future__ import annotations

@@ -119,7 +119,7 @@ def model_settings(lake: str, world: Path, root: Path) -> Settings:
 def trained(backfilled: tuple[Settings, Any], small_world: tuple[Path, Path, Any],
             tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Any]:
     """A champion trained and promoted from the backfilled small world (model and serving tests)."""
-    from ato.model.run import train_and_register
+    from ato.model.train_and_register import train_and_register
 
     s = model_settings(backfilled[0].paths.lake_root, small_world[1], tmp_path_factory.mktemp("model"))
     return s, train_and_register(s, promote=True)

@@ -15,7 +15,7 @@ from ato.model.tiers import Tiers, total_cost
 from ato.report.html import Page
 
 if TYPE_CHECKING:
-    from ato.model.train import TrainingRun
+    from ato.model.training_run import TrainingRun
     from ato.settings import Settings
 
 METRIC_COLS = ("pr_auc", "roc_auc", "precision", "recall", "f1", "recall_at_1pct_stepup", "false_lock_rate")

@@ -62,6 +62,39 @@ def test_every_dag_imports_without_error_or_connection(tmp_path: Path) -> None:
     assert "ato_nightly" in out.stdout and "ato_retrain" in out.stdout
 
 
+COMMANDS = """
+import json, sys
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(dag_folder=sys.argv[1])
+nightly, retrain = bag.dags["ato_nightly"], bag.dags["ato_retrain"]
+doc = json.dumps({"ok": True, "versions_before": {"gold/x": 3}, "version": "20260806-abc"})
+print(json.dumps({
+    "aggregates": nightly.get_task("aggregates").python_callable(),
+    "publish": nightly.get_task("publish").python_callable(),
+    "gate": nightly.get_task("quality_gate").python_callable(doc),
+    "train": retrain.get_task("train").python_callable(),
+    "promote": retrain.get_task("promote").python_callable(doc),
+}))
+"""
+
+
+@pytest.mark.unit
+def test_tasks_hand_json_documents_on_and_submit_spark_steps_when_configured(tmp_path: Path) -> None:
+    """The commands the tasks run: spark-submit of spark_jobs/ for Spark steps with
+    ATO_SPARK_SUBMIT=1, `python -m ato.cli` otherwise; the gate and promote read --json documents."""
+    env = airflow_env(tmp_path, ATO_SPARK_SUBMIT="1", ATO_SPARK_MASTER="spark://head:7077")
+    out = subprocess.run([sys.executable, "-c", COMMANDS, str(DAGS)], env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    cmd = json.loads(out.stdout.splitlines()[-1])
+    assert "spark-submit --master spark://head:7077" in cmd["aggregates"]
+    assert cmd["aggregates"].endswith("spark_jobs/nightly.py --date '{{ ds }}' --steps aggregates --json")
+    assert cmd["publish"].endswith("-m ato.cli nightly --date '{{ ds }}' --steps publish")
+    assert "spark_jobs/nightly.py" in cmd["gate"] and """--versions-before '{"gold/x": 3}'""" in cmd["gate"]
+    assert cmd["train"].endswith("-m ato.cli train --date '{{ ds }}' --json")
+    assert cmd["promote"].endswith("-m ato.cli promote 20260806-abc || test $? -eq 3")
+
+
 @pytest.mark.dag
 @pytest.mark.spark
 @pytest.mark.timeout(1200)

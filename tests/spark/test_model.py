@@ -15,7 +15,7 @@ import pytest
 from ato import deltars
 from ato.model import registry
 from ato.model.bundle import load_bundle
-from ato.model.run import TrainResult, train_and_register
+from ato.model.train_and_register import TrainResult, train_and_register
 from ato.settings import Settings
 from ato.tables import TRAINING
 

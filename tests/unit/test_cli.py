@@ -1,10 +1,62 @@
+"""The `ato` command: every command and option explains itself, `--json` prints exactly one JSON
+document on stdout, refusals keep their exit codes, and the DAG's spark-submit route is built
+from settings."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from ato.cli import main
+from ato.cli import build_parser, main
+from ato.cli.batch import versions_before
+from ato.settings import load_settings
 
 pytestmark = pytest.mark.unit
+
+
+def commands(p: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """Every (sub)command parser with its path, e.g. (("report", "nightly"), parser)."""
+    out = []
+    for a in p._actions:
+        if isinstance(a, argparse._SubParsersAction):
+            for name, child in a.choices.items():
+                out += [((*path, name), child), *commands(child, (*path, name))]
+    return out
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
+    """`ato ARGV --json`: exit code and the one JSON document; stdout must hold nothing else."""
+    code = main([*argv, "--json"])
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1, f"stdout is not one JSON line: {out!r}"
+    return code, json.loads(out)
+
+
+def test_every_command_and_option_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    found = commands(build_parser())
+    assert {p[0] for p, _ in found} >= {"simulate", "ingest", "sql", "nightly", "train", "promote", "rollback",
+                                        "models", "serve", "publish", "replay", "report"}
+    for path, parser in found:
+        with pytest.raises(SystemExit) as e:
+            main([*path, "--help"])
+        assert e.value.code == 0, path
+        assert capsys.readouterr().out.startswith("usage: ato " + " ".join(path))
+        for a in parser._actions:
+            if not isinstance(a, argparse._SubParsersAction | argparse._HelpAction):
+                assert a.help and len(a.help) > 10, f"ato {' '.join(path)} {a.dest}: no help"
+
+
+def test_commands_programs_read_offer_json() -> None:
+    readable = {("simulate",), ("ingest",), ("sql",), ("nightly",), ("train",), ("promote",), ("rollback",),
+                ("models",), ("publish",), ("report", "nightly"), ("report", "training")}
+    with_json = {path for path, p in commands(build_parser()) if any(a.dest == "json" for a in p._actions)}
+    assert readable <= with_json
 
 
 def test_simulate_refuses_to_mix_worlds(tmp_path: Path) -> None:
@@ -16,3 +68,132 @@ def test_simulate_refuses_to_mix_worlds(tmp_path: Path) -> None:
     assert sorted(p.name for p in (out / "logins").iterdir()) == first
     assert main([*args, "--days", "2", "--overwrite"]) == 0
     assert len(list((out / "logins").iterdir())) == 2
+
+
+def test_simulate_json_is_the_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["simulate", "--accounts", "30", "--days", "1", "--out", str(tmp_path / "s"), "--world", str(tmp_path / "w")]
+    code, doc = run_json(capsys, *args)
+    assert code == 0 and doc["ok"] and doc["accounts"] == 30 and doc["days"] == 1
+    assert doc["rows"]["logins"] == sum(1 for f in (tmp_path / "s" / "logins").iterdir() for _ in f.open())
+    code, doc = run_json(capsys, *args)  # the refusal is a document too
+    assert code == 2 and doc["ok"] is False and "not empty" in doc["error"]
+
+
+def test_sql_json_returns_rows_and_tables(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    lake = tmp_path / "lake"
+    write_deltalake(str(lake / "silver" / "logins"), pa.table({"country": ["US", "US", "FR"], "n": [1, 2, 3]}))
+    monkeypatch.setenv("ATO_LAKE_ROOT", str(lake))
+    code, doc = run_json(capsys, "sql")
+    assert code == 0 and doc["tables"] == {"silver_logins": str(lake / "silver" / "logins")}
+    code, doc = run_json(capsys, "sql", "SELECT country, sum(n) AS n FROM silver_logins GROUP BY 1 ORDER BY 1")
+    assert code == 0 and doc["columns"] == ["country", "n"]
+    assert doc["rows"] == [{"country": "FR", "n": 3}, {"country": "US", "n": 3}]
+
+
+def _version(root: Path, name: str, pr_auc: float, champ: str | None = None, report: bool = True) -> None:
+    d = root / name
+    d.mkdir(parents=True)
+    (d / "bundle.json").write_text("{}")
+    other = {"version": champ, "metrics": {"pr_auc": 0.5, "recall_at_1pct_stepup": 0.6}} if champ else None
+    (d / "metrics.json").write_text(json.dumps({
+        "test": {"model": {"pr_auc": pr_auc, "recall_at_1pct_stepup": 0.6},
+                 "rules": {"pr_auc": 0.1, "recall_at_1pct_stepup": 0.2}}, "champion_on_same_test": other}))
+    if report:
+        (d / "report.html").write_text("<html></html>")
+
+
+def test_registry_commands_answer_in_json(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    models = tmp_path / "models"
+    monkeypatch.setenv("ATO_MODEL_DIR", str(models))
+    monkeypatch.setenv("ATO_PATHS__REPORTS", str(tmp_path / "reports"))
+    _version(models, "v1", 0.5)
+    _version(models, "v2", 0.4, champ="v1")
+    code, doc = run_json(capsys, "report", "training")
+    assert code == 2 and doc["ok"] is False and "no champion" in doc["error"]
+    code, doc = run_json(capsys, "promote", "v1")
+    assert code == 0 and doc["champion"] == "v1" and doc["previous"] is None and "better" in doc["why"]
+    code, doc = run_json(capsys, "promote", "v2")  # worse than the champion: a verdict, exit 3
+    assert code == 3 and doc["ok"] is False and doc["champion"] == "v1" and "not better" in doc["why"]
+    code, doc = run_json(capsys, "models", "--history")
+    assert code == 0 and doc["champion"] == "v1"
+    assert [(v["version"], v["champion"], v["pr_auc"]) for v in doc["versions"]] == [("v1", True, 0.5), ("v2", False, 0.4)]
+    assert [h["action"] for h in doc["history"]] == ["promote"]
+    code, doc = run_json(capsys, "report", "training")
+    assert code == 0 and doc["version"] == "v1" and doc["path"] == str(models / "v1" / "report.html")
+    code, doc = run_json(capsys, "rollback")  # v1 replaced nothing
+    assert code == 3 and doc["ok"] is False and doc["champion"] == "v1"
+
+
+def test_nightly_refusals_are_documents_and_versions_before_takes_either_form(capsys: pytest.CaptureFixture[str]) -> None:
+    code, doc = run_json(capsys, "nightly")
+    assert code == 2 and doc["ok"] is False and "--date" in doc["error"]
+    code, doc = run_json(capsys, "nightly", "--from", "2026-08-02", "--to", "2026-08-01")
+    assert code == 2 and "before" in doc["error"]
+    assert versions_before('{"gold/x": 3, "gold/y": null}') == {"gold/x": 3, "gold/y": None}
+    assert versions_before('{"ok": true, "versions_before": {"gold/x": 3}, "steps": ["aggregates"]}') == {"gold/x": 3}
+    assert versions_before(None) is None
+
+
+SUBMIT_ENV = {"ATO_SPARK_SUBMIT": "1", "ATO_SPARK_MASTER": "spark://head:7077", "ATO_SPARK__DRIVER_MEMORY": "2g"}
+
+
+def pyspark_dir() -> str:
+    import importlib.util
+
+    spec = importlib.util.find_spec("pyspark")
+    assert spec is not None and spec.origin is not None
+    return str(Path(spec.origin).parent)
+
+
+def test_dag_tasks_submit_spark_steps_when_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ato.dagkit import ato
+    from ato.spark.session import LOG4J2_CONF, delta_jars
+
+    monkeypatch.delenv("SPARK_HOME", raising=False)
+    for k, v in SUBMIT_ENV.items():
+        monkeypatch.setenv(k, v)
+    argv = shlex.split(ato("nightly", "--date", "{{ ds }}", "--steps", "aggregates", "--json"))
+    root = Path(__file__).resolve().parents[2]
+    i = argv.index(str(root / "spark_jobs" / "nightly.py"))
+    assert argv[0] == str(Path(pyspark_dir()) / "bin" / "spark-submit")
+    assert argv[i + 1:] == ["--date", "{{ ds }}", "--steps", "aggregates", "--json"]
+    opts = dict(zip(argv[1:i:2], argv[2:i:2], strict=True))
+    assert opts["--master"] == "spark://head:7077" and opts["--deploy-mode"] == "client"
+    assert opts["--driver-memory"] == "2g"
+    assert opts["--jars"].split(",") == [str(j) for j in delta_jars()]
+    assert opts["--driver-java-options"] == f"-Dlog4j2.configurationFile=file:{LOG4J2_CONF}"
+    assert f"spark.pyspark.python={sys.executable}" in argv
+    # Steps without Spark, and commands without an entry point, stay `python -m ato.cli`.
+    for args in (("nightly", "--date", "D", "--steps", "publish"), ("train", "--json")):
+        assert shlex.split(ato(*args)) == [sys.executable, "-m", "ato.cli", *args]
+    assert "spark_jobs/ingest.py" in ato("ingest", "data/spool")
+    monkeypatch.setenv("ATO_SPARK_SUBMIT", "0")
+    assert shlex.split(ato("nightly", "--date", "D", "--steps", "aggregates")) == [
+        sys.executable, "-m", "ato.cli", "nightly", "--date", "D", "--steps", "aggregates"]
+
+
+def test_missing_delta_jars_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from ato.spark.session import MissingJars
+    from ato.spark.submit import submit_argv
+
+    monkeypatch.setenv("ATO_MAVEN_REPO", str(tmp_path))
+    with pytest.raises(MissingJars, match=r"delta-spark_2.13-4.0.0.jar.*make setup"):
+        submit_argv(load_settings(environ={}), "ingest", [])
+    code, doc = run_json(capsys, "ingest", str(tmp_path))  # refused before any JVM starts
+    assert code == 2 and "make setup" in doc["error"]
+
+
+def test_verbose_brings_sparks_own_logging_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ato.spark.session import launch_conf
+
+    monkeypatch.delenv("ATO_VERBOSE", raising=False)
+    assert "log4j2.configurationFile" in launch_conf(load_settings(environ={}))["spark.driver.extraJavaOptions"]
+    monkeypatch.setenv("ATO_VERBOSE", "1")
+    assert "spark.driver.extraJavaOptions" not in launch_conf(load_settings(environ={}))
+    assert build_parser().parse_args(["ingest", "-v"]).verbose and build_parser().parse_args(["-v", "ingest"]).verbose

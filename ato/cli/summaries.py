@@ -1,9 +1,10 @@
-"""Console summaries printed at the end of `ato simulate` and `ato ingest`."""
+"""Console summaries for people: the rich tables printed at the end of `ato simulate`,
+`ato ingest`, `ato nightly` and `ato train` (never with --json)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -104,3 +105,29 @@ def print_nightly(s: NightlySummary | None, checks: list[Check]) -> None:
     bad = [c for c in checks if not c.passed]
     for c in bad:
         con.print(f"[bold red]FAILED[/bold red] {c.as_of_date} {c.gate}/{c.name}: observed {c.observed}, expected {c.bounds}")
+
+
+SHOWN = ("pr_auc", "roc_auc", "precision", "recall", "f1", "recall_at_1pct_stepup", "false_lock_rate")
+
+
+def print_metrics(m: dict[str, Any]) -> None:
+    """The test table of `ato train`: one row per scorer, bootstrap intervals, then recall at 1%
+    step-up by attack type."""
+    print(f"\ntest {m['window']['test'][0]}..{m['window']['test'][1]}, against {m['evaluated_against']}")
+    print(f"{'scorer':<12}" + "".join(f"{c:>22}" for c in SHOWN))
+    for name, r in m["test"].items():
+        print(f"{name:<12}" + "".join(f"{'-' if r[c] is None else format(r[c], '.4f'):>22}" for c in SHOWN))
+    b = m.get("test_bootstrap")
+    if b:
+        print(f"\n{b['level']:.0%} intervals, resampling the {b['positives']} test takeovers {b['resamples']} times:")
+        for name in m["test"]:
+            key = name if name == "model" else f"model_minus_{name}"
+            print(f"  {key:<24} PR-AUC [{b[key]['pr_auc_ci'][0]:+.3f}, {b[key]['pr_auc_ci'][1]:+.3f}]"
+                  f"  recall@1% [{b[key]['recall_at_1pct_stepup_ci'][0]:+.3f}, {b[key]['recall_at_1pct_stepup_ci'][1]:+.3f}]")
+    types = sorted({t for r in m["test"].values() for t in r.get("recall_by_attack_type", {})})
+    print(f"\nrecall at 1% step-up by attack type (n = takeovers in test)\n{'type':<22}{'n':>5}"
+          + "".join(f"{n:>13}" for n in m["test"]))
+    for t in types:
+        by = {n: r["recall_by_attack_type"].get(t, {}) for n, r in m["test"].items()}
+        n_pos = by["model"].get("n", 0)
+        print(f"{t:<22}{n_pos:>5}" + "".join(f"{b.get('recall_at_1pct_stepup', 0):>13.3f}" for b in by.values()))

@@ -1,5 +1,6 @@
-"""Train, compare with the champion on the same test rows, register, report, maybe promote:
-what `ato train` and the retrain DAG call."""
+"""`ato train` end to end, as the retrain DAG runs it: a training run (ato.model.training_run),
+the champion scored on the same test rows, the version registered with its HTML report, and
+promoted if asked and better."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ from typing import Any
 from ato.model import registry
 from ato.model.bundle import load_bundle
 from ato.model.evaluation import evaluate_part, test_target
-from ato.model.train import TrainingRun, train
+from ato.model.training_run import TrainingRun, train
 from ato.progress import Progress
 from ato.settings import Settings
 
 
 @dataclass
 class TrainResult:
+    """A registered version: its run, folder, report, and the promotion verdict (if asked)."""
+
     run: TrainingRun
     version: str
     folder: Path
@@ -39,6 +42,8 @@ def champion_on_test(s: Settings, run: TrainingRun) -> dict[str, Any] | None:
 
 def train_and_register(s: Settings, as_of: date | None = None, promote: bool = False,
                        progress: Progress | None = None) -> TrainResult:
+    """Train for night `as_of`, register the version with its report, and promote it if asked
+    and it beats the champion (a refusal is a verdict in the result, not an exception)."""
     from ato.report.training import write_training_report
 
     progress = progress or Progress()

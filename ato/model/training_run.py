@@ -1,6 +1,7 @@
-"""`ato train`: choose rebalancing and parameters on rolling-origin folds, fit the model and
-the fallback model, calibrate and tier them on validation, then score the untouched test
-block with them, the rules and the Freeman baseline. The registry stores the result."""
+"""The training procedure (one training run): choose rebalancing and parameters on
+rolling-origin folds, fit the model and the fallback model, calibrate and tier them on
+validation, then score the untouched test block with them, the rules and the Freeman baseline.
+It writes nothing: `ato.model.train_and_register` registers the result."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ class Trial:
 
 @dataclass
 class TrainingRun:
-    """What one `ato train` produced, for the registry and the report."""
+    """What one training run produced, for the registry and the report."""
 
     window: D.Window
     folds: list[D.Window]

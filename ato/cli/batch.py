@@ -1,0 +1,96 @@
+"""`ato nightly`: the batch layer's steps for one as-of date or a backfill, as the DAG runs them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from ato.cli.output import Refused, add_json, emit, progress, wants_json
+from ato.settings import Settings, load_settings
+
+
+def _dates(args: argparse.Namespace, settings: Settings) -> list[date]:
+    from ato.nightly import date_range
+
+    if sum(bool(x) for x in (args.date, args.date_from or args.date_to, args.all)) != 1:
+        raise Refused("nightly needs one of --date D, --from D1 --to D2, or --all")
+    if args.all:
+        from ato.gates import silver_dates
+
+        found = silver_dates(settings)
+        if not found:
+            raise Refused(f"no silver logins under {settings.paths.lake_root} (run ingest first)")
+        return date_range(found[0], found[-1])
+    if args.date:
+        return [args.date]
+    if not (args.date_from and args.date_to):
+        raise Refused("a backfill needs both --from D1 and --to D2")
+    try:
+        return date_range(args.date_from, args.date_to)
+    except ValueError as e:
+        raise Refused(str(e)) from e
+
+
+def versions_before(text: str | None) -> dict[str, int | None] | None:
+    """`--versions-before`: a JSON mapping table -> Delta version, or the whole `--json` document
+    of an earlier `ato nightly` (the DAG hands the aggregates task's document to the gate)."""
+    if not text:
+        return None
+    doc = json.loads(text)
+    if isinstance(doc, dict) and "versions_before" in doc:
+        doc = doc["versions_before"]
+    if not isinstance(doc, dict):
+        raise Refused(f"--versions-before is not a JSON object: {text[:80]}")
+    return doc
+
+
+def _nightly(args: argparse.Namespace) -> int:
+    from ato.gates import GateFailed
+    from ato.nightly import STEPS, run_nightly
+
+    settings = load_settings()
+    dates = _dates(args, settings)
+    steps = tuple(x.strip() for x in args.steps.split(",")) if args.steps else STEPS
+    try:
+        summary = run_nightly(settings, dates, steps, Path(args.spool) if args.spool else None, progress(),
+                              versions_before=versions_before(args.versions_before))
+    except GateFailed as e:
+        if not wants_json(args):
+            from ato.cli.summaries import print_nightly
+
+            print_nightly(None, e.checks)
+        raise Refused(f"{e}; nothing published, gold tables restored", 3,
+                      {"gate_failed": True, "checks": [c.as_dict() for c in e.checks]}) from e
+    if wants_json(args):
+        # One line: the Airflow task's XCom, whose `versions_before` the gate task restores on failure.
+        emit(asdict(summary))
+    else:
+        from ato.cli.summaries import print_nightly
+
+        print_nightly(summary, summary.checks)
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    n = sub.add_parser(
+        "nightly", help="the nightly batch steps for one as-of date (or a backfill range)",
+        description="ingest -> decisions -> validate -> aggregates -> training -> gate -> publish -> report, "
+                    "as the ato_nightly DAG runs them (one step per task). A failed step or gate restores every "
+                    "gold table it touched and publishes nothing; a failed gate exits 3. A backfill runs in one "
+                    "Spark session.")
+    n.add_argument("--date", type=date.fromisoformat, help="as-of date D (YYYY-MM-DD): snapshot of [D-29, D]")
+    n.add_argument("--from", dest="date_from", type=date.fromisoformat, help="first as-of date of a backfill")
+    n.add_argument("--to", dest="date_to", type=date.fromisoformat, help="last as-of date of a backfill (published)")
+    n.add_argument("--all", action="store_true", help="backfill every date from the first to the last silver login day")
+    n.add_argument("--steps", help="comma-separated subset of ingest,decisions,validate,aggregates,training,gate,"
+                                   "publish,report (default: all, in that order)")
+    n.add_argument("--spool", help="spool folder for the ingest step (default: paths.spool)")
+    n.add_argument("--versions-before",
+                   help="gold table versions to restore if this run fails: a JSON object table -> version, or the "
+                        "--json document of the run that built them (the DAG passes the aggregates task's)")
+    add_json(n)
+    n.set_defaults(fn=_nightly)

@@ -1,0 +1,121 @@
+"""`ato simulate`, `ato ingest`, `ato sql`: make events, land them in the lake, query it."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from ato.cli.output import Refused, add_json, emit, progress, wants_json
+from ato.settings import load_settings
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from ato.simulator.config import load_simulator_config
+    from ato.simulator.run import simulate
+
+    settings = load_settings()
+    cfg = load_simulator_config(args.config, accounts=args.accounts, days=args.days, seed=args.seed, start=args.start)
+    out = Path(args.out or settings.paths.spool)
+    world = Path(args.world or settings.paths.world)
+    for folder in (out, world):
+        if folder.is_dir() and any(folder.iterdir()):
+            if not args.overwrite:
+                raise Refused(f"{folder} is not empty; a second world would mix with the first "
+                              "(use --overwrite to replace it)")
+            shutil.rmtree(folder)
+    summary = simulate(cfg, out, world, progress())
+    if wants_json(args):
+        emit({"spool": str(out), "world": str(world), "accounts": cfg.accounts, "days": cfg.days,
+              "seed": cfg.seed, "start": cfg.start, **asdict(summary)})
+    else:
+        from ato.cli.summaries import print_simulation
+
+        print_simulation(cfg, summary, out, world)
+    return 0
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from ato.spark.ingest import ingest
+    from ato.spark.session import get_spark
+
+    settings = load_settings()
+    shown = progress()
+    with shown.step("starting Spark"):
+        spark = get_spark(settings, "ato-ingest")
+    summary = ingest(spark, settings, Path(args.spool or settings.paths.spool), shown)
+    if wants_json(args):
+        emit({"lake_root": settings.paths.lake_root, **asdict(summary)})
+    else:
+        from ato.cli.summaries import print_ingest
+
+        print_ingest(summary, spark, settings)
+    return 0
+
+
+def _sql(args: argparse.Namespace) -> int:
+    from ato.analyst import connect, list_tables
+
+    settings = load_settings()
+    if not args.query:
+        tables = list_tables(settings.paths.lake_root)
+        if wants_json(args):
+            emit({"tables": tables})
+        else:
+            for name, path in tables.items():
+                print(f"{name}\t{path}")
+        return 0
+    rel = connect(settings.paths.lake_root).sql(args.query)
+    if rel is None:  # a statement without a result (SET, CREATE VIEW ...)
+        if wants_json(args):
+            emit({"columns": [], "rows": []})
+        return 0
+    if wants_json(args):
+        columns = list(rel.columns)
+        rows: list[dict[str, Any]] = [dict(zip(columns, r, strict=True)) for r in rel.fetchall()]
+        emit({"columns": columns, "rows": rows})
+    else:
+        rel.show(max_rows=args.max_rows)
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    s = sub.add_parser(
+        "simulate", help="write a synthetic world (events + hidden truth) to a spool folder",
+        description="Simulate accounts with legitimate habits and attack campaigns. Events go to the spool in "
+                    "mixed formats (JSONL, CSV, Parquet), as other tools would write them; the ground truth "
+                    "and the offline geo DB go to the world folder, never to the spool. Same seed and config, "
+                    "same bytes.")
+    s.add_argument("--accounts", type=int, help="number of accounts (default: conf/simulator.yaml)")
+    s.add_argument("--days", type=int, help="days to simulate (default: conf/simulator.yaml)")
+    s.add_argument("--seed", type=int, help="random seed; same seed and config give identical files")
+    s.add_argument("--start", type=date.fromisoformat, help="first day, YYYY-MM-DD (UTC)")
+    s.add_argument("--out", help="spool folder for event files (default: paths.spool)")
+    s.add_argument("--world", help="folder for ground truth and the geo DB (default: paths.world)")
+    s.add_argument("--config", type=Path, help="simulator YAML (default: conf/simulator.yaml)")
+    s.add_argument("--overwrite", action="store_true",
+                   help="replace a non-empty spool/world folder (refused otherwise: two worlds would mix)")
+    add_json(s)
+    s.set_defaults(fn=_simulate)
+
+    i = sub.add_parser(
+        "ingest", help="ingest new spool files into bronze/quarantine/silver Delta tables",
+        description="Spool files not yet in the ingest ledger -> contract checks and the GE suites -> "
+                    "bronze (and quarantine, with a reason per bad row) -> enriched, pseudonymized silver. "
+                    "All or nothing: a refused batch changes no table. Starts a local Spark session.")
+    i.add_argument("spool", nargs="?", help="spool folder (default: paths.spool, ATO_SPOOL)")
+    add_json(i)
+    i.set_defaults(fn=_ingest)
+
+    q = sub.add_parser(
+        "sql", help="query the lake with DuckDB (no JVM); no query lists the tables",
+        description="Every Delta table under paths.lake_root is a view named <layer>_<table> "
+                    "(silver_logins, bronze_quarantine, gold_training_set ...), read through delta-rs.")
+    q.add_argument("query", nargs="?", help="SQL over the views, e.g. \"SELECT count(*) FROM silver_logins\"")
+    q.add_argument("--max-rows", type=int, default=40,
+                   help="rows to print (the console table only; --json returns every row: use LIMIT)")
+    add_json(q)
+    q.set_defaults(fn=_sql)

@@ -1,0 +1,117 @@
+"""`ato train`, `ato promote`, `ato rollback`, `ato models`: the model and its registry."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from typing import Any
+
+from ato.cli.output import Refused, add_json, emit, progress, wants_json
+from ato.settings import load_settings
+
+
+def _train(args: argparse.Namespace) -> int:
+    from ato.model.data import NotEnoughData
+    from ato.model.train_and_register import train_and_register
+
+    s = load_settings()
+    try:
+        res = train_and_register(s, args.date, promote=args.promote, progress=progress())
+    except NotEnoughData as e:
+        raise Refused(f"cannot train: {e}") from e
+    verdict = None if res.verdict is None else {"promoted": res.verdict.promote, "why": res.verdict.why}
+    if wants_json(args):
+        m = res.run.metrics
+        emit({"version": res.version, "folder": str(res.folder), "report": str(res.report),
+              "window": m.get("window"), "test": m.get("test"), "promotion": verdict})
+        return 0
+    from ato.cli.summaries import print_metrics
+
+    print_metrics(res.run.metrics)
+    print(f"\nregistered {res.version} in {res.folder}\nreport: {res.report}")
+    if res.verdict is not None:
+        print(("promoted: " if res.verdict.promote else "not promoted: ") + res.verdict.why)
+    return 0
+
+
+def _champion_change(action: str, args: argparse.Namespace) -> int:
+    """`promote V` or `rollback`; exit 3 when the registry refuses (a verdict, not a crash)."""
+    from ato.model import registry
+
+    s = load_settings()
+    before = registry.champion(s)
+    try:
+        if action == "promote":
+            why = registry.promote(s, args.version).why
+            msg = f"{args.version} is the champion: {why}"
+        else:
+            why = f"rolled back from {before}"
+            msg = f"champion rolled back to {registry.rollback(s)}"
+    except registry.PromotionRefused as e:
+        raise Refused(f"{action} refused: {e}", 3, {"action": action, "champion": before, "why": str(e)}) from e
+    if wants_json(args):
+        emit({"action": action, "champion": registry.champion(s), "previous": before, "why": why})
+    else:
+        print(msg)
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    from ato.model import registry
+
+    s = load_settings()
+    champ = registry.champion(s)
+    rows = []
+    for v in registry.versions(s):
+        t = registry.metrics(s, v)["test"]["model"]
+        rows.append({"version": v, "champion": v == champ, "pr_auc": t["pr_auc"],
+                     "recall_at_1pct_stepup": t["recall_at_1pct_stepup"]})
+    if wants_json(args):
+        emit({"champion": champ, "versions": rows, **({"history": registry.history(s)} if args.history else {})})
+        return 0
+    for r in rows:
+        print(f"{'*' if r['champion'] else ' '} {r['version']}  PR-AUC {r['pr_auc']:.4f}  "
+              f"recall@1% {r['recall_at_1pct_stepup']:.3f}")
+    if args.history:
+        for h in registry.history(s):
+            print(f"{h['at']}  {h['action']:<8} {h['version']}  (was {h['previous']})  {h['why']}")
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    t = sub.add_parser(
+        "train", help="train, evaluate and register a model (see README 'Model')",
+        description="Rolling-origin choice of rebalancing and parameters, calibrated cost tiers, fallback model, "
+                    "rules and Freeman baselines on the same test days, the champion scored on them too; writes "
+                    "<paths.models>/<version>/ and the HTML report. The version id depends only on data, seed "
+                    "and choices: a re-run gives the same one.")
+    t.add_argument("--date", type=date.fromisoformat,
+                   help="night D: train on logins up to D minus batch.label_maturity_days "
+                        "(default: the newest login day in the training set)")
+    t.add_argument("--promote", action="store_true",
+                   help="make it the champion if it beats the current one (as `ato promote` decides)")
+    add_json(t)
+    t.set_defaults(fn=_train)
+
+    p = sub.add_parser(
+        "promote", help="make a version the champion, only if it beats the champion on its test window",
+        description="V needs a higher test PR-AUC than the champion scored on V's own test rows and may lose at "
+                    "most model.promote_max_recall_drop recall at 1%% step-up; the first model must beat the "
+                    "rules. A refusal exits 3 with the reason.")
+    p.add_argument("version", help="a version id as `ato models` lists it, e.g. 20260831-04053bcd")
+    add_json(p)
+    p.set_defaults(fn=lambda a: _champion_change("promote", a))
+
+    r = sub.add_parser(
+        "rollback", help="point the champion back at the version it replaced",
+        description="Serving follows the champion pointer, so it picks the previous version up on its next "
+                    "reload. Exits 3 when there is nothing to roll back to.")
+    add_json(r)
+    r.set_defaults(fn=lambda a: _champion_change("rollback", a))
+
+    m = sub.add_parser("models", help="list registered versions (* = champion) with their test metrics",
+                       description="Versions under paths.models (ATO_MODEL_DIR) with test PR-AUC and recall "
+                                   "at 1%% step-up; * marks the champion.")
+    m.add_argument("--history", action="store_true", help="also list promotions and rollbacks, oldest first")
+    add_json(m)
+    m.set_defaults(fn=_models)
