@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,7 @@ def frame(spark: Any, schema: str, rows: list[dict[str, Any]]) -> Any:
     from pyspark.sql.types import StructType
 
     st = StructType.fromDDL(schema)
+    assert isinstance(st, StructType)
     names = st.fieldNames()
     for r in rows:
         unknown = set(r) - set(names)
@@ -218,7 +220,13 @@ def entity_partial(key: str = "ip_hash", **over: Any) -> dict[str, Any]:
 
 BRONZE_COLUMNS = ("extra map<string,string>, event_date date, _source_file string, _row_id string, "
                   "_ingest_id string, _ingested_at timestamp")
-_CAST = {"timestamp": lambda v: v if isinstance(v, datetime) else ts(v), "long": int, "double": float, "string": str, "cidr": str}
+_CAST: dict[str, Callable[[Any], Any]] = {"timestamp": lambda v: v if isinstance(v, datetime) else ts(v), "long": int, "double": float, "string": str, "cidr": str}
+
+
+def _day(t: Any) -> date:
+    """The UTC date of a typed time field (contract time fields are required)."""
+    assert isinstance(t, datetime), f"time field missing: {t!r}"
+    return t.date()
 
 
 def bronze_frame(spark: Any, stream: str, rows: list[dict[str, Any]]) -> Any:
@@ -230,7 +238,7 @@ def bronze_frame(spark: Any, stream: str, rows: list[dict[str, Any]]) -> Any:
     typed = []
     for i, r in enumerate(rows):
         t = {f.name: None if r.get(f.name) is None else _CAST[f.kind](r[f.name]) for f in c.fields}
-        typed.append({**t, "extra": r.get("extra", {}), "event_date": t[c.time_field].date(),
+        typed.append({**t, "extra": r.get("extra", {}), "event_date": _day(t[c.time_field]),
                       "_source_file": r.get("_source_file", "spool/part-1.jsonl"), "_row_id": r.get("_row_id", f"r{i}"),
                       "_ingest_id": r.get("_ingest_id", "ing_test"),
                       "_ingested_at": r.get("_ingested_at", ts("2026-08-02T00:00"))})

@@ -119,9 +119,12 @@ def test_airflow_dags_test_runs_the_nightly(world_lake: tuple[Settings, Any], sm
     snap = current(Settings.model_validate({"online": {"snapshot_dir": str(tmp_path / "online")}}))
     assert snap is not None and snap["as_of"] == "2026-08-06"
     assert (tmp_path / "reports" / "nightly-2026-08-06.html").exists()
-    from deltalake import DeltaTable
+    from ato import deltars
+    from ato.settings import load_settings
+    from ato.tables import DECISIONS
 
-    decisions = DeltaTable(str(tmp_path / "lake" / "gold" / "decisions")).to_pandas()
+    lake = load_settings(environ={"ATO_LAKE_ROOT": str(tmp_path / "lake")})
+    decisions = deltars.read(lake, "gold", DECISIONS).to_pandas()
     assert sorted(decisions["decision_id"]) == ["d0", "d1", "d2"], "the decisions task loaded the audit log"
 
 

@@ -46,9 +46,10 @@ def test_audit_log_keeps_every_acknowledged_decision_through_a_crash(
     first = load_decisions(a.settings, today)
     again = load_decisions(a.settings, today)
     assert first.rows == again.rows == 40 and first.by_level == {0: 40}
-    from deltalake import DeltaTable
+    from ato import deltars
+    from ato.tables import DECISIONS
 
-    gold = DeltaTable(a.settings.table_path("gold", "decisions")).to_pandas()
+    gold = deltars.read(a.settings, "gold", DECISIONS).to_pandas()
     assert len(gold[gold["decided_date"] == today]) == 40, "re-loading a day replaces it"
     def strict(c: str) -> None:
         raise AssertionError(f"features_json holds {c}: not strict JSON")

@@ -23,11 +23,11 @@ pytestmark = [pytest.mark.serving, pytest.mark.spark]
 
 
 def training_rows(s: Settings) -> pd.DataFrame:
-    import pyarrow.compute as pc
-    from deltalake import DeltaTable
+    from ato import deltars
+    from ato.tables import TRAINING
 
-    ds = DeltaTable(s.table_path("gold", "training_set")).to_pyarrow_dataset()
-    return ds.to_table(filter=pc.field("login_date") == PARITY_DAY).to_pandas().set_index("event_id")
+    rows = deltars.read_dates(s, "gold", TRAINING, "login_date", PARITY_DAY, PARITY_DAY)
+    return rows.to_pandas().set_index("event_id")
 
 
 def mismatches(served: dict[str, dict[str, Any]], rows: pd.DataFrame) -> dict[str, list[tuple[str, Any, Any]]]:
