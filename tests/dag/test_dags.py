@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +28,9 @@ def airflow_env(home: Path, **extra: str) -> dict[str, str]:
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db"}
 
 
-def run_dag(dag_id: str, day: str, home: Path, src: Settings, **extra: str) -> None:
+def run_dag(dag_id: str, day: str, home: Path, src: Settings, **extra: str) -> str:
     """`airflow dags test DAG DAY` in a throwaway Airflow under `home`; fails the test with the
-    log's tail unless the run succeeded."""
+    log's tail unless the run succeeded; returns the log (task logs included)."""
     env = airflow_env(home, ATO_HMAC_KEY=src.privacy.hmac_key, ATO_BATCH__LABEL_MATURITY_DAYS="1",
                       ATO_DAG_RETRIES="0", **extra)
     airflow = str(Path(sys.executable).parent / "airflow")
@@ -37,6 +38,7 @@ def run_dag(dag_id: str, day: str, home: Path, src: Settings, **extra: str) -> N
     out = subprocess.run([airflow, "dags", "test", dag_id, day], env=env, capture_output=True, text=True, timeout=900)
     log = out.stdout + out.stderr
     assert out.returncode == 0 and "failed" not in log.lower().split("dagrun finished")[-1], log[-5000:]
+    return log
 
 
 PARSE = """
@@ -95,37 +97,47 @@ def test_tasks_hand_json_documents_on_and_submit_spark_steps_when_configured(tmp
     assert cmd["promote"].endswith("-m ato.cli promote 20260806-abc || test $? -eq 3")
 
 
+CHATTER = ("ivy default cache", ":: resolving", "log4j profile", "nativecodeloader", "setting default log level")
+
+
 @pytest.mark.dag
 @pytest.mark.spark
 @pytest.mark.timeout(1200)
-def test_airflow_dags_test_runs_the_nightly(world_lake: tuple[Settings, Any], small_world: tuple[Path, Path, Any],
-                                            tmp_path: Path) -> None:
+def test_airflow_dags_test_runs_the_nightly_through_spark_submit(
+        backfilled: tuple[Settings, Any], small_world: tuple[Path, Path, Any], tmp_path: Path) -> None:
+    """The next night (08-08) after the backfill, as the scheduler runs it: every task its own
+    process, the Spark steps through spark-submit of spark_jobs/ (ATO_SPARK_SUBMIT=1), the gate fed
+    by the aggregates task's --json document, and no Spark start-up chatter in the task logs."""
+    from ato import deltars
     from ato.online.snapshot.files import current
+    from ato.settings import load_settings
+    from ato.tables import DECISIONS, TRAINING
 
-    src, _ = world_lake
+    src, _ = backfilled
     spool, world, _ = small_world
     shutil.copytree(src.paths.lake_root, tmp_path / "lake")
-    audit = tmp_path / "audit" / "2026-08-06" / "decisions-host-1.jsonl"  # as the API writes it
+    audit = tmp_path / "audit" / "2026-08-08" / "decisions-host-1.jsonl"  # as the API writes it
     audit.parent.mkdir(parents=True)
     audit.write_text("".join(json.dumps({
-        "decision_id": f"d{i}", "event_id": f"e{i}", "decided_at": f"2026-08-06T10:00:0{i}+00:00",
-        "event_time": "2026-08-06T10:00:00+00:00", "account_id": "acct_0000001", "action": "allow",
+        "decision_id": f"d{i}", "event_id": f"e{i}", "decided_at": f"2026-08-08T10:00:0{i}+00:00",
+        "event_time": "2026-08-08T10:00:00+00:00", "account_id": "acct_0000001", "action": "allow",
         "risk_score": 0.01, "reasons": [], "fallback_level": i, "model_version": "v", "features": {"new_device": 0}}) + "\n"
         for i in range(3)))
-    run_dag("ato_nightly", "2026-08-06", tmp_path / "airflow", src, ATO_LAKE_ROOT=str(tmp_path / "lake"),
-            ATO_SERVING__AUDIT_DIR=str(tmp_path / "audit"),
-            ATO_SPOOL=str(spool), ATO_ONLINE_DIR=str(tmp_path / "online"), ATO_ENRICH__GEO_DB=str(world / "ip_geo.csv"),
-            ATO_SPARK_MASTER="local[2]", ATO_SPARK__SHUFFLE_PARTITIONS="2", ATO_PATHS__REPORTS=str(tmp_path / "reports"))
+    log = run_dag("ato_nightly", "2026-08-08", tmp_path / "airflow", src, ATO_LAKE_ROOT=str(tmp_path / "lake"),
+                  ATO_SERVING__AUDIT_DIR=str(tmp_path / "audit"), ATO_SPARK_SUBMIT="1",
+                  ATO_SPOOL=str(spool), ATO_ONLINE_DIR=str(tmp_path / "online"),
+                  ATO_ENRICH__GEO_DB=str(world / "ip_geo.csv"), ATO_SPARK_MASTER="local[2]",
+                  ATO_SPARK__SHUFFLE_PARTITIONS="2", ATO_SPARK__DRIVER_MEMORY="1g",
+                  ATO_PATHS__REPORTS=str(tmp_path / "reports"))
+    assert log.count("spark_jobs/nightly.py") >= 4, "ingest, aggregates, training and gate ran under spark-submit"
+    assert not [c for c in CHATTER if c in log.lower()], "Spark start-up chatter reached the task logs"
     snap = current(Settings.model_validate({"online": {"snapshot_dir": str(tmp_path / "online")}}))
-    assert snap is not None and snap["as_of"] == "2026-08-06"
-    assert (tmp_path / "reports" / "nightly-2026-08-06.html").exists()
-    from ato import deltars
-    from ato.settings import load_settings
-    from ato.tables import DECISIONS
-
+    assert snap is not None and snap["as_of"] == "2026-08-08"
+    assert (tmp_path / "reports" / "nightly-2026-08-08.html").exists()
     lake = load_settings(environ={"ATO_LAKE_ROOT": str(tmp_path / "lake")})
     decisions = deltars.read(lake, "gold", DECISIONS).to_pandas()
     assert sorted(decisions["decision_id"]) == ["d0", "d1", "d2"], "the decisions task loaded the audit log"
+    assert date(2026, 8, 7) in deltars.partition_dates(lake, "gold", TRAINING, "login_date"), "08-07 matured"
 
 
 @pytest.mark.dag
