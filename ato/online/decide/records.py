@@ -1,32 +1,91 @@
 """The records the online store and the decision chain share: a login as the speed layer keeps
-it (`LiveLogin`), what a lookup returns (`Lookup`), recent events per key (`Events`), and the
+it (`LiveLogin`), what a lookup returns (`Lookup`: snapshot rows, the speed windows as values, and
+what the account's successful logins since the snapshot add to its history, `Successes`), and the
 JSON form of a login's signals (Redis keeps them as text)."""
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from ato.features.request import LoginSignals
+from ato.features.request import AccountHistory, LoginSignals
 from ato.features.windows import WINDOWS_S
 
-HORIZON_S = max(WINDOWS_S.values())  # events older than the longest window are dropped
-RECENT_S = 3 * 86400  # an account's successful logins kept for rebuilding its history
-Events = tuple[list[float], list[int], list[str]]  # times (s), failed flags, account ids
+HORIZON_S = max(WINDOWS_S.values())  # the longest window
+RECENT_S = 3 * 86400  # an account's successful logins are kept this long (by day) to rebuild its history
+DAY_S = 86400
 
 
 @dataclass(frozen=True)
 class LiveLogin:
-    """A login as the speed layer keeps it: its keys (pseudonymized) and its signals."""
+    """A login as the speed layer keeps it: its keys (pseudonymized), its signals, and its event id
+    (a login recorded twice under one id counts once; None: never deduplicated)."""
 
     keys: dict[str, str | None]  # SPEED_KEYS name -> value (account id, ip hash, prefix hash, device hash)
     signals: LoginSignals
+    event_id: str | None = None
 
     @property
     def account_id(self) -> str:
         return str(self.keys["account"])
+
+
+@dataclass
+class Successes:
+    """What an account's successful logins (of a day, or since a moment) add to its history: the
+    devices, IPs, countries and ASNs they came from (at most `cap` of each) and the latest of them.
+    Folding it equals folding those logins one by one (`AccountHistory.observe`) in time order,
+    but costs what the distinct values cost, not what the logins do."""
+
+    day_s: int = 0
+    devices: set[str] = field(default_factory=set)
+    ips: set[str] = field(default_factory=set)
+    countries: set[str] = field(default_factory=set)
+    asns: set[int] = field(default_factory=set)
+    last: LoginSignals | None = None
+
+    def add(self, x: LoginSignals, cap: int) -> None:
+        for v, known in ((x.device, self.devices), (x.ip, self.ips), (x.country, self.countries),
+                         (None if x.asn is None else int(x.asn), self.asns)):
+            if _known(v) and len(known) < cap:
+                known.add(v)  # type: ignore[arg-type]
+        if self.last is None or x.time_s >= self.last.time_s:  # ties: the later arrival, as a replay in order
+            self.last = x
+
+    def merge(self, other: Successes) -> None:
+        """Add a later day's successes."""
+        self.devices |= other.devices
+        self.ips |= other.ips
+        self.countries |= other.countries
+        self.asns |= other.asns
+        if other.last is not None and (self.last is None or other.last.time_s >= self.last.time_s):
+            self.last = other.last
+
+    def fold_into(self, h: AccountHistory) -> None:
+        h.devices |= self.devices
+        h.ips |= self.ips
+        h.countries |= self.countries
+        h.asns |= self.asns
+        if self.last is not None:
+            h.observe(self.last)
+
+
+def merged(days: list[Successes], since_s: float) -> Successes | None:
+    """The successes of the days starting at or after `since_s` (a snapshot's cutoff), as one."""
+    out: Successes | None = None
+    for d in sorted(days, key=lambda d: d.day_s):
+        if d.day_s >= since_s:
+            if out is None:
+                out = Successes()
+            out.merge(d)
+    return out
+
+
+def _known(v: Any) -> bool:
+    return v is not None and not (isinstance(v, float) and math.isnan(v))
 
 
 @dataclass
@@ -37,8 +96,8 @@ class Lookup:
     account: dict[str, Any] | None
     ip: dict[str, Any] | None
     device: dict[str, Any] | None
-    events: dict[str, Events | None]
-    recent: list[LoginSignals] = field(default_factory=list)
+    speed: dict[str, float]  # every SPEED_FEATURES name; NaN where the login has no such key
+    recent: Successes | None = None  # the account's successful logins since the snapshot
 
     @property
     def cutoff_s(self) -> float:
