@@ -164,11 +164,12 @@ class SpeedConf(_Section):
     late_s: int = Field(900, ge=0, le=86_400, description="Events are kept this long past the longest window (server "
                                                           "time), so a login dated up to this far back still gets "
                                                           "exact windows.")
-    max_keys: int = Field(1_000_000, ge=10, description="Keys held in process (all kinds); past it the least "
-                                                        "recently used are evicted.")
+    max_keys: int = Field(500_000, ge=10, description="Keys held in process (all kinds; ~0.7-0.9 KB each); past it "
+                                                      "the least recently used are evicted.")
     max_events: int = Field(4_000_000, ge=100, description="Events and coarse buckets held in process, all keys "
-                                                           "together (and event ids remembered for deduplication); "
-                                                           "past it the least recently used keys are evicted.")
+                                                           "together (20-80 B each; also the event ids remembered "
+                                                           "for deduplication); past it the least recently used keys "
+                                                           "are evicted.")
     recent_values: int = Field(64, ge=1, description="Per account and day, the devices, IPs, countries and ASNs of its "
                                                      "successful logins kept (each); a value past it reads as new.")
 

@@ -59,8 +59,8 @@ class Coarse:
         ba, bf, bd = (ca[lo - 1], cf[lo - 1], cd[lo - 1]) if lo else self.base
         return ca[hi - 1] - ba, cf[hi - 1] - bf, cd[hi - 1] - bd
 
-    def prune(self, cut: int) -> None:
-        """Drop the buckets that ended before `cut`."""
+    def prune(self, cut: int) -> int:
+        """Drop the buckets that ended before `cut`; returns how many."""
         k = bisect_right(self.start, cut - self.width)
         if k:
             ca, cf, cd = self.cum
@@ -69,3 +69,4 @@ class Coarse:
                 del a[:k]
             if not self.start and self.open is not None:
                 self.open = set()
+        return k

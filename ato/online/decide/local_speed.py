@@ -52,64 +52,66 @@ class LocalSpeed:
 
     def features(self, login: LiveLogin, now: float) -> dict[str, float]:
         """The login's window features from this process's counts (NaN for a key it lacks)."""
-        t, cut = to_us(login.signals.time_s), self.cut_us(now)
-        out: dict[str, float] = {}
-        for kind, value in login.keys.items():
-            if value is None:
-                out.update(_MISSING[kind])
-                continue
-            key = KIND_CODE[kind] + value
-            kw = self.keys.get(key)
-            if kw is None:
-                out.update(_EMPTY[kind])
-                continue
-            self.keys.move_to_end(key)
-            self._prune(kw, cut)
-            out.update(zip(_NAMES[kind], map(float, kw.counts(t)), strict=True))
-        return out
+        return self._pass(login, now, read=True, write=False)[0]
 
     def record(self, login: LiveLogin, now: float) -> bool:
         """Count a login (False: already counted under its event id, or older than what is kept)."""
-        t, cut = to_us(login.signals.time_s), self.cut_us(now)
-        if t < cut:
-            return False
-        eid = login.event_id
-        if eid is not None:
-            if eid in self.seen:
-                self.duplicates += 1
-                return False
-            self.seen[eid] = t
-            self.seen_order.append(eid)
-        x, account = login.signals, login.account_id
-        failed = int(not x.success)
-        for kind, value in login.keys.items():
-            if value is None:
-                continue
-            key = KIND_CODE[kind] + value
-            kw = self.keys.get(key)
-            if kw is None:
-                kw = self.keys[key] = KeyWindow(distinct=kind != "account")
-            else:
-                self.keys.move_to_end(key)
-                self._prune(kw, cut)
-            before, plain = kw.size, kw.coarse is None
-            kw.add(t, failed, account, self.cap, self.width_us)
-            self.entries += kw.size - before
-            if plain and kw.coarse is not None:
-                self.capped += 1
-        if x.success and self.recent is not None:
-            self._remember(login, now)
-        self._bound(cut)
-        return True
+        return self._pass(login, now, read=False, write=True)[1]
 
     def lookup(self, login: LiveLogin, now: float, since_s: float) -> tuple[dict[str, float], Successes | None]:
         """The login's window features and the account's successes since `since_s`; then records it."""
-        feats = self.features(login, now)
         recent = None
         if self.recent is not None and login.account_id in self.recent:
             recent = merged(self._days(login.account_id, now), since_s)
-        self.record(login, now)
-        return feats, recent
+        return self._pass(login, now, read=True, write=True)[0], recent
+
+    def _pass(self, login: LiveLogin, now: float, read: bool, write: bool) -> tuple[dict[str, float], bool]:
+        """One pass over the login's keys: prune each, read its windows at the login's time, add the
+        login (unless its event id was counted already); returns the features and whether it counted."""
+        t, cut = to_us(login.signals.time_s), self.cut_us(now)
+        add = False
+        if write and t >= cut:
+            eid = login.event_id
+            if eid is None:
+                add = True
+            elif eid in self.seen:
+                self.duplicates += 1
+            else:
+                self.seen[eid] = t
+                self.seen_order.append(eid)
+                add = True
+        x, account = login.signals, login.account_id
+        failed = int(not x.success)
+        out: dict[str, float] = {}
+        keys = self.keys
+        for kind, value in login.keys.items():
+            if value is None:
+                if read:
+                    out.update(_MISSING[kind])
+                continue
+            key = KIND_CODE[kind] + value
+            kw = keys.get(key)
+            if kw is None:
+                if read:
+                    out.update(_EMPTY[kind])
+                if not add:
+                    continue
+                kw = keys[key] = KeyWindow(distinct=kind != "account")
+            else:
+                keys.move_to_end(key)
+                self.entries -= kw.prune(cut)
+                if read:
+                    out.update(zip(_NAMES[kind], map(float, kw.counts(t)), strict=True))
+            if add:
+                plain = kw.coarse is None
+                self.entries += kw.add(t, failed, account, self.cap, self.width_us)
+                if plain and kw.coarse is not None:
+                    self.capped += 1
+        if add:
+            if x.success and self.recent is not None:
+                self._remember(login, now)
+            self._bound(cut)
+        return out, add
 
     def stats(self) -> dict[str, int]:
         """For /metrics: keys and entries held, evictions, duplicates refused."""
@@ -117,11 +119,6 @@ class LocalSpeed:
                 "accounts_recent": len(self.recent or ()), "capped_keys": self.capped,
                 "evicted_bound": self.evicted["bound"], "evicted_expired": self.evicted["expired"],
                 "duplicates": self.duplicates}
-
-    def _prune(self, kw: KeyWindow, cut: int) -> None:
-        before = kw.size
-        kw.prune(cut)
-        self.entries += kw.size - before
 
     def _days(self, account: str, now: float) -> list[Successes]:
         assert self.recent is not None
@@ -148,6 +145,12 @@ class LocalSpeed:
         d.add(x, self.recent_values)
         days.append(d)
         days.sort(key=lambda d: d.day_s)
+        oldest = now - RECENT_S
+        for _ in range(2):  # accounts idle for longer than what is kept, from the least recently used end
+            first = next(iter(self.recent.values()))
+            if first and first[-1].day_s + DAY_S > oldest:
+                break
+            self.recent.popitem(last=False)
         while len(self.recent) > self.max_keys:
             self.recent.popitem(last=False)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -33,44 +33,52 @@ class LiveLogin:
         return str(self.keys["account"])
 
 
-@dataclass
+@dataclass(slots=True)
 class Successes:
     """What an account's successful logins (of a day, or since a moment) add to its history: the
-    devices, IPs, countries and ASNs they came from (at most `cap` of each) and the latest of them.
-    Folding it equals folding those logins one by one (`AccountHistory.observe`) in time order,
-    but costs what the distinct values cost, not what the logins do."""
+    devices, IPs, countries and ASNs they came from (at most `cap` of each; tuples, as most hold one
+    value) and the latest of them. Folding it equals folding those logins one by one
+    (`AccountHistory.observe`) in time order, but costs what the distinct values cost."""
 
     day_s: int = 0
-    devices: set[str] = field(default_factory=set)
-    ips: set[str] = field(default_factory=set)
-    countries: set[str] = field(default_factory=set)
-    asns: set[int] = field(default_factory=set)
+    devices: tuple[str, ...] = ()
+    ips: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    asns: tuple[int, ...] = ()
     last: LoginSignals | None = None
 
     def add(self, x: LoginSignals, cap: int) -> None:
-        for v, known in ((x.device, self.devices), (x.ip, self.ips), (x.country, self.countries),
-                         (None if x.asn is None else int(x.asn), self.asns)):
-            if _known(v) and len(known) < cap:
-                known.add(v)  # type: ignore[arg-type]
+        if _known(x.device) and x.device not in self.devices and len(self.devices) < cap:
+            self.devices += (str(x.device),)
+        if _known(x.ip) and x.ip not in self.ips and len(self.ips) < cap:
+            self.ips += (str(x.ip),)
+        if _known(x.country) and x.country not in self.countries and len(self.countries) < cap:
+            self.countries += (str(x.country),)
+        if _known(x.asn) and int(x.asn) not in self.asns and len(self.asns) < cap:  # type: ignore[arg-type]
+            self.asns += (int(x.asn),)  # type: ignore[arg-type]
         if self.last is None or x.time_s >= self.last.time_s:  # ties: the later arrival, as a replay in order
             self.last = x
 
     def merge(self, other: Successes) -> None:
         """Add a later day's successes."""
-        self.devices |= other.devices
-        self.ips |= other.ips
-        self.countries |= other.countries
-        self.asns |= other.asns
+        self.devices = _union(self.devices, other.devices)
+        self.ips = _union(self.ips, other.ips)
+        self.countries = _union(self.countries, other.countries)
+        self.asns = _union(self.asns, other.asns)
         if other.last is not None and (self.last is None or other.last.time_s >= self.last.time_s):
             self.last = other.last
 
     def fold_into(self, h: AccountHistory) -> None:
-        h.devices |= self.devices
-        h.ips |= self.ips
-        h.countries |= self.countries
-        h.asns |= self.asns
+        h.devices.update(self.devices)
+        h.ips.update(self.ips)
+        h.countries.update(self.countries)
+        h.asns.update(self.asns)
         if self.last is not None:
             h.observe(self.last)
+
+
+def _union(a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...]:
+    return a + tuple(v for v in b if v not in a) if a else b
 
 
 def merged(days: list[Successes], since_s: float) -> Successes | None:

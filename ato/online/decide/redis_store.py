@@ -175,21 +175,17 @@ def _successes(days: list[dict[bytes, bytes]]) -> Successes | None:
     for h in days:
         if not h:
             continue
-        out = out or Successes()
+        day: dict[str, list[str]] = {"d": [], "i": [], "c": [], "a": []}
+        last = None
         for k, v in h.items():
             f = k.decode()
             if f == "last":
                 last = signals_from_json(v)
-                if out.last is None or last.time_s >= out.last.time_s:
-                    out.last = last
-            elif f[1:2] == ":":
-                kind, value = f[0], f[2:]
-                if kind == "d":
-                    out.devices.add(value)
-                elif kind == "i":
-                    out.ips.add(value)
-                elif kind == "c":
-                    out.countries.add(value)
-                elif kind == "a":
-                    out.asns.add(int(value))
+            elif f[1:2] == ":" and f[0] in day:
+                day[f[0]].append(f[2:])
+        d = Successes(0, tuple(day["d"]), tuple(day["i"]), tuple(day["c"]), tuple(int(a) for a in day["a"]), last)
+        if out is None:
+            out = d
+        else:
+            out.merge(d)
     return out

@@ -26,6 +26,7 @@ US = 1_000_000
 SPANS: tuple[int, ...] = tuple(s * US for s in WINDOWS_S.values())
 NEVER = -(2**62)  # the cursor of a key never queried: every event is still ahead of it
 _W = range(len(SPANS))
+_A, _F = 3, 6  # in KeyWindow.st: [lo of each window, attempts of each, failures of each]
 
 
 class KeyWindow:
@@ -33,16 +34,14 @@ class KeyWindow:
     key itself). `counts(t)` gives, per window in WINDOWS_S order, attempts, failures and (with
     `distinct`) accounts, including any coarse buckets."""
 
-    __slots__ = ("ac", "att", "cnt", "coarse", "cursor", "fail", "fl", "head", "hi", "lo", "solo", "ts")
+    __slots__ = ("ac", "cnt", "coarse", "cursor", "fl", "head", "hi", "solo", "st", "ts")
 
     def __init__(self, distinct: bool) -> None:
         self.ts = array("q")  # event times (µs), ascending; [head:] is held
         self.fl = bytearray()  # failed 0/1, aligned with ts
         self.ac: list[str | None] | None = [] if distinct else None  # account of each event
-        self.head = self.hi = 0  # events [lo[w], hi) are window w's at the cursor; [hi:] are ahead of it
-        self.lo = [0, 0, 0]
-        self.att = [0, 0, 0]
-        self.fail = [0, 0, 0]
+        self.head = self.hi = 0  # events [lo of w, hi) are window w's at the cursor; [hi:] are ahead of it
+        self.st = [0] * 9  # per window: lo (index), then attempts, then failures (one list: small keys are many)
         self.cnt: list[dict[str | None, int]] | None = None  # per window: account -> events; None while one account
         self.solo: str | None = None  # the one account seen so far (counts per account built on the second)
         self.cursor = NEVER
@@ -63,11 +62,11 @@ class KeyWindow:
     def counts(self, t: int) -> list[int]:
         if t >= self.cursor:
             self._advance(t)
-            out = []
+            st, out = self.st, []
             for w in _W:
-                out += [self.att[w], self.fail[w]]
+                out += [st[_A + w], st[_F + w]]
                 if self.ac is not None:
-                    out.append(len(self.cnt[w]) if self.cnt is not None else int(self.att[w] > 0))
+                    out.append(len(self.cnt[w]) if self.cnt is not None else int(st[_A + w] > 0))
         else:
             out = self._before_cursor(t)
         c = self.coarse
@@ -78,8 +77,9 @@ class KeyWindow:
                     out[w * k + i] += v
         return out
 
-    def add(self, t: int, failed: int, account: str | None, cap: int, width_us: int) -> None:
-        """Record one event (µs, 0/1, its account); past `cap` events fold the oldest into buckets."""
+    def add(self, t: int, failed: int, account: str | None, cap: int, width_us: int) -> int:
+        """Record one event (µs, 0/1, its account); past `cap` events fold the oldest into buckets.
+        Returns the change in entries held (events and buckets)."""
         ts, n = self.ts, len(self.ts)
         if self.ac is not None and self.cnt is None and account != self.solo:
             if self.solo is None and n == self.head:
@@ -101,23 +101,30 @@ class KeyWindow:
         if t < self.cursor:  # behind the cursor: it belongs to the windows that cover it now
             for w in _W:
                 if t < self.cursor - SPANS[w]:
-                    self.lo[w] += 1
+                    self.st[w] += 1
                 else:
                     self._join(w, p)
             self.hi += 1
+        added = 1
         while len(ts) - self.head > cap:
             ft, ff, fa = self._pop_front()
             if self.coarse is None:
                 self.coarse = Coarse(width_us, self.ac is not None)
+            buckets = len(self.coarse)
             self.coarse.add(ft, ff, fa)
+            added += len(self.coarse) - buckets - 1
+        return added
 
-    def prune(self, cut: int) -> None:
-        """Forget events before `cut` (server time), and buckets that ended before it."""
-        ts = self.ts
+    def prune(self, cut: int) -> int:
+        """Forget events before `cut` (server time), and buckets that ended before it; returns how
+        many entries went."""
+        ts, gone = self.ts, 0
         while self.head < len(ts) and ts[self.head] < cut:
             self._pop_front()
+            gone += 1
         if self.coarse is not None:
-            self.coarse.prune(cut)
+            gone += self.coarse.prune(cut)
+        return gone
 
     # -- the per-event steps (kept as methods: tests count them) --------------------------------
 
@@ -127,40 +134,39 @@ class KeyWindow:
             self._enter(hi)
             hi += 1
         self.hi = hi
-        lo = self.lo
+        st = self.st
         for w in _W:
-            edge, j = t - SPANS[w], lo[w]
+            edge, j = t - SPANS[w], st[w]
             while j < hi and ts[j] < edge:
                 self._leave(w, j)
                 j += 1
-            lo[w] = j
+            st[w] = j
         self.cursor = t
 
     def _enter(self, i: int) -> None:
-        att = self.att
-        att[0] += 1
-        att[1] += 1
-        att[2] += 1
+        st = self.st
+        st[3] += 1
+        st[4] += 1
+        st[5] += 1
         if self.fl[i]:
-            fail = self.fail
-            fail[0] += 1
-            fail[1] += 1
-            fail[2] += 1
+            st[6] += 1
+            st[7] += 1
+            st[8] += 1
         if self.cnt is not None:
             a = self.ac[i]  # type: ignore[index]
             for c in self.cnt:
                 c[a] = c.get(a, 0) + 1
 
     def _join(self, w: int, i: int) -> None:
-        self.att[w] += 1
-        self.fail[w] += self.fl[i]
+        self.st[_A + w] += 1
+        self.st[_F + w] += self.fl[i]
         if self.cnt is not None:
             c, a = self.cnt[w], self.ac[i]  # type: ignore[index]
             c[a] = c.get(a, 0) + 1
 
     def _leave(self, w: int, i: int) -> None:
-        self.att[w] -= 1
-        self.fail[w] -= self.fl[i]
+        self.st[_A + w] -= 1
+        self.st[_F + w] -= self.fl[i]
         if self.cnt is not None:
             c, a = self.cnt[w], self.ac[i]  # type: ignore[index]
             k = c[a] - 1
@@ -171,20 +177,20 @@ class KeyWindow:
 
     def _split(self) -> None:
         """A second account: from now on count events per account (all so far were `solo`'s)."""
-        self.cnt = [{self.solo: a} if a else {} for a in self.att]
+        self.cnt = [{self.solo: a} if a else {} for a in self.st[_A:_F]]
 
     def _pop_front(self) -> tuple[int, int, str | None]:
         i = self.head
         t, f = self.ts[i], self.fl[i]
         a = self.ac[i] if self.ac is not None else None
+        st = self.st
         if self.hi > i:  # inside the windows whose range still starts at it
             for w in _W:
-                if self.lo[w] == i:
+                if st[w] == i:
                     self._leave(w, i)
-                    self.lo[w] = i + 1
+                    st[w] = i + 1
         else:  # still ahead of the cursor
-            self.hi = i + 1
-            self.lo = [i + 1] * 3
+            self.hi = st[0] = st[1] = st[2] = i + 1
         self.head = i + 1
         self._compact()
         return t, f, a
@@ -200,7 +206,10 @@ class KeyWindow:
         if self.ac is not None:
             del self.ac[:h]
         self.hi -= h
-        self.lo = [x - h for x in self.lo]
+        st = self.st
+        st[0] -= h
+        st[1] -= h
+        st[2] -= h
         self.head = 0
 
     def _before_cursor(self, t: int) -> list[int]:
@@ -208,14 +217,15 @@ class KeyWindow:
         ts, head, hi = self.ts, self.head, self.hi
         hi_t = bisect_left(ts, t, head, hi)
         out = []
+        st = self.st
         for w in _W:
-            lo_w = self.lo[w]
+            lo_w = st[w]
             lo_t = bisect_left(ts, t - SPANS[w], head, lo_w)
             if hi_t <= lo_w or (hi - hi_t) + (lo_w - lo_t) > hi_t - lo_t:
                 out += self._tally(lo_t, hi_t)
             else:  # the window now, less what is at or after t, plus what left it since t
-                a = self.att[w] - (hi - hi_t) + (lo_w - lo_t)
-                f = self.fail[w] - sum(self.fl[hi_t:hi]) + sum(self.fl[lo_t:lo_w])
+                a = st[_A + w] - (hi - hi_t) + (lo_w - lo_t)
+                f = st[_F + w] - sum(self.fl[hi_t:hi]) + sum(self.fl[lo_t:lo_w])
                 out += [a, f]
                 if self.ac is not None:
                     out.append(self._moved(w, a, lo_t, lo_w, hi_t, hi))
