@@ -143,6 +143,35 @@ class ServingConf(_Section):
                                                    "(gold/decisions), so analysts see what the model saw.")
     audit_dir: str = Field("data/serving/audit", description="Append-only decision log, one file per worker and day.")
     api_key_sha256: list[str] = Field(default_factory=list, description="SHA-256 hex of accepted API keys.")
+    clock: Literal["system", "replay"] = Field(
+        "system", description="Server time, which prunes the speed layer and bounds event times: `system` (the "
+                              "machine's clock) or `replay` (the newest event time seen; for replays of recorded "
+                              "days and tests only: it trusts the events' times).")
+    max_event_age_h: float = Field(168.0, gt=0, description="A login whose event_time is more than this before server "
+                                                            "time is refused (422 naming event_time).")
+    max_event_lead_s: float = Field(300.0, ge=0, description="... or more than this after it (with `clock: replay`, "
+                                                             "after the machine's clock).")
+
+
+class SpeedConf(_Section):
+    """The in-process speed layer (embedded store, and every worker's own counters) and the Redis one:
+    exact windows per key up to a cap, coarse buckets past it, a global memory bound."""
+
+    key_events: int = Field(10_000, ge=1, description="Events kept exactly per key (account, IP, /24, device); "
+                                                      "older ones in the last 24 h are folded into coarse buckets, "
+                                                      "which make that key's counts upper bounds (README).")
+    bucket_s: int = Field(10, ge=1, le=3600, description="Width of a coarse bucket (seconds, aligned to the epoch).")
+    late_s: int = Field(900, ge=0, le=86_400, description="Events are kept this long past the longest window (server "
+                                                          "time), so a login dated up to this far back still gets "
+                                                          "exact windows.")
+    max_keys: int = Field(500_000, ge=10, description="Keys held in process (all kinds; ~0.7-0.9 KB each); past it "
+                                                      "the least recently used are evicted.")
+    max_events: int = Field(4_000_000, ge=100, description="Events and coarse buckets held in process, all keys "
+                                                           "together (20-80 B each; also the event ids remembered "
+                                                           "for deduplication); past it the least recently used keys "
+                                                           "are evicted.")
+    recent_values: int = Field(64, ge=1, description="Per account and day, the devices, IPs, countries and ASNs of its "
+                                                     "successful logins kept (each); a value past it reads as new.")
 
 
 Imbalance = Literal["none", "class_weight", "smote_nc"]
@@ -200,6 +229,7 @@ class Settings(_Section):
     model: ModelConf = ModelConf()
     costs: CostConf = CostConf()
     serving: ServingConf = ServingConf()
+    speed: SpeedConf = SpeedConf()
 
     @field_validator("privacy")
     @classmethod

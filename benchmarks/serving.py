@@ -170,11 +170,13 @@ def main() -> int:
     logs = ROOT / "data/reports"
     logs.mkdir(parents=True, exist_ok=True)
     ports = {"ours": 8941, "bare": 8942, "ours_full": 8943}
-    ours = start(uvicorn("serving.app:create_app", ports["ours"]), {"ATO_API_KEYS": KEY}, ports["ours"],
+    replay = {"ATO_SERVING__CLOCK": "replay"}  # server time from the events (recorded days)
+    ours = start(uvicorn("serving.app:create_app", ports["ours"]), {"ATO_API_KEYS": KEY, **replay}, ports["ours"],
                  logs / "bench-ours.log")
     # capacity of the full path (store + model): the same service with shedding switched off
     full = start(uvicorn("serving.app:create_app", ports["ours_full"]),
-                 {"ATO_API_KEYS": KEY, "ATO_SERVING__MAX_IN_FLIGHT": "1000000", "ATO_SERVING__SHED_LAG_MS": "1e9"},
+                 {"ATO_API_KEYS": KEY, "ATO_SERVING__MAX_IN_FLIGHT": "1000000", "ATO_SERVING__SHED_LAG_MS": "1e9",
+                  **replay},
                  ports["ours_full"], logs / "bench-ours-full.log")
     bare = start(uvicorn("benchmarks.bare_app:create_app", ports["bare"]),
                  {"BARE_MODEL": str(ROOT / f"data/models/{champion}/model.txt")}, ports["bare"], logs / "bench-bare.log")

@@ -21,3 +21,10 @@ async def unprocessable(request: Request, exc: Exception) -> JSONResponse:
 def jsonable_errors(errors: Any) -> list[dict[str, Any]]:
     return [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg")), "type": str(e.get("type"))}
             for e in errors]
+
+
+def field_refused(field: str, problem: str) -> JSONResponse:
+    """422 for one field refused after parsing (e.g. an event_time outside the accepted bounds), in
+    the same shape as the validation errors."""
+    return JSONResponse(status_code=422, content={"message": f"{field}: {problem}", "detail": [
+        {"loc": ["body", field], "msg": problem, "type": "value_error"}]})

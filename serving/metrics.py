@@ -29,6 +29,13 @@ class Metrics:
         self.feedback = Counter("ato_feedback_total", "Feedback accepted, by label", ["label"], registry=r)
         self.reloads = Counter("ato_reloads_total", "Snapshots and champions picked up without restart", ["what"],
                                registry=r)
+        self.speed = Gauge("ato_speed_layer", "This process's own speed layer: keys, entries (events and coarse "
+                           "buckets), event ids, capped keys, evictions and duplicates since start",
+                           ["what"], registry=r, multiprocess_mode="livesum")
+
+    def set_speed(self, stats: dict[str, int]) -> None:
+        for what, v in stats.items():
+            self.speed.labels(what).set(v)
 
     def set_model(self, version: str | None) -> None:
         if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # each worker's files hold only what it set

@@ -1,9 +1,11 @@
 """Speed-layer features: attempts, failures and distinct accounts per account, IP, /24 prefix
 and device in the last 5 min / 1 h / 24 h, counting only events strictly before the login.
 
-One implementation, `grouped_window_counts`, serves both executions: serving passes the recent
-events of a login's four keys and one query time (`live_window_features`); the batch layer
-passes a whole Spark partition of keys at once (`partition_speed_features`, via `mapInPandas`).
+One implementation, `grouped_window_counts`: the batch layer passes a whole Spark partition of
+keys at once (`partition_speed_features`, via `mapInPandas`). Serving keeps the same windows
+incrementally (`ato.online.decide.windows`), and these functions are the oracle its tests compare
+with; `live_window_features` (a login's four keys recounted at one moment) is what serving called
+before, kept as the reference of `benchmarks/speed_layer.py`.
 """
 
 from __future__ import annotations

@@ -22,8 +22,9 @@ router = APIRouter()
 
 @router.post("/v1/events", response_model=EventsResponse, responses=UNAUTHORIZED, openapi_extra=SECURED)
 async def events(req: EventsRequest, rt: RuntimeDep) -> Response:
-    """Logins (outcomes), payments and account changes: logins feed the speed layer; all go to
-    the spool for the nightly ingest. A batch with any invalid record is refused whole (422)."""
+    """Logins (outcomes), payments and account changes: all go to the spool for the nightly ingest,
+    then logins feed the speed layer (once per event id). A batch with any invalid record, or a
+    login dated outside the accepted bounds, is refused whole (422)."""
     decider = rt.chain
     batches = {"logins": req.logins, "payments": req.payments, "account_changes": req.account_changes}
     problems, typed = [], []
@@ -33,9 +34,17 @@ async def events(req: EventsRequest, rt: RuntimeDep) -> Response:
             if not c.ok:
                 problems.append(f"{stream}[{i}]: {'; '.join(c.reasons)}")
             elif stream == "logins":
+                refused = decider.clock.refusal(c.values["event_time"].timestamp())
+                if refused:
+                    problems.append(f"{stream}[{i}]: event_time: {refused}")
                 typed.append(c.values)
     if problems:
         return JSONResponse(status_code=422, content={"message": "; ".join(problems)[:2000], "detail": problems})
+    for stream, records in batches.items():  # the spool first: a retry after a failure here counts once
+        for raw in records:
+            rt.spool_writer(stream).append(raw)
+        if records:
+            rt.metrics.events.labels(stream).inc(len(records))
     speed = "ok"
     if typed:
         enricher = decider.enricher
@@ -43,7 +52,7 @@ async def events(req: EventsRequest, rt: RuntimeDep) -> Response:
         for i, v in enumerate(sorted(typed, key=lambda v: (v["event_time"], v["event_id"]))):
             logins.append(live_login(enricher.enrich(
                 v["account_id"], v["event_time"].timestamp(), v["outcome"], v["channel"], v["ip"], v["user_agent"],
-                v["device_id"], {k: v[k] for k in GEO})))
+                v["device_id"], {k: v[k] for k in GEO}), v["event_id"]))
             if i % 50 == 49:
                 await asyncio.sleep(0)  # a big batch must not hold up the logins being scored meanwhile
         try:
@@ -51,11 +60,6 @@ async def events(req: EventsRequest, rt: RuntimeDep) -> Response:
         except Exception as exc:
             speed = f"unavailable ({type(exc).__name__})"
             rt.metrics.store_errors.labels(type(exc).__name__).inc()
-    for stream, records in batches.items():
-        for raw in records:
-            rt.spool_writer(stream).append(raw)
-        if records:
-            rt.metrics.events.labels(stream).inc(len(records))
     return JSONResponse({"accepted": {k: len(v) for k, v in batches.items()}, "speed_layer": speed})
 
 

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from ato.online.decide.chain import Decision
 from ato.online.decide.vector import json_safe
 from serving.auth import SECURED, UNAUTHORIZED
+from serving.errors import field_refused
 from serving.routes.deps import RuntimeDep
 from serving.schemas import ScoreRequest, ScoreResponse
 
@@ -29,6 +30,9 @@ async def score(req: ScoreRequest, rt: RuntimeDep) -> Response:
     decision_id = uuid.uuid4().hex
     attempt = req.model_dump()
     time_s = req.event_time.timestamp() if req.event_time else time.time()
+    refused = decider.clock.refusal(time_s)  # outside [server time - max age, + max lead]
+    if refused:
+        return field_refused("event_time", refused)
     try:
         d = await decider.decide(attempt, time_s, rt.overloaded())
     except Exception as exc:

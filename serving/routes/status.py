@@ -58,4 +58,6 @@ async def readyz(rt: RuntimeDep) -> Response:
 async def metrics(rt: RuntimeDep) -> Response:
     """Prometheus metrics (summed over the workers when there are several)."""
     rt.metrics.in_flight.set(rt.in_flight)
+    if rt.decider is not None:
+        rt.metrics.set_speed(rt.decider.local_speed.stats())
     return Response(rt.metrics.render(), media_type=CONTENT_TYPE_LATEST)

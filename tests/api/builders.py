@@ -47,13 +47,15 @@ VOCAB = {"outcome": list(OUTCOMES), "channel": list(CHANNELS), "ua_family": ["ch
 # Plenty of time for every step: a chain level must never depend on how busy the machine is.
 UNHURRIED = {"ATO_SERVING__BUDGET_MS": "60000", "ATO_SERVING__STORE_TIMEOUT_MS": "30000",
              "ATO_SERVING__SHED_LAG_MS": "60000"}
+# The tests replay recorded August days: server time is the newest event time seen (not the machine's).
+REPLAY_CLOCK = {"ATO_SERVING__CLOCK": "replay"}
 
 
 def api_settings(root: Path, **env: str) -> Settings:
     """Settings of one test's app: its own spool, audit folder, empty model registry and online dir."""
     own = {"ATO_SPOOL": str(root / "spool"), "ATO_SERVING__AUDIT_DIR": str(root / "audit"),
            "ATO_MODEL_DIR": str(root / "models"), "ATO_ONLINE_DIR": str(root / "online")}
-    return make_settings(root, None, **{**own, **UNHURRIED, **env})
+    return make_settings(root, None, **{**own, **UNHURRIED, **REPLAY_CLOCK, **env})
 
 
 def synthetic_rows(n: int = 600, seed: int = 3) -> pd.DataFrame:
@@ -142,17 +144,17 @@ class FaultyStore:
         if self.fault == "stall":
             await asyncio.Event().wait()  # never set: only the chain's timeout ends it
 
-    async def lookup(self, login: LiveLogin) -> Lookup:
+    async def lookup(self, login: LiveLogin, now: float) -> Lookup:
         self.lookups += 1
         await self._fail()
         if self.fault == "gate":
             self.entered.set()
             await self.released.wait()
-        return await self.inner.lookup(login)
+        return await self.inner.lookup(login, now)
 
-    async def record(self, logins: list[LiveLogin]) -> None:
+    async def record(self, logins: list[LiveLogin], now: float) -> None:
         await self._fail()
-        await self.inner.record(logins)
+        await self.inner.record(logins, now)
 
     async def refresh(self) -> bool:
         return False

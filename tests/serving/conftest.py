@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from ato.settings import Settings, load_settings
-from tests.api.builders import API_KEY, OTHER_KEY, UNHURRIED
+from tests.api.builders import API_KEY, OTHER_KEY, REPLAY_CLOCK, UNHURRIED
 from tests.conftest import TEST_KEY
 
 PARITY_DAY = date(2026, 8, 6)  # training rows exist up to 08-06 (maturity 1 day, last as-of 08-07)
@@ -119,13 +119,14 @@ class Api:
 def serving_env(trained: Settings, world: Path, root: Path, **extra: str) -> dict[str, str]:
     """Environment of an API process over the trained small world (its own online dir, spool, audit).
     Budget, store timeout and shed lag are generous (UNHURRIED): a busy machine cannot change which
-    link of the chain answers; a test about timeouts sets its own."""
+    link of the chain answers; a test about timeouts sets its own. The clock replays (the world's
+    days are in August 2026)."""
     return {
         "ATO_LAKE_ROOT": trained.paths.lake_root, "ATO_HMAC_KEY": TEST_KEY,
         "ATO_ENRICH__GEO_DB": str(world / "ip_geo.csv"), "ATO_MODEL_DIR": trained.paths.models,
         "ATO_ONLINE_DIR": str(root / "online"), "ATO_SPOOL": str(root / "spool"),
         "ATO_SERVING__AUDIT_DIR": str(root / "audit"), "ATO_API_KEYS": f"{API_KEY},{OTHER_KEY}",
-        "ATO_SERVING__RELOAD_S": "0.5", **UNHURRIED, **extra,
+        "ATO_SERVING__RELOAD_S": "0.5", **UNHURRIED, **REPLAY_CLOCK, **extra,
     }
 
 

@@ -1,5 +1,5 @@
-"""The real-time layer's pure parts: the speed layer's one-pass window counts equal the batch
-function's, IP parsing equals the vectorised one, the breaker's states, the request-only vector,
+"""The real-time layer's pure parts: the one-pass recount of a login's window features equals the
+batch function's (the speed layer's own tests are in test_speed_layer.py), IP parsing equals the vectorised one, the breaker's states, the request-only vector,
 the audit file's day."""
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import pytest
 
 from ato.enrich.cidr import ipv4_to_int
 from ato.features.columns import CATEGORICAL_FEATURES, FEATURES
-from ato.features.request import LoginSignals
 from ato.features.speed import (
     SPEED_KEYS,
     live_window_features,
@@ -23,8 +22,6 @@ from ato.features.speed import (
 from ato.online.decide.appender import JsonlAppender
 from ato.online.decide.chain import Breaker
 from ato.online.decide.enrich import Enriched, ip_int
-from ato.online.decide.records import Events, LiveLogin
-from ato.online.decide.store import InProcessSpeed
 from ato.online.decide.vector import request_vector
 
 pytestmark = pytest.mark.unit
@@ -33,7 +30,7 @@ pytestmark = pytest.mark.unit
 def test_live_window_features_equal_the_batch_window_features_on_random_events() -> None:
     rng = np.random.default_rng(3)
     for _ in range(200):
-        events: dict[str, Events | None] = {}
+        events: dict[str, tuple[list[float], list[int], list[str]] | None] = {}
         for k in SPEED_KEYS:
             n = int(rng.integers(0, 30))
             ts = sorted((rng.random(n) * 2 * 86400).round(3).tolist())
@@ -84,17 +81,6 @@ def test_request_vector_has_every_feature_and_only_request_signals_known() -> No
     assert v["ip_rep_category"] == "unknown" and v["outcome"] == "success" and v["ua_major"] == 120.0
     known = {k for k, x in v.items() if not (isinstance(x, float) and np.isnan(x))}
     assert known == {*CATEGORICAL_FEATURES, "ua_major", "is_automation_ua"}
-
-
-def test_in_process_speed_layer_forgets_events_older_than_a_day() -> None:
-    sp = InProcessSpeed()
-    keys = {"account": "a", "ip": "i", "prefix": "p", "device": None}
-    sp.write(LiveLogin(keys, LoginSignals(0.0, True)))
-    sp.write(LiveLogin(keys, LoginSignals(10.0, False)))
-    events, recent = sp.read(LiveLogin(keys, LoginSignals(20.0, True)))
-    assert events["ip"] == ([0.0, 10.0], [0, 1], ["a", "a"]) and events["device"] is None and len(recent) == 1
-    events, _ = sp.read(LiveLogin(keys, LoginSignals(2 * 86400.0, True)))
-    assert events["ip"] == ([], [], [])
 
 
 def test_one_ip_cidr_lookup_equals_the_vectorised_lookup_point_in_time() -> None:

@@ -2,7 +2,9 @@
 tells (when the store fails, times out or its breaker is open, or the model fails, or the budget
 is spent) -> rules. Under overload (too many requests in flight) it sheds straight to the rules.
 
-Every well-formed login gets a decision; the level says which link gave it.
+Every well-formed login gets a decision; the level says which link gave it. Whatever the link,
+the vector carries the velocities this process counted itself (`local_speed`) when the store's
+are out of reach, so the rules still see a stuffing wave while shedding or without the store.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +22,9 @@ from ato.features.request import LoginSignals
 from ato.model.bundle import Scorer, load_bundle
 from ato.model.registry import champion, registry_dir
 from ato.model.rules import RuleSet, load_rules
+from ato.online.decide.clock import ServerClock
 from ato.online.decide.enrich import Enricher
+from ato.online.decide.local_speed import LocalSpeed
 from ato.online.decide.records import LiveLogin
 from ato.online.decide.store import OnlineStore
 from ato.online.decide.vector import Vector, feature_vector, live_login, request_vector
@@ -115,6 +120,11 @@ class Decider:
         self.conf = settings.serving
         self.store, self.models, self.enricher = store, models, enricher
         self.breaker = Breaker(self.conf.breaker_failures, self.conf.breaker_open_s)
+        self.clock = ServerClock.from_conf(self.conf)
+        # this process's own windows: the embedded store's, or (Redis) what this worker has seen
+        own = getattr(store, "speed", None)
+        self.local_speed: LocalSpeed = own if isinstance(own, LocalSpeed) else LocalSpeed(settings.speed, recent=False)
+        self._local_is_store = isinstance(own, LocalSpeed)
         self._pending: set[asyncio.Task[Any]] = set()
         self._warned_at = -1e9
 
@@ -125,19 +135,24 @@ class Decider:
         e = enricher.enrich(attempt["account_id"], time_s, attempt["outcome"], attempt["channel"], attempt["ip"],
                             attempt["user_agent"], attempt.get("device_id"),
                             {k: attempt.get(k) for k in ("country", "city", "latitude", "longitude", "asn")})
-        login = live_login(e)
+        login = live_login(e, attempt.get("event_id") or uuid.uuid4().hex)
+        now = self.clock.observe(time_s)
         if in_flight > self.conf.max_in_flight:
-            self._record_later(login)
-            return self._rules(models, request_vector(e), login, SHED, t0, None, None)
-        vec, store_error, as_of, lk = None, None, None, None
+            shed = self._with_local_speed(request_vector(e), login, now)
+            if not self._local_is_store:
+                self._record_later(login, now)
+            return self._rules(models, shed, login, SHED, t0, None, None)
+        vec: Vector | None = None
+        store_error, as_of, lk = None, None, None
         notes: list[str] = []
         if self.breaker.allow():
             try:
                 if self.store.name == "embedded":  # in process: cannot stall, no timer needed
-                    lk = await self.store.lookup(login)
+                    lk = await self.store.lookup(login, now)
                 else:
                     timeout = min(self.conf.store_timeout_ms / 1000, max(budget - MODEL_RESERVE_S, 0.0005))
-                    lk = await asyncio.wait_for(self.store.lookup(login), timeout)
+                    lk = await asyncio.wait_for(self.store.lookup(login, now), timeout)
+                    self.local_speed.record(login, now)
                 self.breaker.success()
             except Exception as exc:  # any store failure means: decide without it
                 self.breaker.failure()
@@ -161,15 +176,24 @@ class Decider:
                 except Exception as exc:
                     log.error("primary model failed: %s", type(exc).__name__)
                     notes.append(f"model failed: {type(exc).__name__}")
+        if vec is None:  # no store: the request's own signals and this process's velocities
+            vec = self._with_local_speed(request_vector(e), login, now)
         if models.fallback is not None:
             try:
-                # the audit keeps the vector this decision used: the request's own signals
-                d = self._model(models.fallback, request_vector(e), login, FALLBACK, f"{models.version}/fallback", t0, as_of)
+                # the audit keeps the vector this decision used: request signals (+ local velocities)
+                fvec = vec if lk is None else request_vector(e)
+                d = self._model(models.fallback, fvec, login, FALLBACK, f"{models.version}/fallback", t0, as_of)
                 d.store_error, d.notes = store_error, notes
                 return d
             except Exception as exc:
                 log.error("fallback model failed: %s", type(exc).__name__)
-        return self._rules(models, vec or request_vector(e), login, RULES, t0, as_of, store_error)
+        return self._rules(models, vec, login, RULES, t0, as_of, store_error)
+
+    def _with_local_speed(self, vec: Vector, login: LiveLogin, now: float) -> Vector:
+        """The vector with this process's own window counts of the login's keys; then counts it here."""
+        vec.update(self.local_speed.features(login, now))
+        self.local_speed.record(login, now)
+        return vec
 
     def _model(self, scorer: Scorer, vec: Vector, login: LiveLogin, level: int, version: str, t0: float,
                as_of: str | None) -> Decision:
@@ -198,11 +222,11 @@ class Decider:
                           LoginSignals(time_s, attempt.get("outcome") == "success"))
         return self._rules(self.models, vec, login, RULES, t0, None, "ChainFailed")
 
-    def _record_later(self, login: LiveLogin) -> None:
-        """Shed requests still count in the speed layer (stuffing is when overload happens)."""
+    def _record_later(self, login: LiveLogin, now: float) -> None:
+        """Shed requests still count in the shared speed layer (stuffing is when overload happens)."""
         if len(self._pending) > 1000:
             return
-        task = asyncio.ensure_future(self._record([login]))
+        task = asyncio.ensure_future(self._record([login], now))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
@@ -211,18 +235,25 @@ class Decider:
         while self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
 
-    async def _record(self, logins: list[LiveLogin]) -> None:
+    async def _record(self, logins: list[LiveLogin], now: float) -> None:
         try:
-            await asyncio.wait_for(self.store.record(logins), self.conf.store_timeout_ms / 1000 * 4)
+            await asyncio.wait_for(self.store.record(logins, now), self.conf.store_timeout_ms / 1000 * 4)
         except Exception as exc:
             log.warning("speed layer write failed: %s", type(exc).__name__)
 
     async def record(self, logins: list[LiveLogin]) -> None:
-        """/v1/events: logins known from elsewhere, into the speed layer (raises when it cannot)."""
+        """/v1/events: logins known from elsewhere, into the speed layer, once per event id (this
+        process's own windows always; raises when the store cannot take them)."""
+        now = self.clock.now()
+        for x in logins:
+            now = self.clock.observe(x.signals.time_s)
+        if not self._local_is_store:
+            for x in logins:
+                self.local_speed.record(x, now)
         if not self.breaker.allow():
             raise BreakerOpenError("the online store's circuit breaker is open")
         try:
-            await asyncio.wait_for(self.store.record(logins), max(self.conf.store_timeout_ms / 1000 * 4, 0.05))
+            await asyncio.wait_for(self.store.record(logins, now), max(self.conf.store_timeout_ms / 1000 * 4, 0.05))
             self.breaker.success()
         except Exception:
             self.breaker.failure()

@@ -2,31 +2,44 @@
 
 Layout (all keys under `ato:`):
 - the snapshot rows and the `ato:snap:current` pointer, as `ato.online.snapshot.redis` publishes them;
-- `ato:w:<key kind>:<value>` -> sorted set of recent logins (score: time in µs), pruned to 24 h;
-- `ato:r:<account>` -> list of the account's recent successful logins (JSON), for its history.
+- the speed layer's windows per key and each account's successful logins per day, as
+  `ato.online.decide.redis_windows` describes them (sorted sets read with ZCOUNT, a Lua script
+  per key).
 
-A lookup is one pipelined round trip: read the three rows, the four windows and the recent
-successes, then add the login.
+A lookup is one pipelined round trip: read the three rows and the account's recent days, then per
+key (account, IP, /24, device) the script that prunes by server time, counts the windows at the
+login's moment and records the login (once per event id).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from ato.features.speed import SPEED_KEYS, US
+from ato.features.speed import SPEED_KEYS, speed_feature_names
+from ato.online.decide.local_speed import KIND_CODE, to_us
 from ato.online.decide.records import (
+    DAY_S,
     HORIZON_S,
     RECENT_S,
-    Events,
     LiveLogin,
     Lookup,
+    Successes,
     signals_from_json,
     signals_to_json,
+    snapshot_cutoff_s,
 )
+from ato.online.decide.redis_windows import SCRIPT, SHA, SUFFIXES, key_prefix, member, recent_key
 from ato.online.snapshot.redis import CURRENT, row_key, text
 from ato.settings import Settings
+
+NAN = float("nan")
+_NAMES = {k: speed_feature_names(k) for k in SPEED_KEYS}
+RECENT_TTL_S = RECENT_S + DAY_S
+T = TypeVar("T")
 
 
 class RedisStore:
@@ -42,62 +55,106 @@ class RedisStore:
         self.r = aredis.Redis.from_url(settings.serving.redis_url, socket_timeout=timeout,
                                        socket_connect_timeout=timeout, max_connections=256)
         self._as_of: str | None = None
+        sp = settings.speed
+        self.cap, self.width_us, self.recent_values = sp.key_events, sp.bucket_s * 1_000_000, sp.recent_values
+        self.keep_us = (HORIZON_S + sp.late_s) * 1_000_000
+        self.ttl_ms = str((HORIZON_S + sp.late_s + 60) * 1000)
 
     @property
     def as_of(self) -> str | None:
         return self._as_of
 
-    def _add(self, pipe: Any, login: LiveLogin) -> None:
-        x = login.signals
-        t_us = round(x.time_s * US)
-        member = f"{t_us}|{int(not x.success)}|{login.account_id}|{uuid.uuid4().hex[:8]}"
-        for k, v in login.keys.items():
-            if v is None:
-                continue
-            wk = f"ato:w:{k}:{v}"
-            pipe.zadd(wk, {member: t_us})
-            pipe.zremrangebyscore(wk, "-inf", t_us - (HORIZON_S + 60) * US)
-            pipe.expire(wk, HORIZON_S * 2)
-        if x.success:
-            rk = f"ato:r:{login.account_id}"
-            pipe.rpush(rk, signals_to_json(x))
-            pipe.ltrim(rk, -500, -1)
-            pipe.expire(rk, RECENT_S)
+    def _cut(self, now: float) -> int:
+        return -(2**62) if math.isinf(now) else to_us(now) - self.keep_us
 
-    async def lookup(self, login: LiveLogin) -> Lookup:
+    def _call(self, pipe: Any, login: LiveLogin, cut: int, read: bool, write: bool) -> list[str]:
+        """Queue the script for each key the login has; returns those keys' kinds in order."""
+        x, account = login.signals, login.account_id
+        t = str(to_us(x.time_s))
+        eid = login.event_id or uuid.uuid4().hex  # without an id, a login is never deduplicated
+        kinds = []
+        for kind, value in login.keys.items():
+            if value is None:
+                continue
+            code = KIND_CODE[kind]
+            prefix = key_prefix(code, value)
+            keys = [prefix + s for s in SUFFIXES]
+            m = member(code, eid, account) if write else ""
+            args = [t if read else "", m, t, "0" if x.success else "1", "0" if code == "a" else "1", account,
+                    str(cut), str(self.cap), str(self.width_us), self.ttl_ms]
+            if code == "a" and x.success and m:
+                keys.append(recent_key(account, int(x.time_s // DAY_S) * DAY_S))
+                fields = [f"{c}:{v}" for c, v in (("d", x.device), ("i", x.ip), ("c", x.country),
+                                                  ("a", None if x.asn is None else int(x.asn))) if v is not None]
+                args += [signals_to_json(x), str(self.recent_values), str(RECENT_TTL_S), *fields]
+            pipe.evalsha(SHA, len(keys), *keys, *args)
+            kinds.append(kind)
+        return kinds
+
+    def _days(self, login: LiveLogin, now: float, since_s: float) -> list[int]:
+        """The days of recent successes a lookup reads: since the snapshot, those still kept."""
+        t = login.signals.time_s
+        now = t if math.isinf(now) else now
+        lo = int(max(now - RECENT_S, since_s) // DAY_S) * DAY_S
+        hi = int(max(t, now) // DAY_S) * DAY_S
+        return list(range(lo, hi + DAY_S, DAY_S))[-5:]
+
+    async def _run(self, build: Callable[[Any], T]) -> tuple[T, list[Any]]:
+        """One pipelined round trip of what `build` queues (it returns what it needs to read the
+        replies). If Redis lost the script (restart, flush), it is loaded and the batch sent again."""
+        from redis.exceptions import NoScriptError
+
+        for attempt in (1, 2):
+            pipe = self.r.pipeline(transaction=False)
+            shape = build(pipe)
+            try:
+                return shape, list(await pipe.execute())
+            except NoScriptError:
+                if attempt == 2:
+                    raise
+                await self.r.script_load(SCRIPT)
+        raise AssertionError("unreachable")
+
+    async def lookup(self, login: LiveLogin, now: float) -> Lookup:
         as_of = self._as_of
-        t_us = round(login.signals.time_s * US)
-        pipe = self.r.pipeline(transaction=False)
         ip, dev = login.keys.get("ip"), login.keys.get("device")
-        if as_of is not None:
-            pipe.mget(row_key(as_of, "account", login.account_id), row_key(as_of, "ip", ip or "-"),
-                      row_key(as_of, "device", dev or "-"))
-        present = [k for k in SPEED_KEYS if login.keys.get(k) is not None]
-        for k in present:
-            pipe.zrangebyscore(f"ato:w:{k}:{login.keys[k]}", t_us - HORIZON_S * US, t_us)
-        pipe.lrange(f"ato:r:{login.account_id}", 0, -1)
-        self._add(pipe, login)
-        res = await pipe.execute()
+        days = self._days(login, now, snapshot_cutoff_s(as_of))
+        cut = self._cut(now)
+
+        def build(pipe: Any) -> list[str]:
+            if as_of is not None:
+                pipe.mget(row_key(as_of, "account", login.account_id), row_key(as_of, "ip", ip or "-"),
+                          row_key(as_of, "device", dev or "-"))
+            for d in days:
+                pipe.hgetall(recent_key(login.account_id, d))
+            return self._call(pipe, login, cut, read=True, write=True)
+
+        kinds, res = await self._run(build)
         rows: list[Any] = [None, None, None]
         if as_of is not None:
             rows = [json.loads(v) if v is not None else None for v in res.pop(0)]
-        events: dict[str, Events | None] = {k: None for k in SPEED_KEYS}
-        for k, members in zip(present, res[:len(present)], strict=True):
-            ts, fl, ac = [], [], []
-            for m in members:
-                t, failed, acct, _ = m.decode().split("|", 3)
-                ts.append(int(t) / US)
-                fl.append(int(failed))
-                ac.append(acct)
-            events[k] = (ts, fl, ac)
-        recent = [signals_from_json(s) for s in res[len(present)]]
-        return Lookup(as_of, rows[0], rows[1] if ip else None, rows[2] if dev else None, events, recent)
+        recent = _successes([res[i] for i in range(len(days))])
+        speed: dict[str, float] = {}
+        counts = dict(zip(kinds, res[len(days):], strict=True))
+        for kind in SPEED_KEYS:
+            names = _NAMES[kind]
+            if kind not in counts:
+                speed.update(dict.fromkeys(names, NAN))
+                continue
+            vals = counts[kind]
+            if kind == "account":  # no distinct accounts for the account itself
+                vals = [v for i, v in enumerate(vals) if i % 3 != 2]
+            speed.update(zip(names, map(float, vals), strict=True))
+        return Lookup(as_of, rows[0], rows[1] if ip else None, rows[2] if dev else None, speed, recent)
 
-    async def record(self, logins: list[LiveLogin]) -> None:
-        pipe = self.r.pipeline(transaction=False)
-        for x in logins:
-            self._add(pipe, x)
-        await pipe.execute()
+    async def record(self, logins: list[LiveLogin], now: float) -> None:
+        cut = self._cut(now)
+
+        def build(pipe: Any) -> None:
+            for x in logins:
+                self._call(pipe, x, cut, read=False, write=True)
+
+        await self._run(build)
 
     async def refresh(self) -> bool:
         as_of = text(await self.r.get(CURRENT))
@@ -110,3 +167,25 @@ class RedisStore:
 
     async def close(self) -> None:
         await self.r.aclose()
+
+
+def _successes(days: list[dict[bytes, bytes]]) -> Successes | None:
+    """The recent days' hashes (oldest first) as one summary; None when there are none."""
+    out: Successes | None = None
+    for h in days:
+        if not h:
+            continue
+        day: dict[str, list[str]] = {"d": [], "i": [], "c": [], "a": []}
+        last = None
+        for k, v in h.items():
+            f = k.decode()
+            if f == "last":
+                last = signals_from_json(v)
+            elif f[1:2] == ":" and f[0] in day:
+                day[f[0]].append(f[2:])
+        d = Successes(0, tuple(day["d"]), tuple(day["i"]), tuple(day["c"]), tuple(int(a) for a in day["a"]), last)
+        if out is None:
+            out = d
+        else:
+            out.merge(d)
+    return out

@@ -1,21 +1,21 @@
 """The online store behind one interface: the nightly snapshot (account, IP, device rows) plus the
-speed layer (recent logins per account, IP, /24 prefix and device, and each account's successful
-logins since the snapshot). `EmbeddedStore` keeps both in process (one worker); `RedisStore`
-(`ato.online.decide.redis_store`) shares them between workers.
+speed layer (windows per account, IP, /24 prefix and device, and each account's successful logins
+since the snapshot). `EmbeddedStore` keeps both in process (one worker; the speed layer is
+`ato.online.decide.local_speed`); `RedisStore` (`ato.online.decide.redis_store`) shares them
+between workers.
 
 A lookup reads what a login needs and records the login in the same step, so the next login
 sees it; a login's own features never include itself (windows count strictly earlier events).
+`now` is server time (`ato.online.decide.clock`): it prunes, a login's own time never does.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from typing import Any, Protocol
 
-from ato.features.request import LoginSignals
-from ato.features.speed import SPEED_KEYS
-from ato.online.decide.records import HORIZON_S, RECENT_S, Events, LiveLogin, Lookup
+from ato.online.decide.local_speed import LocalSpeed
+from ato.online.decide.records import LiveLogin, Lookup, snapshot_cutoff_s
 from ato.online.snapshot.files import published_as_of, read_snapshot
 from ato.settings import Settings
 
@@ -28,11 +28,11 @@ class OnlineStore(Protocol):
     @property
     def as_of(self) -> str | None: ...
 
-    async def lookup(self, login: LiveLogin) -> Lookup:
-        """The login's snapshot rows and recent events; then records the login."""
+    async def lookup(self, login: LiveLogin, now: float) -> Lookup:
+        """The login's snapshot rows, speed windows and recent successes; then records the login."""
 
-    async def record(self, logins: list[LiveLogin]) -> None:
-        """Feed logins known from elsewhere (`/v1/events`) into the speed layer."""
+    async def record(self, logins: list[LiveLogin], now: float) -> None:
+        """Feed logins known from elsewhere (`/v1/events`) into the speed layer (once per event id)."""
 
     async def refresh(self) -> bool:
         """Pick up a newly published snapshot; True when it changed."""
@@ -40,42 +40,6 @@ class OnlineStore(Protocol):
     async def ping(self) -> bool: ...
 
     async def close(self) -> None: ...
-
-
-class InProcessSpeed:
-    """Recent events per key and recent successes per account, in this process."""
-
-    def __init__(self) -> None:
-        self.events: dict[str, dict[str, deque[tuple[float, int, str]]]] = {k: {} for k in SPEED_KEYS}
-        self.recent: dict[str, deque[LoginSignals]] = {}
-
-    def read(self, login: LiveLogin) -> tuple[dict[str, Events | None], list[LoginSignals]]:
-        t = login.signals.time_s
-        out: dict[str, Events | None] = {}
-        for k, v in login.keys.items():
-            if v is None:
-                out[k] = None
-                continue
-            q = self.events[k].get(v)
-            if not q:
-                out[k] = ([], [], [])
-                continue
-            while q and q[0][0] < t - HORIZON_S - 60:  # roughly time-ordered: prune from the front
-                q.popleft()
-            out[k] = ([e[0] for e in q], [e[1] for e in q], [e[2] for e in q])
-        return out, list(self.recent.get(login.account_id, ()))
-
-    def write(self, login: LiveLogin) -> None:
-        x = login.signals
-        ev = (x.time_s, int(not x.success), login.account_id)
-        for k, v in login.keys.items():
-            if v is not None:
-                self.events[k].setdefault(v, deque()).append(ev)
-        if x.success:
-            r = self.recent.setdefault(login.account_id, deque())
-            r.append(x)
-            while r and r[0].time_s < x.time_s - RECENT_S:
-                r.popleft()
 
 
 class EmbeddedStore:
@@ -87,7 +51,7 @@ class EmbeddedStore:
     def __init__(self, as_of: str | None, tables: Tables, settings: Settings | None = None) -> None:
         self._as_of, self.tables = as_of, tables
         self.settings = settings  # where newer published snapshots appear; None: never refreshed
-        self.speed = InProcessSpeed()
+        self.speed = LocalSpeed(settings.speed if settings is not None else None)
 
     @classmethod
     def load(cls, settings: Settings) -> EmbeddedStore:
@@ -98,18 +62,17 @@ class EmbeddedStore:
     def as_of(self) -> str | None:
         return self._as_of
 
-    async def lookup(self, login: LiveLogin) -> Lookup:
-        tables = self.tables  # one consistent snapshot even if a reload swaps it meanwhile
-        events, recent = self.speed.read(login)
-        self.speed.write(login)
+    async def lookup(self, login: LiveLogin, now: float) -> Lookup:
+        tables, as_of = self.tables, self._as_of  # one consistent snapshot even if a reload swaps it meanwhile
+        speed, recent = self.speed.lookup(login, now, snapshot_cutoff_s(as_of))
         ip, dev = login.keys.get("ip"), login.keys.get("device")
-        return Lookup(self._as_of, tables["account"].get(login.account_id),
+        return Lookup(as_of, tables["account"].get(login.account_id),
                       tables["ip"].get(ip) if ip else None, tables["device"].get(dev) if dev else None,
-                      events, recent)
+                      speed, recent)
 
-    async def record(self, logins: list[LiveLogin]) -> None:
+    async def record(self, logins: list[LiveLogin], now: float) -> None:
         for x in logins:
-            self.speed.write(x)
+            self.speed.record(x, now)
 
     async def refresh(self) -> bool:
         if self.settings is None or published_as_of(self.settings) == self._as_of:

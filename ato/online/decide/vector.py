@@ -10,7 +10,6 @@ from typing import Any
 
 from ato.features.columns import ACCOUNT_FEATURES, CATEGORICAL_FEATURES, ENTITY_FEATURES, FEATURES
 from ato.features.request import AccountHistory, LoginSignals, request_features
-from ato.features.speed import live_window_features
 from ato.online.decide.enrich import Enriched
 from ato.online.decide.records import LiveLogin, Lookup
 
@@ -27,12 +26,12 @@ def _num(v: Any) -> float:
         return NAN
 
 
-def live_login(e: Enriched) -> LiveLogin:
-    """The speed-layer record of an enriched login."""
+def live_login(e: Enriched, event_id: str | None = None) -> LiveLogin:
+    """The speed-layer record of an enriched login (counted once per event id)."""
     signals = LoginSignals(time_s=e.time_s, success=e.outcome == "success", device=e.device_hash, ip=e.ip_hash,
                            country=e.country, asn=e.asn, lat=e.latitude, lon=e.longitude)
     return LiveLogin({"account": e.account_id, "ip": e.ip_hash, "prefix": e.ip_prefix_hash, "device": e.device_hash},
-                     signals)
+                     signals, event_id)
 
 
 def request_vector(e: Enriched) -> Vector:
@@ -49,7 +48,8 @@ def request_vector(e: Enriched) -> Vector:
 
 
 def feature_vector(e: Enriched, lk: Lookup, login: LiveLogin) -> Vector:
-    """The full vector: request signals plus the store's snapshot rows and speed windows."""
+    """The full vector: request signals plus the store's snapshot rows, speed windows and the
+    account's history (snapshot + successes since)."""
     v = request_vector(e)
     acct = lk.account or {}
     for c in ACCOUNT_FEATURES:
@@ -57,14 +57,11 @@ def feature_vector(e: Enriched, lk: Lookup, login: LiveLogin) -> Vector:
     for kind, row in (("ip", lk.ip), ("device", lk.device)):
         for c in ENTITY_FEATURES:
             v[f"{kind}_{c}"] = _num((row or {}).get(c))
-    v.update(live_window_features(lk.events, e.time_s))
+    v.update(lk.speed)
     h = snapshot_history(lk.as_of, e.account_id, lk.account)
-    cutoff = lk.cutoff_s
-    since = [x for x in lk.recent if x.time_s >= cutoff]
-    if since:
+    if lk.recent is not None:  # successes since the snapshot, already summarised per day by the store
         h = h.copy()
-        for x in since:
-            h.observe(x)
+        lk.recent.fold_into(h)
     v.update(request_features(h, login.signals))
     return v
 

@@ -73,7 +73,8 @@ def served(settings: Settings, snapshot_day: date, port: int, key: str) -> Itera
     folder = settings.online.snapshot_dir.rstrip("/") + "-replay"
     publish(settings.model_copy(update={"online": settings.online.model_copy(update={"snapshot_dir": folder})}),
             snapshot_day)
-    env = {**os.environ, "ATO_ONLINE_DIR": folder, "ATO_API_KEYS": key}
+    # a recorded day: server time follows the replayed events, not the machine's clock
+    env = {**os.environ, "ATO_ONLINE_DIR": folder, "ATO_API_KEYS": key, "ATO_SERVING__CLOCK": "replay"}
     log = Path(settings.serving.audit_dir).parent / "replay-server.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen([sys.executable, "-m", "ato.cli", "serve", "--port", str(port)], env=env,
