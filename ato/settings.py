@@ -15,6 +15,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ato.serving_conf import ApiConf, PolicyConf
+
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 DEV_HMAC_KEY = "ato-dev-key-not-for-production"
 
@@ -69,9 +71,8 @@ class Privacy(_Section):
 
 
 class IngestConf(_Section):
-    max_quarantine_fraction: float = Field(
-        0.5, gt=0, le=1, description="Above this share of quarantined rows a stream raises an alert."
-    )
+    max_quarantine_fraction: float = Field(0.5, gt=0, le=1, description="Above this share of quarantined rows "
+                                                                       "a stream raises an alert.")
     max_future_skew_hours: float = Field(24, ge=0, description="Quarantine events this far ahead.")
     min_event_time: str = Field("2000-01-01T00:00:00Z", description="Quarantine older events.")
 
@@ -100,9 +101,8 @@ class GatesConf(_Section):
         10.0, gt=1, description="Input gate: ... and must not exceed this (generous: attacks spike volume)."
     )
     row_count_lookback_days: int = Field(7, ge=1, description="Days in the trailing median for the row-count bound.")
-    snapshot_min_ratio: float = Field(
-        0.5, gt=0, description="Output gate: a snapshot's rows over the previous day's must reach this ..."
-    )
+    snapshot_min_ratio: float = Field(0.5, gt=0, description="Output gate: a snapshot's rows over the previous "
+                                                             "day's must reach this ...")
     snapshot_max_ratio: float = Field(10.0, gt=1, description="... and must not exceed this.")
 
 
@@ -121,8 +121,7 @@ class OnlineConf(_Section):
 
 class ServingConf(_Section):
     """The real-time layer (`ato serve`). /v1/events and /v1/feedback append to `paths.spool`, which
-    the nightly ingest reads. API keys are not here: `ATO_API_KEYS` (plain, comma-separated,
-    from the environment) or `api_key_sha256` (hashes only, safe to commit)."""
+    the nightly ingest reads. Keys, scopes, ports and limits: section `api` (`ato.serving_conf`)."""
 
     store: Literal["embedded", "redis"] = Field(
         "embedded", description="Online store and speed layer: the published snapshot and counters in process "
@@ -142,7 +141,8 @@ class ServingConf(_Section):
     audit_features: bool = Field(True, description="Keep each decision's feature vector in the audit log "
                                                    "(gold/decisions), so analysts see what the model saw.")
     audit_dir: str = Field("data/serving/audit", description="Append-only decision log, one file per worker and day.")
-    api_key_sha256: list[str] = Field(default_factory=list, description="SHA-256 hex of accepted API keys.")
+    api_key_sha256: list[str] = Field(default_factory=list, description="SHA-256 hex of accepted API keys "
+                                                                        "(all scopes; named keys: api.keys).")
 
 
 Imbalance = Literal["none", "class_weight", "smote_nc"]
@@ -200,6 +200,8 @@ class Settings(_Section):
     model: ModelConf = ModelConf()
     costs: CostConf = CostConf()
     serving: ServingConf = ServingConf()
+    api: ApiConf = ApiConf()
+    policy: PolicyConf = PolicyConf()
 
     @field_validator("privacy")
     @classmethod

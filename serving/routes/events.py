@@ -1,27 +1,38 @@
 """`POST /v1/events` (logins, payments, account changes) and `POST /v1/feedback` (confirmed outcomes):
 what the platform knows besides the scored logins. Logins feed the speed layer; everything is
-appended to the spool the nightly ingest reads (`paths.spool/<stream>/<day>/api-*.jsonl`)."""
+appended to the spool the nightly ingest reads (`paths.spool/<stream>/<day>/api-*.jsonl`), with the
+name of the key that sent it (`api_key_name`, which ingest keeps in `extra`). A spool write that
+fails is counted and logged, and answered 503 (not stored: the client retries)."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from ato.online.decide.enrich import GEO
 from ato.online.decide.vector import live_login
 from ato.validate import check_row
-from serving.auth import SECURED, UNAUTHORIZED
+from serving.auth import SECURED, UNAUTHORIZED, key_name
 from serving.routes.deps import RuntimeDep
 from serving.schemas import EventsRequest, EventsResponse, FeedbackRequest, FeedbackResponse
 
 router = APIRouter()
+NOT_STORED: dict[int | str, dict[str, Any]] = {
+    503: {"description": "The spool could not be written; nothing acknowledged, retry"}}
+KEY_FIELD = "api_key_name"  # an extra field on every spooled record: which key sent it
 
 
-@router.post("/v1/events", response_model=EventsResponse, responses=UNAUTHORIZED, openapi_extra=SECURED)
-async def events(req: EventsRequest, rt: RuntimeDep) -> Response:
+def not_stored(stream: str) -> JSONResponse:
+    return JSONResponse(status_code=503, content={"message": f"could not store {stream} in the spool; retry"})
+
+
+@router.post("/v1/events", response_model=EventsResponse, responses={**UNAUTHORIZED, **NOT_STORED},
+             openapi_extra=SECURED)
+async def events(req: EventsRequest, rt: RuntimeDep, request: Request) -> Response:
     """Logins (outcomes), payments and account changes: logins feed the speed layer; all go to
     the spool for the nightly ingest. A batch with any invalid record is refused whole (422)."""
     decider = rt.chain
@@ -51,21 +62,26 @@ async def events(req: EventsRequest, rt: RuntimeDep) -> Response:
         except Exception as exc:
             speed = f"unavailable ({type(exc).__name__})"
             rt.metrics.store_errors.labels(type(exc).__name__).inc()
+    key = key_name(request)
     for stream, records in batches.items():
         for raw in records:
-            rt.spool_writer(stream).append(raw)
+            if not rt.append(rt.spool_writer(stream), {**raw, KEY_FIELD: key}, "spool"):
+                return not_stored(stream)
         if records:
             rt.metrics.events.labels(stream).inc(len(records))
     return JSONResponse({"accepted": {k: len(v) for k, v in batches.items()}, "speed_layer": speed})
 
 
-@router.post("/v1/feedback", response_model=FeedbackResponse, responses=UNAUTHORIZED, openapi_extra=SECURED)
-async def feedback(req: FeedbackRequest, rt: RuntimeDep) -> Response:
+@router.post("/v1/feedback", response_model=FeedbackResponse, responses={**UNAUTHORIZED, **NOT_STORED},
+             openapi_extra=SECURED)
+async def feedback(req: FeedbackRequest, rt: RuntimeDep, request: Request) -> Response:
     """A confirmed takeover or false positive: appended to the labels stream the nightly ingests."""
     now = datetime.now(UTC)
     rec = {"account_id": req.account_id, "login_event_id": req.event_id, "label": req.label,
            "source": req.source, "reported_at": (req.reported_at or now).astimezone(UTC).isoformat(),
-           "attack_started_at": req.attack_started_at.astimezone(UTC).isoformat() if req.attack_started_at else None}
-    rt.spool_writer("labels").append(rec)
+           "attack_started_at": req.attack_started_at.astimezone(UTC).isoformat() if req.attack_started_at else None,
+           KEY_FIELD: key_name(request)}
+    if not rt.append(rt.spool_writer("labels"), rec, "spool"):
+        return not_stored("labels")
     rt.metrics.feedback.labels(req.label).inc()
     return JSONResponse({"accepted": 1, "stream": "labels"})

@@ -1,8 +1,10 @@
 """The decision chain: primary model on the full vector -> fallback model on what the request alone
 tells (when the store fails, times out or its breaker is open, or the model fails, or the budget
-is spent) -> rules. Under overload (too many requests in flight) it sheds straight to the rules.
+is spent) -> rules. Under overload (too many requests in flight) it sheds straight to the rules, on
+the request plus the process's own velocity counters.
 
-Every well-formed login gets a decision; the level says which link gave it.
+Every well-formed login gets a decision; the level says which link gave it. The policy
+(`ato.online.decide.policy`: guardrails, attack mode) then runs on it, whichever link answered.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from ato.features.request import LoginSignals
 from ato.model.bundle import Scorer, load_bundle
 from ato.model.registry import champion, registry_dir
 from ato.model.rules import RuleSet, load_rules
+from ato.model.tiers import Tiers
 from ato.online.decide.enrich import Enricher
+from ato.online.decide.policy import Policy, local_speed_of
 from ato.online.decide.records import LiveLogin
 from ato.online.decide.store import OnlineStore
 from ato.online.decide.vector import Vector, feature_vector, live_login, request_vector
@@ -104,21 +108,37 @@ class Decision:
     snapshot_as_of: str | None
     store_error: str | None = None
     notes: list[str] = field(default_factory=list)
+    full: Vector | None = None  # the store's full vector when a lower link answered (the policy reads it)
+    tiers: Tiers | None = None  # the answering model's tiers (attack mode tightens them)
+    guardrails: list[str] = field(default_factory=list)  # what the policy fired (metrics, audit)
 
 
 class Decider:
     """Holds the live models, reference data and store; `decide` is called per request. The serving
     runtime swaps `models`, `enricher` (and the store's snapshot) when new ones are published."""
 
-    def __init__(self, settings: Settings, store: OnlineStore, models: Models, enricher: Enricher) -> None:
+    def __init__(self, settings: Settings, store: OnlineStore, models: Models, enricher: Enricher,
+                 policy: Policy | None = None) -> None:
         self.settings = settings
         self.conf = settings.serving
         self.store, self.models, self.enricher = store, models, enricher
+        self.policy = policy or Policy.load(settings)
+        self.local_speed = local_speed_of(store)
         self.breaker = Breaker(self.conf.breaker_failures, self.conf.breaker_open_s)
         self._pending: set[asyncio.Task[Any]] = set()
         self._warned_at = -1e9
 
     async def decide(self, attempt: dict[str, Any], time_s: float, in_flight: int) -> Decision:
+        """The chain's decision, then the policy on top of it."""
+        return self._guard(await self._chain(attempt, time_s, in_flight), time_s)
+
+    def _guard(self, d: Decision, time_s: float) -> Decision:
+        j = self.policy.judge(d.full if d.full is not None else d.features, d.fallback_level, d.login, d.action,
+                              d.risk_score, d.tiers, self.local_speed, time_s)
+        d.action, d.reasons, d.guardrails = j.action, j.reasons + d.reasons, j.names
+        return d
+
+    async def _chain(self, attempt: dict[str, Any], time_s: float, in_flight: int) -> Decision:
         t0 = time.perf_counter()
         budget = self.conf.budget_ms / 1000
         models, enricher = self.models, self.enricher  # one consistent set even if a reload swaps them
@@ -127,8 +147,9 @@ class Decider:
                             {k: attempt.get(k) for k in ("country", "city", "latitude", "longitude", "asn")})
         login = live_login(e)
         if in_flight > self.conf.max_in_flight:
-            self._record_later(login)
-            return self._rules(models, request_vector(e), login, SHED, t0, None, None)
+            shed = self.policy.with_velocity(request_vector(e), login, self.local_speed, time_s)  # read first:
+            self._record_later(login)  # windows count earlier logins only
+            return self._rules(models, shed, login, SHED, t0, None, None)
         vec, store_error, as_of, lk = None, None, None, None
         notes: list[str] = []
         if self.breaker.allow():
@@ -165,17 +186,19 @@ class Decider:
             try:
                 # the audit keeps the vector this decision used: the request's own signals
                 d = self._model(models.fallback, request_vector(e), login, FALLBACK, f"{models.version}/fallback", t0, as_of)
-                d.store_error, d.notes = store_error, notes
+                d.store_error, d.notes, d.full = store_error, notes, vec
                 return d
             except Exception as exc:
                 log.error("fallback model failed: %s", type(exc).__name__)
-        return self._rules(models, vec or request_vector(e), login, RULES, t0, as_of, store_error)
+        return self._rules(models, vec or self.policy.with_velocity(request_vector(e), login, self.local_speed, time_s),
+                           login, RULES, t0, as_of, store_error)
 
     def _model(self, scorer: Scorer, vec: Vector, login: LiveLogin, level: int, version: str, t0: float,
                as_of: str | None) -> Decision:
         p, action, x = scorer.score_row(vec)
         reasons = scorer.row_reasons(x, self.conf.reasons) if action != "allow" and self.conf.reasons else []
-        return Decision(p, action, reasons, level, version, (time.perf_counter() - t0) * 1000, vec, login, as_of)
+        return Decision(p, action, reasons, level, version, (time.perf_counter() - t0) * 1000, vec, login, as_of,
+                        tiers=scorer.tiers)
 
     def _rules(self, models: Models, vec: Vector, login: LiveLogin, level: int, t0: float, as_of: str | None,
                store_error: str | None) -> Decision:
@@ -196,7 +219,7 @@ class Decider:
         vec: Vector = {"outcome": attempt.get("outcome"), "channel": attempt.get("channel")}
         login = LiveLogin({"account": attempt.get("account_id"), "ip": None, "prefix": None, "device": None},
                           LoginSignals(time_s, attempt.get("outcome") == "success"))
-        return self._rules(self.models, vec, login, RULES, t0, None, "ChainFailed")
+        return self._guard(self._rules(self.models, vec, login, RULES, t0, None, "ChainFailed"), time_s)
 
     def _record_later(self, login: LiveLogin) -> None:
         """Shed requests still count in the speed layer (stuffing is when overload happens)."""
