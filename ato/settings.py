@@ -135,8 +135,8 @@ class ServingConf(_Section):
     max_in_flight: int = Field(64, ge=1, description="Requests in flight above this are shed straight to the rules.")
     shed_lag_ms: float = Field(10.0, gt=0, description="... or when the event loop runs this far behind (requests queue).")
     reload_s: float = Field(5.0, gt=0, description="How often a new snapshot, reputation feed or champion is looked for.")
-    max_snapshot_age_h: float = Field(0.0, ge=0, description="/readyz fails when the live snapshot's day ended longer "
-                                                             "ago than this (0: not checked; the demo's data is historic).")
+    max_snapshot_age_h: float = Field(0.0, ge=0, description="/readyz: a snapshot whose day ended longer ago than this "
+                                                             "keeps the level off 0 (0: not checked; demo data is old).")
     reasons: int = Field(3, ge=0, le=10, description="Reasons returned with a decision other than allow.")
     audit_features: bool = Field(True, description="Keep each decision's feature vector in the audit log "
                                                    "(gold/decisions), so analysts see what the model saw.")
