@@ -65,8 +65,8 @@ bench: setup
 bench-serving: setup  ## our API vs a bare FastAPI + LightGBM endpoint, 1 worker each (after make demo)
 	$(BIN)/python benchmarks/serving.py
 
-serve: setup  ## the scoring API on :8000 over the demo data; set ATO_API_KEYS (comma-separated) first
-	@test -n "$$ATO_API_KEYS" || { echo "set ATO_API_KEYS=<key>[,<key>...]: every /v1 call needs one in X-API-Key"; exit 2; }
+serve: setup  ## the scoring API on :8000 over the demo data; set ATO_API_KEYS first (README "Key scopes")
+	@test -n "$$ATO_API_KEYS" || { echo "set ATO_API_KEYS=<key>[,<key>...] or name:scope[,scope]=<key>[;...]: every /v1 call needs one in X-API-Key"; exit 2; }
 	$(BIN)/ato serve --port 8000
 
 bench-nightly: setup  ## builds a ~1 M-login world once (data/bench), then times the nightly at 1x and 10x

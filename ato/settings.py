@@ -15,6 +15,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ato.serving_conf import ApiConf, PolicyConf, ServingConf, SpeedConf
+
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 DEV_HMAC_KEY = "ato-dev-key-not-for-production"
 
@@ -69,9 +71,8 @@ class Privacy(_Section):
 
 
 class IngestConf(_Section):
-    max_quarantine_fraction: float = Field(
-        0.5, gt=0, le=1, description="Above this share of quarantined rows a stream raises an alert."
-    )
+    max_quarantine_fraction: float = Field(0.5, gt=0, le=1, description="Above this share of quarantined rows "
+                                                                       "a stream raises an alert.")
     max_future_skew_hours: float = Field(24, ge=0, description="Quarantine events this far ahead.")
     min_event_time: str = Field("2000-01-01T00:00:00Z", description="Quarantine older events.")
 
@@ -100,9 +101,8 @@ class GatesConf(_Section):
         10.0, gt=1, description="Input gate: ... and must not exceed this (generous: attacks spike volume)."
     )
     row_count_lookback_days: int = Field(7, ge=1, description="Days in the trailing median for the row-count bound.")
-    snapshot_min_ratio: float = Field(
-        0.5, gt=0, description="Output gate: a snapshot's rows over the previous day's must reach this ..."
-    )
+    snapshot_min_ratio: float = Field(0.5, gt=0, description="Output gate: a snapshot's rows over the previous "
+                                                             "day's must reach this ...")
     snapshot_max_ratio: float = Field(10.0, gt=1, description="... and must not exceed this.")
 
 
@@ -117,61 +117,6 @@ class LabelsConf(_Section):
 class OnlineConf(_Section):
     snapshot_dir: str = Field("data/online", description="Where nightly snapshots for serving are published.")
     keep_snapshots: int = Field(7, ge=1, description="Published snapshots kept (older ones are pruned).")
-
-
-class ServingConf(_Section):
-    """The real-time layer (`ato serve`). /v1/events and /v1/feedback append to `paths.spool`, which
-    the nightly ingest reads. API keys are not here: `ATO_API_KEYS` (plain, comma-separated,
-    from the environment) or `api_key_sha256` (hashes only, safe to commit)."""
-
-    store: Literal["embedded", "redis"] = Field(
-        "embedded", description="Online store and speed layer: the published snapshot and counters in process "
-                                "(one worker), or Redis (several workers; load it with `ato publish --to redis`).")
-    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis for store=redis.")
-    budget_ms: float = Field(25.0, gt=0, description="Latency budget of one decision; when the store has eaten it, "
-                                                     "the fallback model answers.")
-    store_timeout_ms: float = Field(8.0, gt=0, description="A store lookup slower than this counts as a store failure.")
-    breaker_failures: int = Field(5, ge=1, description="Consecutive store failures that open the circuit breaker.")
-    breaker_open_s: float = Field(5.0, gt=0, description="How long an open breaker skips the store before one trial call.")
-    max_in_flight: int = Field(64, ge=1, description="Requests in flight above this are shed straight to the rules.")
-    shed_lag_ms: float = Field(10.0, gt=0, description="... or when the event loop runs this far behind (requests queue).")
-    reload_s: float = Field(5.0, gt=0, description="How often a new snapshot, reputation feed or champion is looked for.")
-    max_snapshot_age_h: float = Field(0.0, ge=0, description="/readyz fails when the live snapshot's day ended longer "
-                                                             "ago than this (0: not checked; the demo's data is historic).")
-    reasons: int = Field(3, ge=0, le=10, description="Reasons returned with a decision other than allow.")
-    audit_features: bool = Field(True, description="Keep each decision's feature vector in the audit log "
-                                                   "(gold/decisions), so analysts see what the model saw.")
-    audit_dir: str = Field("data/serving/audit", description="Append-only decision log, one file per worker and day.")
-    api_key_sha256: list[str] = Field(default_factory=list, description="SHA-256 hex of accepted API keys.")
-    clock: Literal["system", "replay"] = Field(
-        "system", description="Server time, which prunes the speed layer and bounds event times: `system` (the "
-                              "machine's clock) or `replay` (the newest event time seen; for replays of recorded "
-                              "days and tests only: it trusts the events' times).")
-    max_event_age_h: float = Field(168.0, gt=0, description="A login whose event_time is more than this before server "
-                                                            "time is refused (422 naming event_time).")
-    max_event_lead_s: float = Field(300.0, ge=0, description="... or more than this after it (with `clock: replay`, "
-                                                             "after the machine's clock).")
-
-
-class SpeedConf(_Section):
-    """The in-process speed layer (embedded store, and every worker's own counters) and the Redis one:
-    exact windows per key up to a cap, coarse buckets past it, a global memory bound."""
-
-    key_events: int = Field(10_000, ge=1, description="Events kept exactly per key (account, IP, /24, device); "
-                                                      "older ones in the last 24 h are folded into coarse buckets, "
-                                                      "which make that key's counts upper bounds (README).")
-    bucket_s: int = Field(10, ge=1, le=3600, description="Width of a coarse bucket (seconds, aligned to the epoch).")
-    late_s: int = Field(900, ge=0, le=86_400, description="Events are kept this long past the longest window (server "
-                                                          "time), so a login dated up to this far back still gets "
-                                                          "exact windows.")
-    max_keys: int = Field(500_000, ge=10, description="Keys held in process (all kinds; ~0.7-0.9 KB each); past it "
-                                                      "the least recently used are evicted.")
-    max_events: int = Field(4_000_000, ge=100, description="Events and coarse buckets held in process, all keys "
-                                                           "together (20-80 B each; also the event ids remembered "
-                                                           "for deduplication); past it the least recently used keys "
-                                                           "are evicted.")
-    recent_values: int = Field(64, ge=1, description="Per account and day, the devices, IPs, countries and ASNs of its "
-                                                     "successful logins kept (each); a value past it reads as new.")
 
 
 Imbalance = Literal["none", "class_weight", "smote_nc"]
@@ -230,6 +175,8 @@ class Settings(_Section):
     costs: CostConf = CostConf()
     serving: ServingConf = ServingConf()
     speed: SpeedConf = SpeedConf()
+    api: ApiConf = ApiConf()
+    policy: PolicyConf = PolicyConf()
 
     @field_validator("privacy")
     @classmethod

@@ -80,7 +80,7 @@ def parse_timestamp(s: str) -> datetime | None:
         return None
     try:
         return datetime.fromisoformat(s).astimezone(UTC)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: an offset that pushes it past year 1..9999
         return None
 
 

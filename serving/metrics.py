@@ -32,6 +32,17 @@ class Metrics:
         self.speed = Gauge("ato_speed_layer", "This process's own speed layer: keys, entries (events and coarse "
                            "buckets), event ids, capped keys, evictions and duplicates since start",
                            ["what"], registry=r, multiprocess_mode="livesum")
+        self.guardrails = Counter("ato_guardrail_hits_total", "Decisions a guardrail (or attack mode) raised or "
+                                  "confirmed, by guardrail and fallback level", ["guardrail", "fallback_level"],
+                                  registry=r)
+        self.write_failures = Counter("ato_write_failures_total", "Audit or spool appends that failed (the "
+                                      "decision was still returned)", ["what"], registry=r)
+        self.attack_mode = Gauge("ato_attack_mode", "1 while attack mode is on (README: Attack mode)", registry=r,
+                                 multiprocess_mode="livemax")
+        self.attack_trigger = Gauge("ato_attack_trigger", "1 for each attack-mode trigger that is on: global, or an "
+                                    "attacking network (prefix:<hash head> of a /24, asn:<number>)", ["trigger"],
+                                    registry=r, multiprocess_mode="livemax")
+        self._triggers: set[str] = set()
 
     def set_speed(self, stats: dict[str, int]) -> None:
         for what, v in stats.items():
@@ -41,6 +52,18 @@ class Metrics:
         if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # each worker's files hold only what it set
             self.model_info.clear()
         self.model_info.labels(version or "none").set(1)
+
+    def set_attack(self, on: bool, triggers: list[str]) -> None:
+        """Attack-mode gauges; released triggers go to 0 (removed outside multiprocess mode)."""
+        self.attack_mode.set(int(on))
+        for t in triggers:
+            self.attack_trigger.labels(t).set(1)
+        for t in self._triggers - set(triggers):
+            if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+                self.attack_trigger.labels(t).set(0)
+            else:
+                self.attack_trigger.remove(t)
+        self._triggers = set(triggers)
 
     def render(self) -> bytes:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

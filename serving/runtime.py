@@ -1,38 +1,35 @@
 """What the routes share at run time: settings, the decider, the audit and spool appenders, metrics,
-the load signals (requests in flight, event-loop lag) and the background reload.
+the load signals (requests in flight, event-loop lag), readiness and the background loops.
 
 Whatever `create_app` was not handed (models, store, enricher, API keys) is loaded from conf and
 disk when the service starts, and only that is reloaded when a new champion or snapshot appears.
+The service starts without its online store (degraded, level 1) and picks it up once it answers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
-import hashlib
 import logging
 import os
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 
 from ato.model.registry import champion
 from ato.online.decide.appender import JsonlAppender
-from ato.online.decide.chain import Decider, Models, load_models
+from ato.online.decide.attack import AttackStatus
+from ato.online.decide.chain import FALLBACK, MODEL, RULES, Decider, Models, load_models
 from ato.online.decide.enrich import Enricher
 from ato.online.decide.records import snapshot_cutoff_s
-from ato.online.decide.store import OnlineStore, open_store
+from ato.online.decide.store import EmbeddedStore, OnlineStore, open_store
+from ato.online.keys import KeyRing
 from ato.settings import Settings
 from serving.metrics import Metrics
 
 log = logging.getLogger("ato.serving")
-
-
-def key_hashes(settings: Settings, environ: dict[str, str] | None = None) -> set[str]:
-    """SHA-256 of every accepted key: ATO_API_KEYS (plain, comma-separated) and conf's hashes."""
-    env = os.environ if environ is None else environ
-    plain = [k.strip() for k in env.get("ATO_API_KEYS", "").split(",") if k.strip()]
-    return {hashlib.sha256(k.encode()).hexdigest() for k in plain} | {h.lower() for h in settings.serving.api_key_sha256}
+PING_S = 0.5  # a store that does not answer a ping this fast is down for /readyz
 
 
 @dataclass(frozen=True)
@@ -48,12 +45,13 @@ class Runtime:
     """What the routes share: settings, decider, appenders, metrics, load signals."""
 
     def __init__(self, settings: Settings, given: Given | None = None,
-                 api_keys: Collection[str] | None = None) -> None:
+                 api_keys: Collection[str] | KeyRing | None = None) -> None:
         self.settings = settings
         self.given = given or Given()
         self.metrics = Metrics()
-        self.keys = key_hashes(settings) if api_keys is None else {hashlib.sha256(k.encode()).hexdigest()
-                                                                   for k in api_keys}
+        self.keyring = (KeyRing.from_settings(settings) if api_keys is None else
+                        api_keys if isinstance(api_keys, KeyRing) else KeyRing.plain(api_keys))
+        self._failed_at: dict[str, float] = {}
         self.in_flight = 0
         self.loop_lag_s = 0.0
         self.decider: Decider | None = None
@@ -73,20 +71,55 @@ class Runtime:
             self.spool[stream] = JsonlAppender(os.path.join(self.settings.paths.spool, stream), "api")
         return self.spool[stream]
 
+    def append(self, appender: Any, record: dict[str, Any], what: str) -> bool:
+        """Append to the audit log or a spool file; a failure is counted and logged (its type, at most once
+        a second per kind) and reported as False, never raised: the caller still answers."""
+        try:
+            appender.append(record)
+            return True
+        except Exception as exc:
+            self.metrics.write_failures.labels(what).inc()
+            now = time.monotonic()
+            if now - self._failed_at.get(what, -1e9) >= 1.0:
+                self._failed_at[what] = now
+                log.error("%s write failed: %s", what, type(exc).__name__)
+            return False
+
     async def start(self) -> None:
         s, g = self.settings, self.given
-        store = open_store(s) if g.store is None else g.store
-        await store.refresh()
+        try:
+            store = open_store(s) if g.store is None else g.store
+        except Exception as exc:  # an unreadable published snapshot: start without one, the reload retries
+            log.error("online store could not open (%s): starting without a snapshot", type(exc).__name__)
+            store = EmbeddedStore(None, {"account": {}, "ip": {}, "device": {}}, s)
+        try:
+            await asyncio.wait_for(store.refresh(), max(s.serving.store_timeout_ms / 1000 * 4, 1.0))
+        except Exception as exc:  # Redis down at start: decide without it; the reload loop picks it up
+            log.warning("online store unavailable at start (%s): serving degraded until it answers",
+                        type(exc).__name__)
         models = await asyncio.to_thread(load_models, s) if g.models is None else g.models
         enricher = await asyncio.to_thread(Enricher.load, s) if g.enricher is None else g.enricher
         self.decider = Decider(s, store, models, enricher)
+        self.decider.policy.attack.on_change = self._attack_changed
         settle_heap()
         self.metrics.set_model(models.version)
+        self.metrics.set_attack(False, [])
         self._set_snapshot_metric()
-        if not self.keys:
-            log.warning("no API keys configured (ATO_API_KEYS or serving.api_key_sha256): every /v1 call gets 401")
-        log.info("serving: store=%s snapshot=%s champion=%s keys=%d", store.name, store.as_of, models.version,
-                 len(self.keys))
+        if not self.keyring:
+            log.warning("no API keys configured (ATO_API_KEYS, api.keys or serving.api_key_sha256): "
+                        "every /v1 call gets 401")
+        log.info("serving: store=%s snapshot=%s champion=%s keys=%d guardrails=%d", store.name, store.as_of,
+                 models.version, len(self.keyring), len(self.decider.policy.guardrails.guardrails))
+
+    def _attack_changed(self, status: AttackStatus) -> None:
+        self.metrics.set_attack(status.on, ["global"] * status.global_on + sorted(status.networks))
+
+    async def policy_loop(self) -> None:
+        """Attack mode ends even when no login arrives to notice it."""
+        while True:
+            await asyncio.sleep(self.settings.policy.attack_eval_s)
+            if self.decider is not None:
+                self.decider.policy.attack.tick()
 
     def _set_snapshot_metric(self) -> None:
         if self.decider and self.decider.store.as_of:
@@ -136,12 +169,19 @@ class Runtime:
             return self.settings.serving.max_in_flight + 1
         return self.in_flight
 
-    def readiness_problems(self) -> list[str]:
-        """Why the service is not ready (empty: ready), store ping aside."""
+    async def readiness(self) -> tuple[int | None, list[str]]:
+        """(best chain level reachable now: 0 model on the full vector, 1 fallback model, 2 rules; None
+        while starting) and what keeps it from level 0."""
         d = self.decider
         if d is None:
-            return ["starting"]
+            return None, ["starting"]
         out = []
+        store_ok = True
+        try:
+            await asyncio.wait_for(d.store.ping(), PING_S)
+        except Exception as exc:
+            store_ok = False
+            out.append(f"store down ({type(exc).__name__})")
         if d.models.version is None:
             out.append("no champion model (run `ato train --promote`)")
         if d.store.as_of is None:
@@ -149,7 +189,9 @@ class Runtime:
         max_h = self.settings.serving.max_snapshot_age_h
         if d.store.as_of and max_h and time.time() - snapshot_cutoff_s(d.store.as_of) > max_h * 3600:
             out.append(f"snapshot {d.store.as_of} is older than {max_h} h")
-        return out
+        if d.models.model is not None and store_ok and not out:
+            return MODEL, out
+        return (FALLBACK if d.models.fallback is not None else RULES), out
 
     async def stop(self) -> None:
         if self.decider:

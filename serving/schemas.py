@@ -16,6 +16,17 @@ _LOGIN = contract("logins")
 FUTURE_SLACK = timedelta(days=1)
 
 
+def as_utc(v: datetime | None) -> datetime | None:
+    """An aware UTC time (naive taken as UTC); ValueError (so a 422) when the offset pushes it past the
+    calendar, e.g. 9999-12-31T23:59:59-23:59."""
+    if v is None:
+        return None
+    try:
+        return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("time out of range once converted to UTC") from None
+
+
 def _utf8(v: Any) -> Any:
     if isinstance(v, str):
         try:
@@ -68,9 +79,9 @@ class ScoreRequest(_Strict):
     @field_validator("event_time")
     @classmethod
     def _time(cls, v: datetime | None) -> datetime | None:
+        v = as_utc(v)
         if v is None:
             return None
-        v = v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
         if v > datetime.now(UTC) + FUTURE_SLACK:
             raise ValueError("event_time is more than a day in the future")
         if v.year < 2000:
@@ -119,6 +130,11 @@ class FeedbackRequest(_Strict):
     source: Literal[LABEL_SOURCES] = Field("analyst", description="Who confirmed it.")  # type: ignore[valid-type]
     reported_at: datetime | None = Field(None, description="Default: now.")
     attack_started_at: datetime | None = None
+
+    @field_validator("reported_at", "attack_started_at")
+    @classmethod
+    def _utc(cls, v: datetime | None) -> datetime | None:
+        return as_utc(v)
 
 
 class FeedbackResponse(BaseModel):

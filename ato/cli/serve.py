@@ -24,8 +24,11 @@ def _serve(args: argparse.Namespace) -> int:
                       "and load the snapshot with `ato publish --to redis`")
     if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="ato-metrics-")
+    api = settings.api
+    docs = {"public": "API docs at /docs", "off": "API docs off",
+            "admin_port": f"API docs at http://{api.admin_host}:{api.admin_port}/docs"}[api.docs]
     print(f"ato: serving on http://{args.host}:{args.port} (store={settings.serving.store}, workers={args.workers}); "
-          f"API docs at /docs", file=sys.stderr, flush=True)
+          f"{docs}", file=sys.stderr, flush=True)
     uvicorn.run("serving.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
                 loop="uvloop", http="httptools", access_log=args.access_log, log_level=args.log_level)
     return 0
@@ -68,7 +71,8 @@ def add_commands(sub: Any) -> None:
     s = sub.add_parser(
         "serve", help="run the scoring API (uvicorn)",
         description="serving.app:create_app under uvicorn, on the champion model and the published snapshot "
-                    "(store from serving.store / ATO_STORE). Every /v1 route needs a key from ATO_API_KEYS.")
+                    "(store from serving.store / ATO_STORE). Every /v1 route needs a key with its scope: "
+                    "ATO_API_KEYS='name:score,events=SECRET;...' (or a plain comma list: every scope).")
     s.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: loopback only)")
     s.add_argument("--port", type=int, default=8000, help="TCP port (default: 8000)")
     s.add_argument("--workers", type=int, default=1, help="worker processes (more than one needs store=redis)")

@@ -1,6 +1,7 @@
 """Rule conditions (`feature op value`, e.g. ip_accounts_1h >= 10): parsed by regex +
-`ast.literal_eval` (never `eval`), checked against the model's feature names and compiled once into
-a predicate (one login) and a numpy mask (a whole column)."""
+`ast.literal_eval` (never `eval`), checked against the model's feature names (plus any extra numeric
+names a caller derives, such as the guardrails' `account_successes_5m`) and compiled once into a
+predicate (one login) and a numpy mask (a whole column)."""
 
 from __future__ import annotations
 
@@ -42,17 +43,17 @@ def _as_float(v: Any) -> float:
         return math.nan
 
 
-def _check_names(feature: str, op: str) -> None:
-    if feature not in FEATURES:
-        close = difflib.get_close_matches(feature, FEATURES, n=1)
+def _check_names(feature: str, op: str, extra: frozenset[str] = frozenset()) -> None:
+    if feature not in FEATURES and feature not in extra:
+        close = difflib.get_close_matches(feature, [*FEATURES, *sorted(extra)], n=1)
         raise ValueError(f"unknown feature {feature!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     if op not in OPS:
         raise ValueError(f"unknown operator {op!r}; use one of {', '.join(OPS)}")
 
 
-def _checked(feature: str, op: str, value: Any) -> Value:
+def _checked(feature: str, op: str, value: Any, extra: frozenset[str] = frozenset()) -> Value:
     """The value normalised (list -> tuple); ValueError if the feature, op or value is wrong."""
-    _check_names(feature, op)
+    _check_names(feature, op, extra)
     cat = feature in CATEGORICAL_FEATURES
     want = "a quoted string" if cat else "a number"
 
@@ -89,15 +90,17 @@ def _compile(feature: str, op: str, value: Value) -> Predicate:
 
 @dataclass(frozen=True)
 class Condition:
-    """One test `feature op value`, e.g. ip_accounts_1h >= 10; a missing value (None/NaN) never holds."""
+    """One test `feature op value`, e.g. ip_accounts_1h >= 10; a missing value (None/NaN) never holds.
+    `extra`: numeric names accepted besides the model features."""
 
     feature: str
     op: str
     value: Value
+    extra: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     _pred: Predicate = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "value", _checked(self.feature, self.op, self.value))
+        object.__setattr__(self, "value", _checked(self.feature, self.op, self.value, self.extra))
         object.__setattr__(self, "_pred", _compile(self.feature, self.op, self.value))
 
     def holds(self, value: object) -> bool:
@@ -120,19 +123,20 @@ class Condition:
         return f"{self.feature} {self.op} {list(self.value) if isinstance(self.value, tuple) else self.value!r}"
 
 
-def parse_condition(text: str) -> Condition:
-    """A `feature op value` string as a Condition; ValueError saying what is wrong with it."""
+def parse_condition(text: str, extra: frozenset[str] = frozenset()) -> Condition:
+    """A `feature op value` string as a Condition; ValueError saying what is wrong with it. `extra`:
+    numeric names accepted besides the model features."""
     m = _CONDITION.match(text) if isinstance(text, str) else None
     if m is None or not m["value"]:
         raise ValueError(f"condition {text!r}: cannot parse it; write `feature op value`, e.g. 'ip_accounts_1h >= 10'")
     feature, op, raw = m["feature"], " ".join(m["op"].split()), m["value"]
     try:
-        _check_names(feature, op)
+        _check_names(feature, op, extra)
         try:
             value = ast.literal_eval(raw)
         except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
             raise ValueError(f"cannot read the value {raw!r}: use a number, a quoted string or a list like "
                              "['tor', 'botnet'] (one condition per list item)") from None
-        return Condition(feature, op, value)
+        return Condition(feature, op, value, extra)
     except ValueError as e:
         raise ValueError(f"condition {text!r}: {e}") from None

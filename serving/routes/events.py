@@ -1,30 +1,42 @@
 """`POST /v1/events` (logins, payments, account changes) and `POST /v1/feedback` (confirmed outcomes):
-what the platform knows besides the scored logins. Logins feed the speed layer; everything is
-appended to the spool the nightly ingest reads (`paths.spool/<stream>/<day>/api-*.jsonl`)."""
+what the platform knows besides the scored logins. Everything is appended to the spool the nightly ingest reads (`paths.spool/<stream>/<day>/api-*.jsonl`), with the
+name of the key that sent it (`api_key_name`, which ingest keeps in `extra`). A spool write that
+fails is counted and logged, and answered 503 (not stored: the client retries); then logins feed the
+speed layer."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from ato.online.decide.enrich import GEO
 from ato.online.decide.vector import live_login
 from ato.validate import check_row
-from serving.auth import SECURED, UNAUTHORIZED
+from serving.auth import SECURED, UNAUTHORIZED, key_name
 from serving.routes.deps import RuntimeDep
 from serving.schemas import EventsRequest, EventsResponse, FeedbackRequest, FeedbackResponse
 
 router = APIRouter()
+NOT_STORED: dict[int | str, dict[str, Any]] = {
+    503: {"description": "The spool could not be written; nothing acknowledged, retry"}}
+KEY_FIELD = "api_key_name"  # an extra field on every spooled record: which key sent it
 
 
-@router.post("/v1/events", response_model=EventsResponse, responses=UNAUTHORIZED, openapi_extra=SECURED)
-async def events(req: EventsRequest, rt: RuntimeDep) -> Response:
+def not_stored(stream: str) -> JSONResponse:
+    return JSONResponse(status_code=503, content={"message": f"could not store {stream} in the spool; retry"})
+
+
+@router.post("/v1/events", response_model=EventsResponse, responses={**UNAUTHORIZED, **NOT_STORED},
+             openapi_extra=SECURED)
+async def events(req: EventsRequest, rt: RuntimeDep, request: Request) -> Response:
     """Logins (outcomes), payments and account changes: all go to the spool for the nightly ingest,
     then logins feed the speed layer (once per event id). A batch with any invalid record, or a
-    login dated outside the accepted bounds, is refused whole (422)."""
+    login dated outside the accepted bounds, is refused whole (422); a spool that cannot be written
+    is a 503 with nothing fed to the speed layer, so the client's retry counts once."""
     decider = rt.chain
     batches = {"logins": req.logins, "payments": req.payments, "account_changes": req.account_changes}
     problems, typed = [], []
@@ -40,9 +52,11 @@ async def events(req: EventsRequest, rt: RuntimeDep) -> Response:
                 typed.append(c.values)
     if problems:
         return JSONResponse(status_code=422, content={"message": "; ".join(problems)[:2000], "detail": problems})
+    key = key_name(request)
     for stream, records in batches.items():  # the spool first: a retry after a failure here counts once
         for raw in records:
-            rt.spool_writer(stream).append(raw)
+            if not rt.append(rt.spool_writer(stream), {**raw, KEY_FIELD: key}, "spool"):
+                return not_stored(stream)
         if records:
             rt.metrics.events.labels(stream).inc(len(records))
     speed = "ok"
@@ -63,13 +77,16 @@ async def events(req: EventsRequest, rt: RuntimeDep) -> Response:
     return JSONResponse({"accepted": {k: len(v) for k, v in batches.items()}, "speed_layer": speed})
 
 
-@router.post("/v1/feedback", response_model=FeedbackResponse, responses=UNAUTHORIZED, openapi_extra=SECURED)
-async def feedback(req: FeedbackRequest, rt: RuntimeDep) -> Response:
+@router.post("/v1/feedback", response_model=FeedbackResponse, responses={**UNAUTHORIZED, **NOT_STORED},
+             openapi_extra=SECURED)
+async def feedback(req: FeedbackRequest, rt: RuntimeDep, request: Request) -> Response:
     """A confirmed takeover or false positive: appended to the labels stream the nightly ingests."""
     now = datetime.now(UTC)
     rec = {"account_id": req.account_id, "login_event_id": req.event_id, "label": req.label,
            "source": req.source, "reported_at": (req.reported_at or now).astimezone(UTC).isoformat(),
-           "attack_started_at": req.attack_started_at.astimezone(UTC).isoformat() if req.attack_started_at else None}
-    rt.spool_writer("labels").append(rec)
+           "attack_started_at": req.attack_started_at.astimezone(UTC).isoformat() if req.attack_started_at else None,
+           KEY_FIELD: key_name(request)}
+    if not rt.append(rt.spool_writer("labels"), rec, "spool"):
+        return not_stored("labels")
     rt.metrics.feedback.labels(req.label).inc()
     return JSONResponse({"accepted": 1, "stream": "labels"})

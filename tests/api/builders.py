@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from ato.online.decide.chain import Models, rules_path
 from ato.online.decide.enrich import Enricher
 from ato.online.decide.records import LiveLogin, Lookup
 from ato.online.decide.store import EmbeddedStore, OnlineStore, Tables
+from ato.online.keys import KeyRing
 from ato.privacy import pseudonymize
 from ato.settings import Settings
 from serving.app import create_app
@@ -88,6 +90,15 @@ def tiny_models(settings: Settings) -> Models:
     rows = synthetic_rows()
     return Models(VERSION, tiny_scorer("model", FEATURES, rows), tiny_scorer("fallback", FALLBACK_FEATURES, rows),
                   load_rules(rules_path(settings)))
+
+
+def blind(models: Models) -> Models:
+    """The champion with tiers no probability reaches: a model that allows everything, as one that never
+    saw a pattern would (what the guardrails must not let through)."""
+    assert models.model is not None and models.fallback is not None
+    never = Tiers({"step_up_mfa": 2.0})
+    return Models(models.version, dataclasses.replace(models.model, tiers=never),
+                  dataclasses.replace(models.fallback, tiers=never), models.rules)
 
 
 def no_models(settings: Settings) -> Models:
@@ -157,6 +168,8 @@ class FaultyStore:
         await self.inner.record(logins, now)
 
     async def refresh(self) -> bool:
+        if self.fault == "raise":  # a store down when the service starts
+            raise ConnectionError("injected: store refused")
         return False
 
     async def ping(self) -> bool:
@@ -168,10 +181,11 @@ class FaultyStore:
 
 
 def build_app(settings: Settings, models: Models, store: OnlineStore | None = None,
-              enricher: Enricher | None = None) -> FastAPI:
-    """`create_app` around the tiny parts (nothing read from disk) with the two test keys."""
+              enricher: Enricher | None = None, keys: KeyRing | None = None) -> FastAPI:
+    """`create_app` around the tiny parts (nothing read from disk) with the two test keys (every scope),
+    or the given key ring."""
     return create_app(settings, models=models, store=store or tiny_store(settings),
-                      enricher=enricher or bare_enricher(settings), api_keys={API_KEY, OTHER_KEY})
+                      enricher=enricher or bare_enricher(settings), api_keys=keys or {API_KEY, OTHER_KEY})
 
 
 @contextlib.asynccontextmanager

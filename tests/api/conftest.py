@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,3 +21,21 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Models:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return api_settings(tmp_path)
+
+
+@pytest.fixture
+def log_lines() -> Iterator[list[str]]:
+    """Every log line written while the test runs (our `ato` loggers and everything else)."""
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(self.format(record))
+
+    h = Keep(logging.DEBUG)
+    loggers = [logging.getLogger("ato"), logging.getLogger()]
+    for lg in loggers:
+        lg.addHandler(h)
+    yield lines
+    for lg in loggers:
+        lg.removeHandler(h)

@@ -69,7 +69,8 @@ async def test_events_still_reach_the_spool_when_the_store_is_down(settings: Set
         ready = await c.get("/readyz")
     assert r.status_code == 200 and r.json()["speed_layer"] == "unavailable (ConnectionError)", r.text
     assert [x["event_id"] for x in spooled(settings, "logins")] == ["ev-stuff-0"]
-    assert ready.status_code == 503 and ready.json()["problems"] == ["store not answering (ConnectionError)"]
+    assert ready.status_code == 200, "the fallback model can still decide"
+    assert ready.json() == {"ready": True, "level": 1, "problems": ["store down (ConnectionError)"]}
 
 
 async def test_feedback_lands_in_the_labels_stream_in_the_contract_format(settings: Settings, models: Models) -> None:

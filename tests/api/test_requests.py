@@ -1,10 +1,8 @@
-"""The API in process, around a tiny model: API keys on every /v1 route (and never logged), 422s
-that name the field, the model endpoint and the Prometheus metrics."""
+"""The API in process, around a tiny model: API keys on every /v1 route and on /metrics (and never
+logged), 422s that name the field, the model endpoint and the Prometheus metrics."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,24 +18,6 @@ pytestmark = [pytest.mark.unit, pytest.mark.anyio]
 WRONG_KEY = "wrong-key-0123"
 
 
-@pytest.fixture
-def log_lines() -> Iterator[list[str]]:
-    """Every log line written while the test runs (our `ato` loggers and everything else)."""
-    lines: list[str] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(self.format(record))
-
-    h = Keep(logging.DEBUG)
-    loggers = [logging.getLogger("ato"), logging.getLogger()]
-    for lg in loggers:
-        lg.addHandler(h)
-    yield lines
-    for lg in loggers:
-        lg.removeHandler(h)
-
-
 async def test_every_v1_route_needs_a_key_and_keys_are_never_logged(
         settings: Settings, models: Models, log_lines: list[str]) -> None:
     app = build_app(settings, models)
@@ -48,8 +28,10 @@ async def test_every_v1_route_needs_a_key_and_keys_are_never_logged(
             for headers in ({}, {"X-API-Key": WRONG_KEY}):
                 r = await c.request(method, path, json=make_score_request(), headers=headers)
                 assert r.status_code == 401 and "X-API-Key" in r.json()["message"], (method, path, headers)
-        for path in ("/healthz", "/readyz", "/metrics", "/openapi.json"):
+        for path in ("/healthz", "/readyz", "/openapi.json", "/docs"):
             assert (await c.get(path)).status_code == 200, path
+        assert (await c.get("/metrics")).status_code == 401, "metrics need a key (with the admin scope)"
+        assert (await c.get("/metrics", headers={"X-API-Key": API_KEY})).status_code == 200
         for key in (API_KEY, OTHER_KEY):
             assert (await c.post("/v1/score", json=make_score_request(), headers={"X-API-Key": key})).status_code == 200
         schema = (await c.get("/openapi.json")).json()
@@ -94,7 +76,7 @@ async def test_model_endpoint_and_metrics_show_what_serves(settings: Settings, m
     assert model["model_version"] == VERSION and model["snapshot_as_of"] == AS_OF and model["fallback"]
     assert models.model is not None and model["features"] == len(models.model.features)
     assert (model["store"], model["breaker"]) == ("embedded", "closed")
-    assert ready == {"ready": True, "problems": []}
+    assert ready == {"ready": True, "level": 0, "problems": []}
     assert 'ato_score_latency_seconds_bucket{fallback_level="0",le="+Inf"} 1.0' in text
     assert 'ato_decisions_total{action="allow",fallback_level="0"} 1.0' in text
     assert f'ato_model_info{{version="{VERSION}"}} 1.0' in text

@@ -93,7 +93,8 @@ def test_stalled_then_killed_redis_store_falls_back_and_recovers(
                 ev = c.post("/v1/events", json={"logins": [{
                     "event_id": "ev-store-down", "event_time": "2026-08-06T12:30:00+00:00", "account_id": "acct_0000001",
                     "outcome": "success", "ip": "20.0.1.7", "user_agent": "curl/8", "channel": "api"}]})
-            assert ready.status_code == 503 and "store" in " ".join(ready.json()["problems"])
+            assert ready.status_code == 200, "ready means can decide: the fallback model still answers"
+            assert ready.json()["level"] == 1 and "store down" in " ".join(ready.json()["problems"])
             assert ev.status_code == 200 and ev.json()["speed_layer"].startswith("unavailable"), ev.text
             spooled = "".join(p.read_text() for p in (tmp_path / "spool" / "logins").rglob("*.jsonl"))
             assert "ev-store-down" in spooled, "with the store down, events still reach the spool"
@@ -154,7 +155,7 @@ def test_ato_serve_runs_two_workers_on_redis(serving_world: tuple[Settings, Path
         wait_until(lambda: httpx.get(url + "/readyz", timeout=2).status_code == 200, 90, "ato serve --workers 2")
         with httpx.Client(base_url=url, headers={"X-API-Key": API_KEY}, timeout=60) as c:
             d = c.post("/v1/score", json=make_score_request()).json()
-        metrics = httpx.get(url + "/metrics", timeout=60).text
+        metrics = httpx.get(url + "/metrics", headers={"X-API-Key": API_KEY}, timeout=60).text
     finally:
         stop(proc)
     assert d["fallback_level"] == 0

@@ -102,15 +102,18 @@ def test_one_ip_cidr_lookup_equals_the_vectorised_lookup_point_in_time() -> None
 def test_api_keys_come_from_the_environment_and_from_hashes_in_conf() -> None:
     import hashlib
 
+    from ato.online.keys import ALL_SCOPES, KeyRing
     from ato.settings import load_settings
-    from serving.runtime import key_hashes
 
     conf_hash = hashlib.sha256(b"from-conf").hexdigest()
     base = load_settings(environ={})
     s = base.model_copy(update={"serving": base.serving.model_copy(update={"api_key_sha256": [conf_hash.upper()]})})
-    got = key_hashes(s, {"ATO_API_KEYS": " k1, k2 ,,"})
-    assert got == {hashlib.sha256(k).hexdigest() for k in (b"k1", b"k2", b"from-conf")}
-    assert key_hashes(load_settings(environ={}), {}) == set(), "no keys configured: every /v1 call is refused"
+    ring = KeyRing.from_settings(s, {"ATO_API_KEYS": " k1, k2 ,,"})
+    assert [(k.name, k.scopes) for k in ring.keys] == [("key-1", ALL_SCOPES), ("key-2", ALL_SCOPES),
+                                                      ("sha256-1", ALL_SCOPES)], "plain keys: every scope"
+    assert [ring.match(k).name for k in (b"k1", b"k2", b"from-conf")] == ["key-1", "key-2", "sha256-1"]  # type: ignore[union-attr]
+    assert ring.match(b"k3") is None and ring.match(b"") is None
+    assert not KeyRing.from_settings(load_settings(environ={}), {}), "no keys configured: every /v1 call is refused"
 
 
 def test_audit_file_of_a_decision_is_in_its_utc_day_folder(tmp_path: Path) -> None:

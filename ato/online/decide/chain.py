@@ -2,7 +2,8 @@
 tells (when the store fails, times out or its breaker is open, or the model fails, or the budget
 is spent) -> rules. Under overload (too many requests in flight) it sheds straight to the rules.
 
-Every well-formed login gets a decision; the level says which link gave it. Whatever the link,
+Every well-formed login gets a decision; the level says which link gave it. The policy
+(`ato.online.decide.policy`: guardrails, attack mode) then runs on it, whichever link answered. Whatever the link,
 the vector carries the velocities this process counted itself (`local_speed`) when the store's
 are out of reach, so the rules still see a stuffing wave while shedding or without the store.
 """
@@ -22,9 +23,11 @@ from ato.features.request import LoginSignals
 from ato.model.bundle import Scorer, load_bundle
 from ato.model.registry import champion, registry_dir
 from ato.model.rules import RuleSet, load_rules
+from ato.model.tiers import Tiers
 from ato.online.decide.clock import ServerClock
 from ato.online.decide.enrich import Enricher
 from ato.online.decide.local_speed import LocalSpeed
+from ato.online.decide.policy import Policy
 from ato.online.decide.records import LiveLogin
 from ato.online.decide.store import OnlineStore
 from ato.online.decide.vector import Vector, feature_vector, live_login, request_vector
@@ -109,16 +112,21 @@ class Decision:
     snapshot_as_of: str | None
     store_error: str | None = None
     notes: list[str] = field(default_factory=list)
+    full: Vector | None = None  # the store's full vector when a lower link answered (the policy reads it)
+    tiers: Tiers | None = None  # the answering model's tiers (attack mode tightens them)
+    guardrails: list[str] = field(default_factory=list)  # what the policy fired (metrics, audit)
 
 
 class Decider:
     """Holds the live models, reference data and store; `decide` is called per request. The serving
     runtime swaps `models`, `enricher` (and the store's snapshot) when new ones are published."""
 
-    def __init__(self, settings: Settings, store: OnlineStore, models: Models, enricher: Enricher) -> None:
+    def __init__(self, settings: Settings, store: OnlineStore, models: Models, enricher: Enricher,
+                 policy: Policy | None = None) -> None:
         self.settings = settings
         self.conf = settings.serving
         self.store, self.models, self.enricher = store, models, enricher
+        self.policy = policy or Policy.load(settings)
         self.breaker = Breaker(self.conf.breaker_failures, self.conf.breaker_open_s)
         self.clock = ServerClock.from_conf(self.conf)
         # this process's own windows: the embedded store's, or (Redis) what this worker has seen
@@ -129,6 +137,16 @@ class Decider:
         self._warned_at = -1e9
 
     async def decide(self, attempt: dict[str, Any], time_s: float, in_flight: int) -> Decision:
+        """The chain's decision, then the policy on top of it."""
+        return self._guard(await self._chain(attempt, time_s, in_flight))
+
+    def _guard(self, d: Decision) -> Decision:
+        j = self.policy.judge(d.full if d.full is not None else d.features, d.fallback_level, d.login, d.action,
+                              d.risk_score, d.tiers, self.local_speed, self.clock.now())
+        d.action, d.reasons, d.guardrails = j.action, j.reasons + d.reasons, j.names
+        return d
+
+    async def _chain(self, attempt: dict[str, Any], time_s: float, in_flight: int) -> Decision:
         t0 = time.perf_counter()
         budget = self.conf.budget_ms / 1000
         models, enricher = self.models, self.enricher  # one consistent set even if a reload swaps them
@@ -183,23 +201,28 @@ class Decider:
                 # the audit keeps the vector this decision used: request signals (+ local velocities)
                 fvec = vec if lk is None else request_vector(e)
                 d = self._model(models.fallback, fvec, login, FALLBACK, f"{models.version}/fallback", t0, as_of)
-                d.store_error, d.notes = store_error, notes
+                d.store_error, d.notes, d.full = store_error, notes, vec
                 return d
             except Exception as exc:
                 log.error("fallback model failed: %s", type(exc).__name__)
         return self._rules(models, vec, login, RULES, t0, as_of, store_error)
 
     def _with_local_speed(self, vec: Vector, login: LiveLogin, now: float) -> Vector:
-        """The vector with this process's own window counts of the login's keys; then counts it here."""
-        vec.update(self.local_speed.features(login, now))
-        self.local_speed.record(login, now)
+        """The vector with this process's own window counts of the login's keys; then counts it here.
+        Best effort: counters that fail leave the velocity unknown, which the guardrails step up."""
+        try:
+            vec.update(self.local_speed.features(login, now))
+            self.local_speed.record(login, now)
+        except Exception as exc:
+            self._warn(f"local speed layer failed ({type(exc).__name__}); velocity unknown")
         return vec
 
     def _model(self, scorer: Scorer, vec: Vector, login: LiveLogin, level: int, version: str, t0: float,
                as_of: str | None) -> Decision:
         p, action, x = scorer.score_row(vec)
         reasons = scorer.row_reasons(x, self.conf.reasons) if action != "allow" and self.conf.reasons else []
-        return Decision(p, action, reasons, level, version, (time.perf_counter() - t0) * 1000, vec, login, as_of)
+        return Decision(p, action, reasons, level, version, (time.perf_counter() - t0) * 1000, vec, login, as_of,
+                        tiers=scorer.tiers)
 
     def _rules(self, models: Models, vec: Vector, login: LiveLogin, level: int, t0: float, as_of: str | None,
                store_error: str | None) -> Decision:
@@ -220,7 +243,7 @@ class Decider:
         vec: Vector = {"outcome": attempt.get("outcome"), "channel": attempt.get("channel")}
         login = LiveLogin({"account": attempt.get("account_id"), "ip": None, "prefix": None, "device": None},
                           LoginSignals(time_s, attempt.get("outcome") == "success"))
-        return self._rules(self.models, vec, login, RULES, t0, None, "ChainFailed")
+        return self._guard(self._rules(self.models, vec, login, RULES, t0, None, "ChainFailed"))
 
     def _record_later(self, login: LiveLogin, now: float) -> None:
         """Shed requests still count in the shared speed layer (stuffing is when overload happens)."""

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pandas as pd
 
+from ato.online.keys import secret_for
 from ato.online.replay.feed import replay_day
 from ato.settings import Settings
 
@@ -102,7 +103,7 @@ def run_replay(settings: Settings, day: date | None, url: str | None, port: int,
     """Replay `day`; returns (truth label, request, decision) for the picked logins."""
     day = day or default_day(settings)
     picks = pick(settings, day, takeovers, failed, legit)
-    key = (os.environ.get("ATO_API_KEYS") or "").split(",")[0].strip() or secrets.token_hex(16)
+    key = secret_for(os.environ.get("ATO_API_KEYS", ""), ("score", "events")) or secrets.token_hex(16)
 
     def go(base: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=30) as c:

@@ -1,0 +1,95 @@
+"""The policy on top of the decision chain: guardrails (`guardrails`) and attack mode (`attack`),
+applied after whichever link answered. `Policy.judge` takes a decision's action and the best vector
+known for the login and returns the raised action, the reasons and the names of what fired.
+
+Every link's vector carries velocities (the store's, or the process's own counters,
+`ato.online.decide.local_speed`); a login whose velocity nobody knows is marked so
+(`velocity_known == 0`), which the guardrails step up on a success.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ato.model.actions import SEVERITY
+from ato.model.tiers import Tiers
+from ato.online.decide.attack import AttackMonitor
+from ato.online.decide.guardrails import Guardrails, derived_features, load_guardrails, most_severe
+from ato.online.decide.records import LiveLogin
+from ato.settings import CONF_DIR, Settings
+
+Vector = dict[str, Any]
+ATTACK_TIERS = "attack_mode_tiers"  # the name a global attack-mode escalation is counted and audited under
+
+
+class SpeedReader(Protocol):
+    """The process's own velocity counters: window features (account_attempts_5m, ...) of a login."""
+
+    def features(self, login: LiveLogin, now: float) -> dict[str, float]: ...
+
+
+def velocity_missing(vec: Vector) -> bool:
+    v = vec.get("account_attempts_5m")
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+@dataclass
+class Judgement:
+    """What the policy adds to a decision: the (raised) action, its reasons and the names that fired."""
+
+    action: str
+    reasons: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+
+
+class Policy:
+    """Guardrails and attack mode, shared by every request of one process."""
+
+    def __init__(self, guardrails: Guardrails, attack: AttackMonitor, tier_scale: float) -> None:
+        self.guardrails, self.attack, self.tier_scale = guardrails, attack, tier_scale
+
+    @classmethod
+    def load(cls, settings: Settings) -> Policy:
+        return cls(load_guardrails(guardrails_path(settings)), AttackMonitor(settings.policy),
+                   settings.policy.attack_tier_scale)
+
+    @staticmethod
+    def with_velocity(vec: Vector, login: LiveLogin, speed: SpeedReader | None, now: float) -> Vector:
+        """The vector with the local counters' window features when it has no velocity of its own."""
+        if speed is None or not velocity_missing(vec):
+            return vec
+        try:
+            return {**vec, **speed.features(login, now)}
+        except Exception:  # counters are best effort: no velocity is handled by the guardrails
+            return vec
+
+    def judge(self, vec: Vector, level: int, login: LiveLogin, action: str, risk: float, tiers: Tiers | None,
+              speed: SpeedReader | None, now: float) -> Judgement:
+        """The decision's action raised by every guardrail that holds and by attack mode."""
+        vec = self.with_velocity(vec, login, speed, now)
+        success = login.signals.success
+        new_ip = vec.get("new_ip")
+        global_on, network = self.attack.observe(login.keys.get("prefix"), login.signals.asn, not success,
+                                                 new_ip is not None and new_ip == 1.0)
+        derived = derived_features(vec, has_device=login.keys.get("device") is not None,
+                                   attack_network=network is not None, attack_mode=global_on)
+        out = Judgement(action)
+        for g in self.guardrails.check(vec, level, derived):
+            out.action = most_severe(out.action, g.action)
+            out.reasons.append(g.text)
+            out.names.append(g.name)
+        if global_on and success and tiers is not None:
+            stricter = tiers.action_one(min(risk / self.tier_scale, 1.0))
+            if SEVERITY[stricter] > SEVERITY[out.action]:
+                out.action = stricter
+                out.reasons.append(f"Stricter thresholds while the service is under attack (guardrail {ATTACK_TIERS})")
+                out.names.append(ATTACK_TIERS)
+        return out
+
+
+def guardrails_path(settings: Settings) -> Path:
+    p = Path(settings.policy.guardrails)
+    return p if p.is_absolute() or p.exists() else CONF_DIR.parent / p

@@ -1,0 +1,121 @@
+"""Guardrails without a server: conf/guardrails.yaml loads; the derived names (successes per window,
+velocity known, device, attack flags); the issue's two cases on bare vectors; a guardrail can only
+raise; a wrong file is refused with the file, the entry and the problem; the policy's judgement on
+top of a decision (raise, never lower; attack mode's stricter tiers)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ato.features.request import LoginSignals
+from ato.model.tiers import Tiers
+from ato.online.decide.attack import AttackMonitor
+from ato.online.decide.guardrails import GuardrailsError, derived_features, load_guardrails
+from ato.online.decide.policy import ATTACK_TIERS, Policy, guardrails_path
+from ato.online.decide.records import LiveLogin
+from ato.settings import load_settings
+
+pytestmark = pytest.mark.unit
+SETTINGS = load_settings(environ={})
+CONF = load_guardrails(guardrails_path(SETTINGS))
+
+
+def vector(**over: Any) -> dict[str, Any]:
+    """A successful login whose windows are all zero, with overrides."""
+    v: dict[str, Any] = {"outcome": "success", "channel": "web"}
+    for key in ("account", "ip", "prefix", "device"):
+        for w in ("5m", "1h", "24h"):
+            v[f"{key}_attempts_{w}"] = v[f"{key}_failures_{w}"] = 0.0
+            if key != "account":
+                v[f"{key}_accounts_{w}"] = 0.0
+    v.update(over)
+    return v
+
+
+def fired(vec: dict[str, Any], level: int = 0, *, device: bool = True, network: bool = False) -> list[str]:
+    derived = derived_features(vec, has_device=device, attack_network=network, attack_mode=False)
+    return [g.name for g in CONF.check(vec, level, derived)]
+
+
+def test_the_conf_file_loads_and_every_guardrail_applies_at_every_level() -> None:
+    names = [g.name for g in CONF.guardrails]
+    assert {"account_success_burst", "failing_ip_success", "velocity_unknown_success",
+            "attack_network_success"} <= set(names)
+    assert all(g.levels == {0, 1, 2, 3} for g in CONF.guardrails)
+    assert all(g.action != "allow" for g in CONF.guardrails)
+
+
+@pytest.mark.parametrize("level", [0, 1, 2, 3])
+def test_six_failed_accounts_from_one_ip_then_a_success(level: int) -> None:
+    after_six = vector(ip_attempts_5m=6.0, ip_failures_5m=6.0, ip_accounts_5m=6.0, account_attempts_5m=0.0)
+    assert fired(after_six, level, device=False) == ["failing_ip_success"]
+    assert fired({**after_six, "outcome": "bad_password"}, level) == [], "a failed login is left alone"
+    assert fired(vector(ip_attempts_5m=4.0, ip_failures_5m=4.0, ip_accounts_5m=4.0), level) == []
+
+
+def test_the_hot_key_limit_is_ten_successes_in_five_minutes() -> None:
+    assert fired(vector(account_attempts_5m=9.0, account_attempts_1h=9.0)) == []
+    assert fired(vector(account_attempts_5m=10.0, account_attempts_1h=10.0)) == ["account_success_burst"]
+    assert fired(vector(account_attempts_5m=12.0, account_failures_5m=3.0)) == [], "successes, not attempts"
+    flood = fired(vector(account_attempts_5m=60.0, account_attempts_1h=60.0))
+    assert flood == ["account_success_burst", "account_success_flood", "account_success_hourly"]
+
+
+def test_derived_names() -> None:
+    view = derived_features(vector(account_attempts_1h=7.0, account_failures_1h=2.0), has_device=False,
+                            attack_network=True, attack_mode=False)
+    assert (view["account_successes_1h"], view["velocity_known"], view["has_device"]) == (5.0, 1.0, 0.0)
+    assert (view["attack_network"], view["attack_mode"]) == (1.0, 0.0)
+    bare = {"outcome": "success", "account_attempts_5m": math.nan}
+    unknown = derived_features(bare, has_device=True, attack_network=False, attack_mode=False)
+    assert unknown["velocity_known"] == 0.0 and math.isnan(unknown["account_successes_5m"])
+    assert [g.name for g in CONF.check(bare, 3, unknown)] == ["velocity_unknown_success"]
+
+
+@pytest.mark.parametrize(("body", "problem"), [
+    ("guardrails:\n  - {name: g, when: ['ip_accounts_5m >= 5'], action: allow, reason: r}", "can only raise"),
+    ("guardrails:\n  - {name: g, when: ['ip_acounts_5m >= 5'], action: step_up_mfa, reason: r}",
+     "did you mean 'ip_accounts_5m'"),
+    ("guardrails:\n  - {name: g, when: ['account_successes_5m >= 5'], action: step_up_mfa, reason: r, levels: [4]}",
+     "levels must be"),
+    ("guardrails:\n  - {name: g, when: [], action: step_up_mfa, reason: r}", "'when' is empty"),
+    ("guardrails:\n  - {name: g, when: ['has_device == 0'], action: lock, reason: r, score: 1}", "unknown key(s): score"),
+    ("rules: []", "one top-level key 'guardrails:'"),
+])
+def test_a_wrong_file_is_refused_naming_the_file_and_the_guardrail(tmp_path: Path, body: str, problem: str) -> None:
+    f = tmp_path / "guardrails.yaml"
+    f.write_text(body)
+    with pytest.raises(GuardrailsError) as e:
+        load_guardrails(f)
+    assert str(f) in str(e.value) and problem in str(e.value)
+    if "name: g" in body:
+        assert "guardrail 'g' (#1)" in str(e.value)
+
+
+def login(success: bool = True) -> LiveLogin:
+    return LiveLogin({"account": "a1", "ip": "iphash", "prefix": "prefixhash", "device": "devhash"},
+                     LoginSignals(0.0, success, asn=64500))
+
+
+def test_the_policy_raises_never_lowers_and_attack_mode_tightens_the_tiers() -> None:
+    now = [0.0]
+    policy = Policy(CONF, AttackMonitor(SETTINGS.policy, clock=lambda: now[0]), 0.5)
+    burst = vector(account_attempts_5m=10.0)
+    locked = policy.judge(burst, 0, login(), "temporary_lock", 0.99, None, None, 0.0)
+    assert (locked.action, locked.names) == ("temporary_lock", ["account_success_burst"]), "never lowered"
+    raised = policy.judge(burst, 2, login(), "allow", 0.0, None, None, 0.0)
+    assert raised.action == "step_up_mfa" and raised.reasons[0].endswith("(guardrail account_success_burst)")
+    tiers = Tiers({"step_up_mfa": 0.3})
+    assert policy.judge(vector(), 0, login(), "allow", 0.2, tiers, None, 0.0).action == "allow"
+    for _ in range(250):  # a wave of failures trips the global signal: thresholds halved for successes
+        policy.attack.observe(None, None, True, False)
+    now[0] = 2.0
+    policy.attack.tick()
+    assert policy.attack.status().global_on
+    tight = policy.judge(vector(), 0, login(), "allow", 0.2, tiers, None, 0.0)
+    assert (tight.action, tight.names) == ("step_up_mfa", [ATTACK_TIERS])
+    assert policy.judge(vector(), 0, login(False), "allow", 0.2, tiers, None, 0.0).action == "allow"
