@@ -121,6 +121,8 @@ class OnlineConf(_Section):
 
 Imbalance = Literal["none", "class_weight", "smote_nc"]
 IMBALANCE_METHODS: tuple[Imbalance, ...] = ("none", "class_weight", "smote_nc")
+CalibrationMethod = Literal["platt", "isotonic_interp", "isotonic"]
+CALIBRATION_METHODS: tuple[CalibrationMethod, ...] = ("platt", "isotonic_interp", "isotonic")
 
 
 class ModelConf(_Section):
@@ -138,6 +140,13 @@ class ModelConf(_Section):
     max_rounds: int = Field(600, ge=10, description="Boosting rounds cap (early stopping usually ends sooner).")
     early_stopping_rounds: int = Field(40, ge=5, description="Stop when validation average precision stalls this long.")
     max_false_lock_rate: float = Field(0.001, ge=0, le=1, description="Lock threshold raised until validation false locks are at most this share of legit logins.")
+    stepup_budget: float | None = Field(
+        0.01, ge=0, le=1, description="Share of legit logins the operator accepts to challenge: the step-up threshold "
+        "is set on validation to spend it (any action but allow counts). None: the step-up threshold is cost-based.")
+    calibrators: list[CalibrationMethod] = Field(
+        default_factory=lambda: list(CALIBRATION_METHODS),
+        description="Calibrators compared on validation log-loss (time-ordered halves of each fold's validation "
+        "block); the best one is used. The first is used when no fold can compare them.")
     promote_min_pr_auc_gain: float = Field(0.0, description="A challenger must beat the champion's test PR-AUC by more than this.")
     promote_max_recall_drop: float = Field(0.02, ge=0, description="... and may lose at most this much recall at 1% step-up.")
     rules: str = Field("conf/rules.yaml", description="Analyst rules: the last resort of the decision chain and a baseline.")

@@ -5,6 +5,7 @@ model (calibrated and tiered on validation like the model)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,9 +29,10 @@ def rules_block(s: Settings, *parts: pd.DataFrame) -> None:
         part["rules_action"] = r.action
 
 
-def freeman_block(s: Settings, w: Window, val: pd.DataFrame, test: pd.DataFrame, w_val: np.ndarray) -> None:
+def freeman_block(s: Settings, w: Window, val: pd.DataFrame, test: pd.DataFrame, w_val: np.ndarray) -> dict[str, Any]:
     """Add freeman_rba_raw / _p / _action to val and test. The population counts only logins
-    before the validation block; the calibrator and tiers are fit on validation labels."""
+    before the validation block; the calibrator (chosen on validation's halves) and tiers are fit
+    on validation labels. Returns the calibrator comparison."""
     from ato.model.freeman import LOGIN_COLUMNS, freeman_scores
 
     logins = load_silver_logins(s, w.start - timedelta(days=HISTORY_DAYS), w.end, LOGIN_COLUMNS)
@@ -39,7 +41,8 @@ def freeman_block(s: Settings, w: Window, val: pd.DataFrame, test: pd.DataFrame,
     score = dict(zip(scored["event_id"], scored["freeman_score"], strict=True))
     for part in (val, test):
         part["freeman_rba_raw"] = part["event_id"].map(score).astype(float).fillna(0.0).to_numpy()
-    cal, tiers = calibrate_and_tier(val["freeman_rba_raw"].to_numpy(), val["label"].to_numpy(), w_val, s)
+    cal, tiers, choice = calibrate_and_tier(val["freeman_rba_raw"].to_numpy(), val["label"].to_numpy(), w_val, s)
     for part in (val, test):
         part["freeman_rba_p"] = cal(part["freeman_rba_raw"].to_numpy())
         part["freeman_rba_action"] = tiers.action(part["freeman_rba_p"].to_numpy())
+    return choice

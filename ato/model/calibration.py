@@ -1,37 +1,107 @@
-"""Score calibration: isotonic regression fit on the validation block, stored as its step
-points (plain JSON, no pickle) and applied with linear interpolation."""
+"""Score calibration: monotone maps from a raw score to a probability of takeover, fit on
+validation labels and stored as plain JSON knots (no pickle).
+
+Every calibrator is one pure function of the raw score, vectorised and scalar alike:
+`p = out(interp(in(raw), x, y))`, where `in` is the identity or the logit (for the booster's
+probabilities) and `out` the identity or the logistic function. The candidates:
+
+- `isotonic`: isotonic regression's step points on the raw score. With few positives nearly
+  every login lands on one step, so thresholds can only jump between a handful of levels.
+- `isotonic_interp`: the same blocks, but interpolated between each block's mean score, so
+  every distinct raw score between the first and last block keeps a distinct probability.
+- `platt`: a logistic fit on the (logit of the) raw score; strictly increasing, two numbers.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from scipy.special import expit
+
+CLIP = 1e-15  # raw probabilities are clipped to [CLIP, 1 - CLIP] before the logit
+FAR = 1e6  # Platt's two knots: no (logit) score reaches past them, so the line is exact
+
+
+def logit(v: np.ndarray | float) -> np.ndarray:
+    v = np.clip(np.asarray(v, dtype=float), CLIP, 1 - CLIP)
+    return np.log(v) - np.log1p(-v)
 
 
 @dataclass(frozen=True)
 class Calibrator:
-    """Monotone map from a raw score to a probability of takeover."""
+    """Monotone map from a raw score to a probability of takeover (see the module docstring)."""
 
     x: tuple[float, ...]
     y: tuple[float, ...]
-
-    @classmethod
-    def fit(cls, raw: np.ndarray, label: np.ndarray, weight: np.ndarray | None = None) -> Calibrator:
-        from sklearn.isotonic import IsotonicRegression
-
-        iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
-        iso.fit(raw, label, sample_weight=weight)
-        return cls(tuple(float(v) for v in iso.X_thresholds_), tuple(float(v) for v in iso.y_thresholds_))
+    method: str = "isotonic"
+    logit_in: bool = False  # knots sit on logit(raw): the raw score is a probability
+    logit_out: bool = False  # knot values are log-odds
 
     def __call__(self, raw: np.ndarray | float) -> np.ndarray:
-        return np.interp(np.asarray(raw, dtype=float), self.x, self.y)
+        z = logit(raw) if self.logit_in else np.asarray(raw, dtype=float)
+        v = np.interp(z, self.x, self.y)
+        return np.asarray(expit(v) if self.logit_out else v)
 
-    def to_json(self) -> dict[str, list[float]]:
-        return {"x": list(self.x), "y": list(self.y)}
+    def to_json(self) -> dict[str, Any]:
+        return {"x": list(self.x), "y": list(self.y), "method": self.method,
+                "logit_in": self.logit_in, "logit_out": self.logit_out}
 
     @classmethod
-    def from_json(cls, d: dict[str, list[float]]) -> Calibrator:
-        return cls(tuple(d["x"]), tuple(d["y"]))
+    def from_json(cls, d: dict[str, Any]) -> Calibrator:
+        """Bundles written before the other methods existed hold isotonic knots only."""
+        return cls(tuple(d["x"]), tuple(d["y"]), str(d.get("method", "isotonic")),
+                   bool(d.get("logit_in", False)), bool(d.get("logit_out", False)))
+
+
+def fit_isotonic(raw: np.ndarray, y: np.ndarray, w: np.ndarray) -> Calibrator:
+    from sklearn.isotonic import IsotonicRegression
+
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
+    iso.fit(raw, y, sample_weight=w)
+    return Calibrator(tuple(float(v) for v in iso.X_thresholds_), tuple(float(v) for v in iso.y_thresholds_))
+
+
+def fit_isotonic_interp(raw: np.ndarray, y: np.ndarray, w: np.ndarray, logit_in: bool) -> Calibrator:
+    """Isotonic blocks, then one knot per block at its weighted mean score (log-odds space when
+    the score is a probability), interpolated linearly in between."""
+    from sklearn.isotonic import IsotonicRegression
+
+    z = logit(raw) if logit_in else np.asarray(raw, dtype=float)
+    order = np.argsort(z, kind="stable")
+    z, y, w = z[order], y[order].astype(float), w[order]
+    fitted = IsotonicRegression(y_min=0.0, y_max=1.0).fit_transform(z, y, sample_weight=w)
+    starts = np.r_[0, np.flatnonzero(np.diff(fitted) != 0) + 1]  # blocks are runs of one fitted value
+    sums = np.add.reduceat(w, starts)
+    centre = np.add.reduceat(w * z, starts) / np.where(sums > 0, sums, 1)
+    return Calibrator(tuple(float(v) for v in centre), tuple(float(v) for v in fitted[starts]),
+                      "isotonic_interp", logit_in=logit_in)
+
+
+def fit_platt(raw: np.ndarray, y: np.ndarray, w: np.ndarray, logit_in: bool) -> Calibrator:
+    """Logistic regression of the label on the (logit of the) score, unpenalised; a slope that
+    comes out negative (no signal) is set to 0, so the map never decreases."""
+    from sklearn.linear_model import LogisticRegression
+
+    z = logit(raw) if logit_in else np.asarray(raw, dtype=float)
+    lr = LogisticRegression(C=1e6, max_iter=1000).fit(z[:, None], y.astype(int), sample_weight=w)
+    a, b = max(float(lr.coef_[0, 0]), 0.0), float(lr.intercept_[0])
+    if a == 0.0:
+        rate = float(np.average(y, weights=w))
+        b = float(logit(rate))
+    return Calibrator((-FAR, FAR), (b - a * FAR, b + a * FAR), "platt", logit_in=logit_in, logit_out=True)
+
+
+def fit_calibrator(method: str, raw: np.ndarray, y: np.ndarray, w: np.ndarray, logit_in: bool) -> Calibrator:
+    """Fit one candidate on labelled rows (weights > 0); both classes must be present."""
+    if method == "isotonic":
+        return fit_isotonic(raw, y, w)
+    if method == "isotonic_interp":
+        return fit_isotonic_interp(raw, y, w, logit_in)
+    if method == "platt":
+        return fit_platt(raw, y, w, logit_in)
+    raise ValueError(f"unknown calibration method {method!r}")
 
 
 def reliability(p: np.ndarray, y: np.ndarray, lowest: float = 1e-5, bins: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

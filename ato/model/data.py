@@ -110,16 +110,23 @@ def training_days(settings: Settings) -> list[date]:
 def attach_truth(df: pd.DataFrame, world_dir: str | Path) -> bool:
     """Add `truth` (1 = an attacker passed the password check, 0 = legit, -1 = a failed attack
     attempt, left out of the metrics) and `truth_attack_type` from the simulator's ground truth,
-    when the world folder has it. Returns whether it did."""
+    when the world folder has it, and `truth_campaign` when the world records campaigns.
+    Returns whether it did."""
+    import pyarrow.parquet as pq
+
     path = Path(world_dir) / TRUTH_FILE
     if not path.is_file():
         return False
-    truth = pd.read_parquet(path, columns=["event_id", "attack_type", "outcome"])
+    cols = ["event_id", "attack_type", "outcome"]
+    has_campaign = "campaign_id" in pq.read_schema(path).names
+    truth = pd.read_parquet(path, columns=[*cols, "campaign_id"] if has_campaign else cols)
     m = df[["event_id"]].merge(truth, on="event_id", how="left", validate="one_to_one")
     attack = m["attack_type"].notna().to_numpy()
     success = (m["outcome"] == "success").to_numpy()
     df["truth"] = np.where(attack & success, 1, np.where(attack, -1, 0))
     df["truth_attack_type"] = m["attack_type"].to_numpy()
+    if has_campaign:  # the campaign a takeover belongs to (-1 for legit logins)
+        df["truth_campaign"] = m["campaign_id"].fillna(-1).astype("int64").to_numpy()
     return True
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ato.model.data import Window
 from ato.model.labels import training_targets
-from ato.model.metrics import bootstrap_positives, evaluate
+from ato.model.metrics import bootstrap_positives, budget_tolerance, evaluate
 from ato.model.tiers import total_cost
 from ato.settings import Settings
 
@@ -52,4 +52,27 @@ def evaluate_blocks(s: Settings, w: Window, val: pd.DataFrame, test: pd.DataFram
         target, {n: test[f"{n}_raw"].to_numpy() for n in SCORERS}, n=300, seed=s.model.seed)
     out["validation_labels"] = evaluate_part(val, label_target(val), val["attack_type"].to_numpy())
     out["test_cost"] = {n: total_cost(test[f"{n}_action"].to_numpy(), target, s.costs) for n in SCORERS}
+    out["stepup_budget"] = budget_check(s, val, out["test"]["model"])
+    if has_truth and "truth_campaign" in test:
+        from ato.model.campaigns import campaigns_stopped, load_money_moves
+
+        money = load_money_moves(s, w.test)
+        for n in SCORERS:
+            c = campaigns_stopped(test, test[f"{n}_action"].to_numpy(), money)
+            out["test"][n]["campaigns_stopped_before_money"] = c.pop("campaigns_stopped_before_money")
+            out["test"][n]["campaigns"] = c
     return out
+
+
+def budget_check(s: Settings, val: pd.DataFrame, test_model: dict[str, Any]) -> dict[str, Any] | None:
+    """The model's realised legit challenge rate on test against the step-up budget it was tiered
+    for on validation, with the tolerance chance allows (`budget_tolerance`)."""
+    b = s.model.stepup_budget
+    if b is None:
+        return None
+    y, w = training_targets(val)
+    n_val, n_test = int(((y == 0) & (w > 0)).sum()), int(test_model["n_legit"])
+    realised = test_model["legit_challenge_rate"]
+    tol = budget_tolerance(b, n_val, n_test)
+    return {"budget": b, "realised": realised, "tolerance": tol, "n_legit_val": n_val, "n_legit_test": n_test,
+            "within": realised is not None and abs(realised - b) <= tol}

@@ -20,6 +20,15 @@ def budget_threshold(legit_scores: np.ndarray, budget: float = STEP_UP_BUDGET) -
     return float(s[min(k, len(s) - 1)])
 
 
+def budget_tolerance(budget: float, n_val: int, n_test: int, z: float = 3.0) -> float:
+    """How far a realised challenge rate may fall from the budget by chance alone: the threshold is
+    a quantile of `n_val` validation legit logins (its true exceedance rate varies by about
+    b(1-b)/n_val) and the test rate a binomial share of `n_test` (b(1-b)/n_test more); z sd of both."""
+    if n_val == 0 or n_test == 0:
+        return float("inf")
+    return float(z * np.sqrt(budget * (1 - budget) * (1 / n_val + 1 / n_test)))
+
+
 def _safe(fn: Any, y: np.ndarray, s: np.ndarray) -> float | None:
     return float(fn(y, s)) if 0 < y.sum() < len(y) else None
 
@@ -42,6 +51,10 @@ def evaluate(y: np.ndarray, score: np.ndarray, action: np.ndarray, kind: np.ndar
         "roc_auc": _safe(roc_auc_score, y, score),
         "precision": precision, "recall": recall,
         "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+        # the decisions as taken (any action but allow), not only the ranking
+        "decision_recall": recall,
+        "legit_challenge_rate": float(flagged[legit].mean()) if legit.any() else None,
+        "actions_positive": _counts(action[pos]), "actions_legit": _counts(action[legit]),
         "recall_at_1pct_stepup": float((score[pos] > thr).mean()) if pos.any() else None,
         "legit_challenged_at_1pct": float((score[legit] > thr).mean()) if legit.any() else None,
         "false_lock_rate": float((action[legit] == "temporary_lock").mean()) if legit.any() else None,
@@ -60,6 +73,11 @@ def evaluate(y: np.ndarray, score: np.ndarray, action: np.ndarray, kind: np.ndar
                      "recall": float(flagged[pos & (kind == t)].mean())}
         out["recall_by_attack_type"] = by
     return out
+
+
+def _counts(action: np.ndarray) -> dict[str, int]:
+    values, counts = np.unique(action.astype(str), return_counts=True)
+    return {str(v): int(c) for v, c in zip(values, counts, strict=True)}
 
 
 def _shares(action: np.ndarray) -> dict[str, float]:

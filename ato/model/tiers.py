@@ -1,15 +1,19 @@
 """Actions from calibrated probabilities: the action with the lowest expected cost under the
-cost table in conf (`costs`), then the lock threshold raised until validation false locks
-stay under `model.max_false_lock_rate`."""
+cost table in conf (`costs`); the step-up threshold then moved to spend the operator's budget
+of challenged legit logins (`model.stepup_budget`) on validation, and the lock threshold raised
+until validation false locks stay under `model.max_false_lock_rate`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ato.model.actions import ACTIONS, SEVERITY
 from ato.model.calibration import Calibrator
+from ato.model.calibration_choice import Part, budget_start, choose_and_fit
+from ato.model.metrics import STEP_UP_BUDGET
 from ato.settings import CostConf, Settings
 
 
@@ -74,14 +78,32 @@ def cap_false_locks(t: Tiers, p_legit: np.ndarray, max_rate: float) -> Tiers:
     return Tiers({**t.starts, "temporary_lock": max(lock, new_lock)})
 
 
-def calibrate_and_tier(raw_val: np.ndarray, y_val: np.ndarray, w_val: np.ndarray, s: Settings) -> tuple[Calibrator, Tiers]:
-    """Calibrate a scorer on validation (rows with weight 0 left out), then tier it by cost with
-    the false-lock cap on validation's legit logins: the same step for the model, the fallback
-    model and the Freeman baseline."""
+def spend_budget(t: Tiers, p_legit: np.ndarray, budget: float) -> Tiers:
+    """Step-up starts where at most `budget` of these legit logins reach it; review and lock stay
+    cost-based but never start below it, so every action but allow spends the same budget."""
+    start = budget_start(p_legit, budget)
+    raised = {a: max(v, start) for a, v in t.starts.items()}
+    # in severity order: where thresholds tie, the more severe action is applied last and wins
+    return Tiers({a: start if a == "step_up_mfa" else raised[a] for a in ACTIONS[1:] if a in raised or a == "step_up_mfa"})
+
+
+def calibrate_and_tier(raw_val: np.ndarray, y_val: np.ndarray, w_val: np.ndarray, s: Settings, *,
+                       logit_in: bool = False, folds: list[Part] | None = None) -> tuple[Calibrator, Tiers, dict[str, Any]]:
+    """Choose a calibrator on `folds` (time-ordered validation blocks; default: this one), fit it
+    on validation (rows with weight 0 left out), then tier by cost, spend the step-up budget and cap
+    false locks on validation's legit logins: the same step for the model, the fallback model and
+    the Freeman baseline. Also returns the calibrator comparison (for metrics and the report)."""
+    m = s.model
+    final = Part(raw_val, y_val, w_val)
+    budget = m.stepup_budget if m.stepup_budget is not None else STEP_UP_BUDGET
+    cal, choice = choose_and_fit(folds or [final], final, list(m.calibrators), logit_in, budget)
     keep = w_val > 0
-    cal = Calibrator.fit(raw_val[keep], y_val[keep], w_val[keep])
-    tiers = cap_false_locks(cost_tiers(s.costs), cal(raw_val[keep & (y_val == 0)]), s.model.max_false_lock_rate)
-    return cal, tiers
+    p_legit = cal(raw_val[keep & (y_val == 0)])
+    tiers = cost_tiers(s.costs)
+    if m.stepup_budget is not None:
+        tiers = spend_budget(tiers, p_legit, m.stepup_budget)
+    tiers = cap_false_locks(tiers, p_legit, m.max_false_lock_rate)
+    return cal, tiers, choice
 
 
 def total_cost(p_action: np.ndarray, y: np.ndarray, c: CostConf) -> float:
@@ -95,4 +117,5 @@ def total_cost(p_action: np.ndarray, y: np.ndarray, c: CostConf) -> float:
     return cost
 
 
-__all__ = ["SEVERITY", "Tiers", "calibrate_and_tier", "cap_false_locks", "cost_tiers", "expected_costs", "total_cost"]
+__all__ = ["SEVERITY", "Tiers", "calibrate_and_tier", "cap_false_locks", "cost_tiers", "expected_costs", "spend_budget",
+           "total_cost"]

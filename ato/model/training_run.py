@@ -17,6 +17,7 @@ import pandas as pd
 from ato.features.columns import CATEGORICAL_FEATURES, FEATURES
 from ato.model import data as D
 from ato.model.bundle import Scorer
+from ato.model.calibration_choice import Part
 from ato.model.fit import Block, Fitted, fit, search_params
 from ato.model.labels import training_targets
 from ato.model.tiers import calibrate_and_tier
@@ -104,7 +105,7 @@ class _Folds:
                    monotone=mono)
 
 
-def _choose(folds: _Folds, s: Settings, progress: Progress) -> tuple[list[Trial], list[Trial], Trial, Fitted]:
+def _choose(folds: _Folds, s: Settings, progress: Progress) -> tuple[list[Trial], list[Trial], Trial, list[Fitted]]:
     """Imbalance handling first (default parameters), then the parameter search with it."""
     fitted: dict[tuple[str, str], list[Fitted]] = {}
 
@@ -124,14 +125,19 @@ def _choose(folds: _Folds, s: Settings, progress: Progress) -> tuple[list[Trial]
         with progress.step(f"search {i}/{len(params)} ({best_method})"):
             search.append(run(best_method, p))
     chosen = max(search, key=lambda t: t.mean)
-    final = fitted[(chosen.method, json.dumps(chosen.params, sort_keys=True))][-1]
-    return imbalance, search, chosen, final
+    return imbalance, search, chosen, fitted[(chosen.method, json.dumps(chosen.params, sort_keys=True))]
 
 
-def _scorer(name: str, f: Fitted, features: tuple[str, ...], enc: D.Encoder, raw_val: np.ndarray,
-            y_val: np.ndarray, w_val: np.ndarray, s: Settings) -> Scorer:
-    cal, tiers = calibrate_and_tier(raw_val, y_val, w_val, s)
-    return Scorer(name, features, enc, f.booster, f.best_iteration, f.impute, cal, tiers)
+def _val_part(folds: _Folds, k: int, f: Fitted, features: tuple[str, ...]) -> Part:
+    """Fold k's validation block scored by fold k's booster (rows in event-time order)."""
+    val = folds.splits[k].val
+    return Part(f.predict(folds.X(k, features)[val]), folds.y[val], folds.w[val])
+
+
+def _scorer(name: str, f: Fitted, features: tuple[str, ...], enc: D.Encoder, final: Part, parts: list[Part],
+            s: Settings) -> tuple[Scorer, dict[str, Any]]:
+    cal, tiers, choice = calibrate_and_tier(final.raw, final.y, final.w, s, logit_in=True, folds=parts)
+    return Scorer(name, features, enc, f.booster, f.best_iteration, f.impute, cal, tiers), choice
 
 
 def train(settings: Settings, as_of: date | None = None, progress: Progress | None = None) -> TrainingRun:
@@ -150,23 +156,27 @@ def train(settings: Settings, as_of: date | None = None, progress: Progress | No
     y, w = training_targets(df)
     fold_windows = D.rolling_folds(s, window)
     folds = _Folds(df, y, w, fold_windows)
-    imbalance, search, chosen, final = _choose(folds, s, progress)
+    imbalance, search, chosen, per_fold = _choose(folds, s, progress)
     k = len(folds.splits) - 1
-    sp, enc = folds.splits[k], folds.encoders[k]
+    sp, enc, final = folds.splits[k], folds.encoders[k], per_fold[-1]
     with progress.step("fallback model (request-time features only)"):
         fb = folds.fit(k, chosen.method, chosen.params, D.FALLBACK_FEATURES, s)
-    scorers = {}
-    for name, f, feats in (("model", final, FEATURES), ("fallback", fb, D.FALLBACK_FEATURES)):
-        raw_val = f.predict(folds.X(k, feats)[sp.val])
-        scorers[name] = _scorer(name, f, feats, enc, raw_val, y[sp.val], w[sp.val], s)
+    scorers, calibration = {}, {}
+    with progress.step(f"calibrators {', '.join(s.model.calibrators)} compared on validation"):
+        model_parts = [_val_part(folds, i, f, FEATURES) for i, f in enumerate(per_fold)]
+        scorers["model"], calibration["model"] = _scorer("model", final, FEATURES, enc, model_parts[-1], model_parts, s)
+        fb_part = _val_part(folds, k, fb, D.FALLBACK_FEATURES)  # only the final fold has a fallback booster
+        scorers["fallback"], calibration["fallback"] = _scorer("fallback", fb, D.FALLBACK_FEATURES, enc, fb_part,
+                                                              [fb_part], s)
     val, test = df[sp.val].reset_index(drop=True), df[sp.test].reset_index(drop=True)
     for name, sc in scorers.items():
         for part in (val, test):
             part[f"{name}_raw"], part[f"{name}_p"], part[f"{name}_action"] = sc.score(part)
     with progress.step("rules and Freeman RBA baselines"):
         rules_block(s, val, test)
-        freeman_block(s, window, val, test, w[sp.val])
+        calibration["freeman_rba"] = freeman_block(s, window, val, test, w[sp.val])
     metrics = evaluate_blocks(s, window, val, test, has_truth)
+    metrics["calibration"] = calibration
     metrics.update({"seed": s.model.seed, "imbalance_method": chosen.method, "params": chosen.params,
                     "rows": len(df), "data_hash": dhash})
     splits = {f"fold{i + 1}" if i < k else "final": sp_.positives for i, sp_ in enumerate(folds.splits)}

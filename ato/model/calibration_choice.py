@@ -1,0 +1,124 @@
+"""Which calibrator to use, decided on validation only: each fold's validation block (scored by
+that fold's booster) is cut in time order; every candidate is fit on the earlier half and
+judged on the later half by weighted log-loss (the proper score), with Brier score, distinct
+probability levels, the share of rows on the most common level, and how closely a step-up
+budget set on the earlier half is spent on the later half (what coarse levels break)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ato.model.calibration import Calibrator, fit_calibrator
+
+EPS = 1e-15  # probabilities are clipped to [EPS, 1 - EPS] inside the log-loss
+
+
+@dataclass(frozen=True)
+class Part:
+    """One validation block in time order: raw scores, labels (0/1) and weights (0 = ambiguous)."""
+
+    raw: np.ndarray
+    y: np.ndarray
+    w: np.ndarray
+
+
+@dataclass
+class CalibrationTrial:
+    """One candidate's scores on the later half of each fold (None where a fold cannot judge)."""
+
+    method: str
+    log_loss: list[float | None] = field(default_factory=list)
+    brier: list[float | None] = field(default_factory=list)
+    distinct_levels: list[int | None] = field(default_factory=list)
+    top_level_share: list[float | None] = field(default_factory=list)
+    budget_spent: list[float | None] = field(default_factory=list)
+
+    @staticmethod
+    def _mean(v: list[Any]) -> float | None:
+        vals = [x for x in v if x is not None]
+        return float(np.mean(vals)) if vals else None
+
+    @property
+    def mean_log_loss(self) -> float | None:
+        return self._mean(self.log_loss)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "log_loss": self.log_loss, "brier": self.brier,
+                "distinct_levels": self.distinct_levels, "top_level_share": self.top_level_share,
+                "budget_spent": self.budget_spent, "mean_log_loss": self.mean_log_loss,
+                "mean_brier": self._mean(self.brier), "mean_distinct_levels": self._mean(self.distinct_levels)}
+
+
+def budget_start(p_legit: np.ndarray, budget: float) -> float:
+    """The lowest probability threshold (p >= t acts) that at most `budget` of these legit logins
+    reach: strictly above the (k+1)-th highest, k = floor(budget * n)."""
+    if len(p_legit) == 0:
+        return float("inf")
+    s = np.sort(np.asarray(p_legit, dtype=float))[::-1]
+    k = int(np.floor(budget * len(s)))
+    if k >= len(s):
+        return 0.0
+    return float(np.nextafter(s[k], np.inf))
+
+
+def judge(cal: Calibrator, early: Part, late: Part, budget: float) -> tuple[float, float, int, float, float | None]:
+    """(log-loss, Brier, distinct levels, top-level share, legit share reached by the early budget
+    threshold) of a calibrator on the later half's labelled rows."""
+    keep = late.w > 0
+    p, y, w = cal(late.raw[keep]), late.y[keep].astype(float), late.w[keep]
+    pc = np.clip(p, EPS, 1 - EPS)
+    ll = float(-np.average(y * np.log(pc) + (1 - y) * np.log1p(-pc), weights=w))
+    brier = float(np.average((p - y) ** 2, weights=w))
+    _, counts = np.unique(p, return_counts=True)
+    early_keep = (early.w > 0) & (early.y == 0)
+    t = budget_start(cal(early.raw[early_keep]), budget)
+    spent = float((p[y == 0] >= t).mean()) if (y == 0).any() else None
+    return ll, brier, len(counts), float(counts.max() / len(p)), spent
+
+
+def halves(part: Part) -> tuple[Part, Part]:
+    """The block cut at its middle row (rows are in event-time order)."""
+    mid = len(part.y) // 2
+    return (Part(part.raw[:mid], part.y[:mid], part.w[:mid]), Part(part.raw[mid:], part.y[mid:], part.w[mid:]))
+
+
+def _usable(p: Part) -> bool:
+    y = p.y[p.w > 0]
+    return bool(0 < y.sum() < len(y))
+
+
+def compare(parts: list[Part], methods: list[str], logit_in: bool, budget: float) -> list[CalibrationTrial]:
+    """Every candidate fit on each part's earlier half and judged on its later half."""
+    trials = [CalibrationTrial(m) for m in methods]
+    for part in parts:
+        early, late = halves(part)
+        ok = _usable(early) and _usable(late)
+        for t in trials:
+            r: tuple[Any, ...] = (None,) * 5
+            if ok:
+                keep = early.w > 0
+                cal = fit_calibrator(t.method, early.raw[keep], early.y[keep], early.w[keep], logit_in)
+                r = judge(cal, early, late, budget)
+            lists: tuple[list[Any], ...] = (t.log_loss, t.brier, t.distinct_levels, t.top_level_share, t.budget_spent)
+            for lst, v in zip(lists, r, strict=True):
+                lst.append(v)
+    return trials
+
+
+def choose(trials: list[CalibrationTrial]) -> str:
+    """The lowest mean log-loss; the first candidate when no fold could judge."""
+    judged = [t for t in trials if t.mean_log_loss is not None]
+    return min(judged, key=lambda t: t.mean_log_loss or 0.0).method if judged else trials[0].method
+
+
+def choose_and_fit(parts: list[Part], final: Part, methods: list[str], logit_in: bool,
+                   budget: float) -> tuple[Calibrator, dict[str, Any]]:
+    """Compare the candidates on `parts`, then fit the winner on all of `final`'s labelled rows."""
+    trials = compare(parts, methods, logit_in, budget)
+    method = choose(trials)
+    keep = final.w > 0
+    cal = fit_calibrator(method, final.raw[keep], final.y[keep], final.w[keep], logit_in)
+    return cal, {"chosen": method, "budget_checked": budget, "trials": [t.as_dict() for t in trials]}
