@@ -81,7 +81,7 @@ def _models(args: argparse.Namespace) -> int:
 def add_commands(sub: Any) -> None:
     t = sub.add_parser(
         "train", help="train, evaluate and register a model (see README 'Model')",
-        description="Rolling-origin choice of rebalancing and parameters, calibrated cost tiers, fallback model, "
+        description="Rolling-origin choice of rebalancing and parameters, calibrator chosen on validation, cost tiers with the step-up budget, fallback model, "
                     "rules and Freeman baselines on the same test days, the champion scored on them too; writes "
                     "<paths.models>/<version>/ and the HTML report. The version id depends only on data, seed "
                     "and choices: a re-run gives the same one.")

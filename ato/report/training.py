@@ -1,5 +1,6 @@
 """HTML report of one training run: splits, the imbalance comparison and search, test metrics
-of every scorer, PR curves, calibration, cost curve, feature importance and a SHAP summary."""
+of every scorer, the decisions as taken and the calibrator comparison, PR curves, calibration,
+score distributions, the step-up budget and cost curves, feature importance and a SHAP summary."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ato.model.evaluation import SCORERS, label_target, test_target
 from ato.model.metrics import pr_curve
 from ato.model.tiers import Tiers, total_cost
 from ato.report.html import Page
+from ato.report.training_decisions import calibration_tables, decision_tables, score_distributions
 
 if TYPE_CHECKING:
     from ato.model.training_run import TrainingRun
@@ -70,8 +72,11 @@ def _tables(page: Page, run: TrainingRun) -> None:
     if cmp_:
         page.text(f"Champion {cmp_['version']} on the same test rows: PR-AUC {_fmt(cmp_['metrics']['pr_auc'])}, "
                   f"recall at 1% step-up {_fmt(cmp_['metrics']['recall_at_1pct_stepup'])}.")
+    decision_tables(page, run)
+    calibration_tables(page, run)
     page.heading("Thresholds (calibrated probability where each action starts)")
-    page.table(["scorer", "tiers"], [[n, sc.tiers.starts] for n, sc in run.scorers.items()])
+    page.table(["scorer", "calibrator", "tiers"],
+               [[n, sc.calibrator.method, sc.tiers.starts] for n, sc in run.scorers.items()])
 
 
 def _plots(page: Page, run: TrainingRun, s: Settings) -> None:
@@ -87,22 +92,17 @@ def _plots(page: Page, run: TrainingRun, s: Settings) -> None:
         ax[0].plot(r, p, label=f"{n} (AP {run.metrics['test'][n]['pr_auc'] or 0:.3f})")
     ax[0].set(xlabel="recall", ylabel="precision", title="PR curves, test")
     ax[0].legend()
-    legit, pos = t["model_p"][y == 0], t["model_p"][y == 1]
-    bins = np.logspace(-6, 0, 50)
-    ax[1].hist(np.clip(legit, 1e-6, 1), bins=bins, alpha=0.6, density=True, label="legit")
-    ax[1].hist(np.clip(pos, 1e-6, 1), bins=bins, alpha=0.6, density=True, label="takeover")
-    ax[1].set(xscale="log", xlabel="calibrated probability", title="Model score distribution, test")
-    ax[1].legend()
-    page.figure(fig)
-
-    fig, ax = plt.subplots(1, 2, figsize=(12, 4.2))
     for name, part, tgt in (("validation (labels)", run.val, label_target(run.val)), ("test", t, y)):
         mp, obs, counts = reliability(part["model_p"].to_numpy(), tgt)
-        ax[0].scatter(np.clip(mp, 1e-6, 1), np.clip(obs, 1e-6, 1), s=12 + 30 * np.log10(counts + 1), label=name, alpha=0.7)
-    ax[0].plot([1e-6, 1], [1e-6, 1], "k:", lw=1)
-    ax[0].set(xscale="log", yscale="log", xlabel="mean predicted (log bins)", ylabel="observed rate (0 shown at 1e-6)",
-              title="Calibration (marker size: logins in bin)")
-    ax[0].legend()
+        ax[1].scatter(np.clip(mp, 1e-6, 1), np.clip(obs, 1e-6, 1), s=12 + 30 * np.log10(counts + 1), label=name, alpha=0.7)
+    ax[1].plot([1e-6, 1], [1e-6, 1], "k:", lw=1)
+    ax[1].set(xscale="log", yscale="log", xlabel="mean predicted (log bins)", ylabel="observed rate (0 shown at 1e-6)",
+              title=f"Calibration ({run.scorers['model'].calibrator.method}; marker size: logins in bin)")
+    ax[1].legend()
+    page.figure(fig)
+    score_distributions(page, run, y)
+
+    fig, ax = plt.subplots(1, 2, figsize=(12, 4.2))
     tiers = run.scorers["model"].tiers
     grid = np.logspace(-5, 0, 60)
     costs = [total_cost(Tiers({**tiers.starts, "step_up_mfa": g}).action(t["model_p"].to_numpy()), y, s.costs) for g in grid]
@@ -112,8 +112,26 @@ def _plots(page: Page, run: TrainingRun, s: Settings) -> None:
     ax[1].set(xscale="log", xlabel="step-up threshold (probability)", ylabel="total cost, test",
               title="Cost curve (other tiers fixed)")
     ax[1].legend()
+    _budget_curve(ax[0], run, y)
     page.figure(fig)
     _importance(page, run)
+
+
+def _budget_curve(ax: Any, run: TrainingRun, y: np.ndarray) -> None:
+    """Share of legit logins reaching each step-up threshold, validation (labels) and test."""
+    grid = np.logspace(-6, 0, 80)
+    for name, part, tgt in (("validation (labels)", run.val, label_target(run.val)), ("test", run.test, y)):
+        p = np.sort(part.loc[tgt == 0, "model_p"].to_numpy())
+        ax.plot(grid, 1 - np.searchsorted(p, grid, side="left") / max(len(p), 1), label=name)
+    start = run.scorers["model"].tiers.starts.get("step_up_mfa")
+    if start is not None and start <= 1:
+        ax.axvline(start, color="r", ls="--", label="chosen step-up threshold")
+    b = run.metrics.get("stepup_budget")
+    if b:
+        ax.axhline(b["budget"], color="k", ls=":", label=f"budget {b['budget']:.1%}")
+    ax.set(xscale="log", yscale="log", xlabel="step-up threshold (probability)", ylabel="legit logins challenged (share)",
+           title="Step-up budget: legit challenged vs threshold")
+    ax.legend(fontsize=8)
 
 
 def _importance(page: Page, run: TrainingRun) -> None:

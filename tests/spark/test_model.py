@@ -21,7 +21,7 @@ from ato.tables import TRAINING
 
 pytestmark = pytest.mark.spark
 REQUIRED = {"pr_auc", "roc_auc", "precision", "recall", "f1", "recall_at_1pct_stepup", "false_lock_rate",
-            "recall_by_attack_type"}
+            "recall_by_attack_type", "decision_recall", "legit_challenge_rate", "campaigns_stopped_before_money"}
 
 
 def test_train_registers_every_scorer_with_the_required_metrics(trained: tuple[Settings, TrainResult]) -> None:
@@ -42,6 +42,37 @@ def test_train_registers_every_scorer_with_the_required_metrics(trained: tuple[S
     scorer = load_bundle(res.folder)["model"]
     raw, _, action = scorer.score(res.run.test)
     assert np.allclose(raw, res.run.test["model_raw"]) and set(action) <= {"allow", "step_up_mfa", "manual_review", "temporary_lock"}
+
+
+def test_realised_challenge_rate_on_held_out_days_lands_within_tolerance_of_the_budget(
+        trained: tuple[Settings, TrainResult]) -> None:
+    """The step-up threshold is set on the validation day to spend the budget; on the held-out test
+    day the share of legit logins given any action but allow must land within `budget_tolerance`:
+    3 sd of chance alone (the threshold is a quantile of n_val legit logins, the test share a binomial
+    of n_test), about ±0.4 points at 1 % with the small world's ~1,500 legit logins a day. Larger
+    budgets are re-tiered on the same run's validation scores."""
+    from ato.model.labels import training_targets
+    from ato.model.metrics import budget_tolerance
+    from ato.model.tiers import spend_budget
+
+    s, res = trained
+    m = json.loads((res.folder / "metrics.json").read_text())
+    b = m["stepup_budget"]
+    assert b["budget"] == s.model.stepup_budget == 0.01 and b["n_legit_test"] > 500
+    assert b["within"], b
+    assert m["test"]["model"]["legit_challenge_rate"] == pytest.approx(b["realised"])
+    model = m["test"]["model"]
+    assert 0 <= model["campaigns_stopped_before_money"] <= 1 and model["campaigns"]["campaigns"] > 0
+    assert model["decision_recall"] == pytest.approx(1 - model["actions_positive"].get("allow", 0) / model["n_positive"])
+    assert m["calibration"]["model"]["chosen"] == res.run.scorers["model"].calibrator.method
+    run = res.run
+    y, w = training_targets(run.val)
+    p_val = run.val["model_p"].to_numpy()[(y == 0) & (w > 0)]
+    p_test = run.test["model_p"].to_numpy()[run.test["truth"].to_numpy() == 0]
+    tiers = run.scorers["model"].tiers
+    for budget in (0.02, 0.05, 0.10):
+        realised = float((spend_budget(tiers, p_val, budget).action(p_test) != "allow").mean())
+        assert abs(realised - budget) <= budget_tolerance(budget, len(p_val), len(p_test)), (budget, realised)
 
 
 def test_same_seed_and_data_give_the_same_version_and_model(trained: tuple[Settings, TrainResult]) -> None:
