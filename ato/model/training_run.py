@@ -59,7 +59,9 @@ class TrainingRun:
 
     @property
     def version(self) -> str:
-        key = json.dumps([self.data_hash, self.chosen.method, self.chosen.params, self.metrics.get("seed")],
+        # the calibrators and tiers too: a changed budget or cost table must not overwrite a version in place
+        decide = {n: [sc.calibrator.method, sc.tiers.starts] for n, sc in sorted(self.scorers.items())}
+        key = json.dumps([self.data_hash, self.chosen.method, self.chosen.params, self.metrics.get("seed"), decide],
                          sort_keys=True)
         return f"{self.window.end:%Y%m%d}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
 
