@@ -2,7 +2,11 @@
 that fold's booster) is cut in time order; every candidate is fit on the earlier half and
 judged on the later half by weighted log-loss (the proper score), with Brier score, distinct
 probability levels, the share of rows on the most common level, and how closely a step-up
-budget set on the earlier half is spent on the later half (what coarse levels break)."""
+budget set on the earlier half is spent on the later half.
+
+With a step-up budget, a candidate whose levels are too coarse to spend it (off by more than
+`budget_tolerance` on some fold) is left out first: plain isotonic, with nearly every login on one
+step, wins log-loss on few positives yet cannot put the threshold where the budget says."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ato.model.calibration import Calibrator, fit_calibrator
+from ato.model.metrics import budget_tolerance
 
 EPS = 1e-15  # probabilities are clipped to [EPS, 1 - EPS] inside the log-loss
 
@@ -35,6 +40,7 @@ class CalibrationTrial:
     distinct_levels: list[int | None] = field(default_factory=list)
     top_level_share: list[float | None] = field(default_factory=list)
     budget_spent: list[float | None] = field(default_factory=list)
+    budget_tolerance: list[float | None] = field(default_factory=list)
 
     @staticmethod
     def _mean(v: list[Any]) -> float | None:
@@ -45,10 +51,16 @@ class CalibrationTrial:
     def mean_log_loss(self) -> float | None:
         return self._mean(self.log_loss)
 
+    def spends(self, budget: float) -> bool:
+        """The budget set on each earlier half is spent on the later half within chance."""
+        return all(sp is None or tol is None or abs(sp - budget) <= tol
+                   for sp, tol in zip(self.budget_spent, self.budget_tolerance, strict=True))
+
     def as_dict(self) -> dict[str, Any]:
         return {"method": self.method, "log_loss": self.log_loss, "brier": self.brier,
                 "distinct_levels": self.distinct_levels, "top_level_share": self.top_level_share,
-                "budget_spent": self.budget_spent, "mean_log_loss": self.mean_log_loss,
+                "budget_spent": self.budget_spent, "budget_tolerance": self.budget_tolerance,
+                "mean_log_loss": self.mean_log_loss,
                 "mean_brier": self._mean(self.brier), "mean_distinct_levels": self._mean(self.distinct_levels)}
 
 
@@ -64,9 +76,9 @@ def budget_start(p_legit: np.ndarray, budget: float) -> float:
     return float(np.nextafter(s[k], np.inf))
 
 
-def judge(cal: Calibrator, early: Part, late: Part, budget: float) -> tuple[float, float, int, float, float | None]:
+def judge(cal: Calibrator, early: Part, late: Part, budget: float) -> tuple[Any, ...]:
     """(log-loss, Brier, distinct levels, top-level share, legit share reached by the early budget
-    threshold) of a calibrator on the later half's labelled rows."""
+    threshold, its tolerance) of a calibrator on the later half's labelled rows."""
     keep = late.w > 0
     p, y, w = cal(late.raw[keep]), late.y[keep].astype(float), late.w[keep]
     pc = np.clip(p, EPS, 1 - EPS)
@@ -76,7 +88,8 @@ def judge(cal: Calibrator, early: Part, late: Part, budget: float) -> tuple[floa
     early_keep = (early.w > 0) & (early.y == 0)
     t = budget_start(cal(early.raw[early_keep]), budget)
     spent = float((p[y == 0] >= t).mean()) if (y == 0).any() else None
-    return ll, brier, len(counts), float(counts.max() / len(p)), spent
+    tol = budget_tolerance(budget, int(early_keep.sum()), int((y == 0).sum()))
+    return ll, brier, len(counts), float(counts.max() / len(p)), spent, tol
 
 
 def halves(part: Part) -> tuple[Part, Part]:
@@ -97,28 +110,33 @@ def compare(parts: list[Part], methods: list[str], logit_in: bool, budget: float
         early, late = halves(part)
         ok = _usable(early) and _usable(late)
         for t in trials:
-            r: tuple[Any, ...] = (None,) * 5
+            r: tuple[Any, ...] = (None,) * 6
             if ok:
                 keep = early.w > 0
                 cal = fit_calibrator(t.method, early.raw[keep], early.y[keep], early.w[keep], logit_in)
                 r = judge(cal, early, late, budget)
-            lists: tuple[list[Any], ...] = (t.log_loss, t.brier, t.distinct_levels, t.top_level_share, t.budget_spent)
+            lists: tuple[list[Any], ...] = (t.log_loss, t.brier, t.distinct_levels, t.top_level_share, t.budget_spent,
+                                            t.budget_tolerance)
             for lst, v in zip(lists, r, strict=True):
                 lst.append(v)
     return trials
 
 
-def choose(trials: list[CalibrationTrial]) -> str:
-    """The lowest mean log-loss; the first candidate when no fold could judge."""
+def choose(trials: list[CalibrationTrial], budget: float | None = None) -> str:
+    """The lowest mean log-loss among the candidates that spend `budget` (all, if none does or no
+    budget is set); the first candidate when no fold could judge."""
     judged = [t for t in trials if t.mean_log_loss is not None]
+    if budget is not None:
+        judged = [t for t in judged if t.spends(budget)] or judged
     return min(judged, key=lambda t: t.mean_log_loss or 0.0).method if judged else trials[0].method
 
 
-def choose_and_fit(parts: list[Part], final: Part, methods: list[str], logit_in: bool,
-                   budget: float) -> tuple[Calibrator, dict[str, Any]]:
+def choose_and_fit(parts: list[Part], final: Part, methods: list[str], logit_in: bool, budget: float,
+                   enforce_budget: bool) -> tuple[Calibrator, dict[str, Any]]:
     """Compare the candidates on `parts`, then fit the winner on all of `final`'s labelled rows."""
     trials = compare(parts, methods, logit_in, budget)
-    method = choose(trials)
+    method = choose(trials, budget if enforce_budget else None)
     keep = final.w > 0
     cal = fit_calibrator(method, final.raw[keep], final.y[keep], final.w[keep], logit_in)
-    return cal, {"chosen": method, "budget_checked": budget, "trials": [t.as_dict() for t in trials]}
+    rule = "lowest log-loss among those spending the budget" if enforce_budget else "lowest log-loss"
+    return cal, {"chosen": method, "rule": rule, "budget_checked": budget, "trials": [t.as_dict() for t in trials]}

@@ -89,14 +89,16 @@ def spend_budget(t: Tiers, p_legit: np.ndarray, budget: float) -> Tiers:
 
 def calibrate_and_tier(raw_val: np.ndarray, y_val: np.ndarray, w_val: np.ndarray, s: Settings, *,
                        logit_in: bool = False, folds: list[Part] | None = None) -> tuple[Calibrator, Tiers, dict[str, Any]]:
-    """Choose a calibrator on `folds` (time-ordered validation blocks; default: this one), fit it
+    """Choose a calibrator on `folds` (time-ordered validation blocks; default: this one; with a
+    step-up budget, only among those that spend it: `calibration_choice`), fit it
     on validation (rows with weight 0 left out), then tier by cost, spend the step-up budget and cap
     false locks on validation's legit logins: the same step for the model, the fallback model and
     the Freeman baseline. Also returns the calibrator comparison (for metrics and the report)."""
     m = s.model
     final = Part(raw_val, y_val, w_val)
     budget = m.stepup_budget if m.stepup_budget is not None else STEP_UP_BUDGET
-    cal, choice = choose_and_fit(folds or [final], final, list(m.calibrators), logit_in, budget)
+    cal, choice = choose_and_fit(folds or [final], final, list(m.calibrators), logit_in, budget,
+                                 enforce_budget=m.stepup_budget is not None)
     keep = w_val > 0
     p_legit = cal(raw_val[keep & (y_val == 0)])
     tiers = cost_tiers(s.costs)

@@ -31,13 +31,13 @@ def calibration_tables(page: Page, run: TrainingRun) -> None:
     if not cal:
         return
     page.heading("Calibrators compared on validation (fit on the earlier half of each fold's validation block, "
-                 "judged on the later half; the lowest mean log-loss is used)")
+                 f"judged on the later half; rule: {cal['model'].get('rule', 'lowest log-loss')})")
     rows = []
     for scorer, c in cal.items():
         for t in c["trials"]:
             rows.append([scorer, t["method"] + (" ✔" if t["method"] == c["chosen"] else ""), _vals(t["log_loss"], ".5f"),
                          _vals(t["brier"], ".6f"), _vals(t["distinct_levels"], "d"), _vals(t["top_level_share"], ".3f"),
-                         _vals(t["budget_spent"], ".4f")])
+                         _vals(t["budget_spent"], ".4f") + " (± " + _vals(t.get("budget_tolerance", []), ".4f") + ")"])
     page.table(["scorer", "method", "log-loss per fold", "Brier per fold", "distinct levels", "share on the most common level",
                 f"legit challenged at a {cal['model']['budget_checked']:.1%} budget set on the earlier half"], rows)
 

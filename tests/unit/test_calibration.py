@@ -59,6 +59,16 @@ def test_isotonic_puts_most_logins_on_one_level_the_smooth_calibrators_keep_the_
     assert choose(compare([Part(raw, y, np.ones(len(y)))], METHODS, logit_in=True, budget=0.01)) == "platt"
 
 
+def test_a_calibrator_too_coarse_to_spend_the_budget_is_left_out_even_with_the_best_log_loss() -> None:
+    from ato.model.calibration_choice import CalibrationTrial
+
+    steps = CalibrationTrial("isotonic", [0.00044], [6.7e-5], [7], [0.99], [0.0069], [0.0018])
+    smooth = CalibrationTrial("platt", [0.00053], [1.0e-4], [1667], [0.15], [0.0092], [0.0018])
+    assert choose([steps, smooth]) == "isotonic"  # no budget: log-loss alone
+    assert choose([steps, smooth], budget=0.01) == "platt"
+    assert choose([steps], budget=0.01) == "isotonic"  # none spends it: log-loss among all
+
+
 def test_no_fold_that_can_judge_falls_back_to_the_first_candidate() -> None:
     part = Part(np.linspace(0, 1, 100), np.zeros(100), np.ones(100))  # no positives anywhere
     trials = compare([part], METHODS, logit_in=True, budget=0.01)
