@@ -3,7 +3,7 @@ points (plain JSON, no pickle) and applied with linear interpolation."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -14,6 +14,12 @@ class Calibrator:
 
     x: tuple[float, ...]
     y: tuple[float, ...]
+    _xa: np.ndarray = field(init=False, repr=False, compare=False)
+    _ya: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:  # the step points as arrays once, not per call
+        object.__setattr__(self, "_xa", np.asarray(self.x, dtype=float))
+        object.__setattr__(self, "_ya", np.asarray(self.y, dtype=float))
 
     @classmethod
     def fit(cls, raw: np.ndarray, label: np.ndarray, weight: np.ndarray | None = None) -> Calibrator:
@@ -24,7 +30,11 @@ class Calibrator:
         return cls(tuple(float(v) for v in iso.X_thresholds_), tuple(float(v) for v in iso.y_thresholds_))
 
     def __call__(self, raw: np.ndarray | float) -> np.ndarray:
-        return np.interp(np.asarray(raw, dtype=float), self.x, self.y)
+        return np.interp(np.asarray(raw, dtype=float), self._xa, self._ya)
+
+    def one(self, raw: float) -> float:
+        """One raw score's probability (serving), equal to `__call__` on it."""
+        return float(np.interp(raw, self._xa, self._ya))
 
     def to_json(self) -> dict[str, list[float]]:
         return {"x": list(self.x), "y": list(self.y)}

@@ -1,0 +1,62 @@
+"""The serving hot path's shortcuts equal the references they replace: one-row TreeSHAP contributions
+and LightGBM's `pred_contrib`, the reason table and `top_reasons`, precomputed calibration and tiers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ato.features.columns import FEATURES
+from ato.model.calibration import Calibrator
+from ato.model.reasons import reason_table, top_reasons, top_row_reasons
+from ato.model.rowpredict import RowContrib
+from ato.model.tiers import Tiers
+from tests.api.builders import synthetic_rows, tiny_scorer
+
+pytestmark = pytest.mark.unit
+
+
+def _matrix(n: int = 200, seed: int = 11) -> tuple[object, np.ndarray]:
+    """The tiny champion's booster and rows it has not seen, with missing values and unseen codes."""
+    scorer = tiny_scorer("model", FEATURES, synthetic_rows())
+    X = scorer.matrix(synthetic_rows(n, seed))
+    rng = np.random.default_rng(seed)
+    X[rng.random(X.shape) < 0.15] = np.nan
+    X[:5, -1] = 99.0  # a category code the booster never saw
+    return scorer, X
+
+
+def test_one_row_contributions_equal_pred_contrib() -> None:
+    scorer, X = _matrix()
+    booster = scorer.booster  # type: ignore[attr-defined]
+    fast = RowContrib(booster, booster.current_iteration(), X.shape[1])
+    want = booster.predict(X, pred_contrib=True)
+    got = np.vstack([fast(X[[i]]) for i in range(len(X))])
+    assert got.shape == want.shape == (len(X), len(FEATURES) + 1)
+    assert np.array_equal(got, want), "the fast path is LightGBM's own TreeSHAP, bit for bit"
+    assert (np.abs(got[:, :-1]) > 0).any(), "the rows do move the score"
+    with pytest.raises(ValueError, match="expected"):
+        fast(X[[0], :-1])
+
+
+def test_row_reasons_equal_top_reasons_of_the_frame_path() -> None:
+    scorer, X = _matrix()
+    contrib = scorer.booster.predict(X, pred_contrib=True)  # type: ignore[attr-defined]
+    texts = reason_table(FEATURES)
+    for k in (0, 1, 3, 10):
+        want = top_reasons(contrib, FEATURES, k)
+        assert [top_row_reasons(contrib[i], texts, k) for i in range(len(X))] == want
+        assert [scorer.row_reasons(X[[i]], k) for i in range(len(X))] == want  # type: ignore[attr-defined]
+    assert any(len(r) == 3 for r in top_reasons(contrib, FEATURES, 3))
+    tie = np.array([[0.5, 0.5, 0.0, 0.5, -1.0]])  # equal contributions: feature order decides
+    names = ("logins_30d", "new_device", "new_ip", "new_country")
+    assert top_row_reasons(tie[0], reason_table(names), 3) == top_reasons(tie, names, 3)[0]
+
+
+def test_precomputed_calibration_and_tiers_equal_the_array_paths() -> None:
+    cal = Calibrator((-3.0, -1.0, -1.0, 0.5, 2.0), (0.0, 0.1, 0.2, 0.6, 1.0))
+    raw = np.r_[np.linspace(-5, 5, 401), -1.0, 0.5, np.inf, -np.inf]
+    assert [cal.one(float(r)) for r in raw] == cal(raw).tolist()
+    tiers = Tiers({"temporary_lock": 0.9, "step_up_mfa": 0.2, "manual_review": 0.6})
+    p = np.r_[np.linspace(0, 1, 101), 0.2, 0.6, 0.9]
+    assert [tiers.action_one(float(v)) for v in p] == tiers.action(p).tolist()
