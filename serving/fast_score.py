@@ -61,11 +61,22 @@ _datetime = TypeAdapter(datetime)
 _FIELDS = ScoreBody.__struct_fields__
 
 
+_VALID_IPS: set[str] = set()  # addresses `ipaddress` accepted already (bounded below)
+
+
+def _check_ip(ip: str) -> None:
+    if ip not in _VALID_IPS:
+        ipaddress.ip_address(ip)  # ValueError: the route's validator names it
+        if len(_VALID_IPS) > 100_000:
+            _VALID_IPS.clear()
+        _VALID_IPS.add(ip)
+
+
 def decode_score(body: bytes) -> dict[str, Any] | None:
     """The attempt as `ScoreRequest.model_dump()` would give it, or None: let the route decide."""
     try:
         s = _decode(body)
-        ipaddress.ip_address(s.ip)
+        _check_ip(s.ip)
         when = None if s.event_time is None else check_event_time(_datetime.validate_python(s.event_time))
     except (msgspec.DecodeError, ValueError):  # pydantic's ValidationError is a ValueError
         return None

@@ -78,12 +78,27 @@ class Scorer:
         return [(c, {v: float(i) for i, v in enumerate(self.encoder.vocab[c])} if c in self.encoder.vocab else None)
                 for c in self.features]
 
+    @cached_property
+    def _plan(self) -> tuple[Callable[[Mapping[str, Any]], tuple[Any, ...]], tuple[tuple[int, dict[str, float]], ...]]:
+        """Serving's one-row path: every feature read in model order in one C call, then the categories' codes."""
+        from operator import itemgetter
+
+        get = itemgetter(*self.features)
+        cats = tuple((i, codes) for i, (_, codes) in enumerate(self._slots) if codes is not None)
+        return (get if len(self.features) > 1 else lambda row: (get(row),)), cats
+
     def row_matrix(self, row: Mapping[str, Any]) -> np.ndarray:
         """One feature vector (a dict) as the 1-row matrix `matrix` would build for it."""
         nan = np.nan
+        get, cats = self._plan
         try:  # the vectors serving builds: floats (NaN or None for missing) and category strings
-            x = np.array([[codes.get(row.get(c), nan) if codes is not None else row.get(c, nan)  # type: ignore[arg-type]
-                           for c, codes in self._slots]], dtype=np.float64)
+            try:
+                vals = list(get(row))
+            except KeyError:  # a vector without every feature: the missing ones are NaN
+                vals = [row.get(c, nan) for c in self.features]
+            for i, codes in cats:
+                vals[i] = codes.get(vals[i], nan)
+            x = np.array([vals], dtype=np.float64)
         except (TypeError, ValueError):  # anything else: value by value, unparseable as missing
             x = np.array([[self._value(row.get(c), codes) for c, codes in self._slots]], dtype=np.float64)
         return impute(x) if self.impute else x

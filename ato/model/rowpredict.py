@@ -14,7 +14,8 @@ import numpy as np
 
 
 class _FastRow:
-    """A prepared single-row prediction of one kind (`predict_type`) with an output of `out_len` values."""
+    """A prepared single-row prediction of one kind (`predict_type`) with an output of `out_len` values.
+    Its buffers are reused: one caller at a time (serving's event loop)."""
 
     def __init__(self, booster: Any, num_iteration: int, ncol: int, predict_type: int, out_len: int) -> None:
         from lightgbm import basic
@@ -30,13 +31,17 @@ class _FastRow:
         self._out = np.zeros(out_len, dtype=np.float64)
         self._out_ptr = self._out.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
         self._len = ctypes.c_int64()
+        self._len_ref = ctypes.byref(self._len)
+        self._row = np.zeros(ncol, dtype=np.float64)  # the input is copied here: its pointer is made once
+        self._row_ptr = ctypes.c_void_p(self._row.ctypes.data)
+        self._predict = self._lib.LGBM_BoosterPredictForMatSingleRowFast
 
     def _run(self, x: np.ndarray) -> None:
-        row = np.ascontiguousarray(x, dtype=np.float64).reshape(-1)
+        row = np.asarray(x, dtype=np.float64).reshape(-1)
         if row.shape[0] != self.ncol:
             raise ValueError(f"expected {self.ncol} features, got {row.shape[0]}")
-        self._check(self._lib.LGBM_BoosterPredictForMatSingleRowFast(
-            self._fast, row.ctypes.data_as(ctypes.c_void_p), ctypes.byref(self._len), self._out_ptr))
+        self._row[:] = row
+        self._check(self._predict(self._fast, self._row_ptr, self._len_ref, self._out_ptr))
 
     def __del__(self) -> None:
         fast = getattr(self, "_fast", None)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from ato.online.decide.chain import Decision
+from ato.online.decide.records import new_id
 from ato.online.decide.vector import json_safe
 from serving.auth import SECURED, UNAUTHORIZED, key_name
 from serving.errors import field_refused
@@ -42,7 +42,7 @@ async def score(req: ScoreRequest, rt: RuntimeDep, request: Request) -> Response
 async def answer(rt: Runtime, attempt: dict[str, Any], key: str | None) -> tuple[int, bytes]:
     """(status, JSON body) for one validated login attempt (`ScoreRequest` fields, as `model_dump` gives them)."""
     decider = rt.chain
-    decision_id = uuid.uuid4().hex
+    decision_id = new_id()
     event_time = attempt["event_time"]
     time_s = event_time.timestamp() if event_time else time.time()
     refused = decider.clock.refusal(time_s)  # outside [server time - max age, + max lead]
@@ -56,8 +56,7 @@ async def answer(rt: Runtime, attempt: dict[str, Any], key: str | None) -> tuple
         d = decider.last_resort(attempt, time_s)
     level = str(d.fallback_level)
     m = rt.metrics
-    m.latency.labels(level).observe(d.latency_ms / 1000)
-    m.decisions.labels(d.action, level).inc()
+    m.decided(d.action, level, d.latency_ms / 1000)
     if d.store_error:
         m.store_errors.labels(d.store_error).inc()
     for g in d.guardrails:

@@ -60,3 +60,15 @@ def test_precomputed_calibration_and_tiers_equal_the_array_paths() -> None:
     tiers = Tiers({"temporary_lock": 0.9, "step_up_mfa": 0.2, "manual_review": 0.6})
     p = np.r_[np.linspace(0, 1, 101), 0.2, 0.6, 0.9]
     assert [tiers.action_one(float(v)) for v in p] == tiers.action(p).tolist()
+
+
+def test_new_ids_are_random_version_4_uuids() -> None:
+    import uuid
+
+    from ato.online.decide.records import new_id
+
+    ids = [new_id() for _ in range(200)]
+    assert len(set(ids)) == 200
+    for i in ids:
+        u = uuid.UUID(hex=i)
+        assert u.hex == i and u.version == 4 and u.variant == uuid.RFC_4122

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -128,3 +129,11 @@ def signals_to_json(x: LoginSignals) -> str:
 def signals_from_json(s: str | bytes) -> LoginSignals:
     t, ok, dev, ip, country, asn, lat, lon = json.loads(s)
     return LoginSignals(t, ok, dev, ip, country, asn, lat, lon)
+
+
+def new_id() -> str:
+    """A random UUID (version 4) as 32 hex digits: `uuid.uuid4().hex` without building the UUID object."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40  # version 4
+    b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
+    return b.hex()
