@@ -1,7 +1,12 @@
 """The serving hot path's shortcuts equal the references they replace: one-row TreeSHAP contributions
-and LightGBM's `pred_contrib`, the reason table and `top_reasons`, precomputed calibration and tiers."""
+and LightGBM's `pred_contrib`, the reason table and `top_reasons`, precomputed calibration and tiers,
+the snapshot's float matrices and its row dicts."""
 
 from __future__ import annotations
+
+import asyncio
+import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +16,16 @@ from ato.model.calibration import Calibrator
 from ato.model.reasons import reason_table, top_reasons, top_row_reasons
 from ato.model.rowpredict import RowContrib
 from ato.model.tiers import Tiers
-from tests.api.builders import synthetic_rows, tiny_scorer
+from ato.online.decide.store import EmbeddedStore
+from ato.online.decide.vector import feature_vector, live_login
+from tests.api.builders import (
+    AS_OF,
+    api_settings,
+    bare_enricher,
+    synthetic_rows,
+    tiny_scorer,
+    tiny_snapshot,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -72,3 +86,27 @@ def test_new_ids_are_random_version_4_uuids() -> None:
     for i in ids:
         u = uuid.UUID(hex=i)
         assert u.hex == i and u.version == 4 and u.variant == uuid.RFC_4122
+
+
+def test_vector_from_the_snapshot_matrices_equals_the_vector_from_the_rows(tmp_path: Path) -> None:
+    """The embedded store's float rows give the same vector as converting its row dicts value by value
+    (missing rows, None and unparseable values included)."""
+    settings = api_settings(tmp_path)
+    tables = tiny_snapshot(settings)
+    odd = tables["account"]["acct_0000002"]
+    odd.update(logins_30d=None, failed_logins_30d="n/a", payments_30d=7, hour_spread=float("nan"))
+    store = EmbeddedStore(AS_OF, tables)
+    enricher = bare_enricher(settings)
+    seen = 0
+    for account, ip, device in (("acct_0000001", "20.0.1.7", "dev-test-1"), ("acct_0000002", "20.0.9.9", None),
+                                ("acct_unknown", "20.0.1.7", "dev-x")):
+        e = enricher.enrich(account, 1786017600.0, "success", "web", ip, "Mozilla/5.0 Chrome/120.0", device, {})
+        login = live_login(e, f"e-{account}")
+        lk = asyncio.run(store.lookup(login, 1786017600.0))
+        assert lk.values is not None
+        fast = feature_vector(e, lk, login)
+        slow = feature_vector(e, dataclasses.replace(lk, values=None), login)
+        assert list(fast) == list(slow)
+        assert all(a == b or (a != a and b != b) for a, b in zip(fast.values(), slow.values(), strict=True))
+        seen += sum(isinstance(v, float) and v == v for v in fast.values())
+    assert seen > 50, "the vectors carry values, not only NaN"

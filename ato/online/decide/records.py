@@ -107,6 +107,7 @@ class Lookup:
     device: dict[str, Any] | None
     speed: dict[str, float]  # every SPEED_FEATURES name; NaN where the login has no such key
     recent: Successes | None = None  # the account's successful logins since the snapshot
+    values: dict[str, list[float]] | None = None  # per kind, the row's feature values as floats (embedded store)
 
     @property
     def cutoff_s(self) -> float:
