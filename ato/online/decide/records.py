@@ -5,6 +5,7 @@ JSON form of a login's signals (Redis keeps them as text)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -115,6 +116,7 @@ class Lookup:
         return snapshot_cutoff_s(self.as_of)
 
 
+@functools.lru_cache(maxsize=16)  # called per lookup with the live snapshot's date
 def snapshot_cutoff_s(as_of: str | None) -> float:
     """End of a snapshot's day (epoch seconds); -inf without a snapshot."""
     if as_of is None:
