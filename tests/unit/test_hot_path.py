@@ -69,8 +69,15 @@ def test_row_reasons_equal_top_reasons_of_the_frame_path() -> None:
 
 def test_precomputed_calibration_and_tiers_equal_the_array_paths() -> None:
     cal = Calibrator((-3.0, -1.0, -1.0, 0.5, 2.0), (0.0, 0.1, 0.2, 0.6, 1.0))
-    raw = np.r_[np.linspace(-5, 5, 401), -1.0, 0.5, np.inf, -np.inf]
+    raw = np.r_[np.linspace(-5, 5, 401), -1.0, 0.5, -3.0, 2.0, np.inf, -np.inf]
     assert [cal.one(float(r)) for r in raw] == cal(raw).tolist()
+    assert np.isnan(cal.one(float("nan")))
+    rng = np.random.default_rng(5)  # an isotonic fit's shape: many steps, repeated x, flat runs
+    x = np.sort(np.r_[rng.normal(size=300), rng.normal(size=40).round(1).repeat(2)])
+    y = np.sort(rng.random(len(x))).round(2)
+    big = Calibrator(tuple(x.tolist()), tuple(y.tolist()))
+    raw = np.r_[rng.normal(scale=2, size=20_000), x, x[::7] + 1e-12]
+    assert [big.one(float(r)) for r in raw] == big(raw).tolist()
     tiers = Tiers({"temporary_lock": 0.9, "step_up_mfa": 0.2, "manual_review": 0.6})
     p = np.r_[np.linspace(0, 1, 101), 0.2, 0.6, 0.9]
     assert [tiers.action_one(float(v)) for v in p] == tiers.action(p).tolist()
