@@ -113,7 +113,8 @@ def report(res: dict[str, Any]) -> dict[str, Any]:
           f"baseline p99 {s['legit_p99_baseline_ms']:.2f} ms)")
     e = s["errors"]
     print(f"5xx / failed requests: baseline {e['baseline']}, wave {e['wave']}, hot key {e['hot']} -> "
-          f"{_goal(sum(e.values()) == 0)} (goal 0)")
+          f"{_goal(sum(e.values()) == 0)} (goal 0); statuses baseline {s['statuses']['baseline']}, "
+          f"wave {s['statuses']['wave']}")
     print(f"valid-credential stuffing logins stepped up or locked: {s['valid_caught']:.2%} of {s['valid_logins']:,} "
           f"{s['valid_actions']} -> {_goal(s['valid_caught'] >= 0.99)} (goal >= 99 %)")
     fb, fw = s["friction_baseline"], s["friction_wave"]
