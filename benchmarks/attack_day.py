@@ -46,8 +46,8 @@ def scaled_conf(attempts: int, score_failures: float, seed: int = 13) -> WaveCon
 
 def day_traffic(env: dict[str, str], day: date | None) -> tuple[date, list[dict[str, Any]], list[dict[str, Any]],
                                                                   list[str]]:
-    """(day, its legitimate logins, the day before's logins, known accounts) from the lake (ground truth
-    from the world folder picks the legitimate ones when it is there)."""
+    """(day, its legitimate logins, the day before's logins, accounts that logged in that day) from the lake
+    (ground truth from the world folder picks the legitimate ones when it is there)."""
     from ato import deltars
     from ato.online.replay.feed import raw_logins, request_body
     from ato.online.replay.run import truth_of_day
@@ -61,7 +61,7 @@ def day_traffic(env: dict[str, str], day: date | None) -> tuple[date, list[dict[
     if truth is not None:
         rows = rows[rows["event_id"].isin(set(truth.loc[truth["attack_type"].isna(), "event_id"]))]
     before = raw_logins(s, [day - timedelta(days=1)])
-    accounts = sorted(set(before["account_id"]) | set(rows["account_id"]))
+    accounts = sorted(set(rows.loc[rows["outcome"] == "success", "account_id"]))  # real, active: the victims
     return (day, [request_body(r) for r in rows.to_dict("records")],
             [request_body(r) for r in before.to_dict("records")], accounts)
 
