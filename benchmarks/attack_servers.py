@@ -93,12 +93,25 @@ class Service:
                 r.raise_for_status()
 
     def rss(self) -> int:
-        """Resident bytes of the server: the `ato serve` process and every process under it."""
-        import psutil
-
+        """Resident bytes of the server: the `ato serve` process and every process under it (/proc)."""
         assert self.proc is not None
-        p = psutil.Process(self.proc.pid)
-        return sum(int(x.memory_info().rss) for x in [p, *p.children(recursive=True)])
+        parent: dict[int, int] = {}
+        for d in Path("/proc").iterdir():
+            if d.name.isdigit():
+                with contextlib.suppress(OSError, IndexError, ValueError):
+                    parent[int(d.name)] = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        tree, todo = set(), [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            tree.add(pid)
+            todo += [c for c, pp in parent.items() if pp == pid and c not in tree]
+        total = 0
+        for pid in tree:
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+        return total
 
     def metrics(self) -> str:
         return httpx.get(self.admin_url + "/metrics", timeout=60).text
