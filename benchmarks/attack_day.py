@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import resource
 import sys
 import tempfile
@@ -182,6 +183,9 @@ def main() -> int:
     finally:
         redis.terminate()
         redis.wait(10)
+    raw = Path(a.out).with_suffix(".raw.pkl")  # the per-request results, to re-print without a re-run
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    raw.write_bytes(pickle.dumps(res))
     summary = report(res)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(summary, indent=2, default=str))
