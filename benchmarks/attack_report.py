@@ -135,7 +135,7 @@ def report(res: dict[str, Any]) -> dict[str, Any]:
     print(f"answered {h['requests']:,} at {h['rate']:.0f} req/s, errors {h['errors']}; p50 {h['p50_ms']:.2f} ms, "
           f"p99 {h['p99_ms']:.2f} ms -> {_goal(h['p99_ms'] <= 5 and h['errors'] == 0)} (goal p99 <= 5 ms, no errors)")
     print(f"first 10 s p50/p99 {h['first10_p50']:.2f}/{h['first10_p99']:.2f} ms; last 10 s "
-          f"{h['last10_p50']:.2f}/{h['last10_p99']:.2f} ms (flat cost)")
+          f"{h['last10_p50']:.2f}/{h['last10_p99']:.2f} ms (goal: flat)")
     print(f"first challenge at request #{h['first_challenge']} (0-based; guardrail account_success_burst: 10 successes "
           f"in 5 min); challenged after it: {h['challenged_after']:.2%}")
     return s
