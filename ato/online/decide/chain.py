@@ -125,9 +125,9 @@ class Decider:
         self.settings = settings
         self.conf = settings.serving
         self.store, self.models, self.enricher = store, models, enricher
-        self.policy = policy or Policy.load(settings)
-        self.breaker = Breaker(self.conf.breaker_failures, self.conf.breaker_open_s)
         self.clock = ServerClock.from_conf(self.conf)
+        self.policy = policy or Policy.load(settings, self.clock.now)  # attack mode runs on server time
+        self.breaker = Breaker(self.conf.breaker_failures, self.conf.breaker_open_s)
         # this process's own windows: the embedded store's, or (Redis) what this worker has seen
         own = getattr(store, "speed", None)
         self.local_speed: LocalSpeed = own if isinstance(own, LocalSpeed) else LocalSpeed(settings.speed, recent=False)
