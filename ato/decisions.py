@@ -46,7 +46,7 @@ class Loaded:
 def _row(d: dict[str, Any], source: str, day: date) -> dict[str, Any]:
     ts = {k: datetime.fromisoformat(d[k]) if d.get(k) else None for k in ("decided_at", "event_time")}
     feats = d.get("features")
-    if feats is not None:  # the API writes NaN for a missing feature; strict JSON for analysts
+    if feats is not None:  # null for a missing feature (older lines: NaN); strict JSON
         feats = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in feats.items()}
     return {**{f.name: d.get(f.name) for f in SCHEMA}, **ts,
             "features_json": None if feats is None else json.dumps(feats, separators=(",", ":"), allow_nan=False),

@@ -5,7 +5,8 @@ Both run under uvicorn (one worker, uvloop + httptools, no access log) on the de
 the same request model and predicting one fixed row with the same booster. Request bodies are
 the last simulated day's logins (without event time, so the service uses the clock).
 
-The load generator runs in its own process: raw HTTP/1.1 keep-alive connections on asyncio.
+The load generator (`benchmarks/loadgen.py`) runs in its own process: raw HTTP/1.1 keep-alive
+connections on asyncio.
 - fixed rate (open loop): request i is due at t0 + i/R and its latency counts from then, so
   queueing shows (no coordinated omission);
 - max throughput (closed loop): every connection sends back to back. Ours is measured on a second
@@ -17,11 +18,8 @@ Phases run one at a time. Prints a table and the ratios; writes data/reports/ser
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import multiprocessing as mp
 import os
-import re
 import resource
 import subprocess
 import sys
@@ -30,11 +28,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-KEY = "bench-key"
-LEVEL = re.compile(rb'"fallback_level":(\d)')
+if not __package__:  # run as a script (`python benchmarks/serving.py`): the repository root holds `benchmarks`
+    sys.path.insert(0, str(ROOT))
+from benchmarks.loadgen import KEY, http_request, load  # noqa: E402
 
 
 def start(args: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -71,87 +69,6 @@ def request_bodies(n: int) -> list[bytes]:
         body.pop("event_id", None)
         out.append(json.dumps(body).encode())
     return out
-
-
-def http_request(port: int, body: bytes) -> bytes:
-    return (f"POST /v1/score HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-API-Key: {KEY}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
-
-
-async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, req: bytes) -> tuple[int, bytes]:
-    writer.write(req)
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head[9:12])
-    m = re.search(rb"(?i)content-length: *(\d+)", head)
-    body = await reader.readexactly(int(m.group(1))) if m else b""
-    return status, body
-
-
-async def _load(port: int, reqs: list[bytes], rate: float | None, duration: float, conns: int) -> dict[str, Any]:
-    """rate=None: closed loop; else open loop at `rate` req/s. Latencies in seconds."""
-    lat: list[float] = []
-    statuses: dict[int, int] = {}
-    levels: dict[int, int] = {}
-    failures = 0
-    t0 = time.perf_counter() + 0.05
-    end = t0 + duration
-    counter = iter(range(10**9))
-
-    async def worker() -> None:
-        nonlocal failures
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        while True:
-            i = next(counter)
-            due = t0 + i / rate if rate else time.perf_counter()
-            if due >= end:
-                break
-            wait = due - time.perf_counter()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            try:
-                st, body = await _exchange(reader, writer, reqs[i % len(reqs)])
-            except (OSError, asyncio.IncompleteReadError):
-                failures += 1
-                writer.close()
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                continue
-            lat.append(time.perf_counter() - due)
-            statuses[st] = statuses.get(st, 0) + 1
-            m = LEVEL.search(body)
-            if m:
-                lv = int(m.group(1))
-                levels[lv] = levels.get(lv, 0) + 1
-        writer.close()
-
-    cpu0 = time.process_time()
-    await asyncio.gather(*(worker() for _ in range(conns)))
-    wall = time.perf_counter() - t0
-    a = np.array(lat) * 1000
-    ok = sum(v for k, v in statuses.items() if 200 <= k < 300)
-    return {"completed": len(lat), "ok": ok, "errors": len(lat) - ok + failures, "statuses": statuses,
-            "rate": len(lat) / wall, "p50_ms": float(np.percentile(a, 50)) if len(a) else None,
-            "p99_ms": float(np.percentile(a, 99)) if len(a) else None, "max_ms": float(a.max()) if len(a) else None,
-            "levels": levels, "generator_cpu": (time.process_time() - cpu0) / wall}
-
-
-def _child(q: Any, *args: Any) -> None:
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
-    q.put(asyncio.run(_load(*args)))
-
-
-def load(port: int, reqs: list[bytes], rate: float | None, duration: float, conns: int) -> dict[str, Any]:
-    """One phase in a fresh generator process (it never shares the server's core budget by thread)."""
-    q: Any = mp.get_context("spawn").Queue()
-    p = mp.get_context("spawn").Process(target=_child, args=(q, port, reqs, rate, duration, conns))
-    p.start()
-    out = q.get()
-    p.join()
-    return dict(out)
 
 
 def main() -> int:

@@ -1,7 +1,8 @@
 """The API: `create_app()` builds it (uvicorn runs `serving.app:create_app` as a factory).
 
-Routes (`serving.routes`) are thin: validation (pydantic, 422 with a message), auth, scopes and body
-limits (`serving.auth`), then `ato.online.decide.chain.Decider` (and its policy: guardrails, attack
+Routes (`serving.routes`) are thin: validation (pydantic, 422 with a message; well-formed scoring
+requests take a compiled validator in `serving.fast_score`), auth, scopes and body limits
+(`serving.auth`), then `ato.online.decide.chain.Decider` (and its policy: guardrails, attack
 mode). Background tasks pick up new snapshots and champions (`serving.reload_s`), watch event-loop
 lag, which, with the in-flight count, decides when to shed to the rules, and end attack mode when it
 is over. /metrics and the docs go where `api.metrics`/`api.docs` say (`serving.admin`).
@@ -24,6 +25,7 @@ from ato.settings import Settings, load_settings
 from serving.admin import AdminServer, add_public_metrics, admin_app
 from serving.auth import ApiKeyAuth, add_security_scheme
 from serving.errors import unprocessable
+from serving.fast_score import score_handler
 from serving.routes import ROUTERS
 from serving.runtime import Given, Runtime, configure_logging
 
@@ -62,7 +64,7 @@ def create_app(settings: Settings | None = None, *, models: Models | None = None
                   docs_url="/docs" if public_docs else None, redoc_url="/redoc" if public_docs else None,
                   openapi_url="/openapi.json" if public_docs else None)
     app.state.rt = rt
-    app.add_middleware(ApiKeyAuth, rt=rt)
+    app.add_middleware(ApiKeyAuth, rt=rt, fast={"/v1/score": score_handler(rt)})
     add_security_scheme(app)
     app.add_exception_handler(RequestValidationError, unprocessable)
     for router in ROUTERS:

@@ -47,8 +47,9 @@ async def _answer(send: Any, status: int, body: dict[str, Any], extra: tuple[tup
 class ApiKeyAuth:
     """Keys, scopes, body limits and the in-flight count (see the module docstring)."""
 
-    def __init__(self, app: Callable[..., Awaitable[None]], rt: Runtime) -> None:
+    def __init__(self, app: Callable[..., Awaitable[None]], rt: Runtime, fast: dict[str, FastRoute] | None = None) -> None:
         self.app, self.rt = app, rt
+        self.fast = fast or {}  # path -> a hook that may answer a POST before FastAPI (`serving.fast_score`)
         api = rt.settings.api
         self.metrics_keyed = api.metrics == "admin_scope"
         self.limits = {"/v1/events": api.max_events_body_bytes}
@@ -72,6 +73,7 @@ class ApiKeyAuth:
             await _answer(send, 403, {"message": f"API key {key.name!r} lacks the {need!r} scope that {path} needs"})
             return
         scope.setdefault("state", {})["api_key"] = key.name
+        fast = self.fast.get(path) if scope.get("method") == "POST" else None
         if scope.get("method") in BODY_METHODS:
             receive = await self._limited(scope, receive, send, self.limits.get(path, self.default_limit))
             if receive is None:
@@ -81,6 +83,11 @@ class ApiKeyAuth:
             return
         self.rt.in_flight += 1
         try:
+            if fast is not None:
+                body = await _whole_body(receive)
+                if body is None or await fast(scope, body, key.name, send):
+                    return  # client gone, or answered
+                receive = _replay(body, receive)
             await self.app(scope, receive, send)
         finally:
             self.rt.in_flight -= 1
@@ -108,16 +115,38 @@ class ApiKeyAuth:
             chunks.append(msg.get("body", b""))
             if not msg.get("more_body", False):
                 break
-        replayed = False
+        return _replay(b"".join(chunks), receive)
 
-        async def replay() -> dict[str, Any]:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-            return dict(await receive())
 
-        return replay
+FastRoute = Callable[[dict[str, Any], bytes, str | None, Any], Awaitable[bool]]
+
+
+async def _whole_body(receive: Any) -> bytes | None:
+    """The request body (None when the client left before sending it all)."""
+    msg = await receive()
+    if msg["type"] != "http.request":
+        return None
+    body = msg.get("body", b"")
+    while msg.get("more_body", False):
+        msg = await receive()
+        if msg["type"] != "http.request":
+            return None
+        body += msg.get("body", b"")
+    return bytes(body)
+
+
+def _replay(body: bytes, receive: Any) -> Any:
+    """A `receive` that hands the app a body already read, then the connection's own messages."""
+    replayed = False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return dict(await receive())
+
+    return replay
 
 
 def _presented(headers: list[tuple[bytes, bytes]]) -> bytes:

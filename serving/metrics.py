@@ -4,6 +4,7 @@ prometheus_client's multiprocess files (PROMETHEUS_MULTIPROC_DIR) and /metrics s
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -43,6 +44,15 @@ class Metrics:
                                     "attacking network (prefix:<hash head> of a /24, asn:<number>)", ["trigger"],
                                     registry=r, multiprocess_mode="livemax")
         self._triggers: set[str] = set()
+        self._decided: dict[tuple[str, str], tuple[Any, Any]] = {}
+
+    def decided(self, action: str, level: str, seconds: float) -> None:
+        """One decision: its latency and its count (the labelled children looked up once per pair)."""
+        c = self._decided.get((action, level))
+        if c is None:
+            c = self._decided[(action, level)] = (self.latency.labels(level), self.decisions.labels(action, level))
+        c[0].observe(seconds)
+        c[1].inc()
 
     def set_speed(self, stats: dict[str, int]) -> None:
         for what, v in stats.items():

@@ -71,7 +71,7 @@ class Runtime:
             self.spool[stream] = JsonlAppender(os.path.join(self.settings.paths.spool, stream), "api")
         return self.spool[stream]
 
-    def append(self, appender: Any, record: dict[str, Any], what: str) -> bool:
+    def append(self, appender: Any, record: dict[str, Any] | bytes, what: str) -> bool:
         """Append to the audit log or a spool file; a failure is counted and logged (its type, at most once
         a second per kind) and reported as False, never raised: the caller still answers."""
         try:

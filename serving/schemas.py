@@ -27,6 +27,18 @@ def as_utc(v: datetime | None) -> datetime | None:
         raise ValueError("time out of range once converted to UTC") from None
 
 
+def check_event_time(v: datetime | None) -> datetime | None:
+    """A login's event time in UTC; ValueError when it is far in the future or before 2000."""
+    v = as_utc(v)
+    if v is None:
+        return None
+    if v > datetime.now(UTC) + FUTURE_SLACK:
+        raise ValueError("event_time is more than a day in the future")
+    if v.year < 2000:
+        raise ValueError("event_time is before the year 2000")
+    return v
+
+
 def _utf8(v: Any) -> Any:
     if isinstance(v, str):
         try:
@@ -79,14 +91,7 @@ class ScoreRequest(_Strict):
     @field_validator("event_time")
     @classmethod
     def _time(cls, v: datetime | None) -> datetime | None:
-        v = as_utc(v)
-        if v is None:
-            return None
-        if v > datetime.now(UTC) + FUTURE_SLACK:
-            raise ValueError("event_time is more than a day in the future")
-        if v.year < 2000:
-            raise ValueError("event_time is before the year 2000")
-        return v
+        return check_event_time(v)
 
 
 class ScoreResponse(BaseModel):

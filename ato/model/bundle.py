@@ -16,7 +16,7 @@ import pandas as pd
 from ato.model.calibration import Calibrator
 from ato.model.data import Encoder, feature_hash
 from ato.model.fit import impute
-from ato.model.reasons import top_reasons
+from ato.model.reasons import reason_table, top_reasons, top_row_reasons
 from ato.model.tiers import Tiers
 
 
@@ -57,17 +57,48 @@ class Scorer:
             return lambda x: float(self.booster.predict(x, num_iteration=self.best_iteration)[0])
 
     @cached_property
+    def _row_contrib(self) -> Callable[[np.ndarray], np.ndarray]:
+        """One row's contributions through the single-row fast path (equal to `pred_contrib`)."""
+        try:
+            from ato.model.rowpredict import RowContrib
+
+            return RowContrib(self.booster, self.best_iteration, len(self.features))
+        except Exception:
+            return lambda x: np.asarray(self.booster.predict(x, num_iteration=self.best_iteration,
+                                                             pred_contrib=True))[0]
+
+    @cached_property
+    def reason_texts(self) -> tuple[str, ...]:
+        """Each feature's reason text, computed once."""
+        return reason_table(self.features)
+
+    @cached_property
     def _slots(self) -> list[tuple[str, dict[str, float] | None]]:
         """Per feature: its name and, for a category, value -> code (serving's one-row path)."""
         return [(c, {v: float(i) for i, v in enumerate(self.encoder.vocab[c])} if c in self.encoder.vocab else None)
                 for c in self.features]
 
+    @cached_property
+    def _plan(self) -> tuple[Callable[[Mapping[str, Any]], tuple[Any, ...]], tuple[tuple[int, dict[str, float]], ...]]:
+        """Serving's one-row path: every feature read in model order in one C call, then the categories' codes."""
+        from operator import itemgetter
+
+        get = itemgetter(*self.features)
+        cats = tuple((i, codes) for i, (_, codes) in enumerate(self._slots) if codes is not None)
+        return (get if len(self.features) > 1 else lambda row: (get(row),)), cats
+
     def row_matrix(self, row: Mapping[str, Any]) -> np.ndarray:
         """One feature vector (a dict) as the 1-row matrix `matrix` would build for it."""
         nan = np.nan
+        get, cats = self._plan
         try:  # the vectors serving builds: floats (NaN or None for missing) and category strings
-            x = np.array([[codes.get(row.get(c), nan) if codes is not None else row.get(c, nan)  # type: ignore[arg-type]
-                           for c, codes in self._slots]], dtype=np.float64)
+            try:
+                vals = list(get(row))
+            except KeyError:  # a vector without every feature: the missing ones are NaN
+                vals = [row.get(c, nan) for c in self.features]
+            for i, codes in cats:
+                vals[i] = codes.get(vals[i], nan)
+            x = np.array([vals], dtype=np.float64)
         except (TypeError, ValueError):  # anything else: value by value, unparseable as missing
             x = np.array([[self._value(row.get(c), codes) for c, codes in self._slots]], dtype=np.float64)
         return impute(x) if self.impute else x
@@ -86,13 +117,12 @@ class Scorer:
     def score_row(self, row: Mapping[str, Any]) -> tuple[float, str, np.ndarray]:
         """Serving: (calibrated probability, action, the row's matrix) for one feature vector."""
         x = self.row_matrix(row)
-        raw = self._row_predictor(x)
-        p = float(self.calibrator(raw))
+        p = self.calibrator.one(self._row_predictor(x))
         return p, self.tiers.action_one(p), x
 
     def row_reasons(self, x: np.ndarray, k: int = 3) -> list[str]:
-        contrib = self.booster.predict(x, num_iteration=self.best_iteration, pred_contrib=True)
-        return top_reasons(np.asarray(contrib), self.features, k)[0]
+        """One row's reasons: `reasons` of that row, from the fast contributions and the text table."""
+        return top_row_reasons(self._row_contrib(x), self.reason_texts, k)
 
     def contributions(self, df: pd.DataFrame) -> np.ndarray:
         """TreeSHAP contributions (log-odds), one column per feature plus the bias."""

@@ -14,7 +14,8 @@ probabilities) and `out` the identity or the logistic function. The candidates:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import bisect
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -38,11 +39,39 @@ class Calibrator:
     method: str = "isotonic"
     logit_in: bool = False  # knots sit on logit(raw): the raw score is a probability
     logit_out: bool = False  # knot values are log-odds
+    _xa: np.ndarray = field(init=False, repr=False, compare=False)
+    _ya: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:  # the knots as arrays once, not per call
+        object.__setattr__(self, "_xa", np.asarray(self.x, dtype=float))
+        object.__setattr__(self, "_ya", np.asarray(self.y, dtype=float))
 
     def __call__(self, raw: np.ndarray | float) -> np.ndarray:
         z = logit(raw) if self.logit_in else np.asarray(raw, dtype=float)
-        v = np.interp(z, self.x, self.y)
+        v = np.interp(z, self._xa, self._ya)
         return np.asarray(expit(v) if self.logit_out else v)
+
+    def one(self, raw: float) -> float:
+        """One raw score's probability (serving): for plain knots `np.interp`'s arithmetic step for
+        step without the array round trip; with a logit on either side, through `__call__` (tests
+        hold the two equal)."""
+        if self.logit_in or self.logit_out:
+            return float(self(raw))
+        x, y = self.x, self.y
+        if raw != raw or len(x) < 2:  # NaN stays NaN; a single point is numpy's business
+            return raw if raw != raw else float(np.interp(raw, self._xa, self._ya))
+        j = bisect.bisect_right(x, raw) - 1
+        if j < 0:
+            return y[0]
+        if j >= len(x) - 1 or x[j] == raw:
+            return y[j]
+        slope = (y[j + 1] - y[j]) / (x[j + 1] - x[j])
+        p = slope * (raw - x[j]) + y[j]
+        if p != p:
+            p = slope * (raw - x[j + 1]) + y[j + 1]
+            if p != p and y[j] == y[j + 1]:
+                p = y[j]
+        return p
 
     def to_json(self) -> dict[str, Any]:
         return {"x": list(self.x), "y": list(self.y), "method": self.method,

@@ -4,6 +4,7 @@ contributions, `pred_contrib`), in words an analyst or a support agent can read.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -62,4 +63,23 @@ def top_reasons(contrib: np.ndarray, features: tuple[str, ...], k: int = 3) -> l
             if t not in texts:
                 texts.append(t)
         out.append(texts)
+    return out
+
+
+def reason_table(features: Sequence[str]) -> tuple[str, ...]:
+    """Each feature's reason text, in feature order (computed once per scorer, not per login)."""
+    return tuple(reason_text(f) for f in features)
+
+
+def top_row_reasons(contrib: np.ndarray, texts: tuple[str, ...], k: int = 3) -> list[str]:
+    """One row's `top_reasons` from its contributions and the scorer's `reason_table`: the same texts in
+    the same order (largest positive contribution first, ties by feature order)."""
+    c = contrib[: len(texts)].tolist()
+    out: list[str] = []
+    for j in sorted((j for j, v in enumerate(c) if v > 0), key=lambda j: -c[j]):
+        if len(out) == k:
+            break
+        t = texts[j]
+        if t not in out:
+            out.append(t)
     return out

@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from ato.features.columns import CATEGORICAL_FEATURES
 from ato.model.actions import ACTIONS, SEVERITY
-from ato.model.rule_conditions import Column, Condition, Predicate, parse_condition
+from ato.model.condition_files import entry_conditions, read_entries
+from ato.model.rule_conditions import Column, Condition, Predicate
 
 _RULE_KEYS = ("name", "when", "action", "score", "reason")
 
@@ -152,35 +152,14 @@ def _prepare(s: pd.Series, categorical: bool) -> Column:
 
 
 def _rule_from_yaml(raw: Any) -> Rule:
-    if not isinstance(raw, dict):
-        raise ValueError(f"a rule must be a mapping with keys {', '.join(_RULE_KEYS)}")
-    missing, unknown = [k for k in _RULE_KEYS if k not in raw], [str(k) for k in raw if k not in _RULE_KEYS]
-    if missing or unknown:
-        raise ValueError("; ".join([f"missing key(s): {', '.join(missing)}"] * bool(missing)
-                                   + [f"unknown key(s): {', '.join(unknown)}"] * bool(unknown)))
-    when = raw["when"]
-    if not isinstance(when, list) or not all(isinstance(w, str) for w in when):
-        raise ValueError("'when' must be a list of condition strings like \"ip_accounts_1h >= 10\"")
-    return Rule(raw["name"], tuple(parse_condition(w) for w in when), raw["action"], raw["score"], raw["reason"])
+    when = entry_conditions(raw, "rule", _RULE_KEYS, _RULE_KEYS, "ip_accounts_1h >= 10")
+    return Rule(raw["name"], when, raw["action"], raw["score"], raw["reason"])
 
 
 def load_rules(path: str | Path) -> RuleSet:
     """Read and validate a rules file; RulesError names the file, the rule and the problem."""
     path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise RulesError(f"{path}: not valid YAML: {e}") from None
-    if not isinstance(doc, dict) or set(doc) != {"rules"} or not isinstance(doc["rules"], list) or not doc["rules"]:
-        raise RulesError(f"{path}: expected one top-level key 'rules:' holding a non-empty list of rules")
-    rules: list[Rule] = []
-    for i, raw in enumerate(doc["rules"], 1):
-        name = raw.get("name") if isinstance(raw, dict) else None
-        where = f"rule {name!r} (#{i})" if isinstance(name, str) else f"rule #{i}"
-        try:
-            rules.append(_rule_from_yaml(raw))
-        except ValueError as e:
-            raise RulesError(f"{path}: {where}: {e}") from None
+    rules = read_entries(path, "rules", "rule", _rule_from_yaml, RulesError, non_empty=True)
     try:
         return RuleSet(tuple(rules), path)
     except ValueError as e:  # duplicate names

@@ -5,7 +5,7 @@ until validation false locks stay under `model.max_false_lock_rate`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -35,17 +35,21 @@ class Tiers:
     severe one starts lower). Actions that never win have no threshold."""
 
     starts: dict[str, float]
+    _ascending: tuple[tuple[str, float], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:  # sorted once, not per login
+        object.__setattr__(self, "_ascending", tuple(sorted(self.starts.items(), key=lambda kv: kv[1])))
 
     def action(self, p: np.ndarray) -> np.ndarray:
         p = np.asarray(p, dtype=float)
         out = np.full(p.shape, "allow", dtype=object)
-        for a, t in sorted(self.starts.items(), key=lambda kv: kv[1]):
+        for a, t in self._ascending:
             out[p >= t] = a
         return out
 
     def action_one(self, p: float) -> str:
         best = "allow"
-        for a, t in sorted(self.starts.items(), key=lambda kv: kv[1]):
+        for a, t in self._ascending:
             if p >= t:
                 best = a
         return best

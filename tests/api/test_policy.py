@@ -2,7 +2,8 @@
 model, rules, shed) and are named in the reasons, counted in /metrics and written to the audit; a
 model that allows everything (`blind`) cannot let a stuffing success or a hot key through; shed
 decisions read the process's velocity counters, and a shed success whose velocity is unknown is
-stepped up; attack mode starts on a failure spike from one /24 and ends after it."""
+stepped up; attack mode starts on a failure spike from one /24 and ends after it, and counts in server
+time (a replayed day's rates are the recorded ones)."""
 
 from __future__ import annotations
 
@@ -192,3 +193,21 @@ async def test_attack_mode_starts_on_a_failure_spike_from_one_network_and_ends_a
     assert "attack mode ended" in text and f"network {trigger} released" in text
     assert "198.51.100" not in text, "logs name networks by their pseudonymized prefix, never by IP"
 
+
+
+async def test_attack_mode_counts_in_server_time_under_a_replayed_clock(settings: Settings, models: Models) -> None:
+    """With `serving.clock: replay` (the tests' clock) attack mode decays by the replayed events' time:
+    25 failures from one /24 spread over 2 hours of event time are no spike, however fast they are sent;
+    the same 25 within 25 seconds of event time are."""
+    async def flagged(minutes_apart: float, net: str) -> bool:
+        app = build_app(settings, blind(models))
+        async with serve(app) as c:
+            for i in range(25):
+                t = 12 * 3600 + i * minutes_apart * 60
+                await post(c, app, account_id=f"acct_victim_{i}", ip=f"{net}.{i + 1}", device_id=None,
+                           outcome="bad_password",
+                           event_time=f"2026-08-06T{int(t // 3600):02d}:{int(t % 3600 // 60):02d}:{int(t % 60):02d}+00:00")
+            return bool((await c.get("/v1/model")).json()["attack_mode"]["networks"])
+
+    assert not await flagged(5.0, "198.51.100")
+    assert await flagged(1 / 60, "198.51.101")

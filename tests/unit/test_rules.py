@@ -11,7 +11,8 @@ import pytest
 
 from ato.features.columns import CATEGORICAL_FEATURES, FEATURES
 from ato.model.actions import ACTIONS
-from ato.model.rules import Condition, Rule, RulesError, RuleSet, load_rules, parse_condition
+from ato.model.rule_conditions import Condition, parse_condition
+from ato.model.rules import Rule, RulesError, RuleSet, load_rules
 
 pytestmark = pytest.mark.unit
 

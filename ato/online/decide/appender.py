@@ -45,8 +45,10 @@ class JsonlAppender:
         self._day = day
         return self._fd
 
-    def append(self, record: dict[str, Any], now: datetime | None = None) -> None:
-        line = (json.dumps(record, separators=(",", ":"), default=str) + "\n").encode()
+    def append(self, record: dict[str, Any] | bytes, now: datetime | None = None) -> None:
+        """One record (a dict, or a line already encoded, ending in a newline) at the end of today's file."""
+        line = record if isinstance(record, bytes) else (json.dumps(record, separators=(",", ":"), default=str)
+                                                         + "\n").encode()
         day = (now or datetime.now(UTC)).date().isoformat()
         with self._lock:
             fd = self._fd if day == self._day and self._fd is not None else self._open(day)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ from ato.online.decide.clock import ServerClock
 from ato.online.decide.enrich import Enricher
 from ato.online.decide.local_speed import LocalSpeed
 from ato.online.decide.policy import Policy
-from ato.online.decide.records import LiveLogin
+from ato.online.decide.records import LiveLogin, new_id
 from ato.online.decide.store import OnlineStore
 from ato.online.decide.vector import Vector, feature_vector, live_login, request_vector
 from ato.settings import CONF_DIR, Settings
@@ -126,9 +125,9 @@ class Decider:
         self.settings = settings
         self.conf = settings.serving
         self.store, self.models, self.enricher = store, models, enricher
-        self.policy = policy or Policy.load(settings)
-        self.breaker = Breaker(self.conf.breaker_failures, self.conf.breaker_open_s)
         self.clock = ServerClock.from_conf(self.conf)
+        self.policy = policy or Policy.load(settings, self.clock.now)  # attack mode runs on server time
+        self.breaker = Breaker(self.conf.breaker_failures, self.conf.breaker_open_s)
         # this process's own windows: the embedded store's, or (Redis) what this worker has seen
         own = getattr(store, "speed", None)
         self.local_speed: LocalSpeed = own if isinstance(own, LocalSpeed) else LocalSpeed(settings.speed, recent=False)
@@ -153,7 +152,7 @@ class Decider:
         e = enricher.enrich(attempt["account_id"], time_s, attempt["outcome"], attempt["channel"], attempt["ip"],
                             attempt["user_agent"], attempt.get("device_id"),
                             {k: attempt.get(k) for k in ("country", "city", "latitude", "longitude", "asn")})
-        login = live_login(e, attempt.get("event_id") or uuid.uuid4().hex)
+        login = live_login(e, attempt.get("event_id") or new_id())
         now = self.clock.observe(time_s)
         if in_flight > self.conf.max_in_flight:
             shed = self._with_local_speed(request_vector(e), login, now)

@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ato.features.columns import CATEGORICAL_FEATURES
 from ato.features.windows import WINDOWS_S
 from ato.model.actions import ACTIONS, SEVERITY
-from ato.model.rule_conditions import Condition, Predicate, parse_condition
+from ato.model.condition_files import entry_conditions, read_entries
+from ato.model.rule_conditions import Condition, Predicate
 
 LEVELS: frozenset[int] = frozenset({0, 1, 2, 3})  # model, fallback model, rules, shed
 DERIVED: frozenset[str] = frozenset({
@@ -136,39 +135,17 @@ def derived_features(vec: Mapping[str, Any], *, has_device: bool, attack_network
 
 
 def _guardrail_from_yaml(raw: Any) -> Guardrail:
-    if not isinstance(raw, dict):
-        raise ValueError(f"a guardrail must be a mapping with keys {', '.join(_KEYS)}")
-    missing, unknown = [k for k in _REQUIRED if k not in raw], [str(k) for k in raw if k not in _KEYS]
-    if missing or unknown:
-        raise ValueError("; ".join([f"missing key(s): {', '.join(missing)}"] * bool(missing)
-                                   + [f"unknown key(s): {', '.join(unknown)}"] * bool(unknown)))
-    when = raw["when"]
-    if not isinstance(when, list) or not all(isinstance(w, str) for w in when):
-        raise ValueError("'when' must be a list of condition strings like \"account_successes_5m >= 10\"")
+    when = entry_conditions(raw, "guardrail", _KEYS, _REQUIRED, "account_successes_5m >= 10", DERIVED)
     levels = raw.get("levels", sorted(LEVELS))
     if not isinstance(levels, list) or not all(isinstance(x, int) and not isinstance(x, bool) for x in levels):
         raise ValueError("'levels' must be a list of chain levels, e.g. [0, 1, 2, 3]")
-    return Guardrail(raw["name"], tuple(parse_condition(w, DERIVED) for w in when), raw["action"], raw["reason"],
-                     frozenset(levels))
+    return Guardrail(raw["name"], when, raw["action"], raw["reason"], frozenset(levels))
 
 
 def load_guardrails(path: str | Path) -> Guardrails:
     """Read and validate a guardrails file; GuardrailsError names the file, the entry and the problem."""
     path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise GuardrailsError(f"{path}: not valid YAML: {e}") from None
-    if not isinstance(doc, dict) or set(doc) != {"guardrails"} or not isinstance(doc["guardrails"], list):
-        raise GuardrailsError(f"{path}: expected one top-level key 'guardrails:' holding a list")
-    out: list[Guardrail] = []
-    for i, raw in enumerate(doc["guardrails"], 1):
-        name = raw.get("name") if isinstance(raw, dict) else None
-        where = f"guardrail {name!r} (#{i})" if isinstance(name, str) else f"guardrail #{i}"
-        try:
-            out.append(_guardrail_from_yaml(raw))
-        except ValueError as e:
-            raise GuardrailsError(f"{path}: {where}: {e}") from None
+    out = read_entries(path, "guardrails", "guardrail", _guardrail_from_yaml, GuardrailsError)
     names = [g.name for g in out]
     if dups := sorted({n for n in names if names.count(n) > 1}):
         raise GuardrailsError(f"{path}: duplicate guardrail name(s): {', '.join(dups)}")

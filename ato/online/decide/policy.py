@@ -10,6 +10,8 @@ Every link's vector carries velocities (the store's, or the process's own counte
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -52,8 +54,10 @@ class Policy:
         self.guardrails, self.attack, self.tier_scale = guardrails, attack, tier_scale
 
     @classmethod
-    def load(cls, settings: Settings) -> Policy:
-        return cls(load_guardrails(guardrails_path(settings)), AttackMonitor(settings.policy),
+    def load(cls, settings: Settings, clock: Callable[[], float] = time.monotonic) -> Policy:
+        """Guardrails from conf; attack mode on `clock` (the decider passes server time, so a replayed
+        day's rates are the recorded ones, not the replay's)."""
+        return cls(load_guardrails(guardrails_path(settings)), AttackMonitor(settings.policy, clock),
                    settings.policy.attack_tier_scale)
 
     @staticmethod

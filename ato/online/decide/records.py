@@ -5,8 +5,10 @@ JSON form of a login's signals (Redis keeps them as text)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -106,6 +108,7 @@ class Lookup:
     device: dict[str, Any] | None
     speed: dict[str, float]  # every SPEED_FEATURES name; NaN where the login has no such key
     recent: Successes | None = None  # the account's successful logins since the snapshot
+    values: dict[str, list[float]] | None = None  # per kind, the row's feature values as floats (embedded store)
 
     @property
     def cutoff_s(self) -> float:
@@ -113,6 +116,7 @@ class Lookup:
         return snapshot_cutoff_s(self.as_of)
 
 
+@functools.lru_cache(maxsize=16)  # called per lookup with the live snapshot's date
 def snapshot_cutoff_s(as_of: str | None) -> float:
     """End of a snapshot's day (epoch seconds); -inf without a snapshot."""
     if as_of is None:
@@ -128,3 +132,11 @@ def signals_to_json(x: LoginSignals) -> str:
 def signals_from_json(s: str | bytes) -> LoginSignals:
     t, ok, dev, ip, country, asn, lat, lon = json.loads(s)
     return LoginSignals(t, ok, dev, ip, country, asn, lat, lon)
+
+
+def new_id() -> str:
+    """A random UUID (version 4) as 32 hex digits: `uuid.uuid4().hex` without building the UUID object."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40  # version 4
+    b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
+    return b.hex()

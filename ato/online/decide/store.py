@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from ato.online.decide.local_speed import LocalSpeed
 from ato.online.decide.records import LiveLogin, Lookup, snapshot_cutoff_s
+from ato.online.decide.snapshot_values import snapshot_values
 from ato.online.snapshot.files import published_as_of, read_snapshot
 from ato.settings import Settings
 
@@ -50,6 +51,7 @@ class EmbeddedStore:
 
     def __init__(self, as_of: str | None, tables: Tables, settings: Settings | None = None) -> None:
         self._as_of, self.tables = as_of, tables
+        self.values = snapshot_values(tables)
         self.settings = settings  # where newer published snapshots appear; None: never refreshed
         self.speed = LocalSpeed(settings.speed if settings is not None else None)
 
@@ -63,12 +65,13 @@ class EmbeddedStore:
         return self._as_of
 
     async def lookup(self, login: LiveLogin, now: float) -> Lookup:
-        tables, as_of = self.tables, self._as_of  # one consistent snapshot even if a reload swaps it meanwhile
+        tables, as_of, values = self.tables, self._as_of, self.values  # one consistent snapshot
         speed, recent = self.speed.lookup(login, now, snapshot_cutoff_s(as_of))
         ip, dev = login.keys.get("ip"), login.keys.get("device")
         return Lookup(as_of, tables["account"].get(login.account_id),
                       tables["ip"].get(ip) if ip else None, tables["device"].get(dev) if dev else None,
-                      speed, recent)
+                      speed, recent, {"account": values["account"].row(login.account_id),
+                                      "ip": values["ip"].row(ip), "device": values["device"].row(dev)})
 
     async def record(self, logins: list[LiveLogin], now: float) -> None:
         for x in logins:
@@ -78,7 +81,8 @@ class EmbeddedStore:
         if self.settings is None or published_as_of(self.settings) == self._as_of:
             return False
         as_of, tables = await asyncio.to_thread(read_snapshot, self.settings)
-        self._as_of, self.tables = as_of, tables  # swapped in one step
+        values = await asyncio.to_thread(snapshot_values, tables)
+        self._as_of, self.tables, self.values = as_of, tables, values  # swapped in one step
         return True
 
     async def ping(self) -> bool:

@@ -12,18 +12,13 @@ from ato.features.columns import ACCOUNT_FEATURES, CATEGORICAL_FEATURES, ENTITY_
 from ato.features.request import AccountHistory, LoginSignals, request_features
 from ato.online.decide.enrich import Enriched
 from ato.online.decide.records import LiveLogin, Lookup
+from ato.online.decide.snapshot_values import as_float
 
 NAN = float("nan")
 Vector = dict[str, Any]
-
-
-def _num(v: Any) -> float:
-    if v is None:
-        return NAN
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return NAN
+_IP = tuple(f"ip_{c}" for c in ENTITY_FEATURES)
+_DEVICE = tuple(f"device_{c}" for c in ENTITY_FEATURES)
+_num = as_float
 
 
 def live_login(e: Enriched, event_id: str | None = None) -> LiveLogin:
@@ -51,12 +46,17 @@ def feature_vector(e: Enriched, lk: Lookup, login: LiveLogin) -> Vector:
     """The full vector: request signals plus the store's snapshot rows, speed windows and the
     account's history (snapshot + successes since)."""
     v = request_vector(e)
-    acct = lk.account or {}
-    for c in ACCOUNT_FEATURES:
-        v[c] = _num(acct.get(c))
-    for kind, row in (("ip", lk.ip), ("device", lk.device)):
-        for c in ENTITY_FEATURES:
-            v[f"{kind}_{c}"] = _num((row or {}).get(c))
+    if lk.values is not None:  # the embedded store's float rows, in column order
+        v.update(zip(ACCOUNT_FEATURES, lk.values["account"], strict=True))
+        v.update(zip(_IP, lk.values["ip"], strict=True))
+        v.update(zip(_DEVICE, lk.values["device"], strict=True))
+    else:
+        acct = lk.account or {}
+        for c in ACCOUNT_FEATURES:
+            v[c] = _num(acct.get(c))
+        for names, row in ((_IP, lk.ip), (_DEVICE, lk.device)):
+            for name, c in zip(names, ENTITY_FEATURES, strict=True):
+                v[name] = _num((row or {}).get(c))
     v.update(lk.speed)
     h = snapshot_history(lk.as_of, e.account_id, lk.account)
     if lk.recent is not None:  # successes since the snapshot, already summarised per day by the store
