@@ -43,12 +43,13 @@ class LoginSignals:
     lon: float | None = None
 
 
-def _known(v: Any) -> bool:
+def present(v: Any) -> bool:
+    """Neither None nor NaN."""
     return v is not None and not (isinstance(v, float) and math.isnan(v))
 
 
 def _float(v: Any) -> float:
-    return float(v) if _known(v) else NAN
+    return float(v) if present(v) else NAN
 
 
 @dataclass
@@ -75,21 +76,21 @@ class AccountHistory:
 
         def _set(name: str) -> set[Any]:
             v = row.get(name)
-            return set() if v is None else {x for x in v if _known(x)}
+            return set() if v is None else {x for x in v if present(x)}
 
         def _num(name: str) -> float:
             return _float(row.get(name))
 
         last = row.get("last_login_s")
-        if not _known(last) and _known(row.get("last_login_time")):
+        if not present(last) and present(row.get("last_login_time")):
             last = row["last_login_time"].timestamp()  # datetime / pandas Timestamp
         return cls(
             devices=_set("known_devices"), ips=_set("known_ips"), countries=_set("known_countries"),
             asns={int(a) for a in _set("known_asns")},
             last_time_s=_float(last),
             last_lat=_num("last_login_lat"), last_lon=_num("last_login_lon"),
-            last_country=row.get("last_login_country") if _known(row.get("last_login_country")) else None,
-            last_asn=int(row["last_login_asn"]) if _known(row.get("last_login_asn")) else None,
+            last_country=row.get("last_login_country") if present(row.get("last_login_country")) else None,
+            last_asn=int(row["last_login_asn"]) if present(row.get("last_login_asn")) else None,
             hour_mean=_num("hour_mean"), hour_spread=_num("hour_spread"),
         )
 
@@ -104,23 +105,23 @@ class AccountHistory:
         if not x.success:
             return
         for v, known in ((x.device, self.devices), (x.ip, self.ips), (x.country, self.countries)):
-            if _known(v):
+            if present(v):
                 known.add(v)  # type: ignore[arg-type]
-        if _known(x.asn):
+        if present(x.asn):
             self.asns.add(int(x.asn))  # type: ignore[arg-type]
         self.last_time_s = x.time_s
         self.last_lat = _float(x.lat)
         self.last_lon = _float(x.lon)
-        self.last_country = x.country if _known(x.country) else None
-        self.last_asn = int(x.asn) if _known(x.asn) else None  # type: ignore[arg-type]
+        self.last_country = x.country if present(x.country) else None
+        self.last_asn = int(x.asn) if present(x.asn) else None  # type: ignore[arg-type]
 
 
 def _is_new(v: Any, known: set[Any]) -> float:
-    return NAN if not _known(v) else float(v not in known)
+    return NAN if not present(v) else float(v not in known)
 
 
 def _changed(v: Any, last: Any) -> float:
-    return NAN if not (_known(v) and _known(last)) else float(v != last)
+    return NAN if not (present(v) and present(last)) else float(v != last)
 
 
 def request_features(h: AccountHistory, x: LoginSignals) -> dict[str, float]:
@@ -156,7 +157,7 @@ def signals_from_columns(cols: Mapping[str, Sequence[Any]], i: int) -> LoginSign
 
     def _opt(name: str) -> Any:
         v = cols[name][i]
-        return v if _known(v) else None
+        return v if present(v) else None
 
     asn = _opt("asn")
     return LoginSignals(

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ato.features.columns import CATEGORICAL_FEATURES
+from ato.features.request import present
 from ato.features.windows import WINDOWS_S
 from ato.model.actions import ACTIONS, SEVERITY
 from ato.model.condition_files import entry_conditions, read_entries
@@ -117,20 +118,16 @@ class Guardrails:
         return out
 
 
-def _known(v: Any) -> bool:
-    return v is not None and not (isinstance(v, float) and math.isnan(v))
-
-
 def derived_features(vec: Mapping[str, Any], *, has_device: bool, attack_network: bool,
                      attack_mode: bool) -> dict[str, Any]:
     """The names guardrails may read besides the model features (`DERIVED`), for one login."""
     derived: dict[str, Any] = {"has_device": float(has_device), "attack_network": float(attack_network),
                                "attack_mode": float(attack_mode),
-                               "velocity_known": float(_known(vec.get("account_attempts_5m")))}
+                               "velocity_known": float(present(vec.get("account_attempts_5m")))}
     for w in WINDOWS_S:
         a, f = vec.get(f"account_attempts_{w}"), vec.get(f"account_failures_{w}")
-        derived[f"account_successes_{w}"] = float(a) - float(f) if a is not None and f is not None and _known(a) \
-            and _known(f) else math.nan
+        derived[f"account_successes_{w}"] = float(a) - float(f) if a is not None and f is not None and present(a) \
+            and present(f) else math.nan
     return derived
 
 
