@@ -40,6 +40,8 @@ def test_metrics_and_docs_live_on_the_admin_port_of_every_worker(redis_server: R
     try:
         wait_until(lambda: httpx.get(public + "/healthz", timeout=2).status_code == 200, 90, "ato serve --workers 2")
         wait_until(lambda: httpx.get(private + "/metrics", timeout=2).status_code == 200, 30, "the admin port")
+        bound = f"admin port: http://127.0.0.1:{admin}"  # /healthz answers once ONE worker is up: wait for both
+        wait_until(lambda: log.read_text().count(bound) >= 2, 90, "the second worker's admin port")
         with httpx.Client(base_url=public, headers={"X-API-Key": API_KEY}, timeout=60) as c:
             decisions = [c.post("/v1/score", json=make_score_request(account_id=f"acct_admin_{i}", ip="192.0.2.10"))
                          for i in range(6)]
@@ -48,7 +50,7 @@ def test_metrics_and_docs_live_on_the_admin_port_of_every_worker(redis_server: R
         metrics = httpx.get(private + "/metrics", timeout=60).text
         schema = httpx.get(private + "/openapi.json", timeout=60).json()
         docs = httpx.get(private + "/docs", timeout=60).status_code
-        binds = log.read_text().count(f"admin port: http://127.0.0.1:{admin}")
+        binds = log.read_text().count(bound)
     finally:
         stop(proc)
     assert all(r.status_code == 200 for r in decisions), [r.text for r in decisions][:2]
