@@ -13,13 +13,22 @@ import numpy as np
 import pandas as pd
 
 from ato import deltars
-from ato.features.columns import CATEGORICAL_FEATURES, FEATURES, ID_COLUMNS, LABEL_COLUMNS
+from ato.features.columns import (
+    CATEGORICAL_FEATURES,
+    FEATURES,
+    ID_COLUMNS,
+    LABEL_COLUMNS,
+    SIGNAL_FEATURES,
+)
+from ato.features.speed import SPEED_FEATURES
 from ato.settings import Settings
 from ato.tables import LOGINS, TRAINING
 
-# The fallback model runs when the online store (snapshots, speed-layer counters) is out of
-# reach: it only sees what the login request itself carries, enriched in process.
-FALLBACK_FEATURES: tuple[str, ...] = ("ip_rep_score", "ua_major", "is_automation_ua", *CATEGORICAL_FEATURES)
+# The fallback model runs when the online store (snapshots, shared speed-layer counters) is out of
+# reach: it sees what one serving process still has, the login request enriched in process and the
+# process's own velocity windows (`ato.online.decide.local_speed`, the same window definition as
+# batch, so training reads the training set's exact windows).
+FALLBACK_FEATURES: tuple[str, ...] = (*SIGNAL_FEATURES, *SPEED_FEATURES, *CATEGORICAL_FEATURES)
 TRUTH_FILE = "login_truth.parquet"
 # Signals that should never lower the risk when they rise (monotone constraints): with few and
 # noisy positives, a tree can otherwise learn that, say, a new country is slightly safer.

@@ -161,7 +161,7 @@ def train(settings: Settings, as_of: date | None = None, progress: Progress | No
     imbalance, search, chosen, per_fold = _choose(folds, s, progress)
     k = len(folds.splits) - 1
     sp, enc, final = folds.splits[k], folds.encoders[k], per_fold[-1]
-    with progress.step("fallback model (request-time features only)"):
+    with progress.step("fallback model (request signals and velocity windows)"):
         fb = folds.fit(k, chosen.method, chosen.params, D.FALLBACK_FEATURES, s)
     scorers, calibration = {}, {}
     with progress.step(f"calibrators {', '.join(s.model.calibrators)} compared on validation"):

@@ -85,10 +85,13 @@ async def test_level_1_when_the_store_never_answers(tmp_path: Path, models: Mode
 
 async def test_level_1_when_the_model_breaks_and_2_without_a_fallback(settings: Settings, models: Models) -> None:
     async with serve(build_app(settings, broken(models))) as c:
-        one = (await c.post("/v1/score", json=make_score_request())).json()
+        one = (await c.post("/v1/score", json=make_score_request(explain=True))).json()
     async with serve(build_app(settings, broken(models, fallback=False))) as c:
         two = (await c.post("/v1/score", json=make_score_request(user_agent=SCRIPT))).json()
     assert (one["fallback_level"], one["model_version"]) == (1, f"{VERSION}/fallback")
+    seen = known(one["features"])
+    assert seen.isdisjoint(ACCOUNT_FEATURES) and "new_device" not in seen, "no snapshot or history for the fallback"
+    assert {"account_attempts_5m", "ip_failures_1h", "outcome", "ua_major"} <= seen, "the store's velocities and the request"
     assert (two["fallback_level"], two["model_version"], two["action"]) == (2, "rules", "manual_review")
 
 

@@ -1,5 +1,5 @@
-"""The decision chain: primary model on the full vector -> fallback model on what the request alone
-tells (when the store fails, times out or its breaker is open, or the model fails, or the budget
+"""The decision chain: primary model on the full vector -> fallback model on what the request
+tells and the velocity windows (when the store fails, times out or its breaker is open, or the model fails, or the budget
 is spent) -> rules. Under overload (too many requests in flight) it sheds straight to the rules.
 
 Every well-formed login gets a decision; the level says which link gave it. The policy
@@ -29,7 +29,13 @@ from ato.online.decide.local_speed import LocalSpeed
 from ato.online.decide.policy import Policy
 from ato.online.decide.records import LiveLogin, new_id
 from ato.online.decide.store import OnlineStore
-from ato.online.decide.vector import Vector, feature_vector, live_login, request_vector
+from ato.online.decide.vector import (
+    Vector,
+    fallback_view,
+    feature_vector,
+    live_login,
+    request_vector,
+)
 from ato.settings import CONF_DIR, Settings
 
 log = logging.getLogger("ato.serving")
@@ -197,8 +203,8 @@ class Decider:
             vec = self._with_local_speed(request_vector(e), login, now)
         if models.fallback is not None:
             try:
-                # the audit keeps the vector this decision used: request signals (+ local velocities)
-                fvec = vec if lk is None else request_vector(e)
+                # request signals and velocities: the store's (model failed) or this process's (no store)
+                fvec = vec if lk is None else fallback_view(vec)
                 d = self._model(models.fallback, fvec, login, FALLBACK, f"{models.version}/fallback", t0, as_of)
                 d.store_error, d.notes, d.full = store_error, notes, vec
                 return d

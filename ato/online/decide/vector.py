@@ -8,8 +8,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ato.features.columns import ACCOUNT_FEATURES, CATEGORICAL_FEATURES, ENTITY_FEATURES, FEATURES
+from ato.features.columns import (
+    ACCOUNT_FEATURES,
+    CATEGORICAL_FEATURES,
+    ENTITY_FEATURES,
+    FEATURES,
+    SIGNAL_FEATURES,
+)
 from ato.features.request import AccountHistory, LoginSignals, request_features
+from ato.features.speed import SPEED_FEATURES
 from ato.online.decide.enrich import Enriched
 from ato.online.decide.records import LiveLogin, Lookup
 from ato.online.decide.snapshot_values import as_float
@@ -40,6 +47,17 @@ def request_vector(e: Enriched) -> Vector:
     for c in CATEGORICAL_FEATURES:
         v[c] = cats[c] if cats[c] is not None else "unknown"
     return v
+
+
+def fallback_view(vec: Vector) -> Vector:
+    """What the fallback model may see of a full vector: request signals, categories and velocity
+    windows; snapshot and history features missing (the audit keeps what the decision used)."""
+    out: Vector = dict.fromkeys(FEATURES, NAN)
+    out.update({k: vec[k] for k in _FALLBACK_KEYS})
+    return out
+
+
+_FALLBACK_KEYS = (*SIGNAL_FEATURES, *CATEGORICAL_FEATURES, *SPEED_FEATURES)
 
 
 def feature_vector(e: Enriched, lk: Lookup, login: LiveLogin) -> Vector:
