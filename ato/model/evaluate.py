@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ato.model.evaluate_bootstrap import ALL, bootstrap
-from ato.model.evaluate_windows import run_window, windows_for
+from ato.model.evaluate_windows import Window, run_window, windows_for
 from ato.model.evaluate_world import EvalConf, build_world, eval_settings, simulator_config
 from ato.progress import Progress
 from ato.settings import Settings
@@ -32,7 +32,12 @@ def evaluate_windows(s: Settings, windows: int, window_days: int, resamples: int
         progress.info(f"window {i}: {w.counts['takeovers']} takeovers {w.counts['takeovers_by_type']}, "
                       f"{w.counts['campaigns']} campaigns, {w.counts['legit']:,} legit logins")
     with progress.step(f"bootstrap: {resamples} resamples of campaigns and legit logins per window"):
-        b = bootstrap([w.rows for w in done], resamples, s.model.seed)
+        return assemble(done, resamples, s.model.seed)
+
+
+def assemble(done: list[Window], resamples: int, seed: int) -> dict[str, Any]:
+    """The metrics.json body (without goals) from the scored windows: bootstrap and counts."""
+    b = bootstrap([w.rows for w in done], resamples, seed)
     pooled_counts: dict[str, Any] = {}
     for w in done:
         for k, v in w.counts.items():

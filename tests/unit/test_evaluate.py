@@ -5,7 +5,9 @@ pooling sums the windows), the goals, and the evaluation profile."""
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -154,3 +156,34 @@ def test_the_evaluation_profile_raises_attack_rates_and_has_its_own_root(tmp_pat
     assert all(sim["campaigns"][k] > v for k, v in base.items())
     env = eval_environ(conf)
     assert "data/lake" not in env["ATO_LAKE_ROOT"] and env["ATO_LAKE_ROOT"].startswith(str(conf.root))
+
+
+def test_document_report_and_console_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The metrics.json body from scored windows, its goals, the HTML page and the console lines."""
+    from ato.cli.summaries import print_evaluation
+    from ato.model.evaluate import assemble
+    from ato.model.evaluate_windows import Window
+    from ato.report.evaluation import write_evaluation_report
+
+    rng = np.random.default_rng(9)
+    done = []
+    for k, span in enumerate(plan_windows(date(2026, 9, 5), 3, 5)):
+        rows = _window(rng, 3000 + 1000 * k, 20 + 5 * k)
+        types, n = np.unique(rows.pos_type.astype(str), return_counts=True)
+        counts = {"takeovers": len(rows.pos_type), "legit": 3000 + 1000 * k, "failed_attack_attempts": 0,
+                  "takeovers_by_type": dict(zip(types.tolist(), n.tolist(), strict=True)),
+                  "campaigns": len(rows.camp_type), "campaigns_by_type": {}}
+        training = {"window": {"train": ["2026-08-01", "2026-08-14"]}, "imbalance_method": "none",
+                    "calibrator": {"model": "platt"}}
+        done.append(Window(span, training, counts, rows))
+    doc = assemble(done, 50, seed=1)
+    doc["goals"] = goals(doc)
+    doc["world"] = {"root": "data/eval", "accounts": 12000, "days": 50, "windows": 3, "window_days": 5,
+                    "campaigns": {}, "build_seconds": None}
+    assert doc["pooled"]["counts"]["takeovers"] == sum(w.counts["takeovers"] for w in done)
+    json.dumps(doc)
+    page = write_evaluation_report(doc, tmp_path / "r" / "evaluation.html").read_text()
+    assert "Goals (pooled point estimates)" in page and "2026-09-01..2026-09-05" in page and "<img" in page
+    print_evaluation(doc)
+    out = capsys.readouterr().out
+    assert "decision recall" in out and "test 2026-08-22..2026-08-26" in out
