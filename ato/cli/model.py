@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from ato.cli.output import Refused, add_json, emit, progress, wants_json
@@ -31,6 +32,27 @@ def _train(args: argparse.Namespace) -> int:
     print(f"\nregistered {res.version} in {res.folder}\nreport: {res.report}")
     if res.verdict is not None:
         print(("promoted: " if res.verdict.promote else "not promoted: ") + res.verdict.why)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from ato.model.data import NotEnoughData
+    from ato.model.evaluate import run_evaluation
+    from ato.model.evaluate_world import load_eval_conf
+
+    conf = load_eval_conf(args.config, root=args.root, accounts=args.accounts, days=args.days, windows=args.windows,
+                          window_days=args.window_days, resamples=args.resamples)
+    try:
+        doc, path, report = run_evaluation(conf, progress(), build=not args.no_build)
+    except NotEnoughData as e:
+        raise Refused(f"cannot evaluate: {e}") from e
+    if wants_json(args):
+        emit({"metrics": str(path), "report": str(report), "goals": doc["goals"], "counts": doc["pooled"]["counts"]})
+        return 0
+    from ato.cli.summaries import print_evaluation
+
+    print_evaluation(doc)
+    print(f"\nmetrics: {path}\nreport: {report}")
     return 0
 
 
@@ -92,6 +114,26 @@ def add_commands(sub: Any) -> None:
                    help="make it the champion if it beats the current one (as `ato promote` decides)")
     add_json(t)
     t.set_defaults(fn=_train)
+
+    e = sub.add_parser(
+        "evaluate", help="build the evaluation world and measure the model on rolling test windows (README 'Evaluation')",
+        description="Simulate the evaluation world (conf/evaluation.yaml: more accounts and days than the demo, attack "
+                    "rates raised so every attack type is in every test window), ingest it and run the nightly backfill "
+                    "into its own root, then for each of the last N test windows train a model on the days before it "
+                    "(as `ato train` does) and score it, with the fallback, rules and Freeman RBA. Writes "
+                    "<root>/metrics.json (every metric per window and pooled, bootstrap 95%% intervals, goals met or "
+                    "not) and <root>/reports/evaluation.html. Build steps already done for the same profile are skipped.")
+    e.add_argument("--config", type=Path, help="evaluation profile (default: conf/evaluation.yaml)")
+    e.add_argument("--root", type=Path, help="folder of the evaluation world (default: the profile's root, data/eval)")
+    e.add_argument("--accounts", type=int, help="accounts (default: the profile's)")
+    e.add_argument("--days", type=int, help="simulated days (default: the profile's)")
+    e.add_argument("--windows", type=int, help="rolling test windows (default: the profile's)")
+    e.add_argument("--window-days", type=int, help="login days per test window (default: the profile's)")
+    e.add_argument("--resamples", type=int, help="bootstrap draws (default: the profile's)")
+    e.add_argument("--no-build", action="store_true",
+                   help="evaluate the lake already under the root (no simulate / ingest / nightly)")
+    add_json(e)
+    e.set_defaults(fn=_evaluate)
 
     p = sub.add_parser(
         "promote", help="make a version the champion, only if it beats the champion on its test window",

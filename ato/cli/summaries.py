@@ -131,3 +131,18 @@ def print_metrics(m: dict[str, Any]) -> None:
         by = {n: r["recall_by_attack_type"].get(t, {}) for n, r in m["test"].items()}
         n_pos = by["model"].get("n", 0)
         print(f"{t:<22}{n_pos:>5}" + "".join(f"{b.get('recall_at_1pct_stepup', 0):>13.3f}" for b in by.values()))
+
+
+def print_evaluation(doc: dict[str, Any]) -> None:
+    """`ato evaluate`: takeovers per window, then every goal (pooled, with its interval) met or not."""
+    from ato.report.evaluation import cell
+
+    for w in doc["windows"]:
+        c = w["counts"]
+        print(f"test {w['test'][0]}..{w['test'][1]}: {c['takeovers']} takeovers {c['takeovers_by_type']}, "
+              f"{c['campaigns']} campaigns, {c['legit']:,} legit logins")
+    print(f"pooled: {doc['pooled']['counts']['takeovers']} takeovers {doc['pooled']['counts']['takeovers_by_type']}\n")
+    for g in doc["goals"]:
+        value = cell({"value": g["value"], "ci": g.get("ci")}) if isinstance(g["value"], float) else g["value"]
+        beats = f"  vs {g['beats']}" if g.get("beats") else ""
+        print(f"{'met    ' if g['met'] else 'NOT met'}  {g['what']}: {value} (goal {g['goal']}){beats}")

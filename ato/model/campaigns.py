@@ -54,29 +54,41 @@ def first_money(takeovers: pd.DataFrame, money: pd.DataFrame) -> pd.Series:
     return first.reindex(start.index)
 
 
-def campaigns_stopped(test: pd.DataFrame, action: np.ndarray, money: pd.DataFrame) -> dict[str, Any]:
-    """Share of the test block's takeover campaigns (and of (campaign, account) takeovers) where a
-    successful attacker login got step-up, review or lock at or before the first money move. A
-    campaign counts as stopped when any of its accounts is stopped before money moved there; with
-    no money move at all, any such decision stops it."""
+def stopped_per_campaign(test: pd.DataFrame, action: np.ndarray, money: pd.DataFrame) -> pd.DataFrame:
+    """Per (campaign, account) takeover of the test block: `stopped` (a successful attacker login
+    got step-up, review or lock at or before the first money move there; with no money move, any
+    such decision), `money` (a money move was found) and `kind` (attack type)."""
     pos = (test["truth"] == 1).to_numpy()
-    if "truth_campaign" not in test or not pos.any():
-        return {"campaigns": 0, "campaigns_stopped_before_money": None}
     t = test.loc[pos, ["truth_campaign", "account_id", "ip_hash", "event_time", "truth_attack_type"]].copy()
     t["event_time"] = pd.to_datetime(t["event_time"], utc=True)
     t["stops"] = np.isin(np.asarray(action)[pos], STOPPING)
     first = first_money(t, money)
     t = t.join(first.rename("money_at"), on=["truth_campaign", "account_id"])
     t["in_time"] = t["stops"] & (t["money_at"].isna() | (t["event_time"] <= t["money_at"]))
-    per_account = t.groupby(["truth_campaign", "account_id"]).agg(
+    return t.groupby(["truth_campaign", "account_id"]).agg(
         stopped=("in_time", "any"), money=("money_at", lambda v: bool(v.notna().any())),
         kind=("truth_attack_type", "first"))
-    per_campaign = per_account.groupby(level=0).agg(stopped=("stopped", "any"), kind=("kind", "first"))
+
+
+def per_campaign(per_account: pd.DataFrame) -> pd.DataFrame:
+    """A campaign counts as stopped when any of its accounts is stopped before money moved there."""
+    return per_account.groupby(level=0).agg(stopped=("stopped", "any"), kind=("kind", "first"))
+
+
+def campaigns_stopped(test: pd.DataFrame, action: np.ndarray, money: pd.DataFrame) -> dict[str, Any]:
+    """Share of the test block's takeover campaigns (and of (campaign, account) takeovers) where a
+    successful attacker login got step-up, review or lock at or before the first money move
+    (`stopped_per_campaign`)."""
+    pos = (test["truth"] == 1).to_numpy()
+    if "truth_campaign" not in test or not pos.any():
+        return {"campaigns": 0, "campaigns_stopped_before_money": None}
+    per_account = stopped_per_campaign(test, action, money)
+    campaigns = per_campaign(per_account)
     by_type = {str(k): {"campaigns": len(g), "stopped": int(g["stopped"].sum())}
-               for k, g in per_campaign.groupby("kind")}
+               for k, g in campaigns.groupby("kind")}
     return {
-        "campaigns": len(per_campaign), "campaigns_stopped": int(per_campaign["stopped"].sum()),
-        "campaigns_stopped_before_money": float(per_campaign["stopped"].mean()),
+        "campaigns": len(campaigns), "campaigns_stopped": int(campaigns["stopped"].sum()),
+        "campaigns_stopped_before_money": float(campaigns["stopped"].mean()),
         "takeovers": len(per_account), "takeovers_with_money_move": int(per_account["money"].sum()),
         "takeovers_stopped_before_money": float(per_account["stopped"].mean()),
         "by_attack_type": by_type,
