@@ -89,6 +89,9 @@ class ServingConf(_Section):
         "embedded", description="Online store and speed layer: the published snapshot and counters in process "
                                 "(one worker), or Redis (several workers; load it with `ato publish --to redis`).")
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis for store=redis.")
+    workers: int = Field(1, ge=1, description="Worker processes serving (set by `ato serve --workers N` through "
+                                              "ATO_SERVING__WORKERS): velocities a worker counted alone are read "
+                                              "times this by the guardrails (an estimate of the shared count).")
     budget_ms: float = Field(25.0, gt=0, description="Latency budget of one decision; when the store has eaten it, "
                                                      "the fallback model answers.")
     store_timeout_ms: float = Field(8.0, gt=0, description="A store lookup slower than this counts as a store failure.")

@@ -22,6 +22,8 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers > 1 and settings.serving.store != "redis":
         raise Refused("several workers need shared speed-layer counters: set serving.store=redis (ATO_STORE=redis) "
                       "and load the snapshot with `ato publish --to redis`")
+    # the workers' settings: a worker's own velocity counts are ~1/N of the shared ones (ato.online.decide.policy)
+    os.environ["ATO_SERVING__WORKERS"] = str(args.workers)
     if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="ato-metrics-")
     api = settings.api

@@ -1,19 +1,24 @@
 """The compiled validator of `/v1/score` (`serving.fast_score`) is a strict subset of `ScoreRequest`:
 what it accepts, pydantic accepts with the same values; what it leaves, the FastAPI route answers, so
-a client sees exactly the route's 422 messages and the route's lax conversions."""
+a client sees exactly the route's 422 messages and the route's lax conversions. The validator is generated
+from the pydantic model (`serving.mirror`): a field added there is in it, a validated field without a
+stand-in is checked by pydantic, a model that cannot be mirrored leaves every body to the route."""
 
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
+import msgspec
 import pytest
-from pydantic import ValidationError
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 import serving.app
 from ato.online.decide.chain import Models
 from ato.settings import Settings
-from serving.fast_score import decode_score, score_handler
+from serving.fast_score import MIRROR, decode_score, score_handler
+from serving.mirror import mirror
 from serving.schemas import ScoreRequest
 from tests.api.builders import build_app, serve
 from tests.builders import make_score_request
@@ -110,3 +115,51 @@ async def test_the_service_answers_exactly_as_the_route_alone(settings: Settings
             assert a == b, "the same 422 message and details"
         else:
             assert a.keys() == b.keys() and a["model_version"] == b["model_version"]
+
+
+class Wider(ScoreRequest):
+    """ScoreRequest with fields added: plain, validated (no stand-in) and of a type msgspec cannot express."""
+
+    referrer: str | None = Field(None, min_length=2, max_length=16)
+    tier: int = Field(1, ge=1, le=3)
+    nickname: str | None = None
+    birthday: date | None = None
+
+    @field_validator("nickname")
+    @classmethod
+    def _nick(cls, v: str | None) -> str | None:
+        if v == "root":
+            raise ValueError("reserved")
+        return v
+
+
+def test_the_struct_has_the_models_fields_in_order_and_a_field_added_there_appears() -> None:
+    assert MIRROR.fields == tuple(ScoreRequest.model_fields) == MIRROR.struct.__struct_fields__  # type: ignore[union-attr]
+    assert set(MIRROR.checked) == {"ip", "event_time"}, "the fields with validators or a type msgspec lacks"
+    wide = mirror(Wider, trusted=frozenset({"_text"}))
+    assert wide.struct is not None and wide.fields == (*ScoreRequest.model_fields, "referrer", "tier", "nickname",
+                                                       "birthday")
+    types = {f.name: f for f in msgspec.structs.fields(wide.struct)}
+    assert types["tier"].default == 1 and types["referrer"].default is None and types["account_id"].required
+    assert set(wide.checked) == {"ip", "event_time", "nickname", "birthday"}
+    decode = wide.decoder()
+    for body in (make_score_request(), make_score_request(referrer="news", tier=3, nickname="ana",
+                                                          birthday="1990-02-03")):
+        want = Wider.model_validate(body).model_dump()
+        got = decode(_body(body))
+        assert got == want and list(got) == list(want)
+    for bad in ({"referrer": "x"}, {"referrer": "y" * 17}, {"tier": 4}, {"tier": "2"}, {"nickname": "root"},
+                {"birthday": "someday"}, {"birthday": 19900203}, {"extra": 1}):
+        assert decode(_body(make_score_request(**bad))) is None, bad
+    assert Wider.model_validate(make_score_request(tier="2")).tier == 2, "lax inputs too go to the route"
+
+
+def test_a_model_that_cannot_be_mirrored_leaves_every_body_to_the_route() -> None:
+    class Checked(ScoreRequest):
+        @model_validator(mode="after")
+        def _whole(self) -> Checked:
+            return self
+
+    m = mirror(Checked, trusted=frozenset({"_text"}))
+    assert (m.struct, m.why_not) == (None, "model validators") and m.decoder()(_body(make_score_request())) is None
+    assert mirror(ScoreRequest).why_not == "a validator of every field", "_text is not trusted unless said"

@@ -106,3 +106,19 @@ def test_tracked_networks_stay_bounded() -> None:
     for i in range(1_000):
         m.observe(f"q{i}", None, False, False)
     assert "prefix:attacker" in m.nets and "prefix:attacker" in m.status().networks
+
+
+def test_the_new_ip_share_is_over_the_logins_whose_new_ip_status_is_known() -> None:
+    """100 scored logins, all from IPs new to their account, and 200 reported events (new-IP status
+    unknown), a third of everything failing: the new-IP share is 100 % of the known, not a third of all,
+    so the global signal starts; with fewer known logins than `attack_min_attempts` (80) it does not."""
+    for known, expected in ((100, True), (50, False)):
+        m, clock, _ = monitor(attack_min_attempts=80)
+        for i in range(300):
+            clock.t += 0.05
+            m.observe(f"net{i}", None, i % 3 == 0, True if i % 3 == 0 and i < 3 * known else None)
+        clock.t += 1
+        m.tick()
+        st = m.status()
+        assert st.global_on is expected, known
+        assert abs(m.ip_known - known) < 0.1 * known and m.new_ips == m.ip_known, "unknowns stay out of both sides"

@@ -197,3 +197,18 @@ def test_verbose_brings_sparks_own_logging_back(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("ATO_VERBOSE", "1")
     assert "spark.driver.extraJavaOptions" not in launch_conf(load_settings(environ={}))
     assert build_parser().parse_args(["ingest", "-v"]).verbose and build_parser().parse_args(["-v", "ingest"]).verbose
+
+
+def test_serve_tells_its_workers_how_many_they_are(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ato serve --workers 3` passes the count to the workers' settings (ATO_SERVING__WORKERS), which
+    scale a worker's own velocity counts (ato.online.decide.policy)."""
+    import uvicorn
+
+    ran: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: ran.append(kw))
+    monkeypatch.setenv("ATO_STORE", "redis")
+    monkeypatch.setenv("ATO_SERVING__WORKERS", "1")  # restored after the test
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    assert main(["serve", "--workers", "3"]) == 0
+    assert ran[0]["workers"] == 3 and load_settings().serving.workers == 3
+    assert main(["serve"]) == 0 and load_settings().serving.workers == 1

@@ -1,7 +1,8 @@
 """Guardrails without a server: conf/guardrails.yaml loads; the derived names (successes per window,
 velocity known, device, attack flags); the issue's two cases on bare vectors; a guardrail can only
 raise; a wrong file is refused with the file, the entry and the problem; the policy's judgement on
-top of a decision (raise, never lower; attack mode's stricter tiers)."""
+top of a decision (raise, never lower; attack mode's stricter tiers); during an attack a degraded
+success from a failing IP or /24 is stepped up; a worker's own counts are read times the workers."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from ato.features.request import LoginSignals
 from ato.model.tiers import Tiers
 from ato.online.decide.attack import AttackMonitor
 from ato.online.decide.guardrails import GuardrailsError, derived_features, load_guardrails
-from ato.online.decide.policy import ATTACK_TIERS, Policy, guardrails_path
+from ato.online.decide.policy import ATTACK_TIERS, Policy, guardrails_path, shared_estimate
 from ato.online.decide.records import LiveLogin
 from ato.settings import load_settings
 
@@ -36,16 +37,21 @@ def vector(**over: Any) -> dict[str, Any]:
     return v
 
 
-def fired(vec: dict[str, Any], level: int = 0, *, device: bool = True, network: bool = False) -> list[str]:
-    derived = derived_features(vec, has_device=device, attack_network=network, attack_mode=False)
+def fired(vec: dict[str, Any], level: int = 0, *, device: bool = True, network: bool = False,
+          attack: bool = False) -> list[str]:
+    derived = derived_features(vec, has_device=device, attack_network=network, attack_mode=attack)
     return [g.name for g in CONF.check(vec, level, derived)]
+
+
+DEGRADED_ONLY = {"attack_degraded_failing_ip", "attack_degraded_failing_prefix"}  # levels 1, 2, 3
 
 
 def test_the_conf_file_loads_and_every_guardrail_applies_at_every_level() -> None:
     names = [g.name for g in CONF.guardrails]
     assert {"account_success_burst", "failing_ip_success", "velocity_unknown_success",
-            "attack_network_success"} <= set(names)
-    assert all(g.levels == {0, 1, 2, 3} for g in CONF.guardrails)
+            "attack_network_success"} | DEGRADED_ONLY <= set(names)
+    assert all(g.levels == {0, 1, 2, 3} for g in CONF.guardrails if g.name not in DEGRADED_ONLY)
+    assert all(g.levels == {1, 2, 3} for g in CONF.guardrails if g.name in DEGRADED_ONLY)
     assert all(g.action != "allow" for g in CONF.guardrails)
 
 
@@ -119,3 +125,60 @@ def test_the_policy_raises_never_lowers_and_attack_mode_tightens_the_tiers() -> 
     tight = policy.judge(vector(), 0, login(), "allow", 0.2, tiers, None, 0.0)
     assert (tight.action, tight.names) == ("step_up_mfa", [ATTACK_TIERS])
     assert policy.judge(vector(), 0, login(False), "allow", 0.2, tiers, None, 0.0).action == "allow"
+
+
+@pytest.mark.parametrize("level", [1, 2, 3])
+def test_during_an_attack_a_degraded_success_from_a_failing_ip_or_prefix_is_stepped_up(level: int) -> None:
+    ip = vector(ip_attempts_1h=3.0, ip_failures_1h=1.0, ip_accounts_1h=3.0, prefix_attempts_1h=3.0,
+                prefix_failures_1h=1.0, prefix_accounts_1h=3.0)
+    prefix = vector(prefix_attempts_1h=10.0, prefix_failures_1h=10.0, prefix_accounts_1h=10.0)
+    assert fired(ip, level, attack=True) == ["attack_degraded_failing_ip"]
+    assert fired(prefix, level, attack=True) == ["attack_degraded_failing_prefix"]
+    typo = vector(ip_attempts_1h=2.0, ip_failures_1h=2.0, ip_accounts_1h=2.0, prefix_attempts_1h=2.0,
+                  prefix_failures_1h=2.0, prefix_accounts_1h=2.0)
+    assert fired(typo, level, attack=True) == [], "a person's typos (a household's two accounts, or one read doubled)"
+    assert fired({**prefix, "prefix_accounts_1h": 9.0}, level, attack=True) == []
+    assert fired({**prefix, "prefix_failures_1h": 9.0}, level, attack=True) == []
+    assert fired({**ip, "ip_failures_1h": 0.0}, level, attack=True) == [], "no failure from the IP"
+    assert fired(ip, level) == [] and fired(prefix, level) == [], "attack mode off"
+    assert fired({**ip, "outcome": "bad_password"}, level, attack=True) == [], "a failed login is left alone"
+    assert fired(ip, 0, attack=True) == [] and fired(prefix, 0, attack=True) == [], "level 0: the model decides"
+
+
+def attack_on(policy: Policy, now: list[float]) -> None:
+    for _ in range(250):  # a wave of failures trips the global signal
+        policy.attack.observe(None, None, True, None)
+    now[0] += 2.0
+    policy.attack.tick()
+    assert policy.attack.status().global_on
+
+
+def test_the_policy_steps_up_a_degraded_success_from_a_failing_ip_only_in_attack_mode() -> None:
+    now = [0.0]
+    policy = Policy(CONF, AttackMonitor(SETTINGS.policy, clock=lambda: now[0]), 0.5)
+    seen = vector(ip_attempts_1h=3.0, ip_failures_1h=1.0, ip_accounts_1h=3.0)
+    assert [policy.judge(seen, lv, login(), "allow", 0.0, None, None, 0.0).action for lv in range(4)] == ["allow"] * 4
+    attack_on(policy, now)
+    judged = [policy.judge(seen, lv, login(), "allow", 0.0, None, None, 0.0) for lv in range(4)]
+    assert (judged[0].action, judged[0].names) == ("allow", []), "level 0 is not affected"
+    for j in judged[1:]:
+        assert (j.action, j.names) == ("step_up_mfa", ["attack_degraded_failing_ip"])
+
+
+def test_a_workers_own_counts_are_read_times_the_workers() -> None:
+    own = vector(ip_attempts_5m=3.0, ip_failures_5m=3.0, ip_accounts_5m=3.0, account_attempts_5m=5.0,
+                 prefix_attempts_5m=math.nan, new_ip=1.0)
+    est = shared_estimate(own, 2)
+    assert (est["ip_failures_5m"], est["ip_accounts_5m"], est["account_attempts_5m"]) == (6.0, 6.0, 10.0)
+    assert math.isnan(est["prefix_attempts_5m"]) and est["new_ip"] == 1.0 and est["outcome"] == "success"
+    assert shared_estimate(own, 1) is own and own["ip_failures_5m"] == 3.0, "one worker: as counted; input kept"
+
+    def names(workers: int, local: bool) -> list[str]:
+        policy = Policy(CONF, AttackMonitor(SETTINGS.policy, clock=lambda: 0.0), 0.5, workers)
+        return policy.judge(own, 1, login(), "allow", 0.0, None, None, 0.0, local=local).names
+
+    # 3 failures on 3 accounts in this worker of 2: ~6 in all, past failing_ip_success (5 and 5); 5
+    # successes of the account: ~10, the hot-key limit
+    assert names(2, local=True) == ["account_success_burst", "failing_ip_success"]
+    assert names(2, local=False) == [], "counts from the shared store are read as they are"
+    assert names(1, local=True) == [], "one worker sees all"

@@ -1,11 +1,16 @@
-"""Attack mode: a global signal over the last minutes of scored logins that tightens decisions while a
-credential-stuffing wave lasts (README "Attack mode").
+"""Attack mode: a global signal over the last minutes of logins that tightens decisions while a
+credential-stuffing wave lasts (README "Attack mode"). It is fed by every scored login (`Policy.judge`)
+and by every login reported through `/v1/events` (`Decider.record`, once per event id this process saw).
 
 Counts decay exponentially with time constant `policy.attack_window_s` (a steady rate r reads as about
-r x window), so each login costs O(1): the global counters (attempts, failures, logins from an IP new
-to the account) and those of the login's /24 and ASN are decayed and bumped. Triggers:
-- global: failed share >= `attack_failure_ratio`, or new-IP share >= `attack_new_ip_rate` with failed
-  share >= `attack_new_ip_failure_ratio`, once attempts reach `attack_min_attempts`;
+r x window), so each login costs O(1): the global counters (attempts, failures, logins whose new-IP
+status is known and those from an IP new to the account) and those of the login's /24 and ASN are
+decayed and bumped. Triggers:
+- global: failed share >= `attack_failure_ratio` once attempts reach `attack_min_attempts`; or new-IP
+  share >= `attack_new_ip_rate` with failed share >= `attack_new_ip_failure_ratio`, where the new-IP
+  share is over the logins whose new-IP status is known (a scored login with the account's history at
+  hand) and needs `attack_min_attempts` of those: a reported event or a login decided without the
+  store says nothing about new IPs, so it dilutes neither side of that share;
 - a network: a /24 (an ASN) with failures >= `attack_prefix_min_failures` (`attack_asn_min_failures`)
   and failed share >= `attack_network_failure_ratio` is flagged as attacking.
 A trigger stays on `attack_hold_s` after it last held. Attack mode is on while any trigger is. Time is
@@ -48,7 +53,7 @@ class _Counts:
 
 
 class AttackMonitor:
-    """Feeds on every scored login (`observe`) and says whether its network is attacking."""
+    """Feeds on every login (`observe`) and says whether its network is attacking."""
 
     def __init__(self, conf: PolicyConf, clock: Callable[[], float] = time.monotonic,
                  on_change: Callable[[AttackStatus], None] | None = None) -> None:
@@ -56,7 +61,7 @@ class AttackMonitor:
         self.tau = conf.attack_window_s
         self.nets: dict[str, _Counts] = {}
         self.flagged: dict[str, float] = {}  # network label -> since
-        self.attempts = self.failures = self.new_ips = 0.0
+        self.attempts = self.failures = self.new_ips = self.ip_known = 0.0
         self.t = clock()
         self.global_on, self.global_last_hit = False, -math.inf
         self.since: float | None = None
@@ -68,13 +73,16 @@ class AttackMonitor:
         return (f"prefix:{prefix[:PREFIX_CHARS]}" if prefix else None,
                 f"asn:{int(asn)}" if asn is not None and asn == asn else None)
 
-    def observe(self, prefix: str | None, asn: int | None, failed: bool, new_ip: bool) -> tuple[bool, str | None]:
-        """Count one login; (global trigger on, the flagged network it came from or None)."""
+    def observe(self, prefix: str | None, asn: int | None, failed: bool,
+                new_ip: bool | None) -> tuple[bool, str | None]:
+        """Count one login (`new_ip` None: not known whether the IP is new to the account); (global
+        trigger on, the flagged network it came from or None)."""
         now = self.clock()
         k = math.exp(-(now - self.t) / self.tau) if now > self.t else 1.0
         self.attempts = self.attempts * k + 1
         self.failures = self.failures * k + failed
-        self.new_ips = self.new_ips * k + new_ip
+        self.new_ips = self.new_ips * k + bool(new_ip)
+        self.ip_known = self.ip_known * k + (new_ip is not None)
         self.t = max(self.t, now)
         hit = None
         for label in self.labels(prefix, asn):
@@ -113,7 +121,8 @@ class AttackMonitor:
             return False
         fail = self.failures / self.attempts
         return fail >= c.attack_failure_ratio or (
-            self.new_ips / self.attempts >= c.attack_new_ip_rate and fail >= c.attack_new_ip_failure_ratio)
+            self.ip_known >= c.attack_min_attempts and self.new_ips / self.ip_known >= c.attack_new_ip_rate
+            and fail >= c.attack_new_ip_failure_ratio)
 
     def tick(self, now: float | None = None) -> None:
         """Evaluate the global signal, release networks whose trigger expired, bound memory. Called
@@ -122,14 +131,15 @@ class AttackMonitor:
         self._next_eval = now + self.conf.attack_eval_s
         changed = False
         k = math.exp(-(now - self.t) / self.tau) if now > self.t else 1.0
-        self.attempts, self.failures, self.new_ips, self.t = (
-            self.attempts * k, self.failures * k, self.new_ips * k, max(self.t, now))
+        self.attempts, self.failures, self.new_ips, self.ip_known, self.t = (
+            self.attempts * k, self.failures * k, self.new_ips * k, self.ip_known * k, max(self.t, now))
         if self._global_trigger():
             self.global_last_hit = now
             if not self.global_on:
                 self.global_on, changed = True, True
-                log.warning("attack signal on: failed share %.2f, new-IP share %.2f over ~%.0f attempts",
-                            self.failures / self.attempts, self.new_ips / self.attempts, self.attempts)
+                log.warning("attack signal on: failed share %.2f over ~%.0f attempts, new-IP share %.2f over ~%.0f "
+                            "known", self.failures / self.attempts, self.attempts,
+                            self.new_ips / max(self.ip_known, 1e-9), self.ip_known)
         elif self.global_on and now - self.global_last_hit >= self.conf.attack_hold_s:
             self.global_on, changed = False, True
             log.warning("attack signal off")

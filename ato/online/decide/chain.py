@@ -120,6 +120,7 @@ class Decision:
     full: Vector | None = None  # the store's full vector when a lower link answered (the policy reads it)
     tiers: Tiers | None = None  # the answering model's tiers (attack mode tightens them)
     guardrails: list[str] = field(default_factory=list)  # what the policy fired (metrics, audit)
+    local_velocity: bool = False  # the velocities are this process's own counts (no shared store answered)
 
 
 class Decider:
@@ -147,7 +148,8 @@ class Decider:
 
     def _guard(self, d: Decision) -> Decision:
         j = self.policy.judge(d.full if d.full is not None else d.features, d.fallback_level, d.login, d.action,
-                              d.risk_score, d.tiers, self.local_speed, self.clock.now())
+                              d.risk_score, d.tiers, self.local_speed, self.clock.now(),
+                              local=d.local_velocity and not self._local_is_store)
         d.action, d.reasons, d.guardrails = j.action, j.reasons + d.reasons, j.names
         return d
 
@@ -164,7 +166,9 @@ class Decider:
             shed = self._with_local_speed(request_vector(e), login, now)
             if not self._local_is_store:
                 self._record_later(login, now)
-            return self._rules(models, shed, login, SHED, t0, None, None)
+            d = self._rules(models, shed, login, SHED, t0, None, None)
+            d.local_velocity = True
+            return d
         vec: Vector | None = None
         store_error, as_of, lk = None, None, None
         notes: list[str] = []
@@ -199,18 +203,21 @@ class Decider:
                 except Exception as exc:
                     log.error("primary model failed: %s", type(exc).__name__)
                     notes.append(f"model failed: {type(exc).__name__}")
-        if vec is None:  # no store: the request's own signals and this process's velocities
+        local = vec is None  # no store: the request's own signals and this process's velocities
+        if vec is None:
             vec = self._with_local_speed(request_vector(e), login, now)
         if models.fallback is not None:
             try:
                 # request signals and velocities: the store's (model failed) or this process's (no store)
                 fvec = vec if lk is None else fallback_view(vec)
                 d = self._model(models.fallback, fvec, login, FALLBACK, f"{models.version}/fallback", t0, as_of)
-                d.store_error, d.notes, d.full = store_error, notes, vec
+                d.store_error, d.notes, d.full, d.local_velocity = store_error, notes, vec, local
                 return d
             except Exception as exc:
                 log.error("fallback model failed: %s", type(exc).__name__)
-        return self._rules(models, vec, login, RULES, t0, as_of, store_error)
+        d = self._rules(models, vec, login, RULES, t0, as_of, store_error)
+        d.local_velocity = local
+        return d
 
     def _with_local_speed(self, vec: Vector, login: LiveLogin, now: float) -> Vector:
         """The vector with this process's own window counts of the login's keys; then counts it here.
@@ -271,13 +278,20 @@ class Decider:
 
     async def record(self, logins: list[LiveLogin]) -> None:
         """/v1/events: logins known from elsewhere, into the speed layer, once per event id (this
-        process's own windows always; raises when the store cannot take them)."""
+        process's own windows always; raises when the store cannot take them). Each login new to this
+        process (not scored or reported here before) also feeds attack mode."""
         now = self.clock.now()
         for x in logins:
             now = self.clock.observe(x.signals.time_s)
-        if not self._local_is_store:
-            for x in logins:
-                self.local_speed.record(x, now)
+        fed = False
+        for x in logins:
+            if self.local_speed.record(x, now):
+                self.policy.observe(x)
+                fed = True
+        if fed:  # a batch shares one server time: its logins are weighed together now, not at the next tick
+            self.policy.attack.tick(now)
+        if self._local_is_store:  # the embedded store: its windows are the ones just written
+            return
         if not self.breaker.allow():
             raise BreakerOpenError("the online store's circuit breaker is open")
         try:

@@ -4,7 +4,11 @@ known for the login and returns the raised action, the reasons and the names of 
 
 Every link's vector carries velocities (the store's, or the process's own counters,
 `ato.online.decide.local_speed`); a login whose velocity nobody knows is marked so
-(`velocity_known == 0`), which the guardrails step up on a success.
+(`velocity_known == 0`), which the guardrails step up on a success. When the velocity comes from this
+process's own counters only (the store not used or failed) and the service runs N > 1 workers
+(`serving.workers`, set by `ato serve --workers N`), the guardrails read those counts times N: each
+worker sees about 1/N of every key's logins, so N x its count estimates the shared count under even
+spreading (`shared_estimate`), and per-account/IP limits do not fire N times late.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from ato.features.request import present
+from ato.features.speed import SPEED_FEATURES
 from ato.model.actions import SEVERITY
 from ato.model.tiers import Tiers
 from ato.online.decide.attack import AttackMonitor
@@ -38,6 +44,14 @@ def velocity_missing(vec: Vector) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))
 
 
+def shared_estimate(vec: Vector, workers: int) -> Vector:
+    """The vector with its window counts (one process's own) times the worker count: an estimate of the
+    counts all workers share when the traffic is spread evenly over them (unknown counts stay unknown)."""
+    if workers <= 1:
+        return vec
+    return {**vec, **{n: float(vec[n]) * workers for n in SPEED_FEATURES if present(vec.get(n))}}
+
+
 @dataclass
 class Judgement:
     """What the policy adds to a decision: the (raised) action, its reasons and the names that fired."""
@@ -50,15 +64,16 @@ class Judgement:
 class Policy:
     """Guardrails and attack mode, shared by every request of one process."""
 
-    def __init__(self, guardrails: Guardrails, attack: AttackMonitor, tier_scale: float) -> None:
+    def __init__(self, guardrails: Guardrails, attack: AttackMonitor, tier_scale: float, workers: int = 1) -> None:
         self.guardrails, self.attack, self.tier_scale = guardrails, attack, tier_scale
+        self.workers = workers  # worker processes of the service: scales velocities counted in this one
 
     @classmethod
     def load(cls, settings: Settings, clock: Callable[[], float] = time.monotonic) -> Policy:
         """Guardrails from conf; attack mode on `clock` (the decider passes server time, so a replayed
         day's rates are the recorded ones, not the replay's)."""
         return cls(load_guardrails(guardrails_path(settings)), AttackMonitor(settings.policy, clock),
-                   settings.policy.attack_tier_scale)
+                   settings.policy.attack_tier_scale, settings.serving.workers)
 
     @staticmethod
     def with_velocity(vec: Vector, login: LiveLogin, speed: SpeedReader | None, now: float) -> Vector:
@@ -70,14 +85,23 @@ class Policy:
         except Exception:  # counters are best effort: no velocity is handled by the guardrails
             return vec
 
+    def observe(self, login: LiveLogin) -> None:
+        """Attack mode counts a login that was not scored here (`/v1/events`): whether its IP is new to
+        the account is not known, so it stays out of the new-IP share."""
+        self.attack.observe(login.keys.get("prefix"), login.signals.asn, not login.signals.success, None)
+
     def judge(self, vec: Vector, level: int, login: LiveLogin, action: str, risk: float, tiers: Tiers | None,
-              speed: SpeedReader | None, now: float) -> Judgement:
-        """The decision's action raised by every guardrail that holds and by attack mode."""
+              speed: SpeedReader | None, now: float, local: bool = False) -> Judgement:
+        """The decision's action raised by every guardrail that holds and by attack mode. `local`: the
+        vector's velocity is this process's own (no shared store), so the guardrails read it scaled."""
+        local = local or velocity_missing(vec)
         vec = self.with_velocity(vec, login, speed, now)
+        if local:
+            vec = shared_estimate(vec, self.workers)
         success = login.signals.success
         new_ip = vec.get("new_ip")
         global_on, network = self.attack.observe(login.keys.get("prefix"), login.signals.asn, not success,
-                                                 new_ip is not None and new_ip == 1.0)
+                                                 new_ip == 1.0 if present(new_ip) else None)
         derived = derived_features(vec, has_device=login.keys.get("device") is not None,
                                    attack_network=network is not None, attack_mode=global_on)
         out = Judgement(action)
