@@ -36,7 +36,9 @@ def test_train_registers_every_scorer_with_the_required_metrics(trained: tuple[S
     assert {"training_window", "data_hash", "created_by", "scorers"} <= set(bundle)
     for name in ("model", "fallback"):
         assert (res.folder / f"{name}.txt").is_file() and bundle["scorers"][name]["feature_hash"]
-    assert set(bundle["scorers"]["fallback"]["features"]).isdisjoint({"new_device", "logins_30d", "ip_accounts_1h"})
+    fallback = set(bundle["scorers"]["fallback"]["features"])
+    assert fallback.isdisjoint({"new_device", "logins_30d", "ip_age_days"}), "no snapshot or history features"
+    assert {"ip_accounts_1h", "account_failures_5m", "ip_rep_score"} <= fallback, "request signals and velocity"
     assert registry.champion(s) == res.version  # the first model beat the rules on its test day
     assert res.report.is_file() and "SHAP" in res.report.read_text()
     scorer = load_bundle(res.folder)["model"]
