@@ -10,7 +10,7 @@ import os
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -33,6 +33,9 @@ ENV_ALIASES: dict[str, tuple[str, str]] = {
     "ATO_STORE": ("serving", "store"),
     "ATO_REDIS_URL": ("serving", "redis_url"),
 }
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class SettingsError(ValueError):
@@ -225,6 +228,18 @@ def read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise SettingsError(f"{path}: expected a mapping at the top level")
     return data
+
+
+def load_yaml_model(model: type[M], path: Path, what: str, overrides: Mapping[str, object]) -> M:
+    """A YAML file validated as `model`, with overrides (None values ignored); a mistake is a
+    SettingsError naming the file and each field (`what` says which config it is)."""
+    data = read_yaml(path) if path.exists() else {}
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        msgs = [f"{path}: {'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors()]
+        raise SettingsError(f"invalid {what}:\n  " + "\n  ".join(msgs)) from None
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:

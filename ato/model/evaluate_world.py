@@ -17,7 +17,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ato.progress import Progress
-from ato.settings import CONF_DIR, Settings, SettingsError, load_settings, read_yaml
+from ato.settings import (
+    CONF_DIR,
+    Settings,
+    SettingsError,
+    load_settings,
+    load_yaml_model,
+    read_yaml,
+)
 from ato.simulator.config import SimulatorConfig
 
 NIGHTLY_STEPS = "validate,aggregates,training,gate,publish,report"  # as `make demo`
@@ -41,14 +48,7 @@ class EvalConf(BaseModel):
 
 def load_eval_conf(path: Path | None = None, **overrides: object) -> EvalConf:
     """conf/evaluation.yaml with overrides (None values ignored); errors name the file and field."""
-    path = path or CONF_DIR / "evaluation.yaml"
-    data = read_yaml(path) if path.exists() else {}
-    data.update({k: v for k, v in overrides.items() if v is not None})
-    try:
-        return EvalConf.model_validate(data)
-    except ValidationError as e:
-        msgs = [f"{path}: {'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors()]
-        raise SettingsError("invalid evaluation config:\n  " + "\n  ".join(msgs)) from None
+    return load_yaml_model(EvalConf, path or CONF_DIR / "evaluation.yaml", "evaluation config", overrides)
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from ato.settings import CONF_DIR, SettingsError, read_yaml
+from ato.settings import CONF_DIR, load_yaml_model
 
 
 class _M(BaseModel):
@@ -62,11 +62,4 @@ class SimulatorConfig(_M):
 
 def load_simulator_config(path: Path | None = None, **overrides: object) -> SimulatorConfig:
     """conf/simulator.yaml with CLI overrides (None values ignored); errors name the file and field."""
-    path = path or CONF_DIR / "simulator.yaml"
-    data = read_yaml(path) if path.exists() else {}
-    data.update({k: v for k, v in overrides.items() if v is not None})
-    try:
-        return SimulatorConfig.model_validate(data)
-    except ValidationError as e:
-        msgs = [f"{path}: {'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors()]
-        raise SettingsError("invalid simulator config:\n  " + "\n  ".join(msgs)) from None
+    return load_yaml_model(SimulatorConfig, path or CONF_DIR / "simulator.yaml", "simulator config", overrides)
