@@ -106,13 +106,13 @@ def backfilled(spark: Any, world_lake: tuple[Settings, object], tmp_path_factory
     return s, summary
 
 
-def model_settings(lake: str, world: Path, root: Path) -> Settings:
-    """The small world has 6 matured login days: train 4, validate 1, test 1."""
+def model_settings(lake: str, world: Path, root: Path, train_days: int = 4, search_trials: int = 2) -> Settings:
+    """The small world has 6 matured login days: by default train 4, validate 1, test 1."""
     return load_settings(environ={
         "ATO_LAKE_ROOT": lake, "ATO_WORLD_DIR": str(world), "ATO_MODEL_DIR": str(root / "models"),
         "ATO_PATHS__REPORTS": str(root / "reports"), "ATO_HMAC_KEY": TEST_KEY,
-        "ATO_BATCH__LABEL_MATURITY_DAYS": "1", "ATO_MODEL__TRAIN_DAYS": "4", "ATO_MODEL__VAL_DAYS": "1",
-        "ATO_MODEL__TEST_DAYS": "1", "ATO_MODEL__FOLDS": "1", "ATO_MODEL__SEARCH_TRIALS": "2"})
+        "ATO_BATCH__LABEL_MATURITY_DAYS": "1", "ATO_MODEL__TRAIN_DAYS": str(train_days), "ATO_MODEL__VAL_DAYS": "1",
+        "ATO_MODEL__TEST_DAYS": "1", "ATO_MODEL__FOLDS": "1", "ATO_MODEL__SEARCH_TRIALS": str(search_trials)})
 
 
 @pytest.fixture(scope="session")

@@ -13,20 +13,11 @@ import pytest
 from ato.model.evaluate import run_evaluation
 from ato.model.evaluate_world import load_eval_conf
 from ato.progress import QUIET
-from ato.settings import Settings, load_settings
-from tests.conftest import TEST_KEY
+from ato.settings import Settings
+from tests.conftest import model_settings
 
 pytestmark = pytest.mark.spark
 SCORERS = {"model", "fallback", "rules", "freeman_rba"}
-
-
-def _settings(lake: str, world: Path, root: Path) -> Settings:
-    """Training rows 08-01..08-06: windows 08-04, 08-05, 08-06, each trained on 2 days, validated on 1."""
-    return load_settings(environ={
-        "ATO_LAKE_ROOT": lake, "ATO_WORLD_DIR": str(world), "ATO_MODEL_DIR": str(root / "models"),
-        "ATO_PATHS__REPORTS": str(root / "reports"), "ATO_HMAC_KEY": TEST_KEY,
-        "ATO_BATCH__LABEL_MATURITY_DAYS": "1", "ATO_MODEL__TRAIN_DAYS": "2", "ATO_MODEL__VAL_DAYS": "1",
-        "ATO_MODEL__TEST_DAYS": "1", "ATO_MODEL__FOLDS": "1", "ATO_MODEL__SEARCH_TRIALS": "1"})
 
 
 def _cells(node: Any) -> list[dict[str, Any]]:
@@ -37,7 +28,8 @@ def _cells(node: Any) -> list[dict[str, Any]]:
 
 def test_three_rolling_windows_with_intervals(backfilled: tuple[Settings, Any], small_world: tuple[Path, Path, Any],
                                               tmp_path: Path) -> None:
-    s = _settings(backfilled[0].paths.lake_root, small_world[1], tmp_path)
+    # training rows 08-01..08-06: windows 08-04, 08-05, 08-06, each trained on 2 days, validated on 1
+    s = model_settings(backfilled[0].paths.lake_root, small_world[1], tmp_path, train_days=2, search_trials=1)
     conf = load_eval_conf(root=tmp_path / "eval", windows=3, window_days=1, resamples=200)
     doc, path, report = run_evaluation(conf, QUIET, build=False, settings=s)
 
