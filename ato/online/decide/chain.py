@@ -1,6 +1,6 @@
-"""The decision chain: primary model on the full vector -> fallback model on what the request
-tells and the velocity windows (when the store fails, times out or its breaker is open, or the model fails, or the budget
-is spent) -> rules. Under overload (too many requests in flight) it sheds straight to the rules.
+"""The decision chain: primary model on the full vector -> fallback model on what the request tells
+and the velocity windows (when the store fails, times out or its breaker is open, or the model
+fails, or the budget is spent) -> rules. Under overload (too many requests in flight) it sheds straight to the rules.
 
 Every well-formed login gets a decision; the level says which link gave it. The policy
 (`ato.online.decide.policy`: guardrails, attack mode) then runs on it, whichever link answered. Whatever the link,
