@@ -140,7 +140,8 @@ def print_evaluation(doc: dict[str, Any]) -> None:
     for w in doc["windows"]:
         c = w["counts"]
         print(f"test {w['test'][0]}..{w['test'][1]}: {c['takeovers']} takeovers {c['takeovers_by_type']}, "
-              f"{c['campaigns']} campaigns, {c['legit']:,} legit logins")
+              f"{c['campaigns']} campaigns, {c['legit']:,} legit logins "
+              f"({c.get('legit_successful', c['legit']):,} successful: the challenge rate's denominator)")
     print(f"pooled: {doc['pooled']['counts']['takeovers']} takeovers {doc['pooled']['counts']['takeovers_by_type']}\n")
     for g in doc["goals"]:
         value = cell({"value": g["value"], "ci": g.get("ci")}) if isinstance(g["value"], float) else g["value"]

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ato.model.data import Window, load_silver_logins
+from ato.model.metrics import successful
 from ato.model.tiers import calibrate_and_tier
 from ato.settings import Settings
 
@@ -41,7 +42,8 @@ def freeman_block(s: Settings, w: Window, val: pd.DataFrame, test: pd.DataFrame,
     score = dict(zip(scored["event_id"], scored["freeman_score"], strict=True))
     for part in (val, test):
         part["freeman_rba_raw"] = part["event_id"].map(score).astype(float).fillna(0.0).to_numpy()
-    cal, tiers, choice = calibrate_and_tier(val["freeman_rba_raw"].to_numpy(), val["label"].to_numpy(), w_val, s)
+    cal, tiers, choice = calibrate_and_tier(val["freeman_rba_raw"].to_numpy(), val["label"].to_numpy(), w_val, s,
+                                            success_val=successful(val))
     for part in (val, test):
         part["freeman_rba_p"] = cal(part["freeman_rba_raw"].to_numpy())
         part["freeman_rba_action"] = tiers.action(part["freeman_rba_p"].to_numpy())

@@ -2,7 +2,8 @@
 that fold's booster) is cut in time order; every candidate is fit on the earlier half and
 judged on the later half by weighted log-loss (the proper score), with Brier score, distinct
 probability levels, the share of rows on the most common level, and how closely a step-up
-budget set on the earlier half is spent on the later half.
+budget set on the earlier half is spent on the later half (both on successful legit logins,
+`Part.budget_legit`).
 
 With a step-up budget, a candidate whose levels are too coarse to spend it (off by more than
 `budget_tolerance` on some fold) is left out first: plain isotonic, with nearly every login on one
@@ -23,11 +24,20 @@ EPS = 1e-15  # probabilities are clipped to [EPS, 1 - EPS] inside the log-loss
 
 @dataclass(frozen=True)
 class Part:
-    """One validation block in time order: raw scores, labels (0/1) and weights (0 = ambiguous)."""
+    """One validation block in time order: raw scores, labels (0/1), weights (0 = ambiguous) and
+    whether each login passed the password check (None: all did)."""
 
     raw: np.ndarray
     y: np.ndarray
     w: np.ndarray
+    success: np.ndarray | None = None
+
+    def budget_legit(self) -> np.ndarray:
+        """The logins the step-up budget is spent on: labelled legit (y 0, weight > 0) and
+        successful. A failed login (a customer's typo, or one of the many failed credential-
+        stuffing attempts that are labelled 0) challenges no customer, so it must not use budget."""
+        ok = (self.w > 0) & (self.y == 0)
+        return ok if self.success is None else ok & self.success.astype(bool)
 
 
 @dataclass
@@ -85,17 +95,19 @@ def judge(cal: Calibrator, early: Part, late: Part, budget: float) -> tuple[Any,
     ll = float(-np.average(y * np.log(pc) + (1 - y) * np.log1p(-pc), weights=w))
     brier = float(np.average((p - y) ** 2, weights=w))
     _, counts = np.unique(p, return_counts=True)
-    early_keep = (early.w > 0) & (early.y == 0)
-    t = budget_start(cal(early.raw[early_keep]), budget)
-    spent = float((p[y == 0] >= t).mean()) if (y == 0).any() else None
-    tol = budget_tolerance(budget, int(early_keep.sum()), int((y == 0).sum()))
+    early_legit, late_legit = early.budget_legit(), late.budget_legit()
+    t = budget_start(cal(early.raw[early_legit]), budget)
+    spent = float((cal(late.raw[late_legit]) >= t).mean()) if late_legit.any() else None
+    tol = budget_tolerance(budget, int(early_legit.sum()), int(late_legit.sum()))
     return ll, brier, len(counts), float(counts.max() / len(p)), spent, tol
 
 
 def halves(part: Part) -> tuple[Part, Part]:
     """The block cut at its middle row (rows are in event-time order)."""
     mid = len(part.y) // 2
-    return (Part(part.raw[:mid], part.y[:mid], part.w[:mid]), Part(part.raw[mid:], part.y[mid:], part.w[mid:]))
+    ok = part.success
+    return (Part(part.raw[:mid], part.y[:mid], part.w[:mid], None if ok is None else ok[:mid]),
+            Part(part.raw[mid:], part.y[mid:], part.w[mid:], None if ok is None else ok[mid:]))
 
 
 def _usable(p: Part) -> bool:

@@ -83,7 +83,7 @@ def goals(doc: dict[str, Any]) -> list[dict[str, Any]]:
         {"what": "every attack type in every window", "value": [sorted(w["counts"]["takeovers_by_type"]) for w in doc["windows"]],
          "goal": types, "met": all(set(types) <= set(w["counts"]["takeovers_by_type"]) for w in doc["windows"])},
         _goal("decision recall", doc, "model", ALL, "decision_recall", DECISION_RECALL, True),
-        _goal("legit challenge rate", doc, "model", ALL, "legit_challenge_rate", MAX_CHALLENGE, False),
+        _goal("legit challenge rate (successful legit logins)", doc, "model", ALL, "legit_challenge_rate", MAX_CHALLENGE, False),
         _goal("false-lock rate", doc, "model", ALL, "false_lock_rate", MAX_FALSE_LOCK, False),
         _goal("campaigns stopped before money moved", doc, "model", ALL, "campaigns_stopped_before_money",
               CAMPAIGNS_STOPPED, True),

@@ -27,7 +27,8 @@ Key = tuple[str, str, str]  # (scorer, attack type or ALL, metric)
 @dataclass(frozen=True)
 class ScorerRows:
     """One scorer on one window: takeovers' scores and whether any action but allow was taken,
-    legit logins' scores, flags and locks, and each campaign's stopped-before-money flag."""
+    legit logins' scores, flags and locks, each campaign's stopped-before-money flag, and which
+    legit logins passed the password check (None: all; the challenge rate counts only those)."""
 
     pos_score: np.ndarray
     pos_flag: np.ndarray
@@ -35,6 +36,7 @@ class ScorerRows:
     legit_flag: np.ndarray
     legit_lock: np.ndarray
     camp_stopped: np.ndarray
+    legit_success: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class _Prepared:
         for name, r in w.scorers.items():
             u = np.unique(r.pos_score)
             n = len(r.legit_score)
+            ok = np.ones(n, dtype=bool) if r.legit_success is None else r.legit_success.astype(bool)
             desc = np.argsort(-r.legit_score, kind="stable")
             per_set = {}
             for t, idx in self.sets.items():
@@ -72,7 +75,7 @@ class _Prepared:
                 "seg": np.searchsorted(u, r.legit_score, side="right"), "n_seg": len(u) + 1,
                 "pos_seg": np.searchsorted(u, r.pos_score, side="left") + 1,
                 "desc": desc, "tail": desc[: max(50, int(np.ceil(self.TAIL * n)))],
-                "flag": np.flatnonzero(r.legit_flag), "lock": np.flatnonzero(r.legit_lock),
+                "flag": np.flatnonzero(r.legit_flag & ok), "ok": np.flatnonzero(ok), "lock": np.flatnonzero(r.legit_lock),
                 "pos_flag": r.pos_flag.astype(float), "sets": per_set}
 
     def _threshold(self, name: str, wl: np.ndarray, total: float) -> float:
@@ -115,7 +118,7 @@ class _Prepared:
                 out[(name, t, "pr_auc")] = (_wsum(wsrt, prec), den)
                 ci = self.camp_sets[t]
                 out[(name, t, CAMPAIGN_METRIC)] = (_wsum(wc[ci], r.camp_stopped[ci]), float(wc[ci].sum()))
-            out[(name, ALL, "legit_challenge_rate")] = (float(wl[p["flag"]].sum()), total)
+            out[(name, ALL, "legit_challenge_rate")] = (float(wl[p["flag"]].sum()), float(wl[p["ok"]].sum()))
             out[(name, ALL, "false_lock_rate")] = (float(wl[p["lock"]].sum()), total)
         return out
 

@@ -15,6 +15,7 @@ from ato.model import data as D
 from ato.model.campaigns import load_money_moves, per_campaign, stopped_per_campaign
 from ato.model.evaluate_bootstrap import ScorerRows, WindowRows
 from ato.model.evaluation import SCORERS
+from ato.model.metrics import successful
 from ato.progress import Progress
 from ato.settings import Settings
 
@@ -60,6 +61,7 @@ def window_rows(test: pd.DataFrame, money: pd.DataFrame, scorers: tuple[str, ...
     failed attack attempts (truth -1) are left out, as in `evaluate`."""
     pos = (test["truth"] == 1).to_numpy()
     legit = (test["truth"] == 0).to_numpy()
+    ok = successful(test)[legit] if "outcome" in test else None  # the challenge rate's legit logins
     if "truth_campaign" in test:
         campaign = test.loc[pos, "truth_campaign"].to_numpy()
     else:  # no campaign ids: every takeover is its own unit
@@ -77,14 +79,16 @@ def window_rows(test: pd.DataFrame, money: pd.DataFrame, scorers: tuple[str, ...
             stopped = np.isin(action[pos], ("step_up_mfa", "manual_review", "temporary_lock"))
         raw = test[f"{n}_raw"].to_numpy(dtype=float)
         rows[n] = ScorerRows(raw[pos], action[pos] != "allow", raw[legit], action[legit] != "allow",
-                             action[legit] == "temporary_lock", stopped)
+                             action[legit] == "temporary_lock", stopped, ok)
     return WindowRows(kind.astype(object), pos_campaign, camp_type, rows)
 
 
 def _counts(test: pd.DataFrame, rows: WindowRows) -> dict[str, Any]:
     types, n = np.unique(rows.pos_type.astype(str), return_counts=True)
     ctypes, cn = np.unique(rows.camp_type.astype(str), return_counts=True)
-    return {"takeovers": len(rows.pos_type), "legit": int((test["truth"] == 0).sum()),
+    legit = test["truth"] == 0
+    return {"takeovers": len(rows.pos_type), "legit": int(legit.sum()),
+            "legit_successful": int((legit & (test["outcome"] == "success")).sum()) if "outcome" in test else int(legit.sum()),
             "failed_attack_attempts": int((test["truth"] == -1).sum()),
             "takeovers_by_type": {str(t): int(k) for t, k in zip(types, n, strict=True)},
             "campaigns": len(rows.camp_type),

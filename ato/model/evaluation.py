@@ -10,7 +10,7 @@ import pandas as pd
 
 from ato.model.data import Window
 from ato.model.labels import training_targets
-from ato.model.metrics import bootstrap_positives, budget_tolerance, evaluate
+from ato.model.metrics import bootstrap_positives, budget_tolerance, evaluate, successful
 from ato.model.tiers import total_cost
 from ato.settings import Settings
 
@@ -33,7 +33,8 @@ def test_target(part: pd.DataFrame, has_truth: bool) -> tuple[np.ndarray, np.nda
 
 def evaluate_part(part: pd.DataFrame, target: np.ndarray, kind: np.ndarray | None,
                   scorers: tuple[str, ...] = SCORERS) -> dict[str, Any]:
-    return {n: evaluate(target, part[f"{n}_raw"].to_numpy(), part[f"{n}_action"].to_numpy(), kind)
+    ok = successful(part) if "outcome" in part else None
+    return {n: evaluate(target, part[f"{n}_raw"].to_numpy(), part[f"{n}_action"].to_numpy(), kind, ok)
             for n in scorers if f"{n}_raw" in part}
 
 
@@ -66,12 +67,13 @@ def evaluate_blocks(s: Settings, w: Window, val: pd.DataFrame, test: pd.DataFram
 
 def budget_check(s: Settings, val: pd.DataFrame, test_model: dict[str, Any]) -> dict[str, Any] | None:
     """The model's realised legit challenge rate on test against the step-up budget it was tiered
-    for on validation, with the tolerance chance allows (`budget_tolerance`)."""
+    for on validation, with the tolerance chance allows (`budget_tolerance`): both over successful
+    legit logins, the ones the budget is spent on."""
     b = s.model.stepup_budget
     if b is None:
         return None
     y, w = training_targets(val)
-    n_val, n_test = int(((y == 0) & (w > 0)).sum()), int(test_model["n_legit"])
+    n_val, n_test = int(((y == 0) & (w > 0) & successful(val)).sum()), int(test_model["n_legit_successful"])
     realised = test_model["legit_challenge_rate"]
     tol = budget_tolerance(b, n_val, n_test)
     return {"budget": b, "realised": realised, "tolerance": tol, "n_legit_val": n_val, "n_legit_test": n_test,

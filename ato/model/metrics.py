@@ -6,9 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 STEP_UP_BUDGET = 0.01  # recall_at_1pct_stepup: challenge at most this share of legit logins
+
+
+def successful(rows: pd.DataFrame) -> np.ndarray:
+    """Which logins passed the password check. Only these can challenge a customer: the step-up
+    budget and the realised legit challenge rate count successful legit logins (a failed login
+    still gets an action, at no customer friction)."""
+    return (rows["outcome"] == "success").to_numpy(dtype=bool)
 
 
 def budget_threshold(legit_scores: np.ndarray, budget: float = STEP_UP_BUDGET) -> float:
@@ -33,12 +41,17 @@ def _safe(fn: Any, y: np.ndarray, s: np.ndarray) -> float | None:
     return float(fn(y, s)) if 0 < y.sum() < len(y) else None
 
 
-def evaluate(y: np.ndarray, score: np.ndarray, action: np.ndarray, kind: np.ndarray | None = None) -> dict[str, Any]:
+def evaluate(y: np.ndarray, score: np.ndarray, action: np.ndarray, kind: np.ndarray | None = None,
+             success: np.ndarray | None = None) -> dict[str, Any]:
     """Metrics for positives `y == 1` against legit `y == 0` (rows with other values are left
-    out). `action` != "allow" counts as flagged; `kind` gives each positive's attack type."""
+    out). `action` != "allow" counts as flagged; `kind` gives each positive's attack type. The
+    legit challenge rate counts successful legit logins only (`success`; None = all succeeded);
+    the ranking metrics and the false-lock rate count every legit login."""
     keep = (y == 0) | (y == 1)
     y, score, action = y[keep].astype(int), score[keep].astype(float), action[keep]
+    ok = np.ones(len(y), dtype=bool) if success is None else np.asarray(success, dtype=bool)[keep]
     legit, pos = y == 0, y == 1
+    friction = legit & ok  # legit logins an action would challenge: those that passed the password check
     flagged = action != "allow"
     thr = budget_threshold(score[legit])
     tp, fp = int((flagged & pos).sum()), int((flagged & legit).sum())
@@ -53,7 +66,9 @@ def evaluate(y: np.ndarray, score: np.ndarray, action: np.ndarray, kind: np.ndar
         "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
         # the decisions as taken (any action but allow), not only the ranking
         "decision_recall": recall,
-        "legit_challenge_rate": float(flagged[legit].mean()) if legit.any() else None,
+        "legit_challenge_rate": float(flagged[friction].mean()) if friction.any() else None,
+        "n_legit_successful": int(friction.sum()),
+        "failed_legit_actioned_share": float(flagged[legit & ~ok].mean()) if (legit & ~ok).any() else None,
         "actions_positive": _counts(action[pos]), "actions_legit": _counts(action[legit]),
         "recall_at_1pct_stepup": float((score[pos] > thr).mean()) if pos.any() else None,
         "legit_challenged_at_1pct": float((score[legit] > thr).mean()) if legit.any() else None,

@@ -1,7 +1,7 @@
 """Actions from calibrated probabilities: the action with the lowest expected cost under the
 cost table in conf (`costs`); the step-up threshold then moved to spend the operator's budget
-of challenged legit logins (`model.stepup_budget`) on validation, and the lock threshold raised
-until validation false locks stay under `model.max_false_lock_rate`."""
+of challenged legit logins (`model.stepup_budget`, successful logins only) on validation, and
+the lock threshold raised until validation false locks stay under `model.max_false_lock_rate`."""
 
 from __future__ import annotations
 
@@ -92,23 +92,25 @@ def spend_budget(t: Tiers, p_legit: np.ndarray, budget: float) -> Tiers:
 
 
 def calibrate_and_tier(raw_val: np.ndarray, y_val: np.ndarray, w_val: np.ndarray, s: Settings, *,
-                       logit_in: bool = False, folds: list[Part] | None = None) -> tuple[Calibrator, Tiers, dict[str, Any]]:
+                       logit_in: bool = False, folds: list[Part] | None = None,
+                       success_val: np.ndarray | None = None) -> tuple[Calibrator, Tiers, dict[str, Any]]:
     """Choose a calibrator on `folds` (time-ordered validation blocks; default: this one; with a
     step-up budget, only among those that spend it: `calibration_choice`), fit it
-    on validation (rows with weight 0 left out), then tier by cost, spend the step-up budget and cap
-    false locks on validation's legit logins: the same step for the model, the fallback model and
-    the Freeman baseline. Also returns the calibrator comparison (for metrics and the report)."""
+    on validation (rows with weight 0 left out), then tier by cost, spend the step-up budget on
+    validation's successful legit logins (`success_val`: passed the password check; None = all did)
+    and cap false locks on all its legit logins (a lock on a failed login still locks the owner out):
+    the same step for the model, the fallback model and the Freeman baseline. Also returns the
+    calibrator comparison (for metrics and the report)."""
     m = s.model
-    final = Part(raw_val, y_val, w_val)
+    final = Part(raw_val, y_val, w_val, success_val)
     budget = m.stepup_budget if m.stepup_budget is not None else STEP_UP_BUDGET
     cal, choice = choose_and_fit(folds or [final], final, list(m.calibrators), logit_in, budget,
                                  enforce_budget=m.stepup_budget is not None)
-    keep = w_val > 0
-    p_legit = cal(raw_val[keep & (y_val == 0)])
     tiers = cost_tiers(s.costs)
     if m.stepup_budget is not None:
-        tiers = spend_budget(tiers, p_legit, m.stepup_budget)
-    tiers = cap_false_locks(tiers, p_legit, m.max_false_lock_rate)
+        tiers = spend_budget(tiers, cal(raw_val[final.budget_legit()]), m.stepup_budget)
+    keep = w_val > 0
+    tiers = cap_false_locks(tiers, cal(raw_val[keep & (y_val == 0)]), m.max_false_lock_rate)
     return cal, tiers, choice
 
 

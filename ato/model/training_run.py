@@ -20,6 +20,7 @@ from ato.model.bundle import Scorer
 from ato.model.calibration_choice import Part
 from ato.model.fit import Block, Fitted, fit, search_params
 from ato.model.labels import training_targets
+from ato.model.metrics import successful
 from ato.model.tiers import calibrate_and_tier
 from ato.progress import Progress
 from ato.settings import Settings
@@ -88,6 +89,7 @@ class _Folds:
 
     def __init__(self, df: pd.DataFrame, y: np.ndarray, w: np.ndarray, folds: list[D.Window]) -> None:
         self.df, self.y, self.w = df, y, w
+        self.success = successful(df)
         self.splits = [D.make_split(df, f) for f in folds]
         self.encoders = [D.Encoder.fit(df[s.train]) for s in self.splits]
         self.cache: dict[tuple[int, tuple[str, ...]], np.ndarray] = {}
@@ -133,12 +135,13 @@ def _choose(folds: _Folds, s: Settings, progress: Progress) -> tuple[list[Trial]
 def _val_part(folds: _Folds, k: int, f: Fitted, features: tuple[str, ...]) -> Part:
     """Fold k's validation block scored by fold k's booster (rows in event-time order)."""
     val = folds.splits[k].val
-    return Part(f.predict(folds.X(k, features)[val]), folds.y[val], folds.w[val])
+    return Part(f.predict(folds.X(k, features)[val]), folds.y[val], folds.w[val], folds.success[val])
 
 
 def _scorer(name: str, f: Fitted, features: tuple[str, ...], enc: D.Encoder, final: Part, parts: list[Part],
             s: Settings) -> tuple[Scorer, dict[str, Any]]:
-    cal, tiers, choice = calibrate_and_tier(final.raw, final.y, final.w, s, logit_in=True, folds=parts)
+    cal, tiers, choice = calibrate_and_tier(final.raw, final.y, final.w, s, logit_in=True, folds=parts,
+                                            success_val=final.success)
     return Scorer(name, features, enc, f.booster, f.best_iteration, f.impute, cal, tiers), choice
 
 

@@ -35,16 +35,21 @@ def evaluation_section(page: Page, doc: dict[str, Any]) -> None:
               f"10,000 accounts {world['campaigns']}. {len(doc['windows'])} test windows of {world['window_days']} days, "
               f"each scored by a model trained only on the days before it. {b['level']:.0%} percentile intervals from "
               f"{b['resamples']} bootstrap draws (campaigns and legit logins resampled, seed {b['seed']}); pooled "
-              f"metrics sum the windows' numerators and denominators (each window at its own model's thresholds).")
+              f"metrics sum the windows' numerators and denominators (each window at its own model's thresholds). "
+              f"legit_challenge_rate counts successful legit logins (password check passed: only those can challenge "
+              f"a customer; failed logins still get an action); false locks, recall at 1 % and PR-AUC count every "
+              f"legit login.")
     types = doc["attack_types"]
     rows = [[f"{w['test'][0]}..{w['test'][1]}", w["training"]["window"]["train"], w["training"]["imbalance_method"],
              w["training"]["calibrator"].get("model"), w["counts"]["takeovers"],
              *[w["counts"]["takeovers_by_type"].get(t, 0) for t in types], w["counts"]["campaigns"],
-             f"{w['counts']['legit']:,}"] for w in doc["windows"]]
+             f"{w['counts']['legit']:,} ({w['counts'].get('legit_successful', w['counts']['legit']):,})"]
+            for w in doc["windows"]]
     c = doc["pooled"]["counts"]
     rows.append(["pooled", "", "", "", c["takeovers"], *[c["takeovers_by_type"].get(t, 0) for t in types],
-                 c["campaigns"], f"{c['legit']:,}"])
-    page.table(["test window", "trained on", "imbalance", "calibrator", "takeovers", *types, "campaigns", "legit"], rows)
+                 c["campaigns"], f"{c['legit']:,} ({c.get('legit_successful', c['legit']):,})"])
+    page.table(["test window", "trained on", "imbalance", "calibrator", "takeovers", *types, "campaigns",
+                "legit (successful)"], rows)
     page.heading("Goals (pooled point estimates)")
     page.table(["goal", "value", "interval", "target", "beats (rules, Freeman)", "per window", "met"],
                [[g["what"], g["value"] if not isinstance(g["value"], float) else f"{g['value']:.4f}", g.get("ci") or "",

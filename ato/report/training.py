@@ -11,7 +11,7 @@ import numpy as np
 
 from ato.model.calibration import reliability
 from ato.model.evaluation import SCORERS, label_target, test_target
-from ato.model.metrics import pr_curve
+from ato.model.metrics import pr_curve, successful
 from ato.model.tiers import Tiers, total_cost
 from ato.report.html import Page
 from ato.report.training_decisions import calibration_tables, decision_tables, score_distributions
@@ -118,10 +118,11 @@ def _plots(page: Page, run: TrainingRun, s: Settings) -> None:
 
 
 def _budget_curve(ax: Any, run: TrainingRun, y: np.ndarray) -> None:
-    """Share of legit logins reaching each step-up threshold, validation (labels) and test."""
+    """Share of successful legit logins (the budget's) reaching each step-up threshold, validation
+    (labels) and test."""
     grid = np.logspace(-6, 0, 80)
     for name, part, tgt in (("validation (labels)", run.val, label_target(run.val)), ("test", run.test, y)):
-        p = np.sort(part.loc[tgt == 0, "model_p"].to_numpy())
+        p = np.sort(part.loc[(tgt == 0) & successful(part), "model_p"].to_numpy())
         ax.plot(grid, 1 - np.searchsorted(p, grid, side="left") / max(len(p), 1), label=name)
     start = run.scorers["model"].tiers.starts.get("step_up_mfa")
     if start is not None and start <= 1:
@@ -129,7 +130,7 @@ def _budget_curve(ax: Any, run: TrainingRun, y: np.ndarray) -> None:
     b = run.metrics.get("stepup_budget")
     if b:
         ax.axhline(b["budget"], color="k", ls=":", label=f"budget {b['budget']:.1%}")
-    ax.set(xscale="log", yscale="log", xlabel="step-up threshold (probability)", ylabel="legit logins challenged (share)",
+    ax.set(xscale="log", yscale="log", xlabel="step-up threshold (probability)", ylabel="successful legit logins challenged (share)",
            title="Step-up budget: legit challenged vs threshold")
     ax.legend(fontsize=8)
 

@@ -52,16 +52,18 @@ def decision_tables(page: Page, run: TrainingRun) -> None:
         rows.append([n, _f(r.get("decision_recall")), _f(r.get("legit_challenge_rate")), _f(r.get("false_lock_rate")),
                      f"{r['n_positive'] - pos.get('allow', 0)}/{r['n_positive']}",
                      ", ".join(f"{a}={pos.get(a, 0)}" for a in ACTION_COLORS),
-                     f"{r['n_legit'] - legit.get('allow', 0):,}/{r['n_legit']:,}",
+                     f"{r['n_legit'] - legit.get('allow', 0):,}/{r['n_legit']:,}",  # every legit login, failed too
                      _f(r.get("campaigns_stopped_before_money"), ".3f"),
                      _campaigns(r.get("campaigns"))])
-    page.table(["scorer", "decision recall", "legit challenge rate", "false lock rate", "takeovers actioned",
-                "takeovers by action", "legit challenged", "campaigns stopped before money", "campaigns (stopped/all by type)"],
+    page.table(["scorer", "decision recall", "legit challenge rate (successful logins)", "false lock rate",
+                "takeovers actioned", "takeovers by action", "legit actioned (all, failed too)",
+                "campaigns stopped before money", "campaigns (stopped/all by type)"],
                rows)
     b = m.get("stepup_budget")
     if b:
-        page.text(f"Step-up budget {b['budget']:.2%} of legit logins (threshold set on {b['n_legit_val']:,} validation "
-                  f"legit logins): realised on {b['n_legit_test']:,} test legit logins {_f(b['realised'])}, tolerance "
+        page.text(f"Step-up budget {b['budget']:.2%} of successful legit logins (threshold set on {b['n_legit_val']:,} "
+                  f"successful validation legit logins): realised on {b['n_legit_test']:,} successful test legit logins "
+                  f"{_f(b['realised'])}, tolerance "
                   f"±{b['tolerance']:.4f} (3 sd of the validation quantile and the test binomial) — "
                   f"{'within' if b['within'] else 'OUTSIDE'}.")
     page.text("Campaigns: a takeover campaign is stopped when a successful attacker login got step-up, review or lock at "
