@@ -144,8 +144,9 @@ class ModelConf(_Section):
     early_stopping_rounds: int = Field(40, ge=5, description="Stop when validation average precision stalls this long.")
     max_false_lock_rate: float = Field(0.001, ge=0, le=1, description="Lock threshold raised until validation false locks are at most this share of legit logins.")
     stepup_budget: float | None = Field(
-        0.01, ge=0, le=1, description="Share of legit logins the operator accepts to challenge: the step-up threshold "
-        "is set on validation to spend it (any action but allow counts). None: the step-up threshold is cost-based.")
+        0.01, ge=0, le=1, description="Share of successful legit logins the operator accepts to challenge (failed "
+        "logins challenge no customer): the step-up threshold is set on validation to spend it (any action but allow "
+        "counts). None: the step-up threshold is cost-based.")
     calibrators: list[CalibrationMethod] = Field(
         default_factory=lambda: list(CALIBRATION_METHODS),
         description="Calibrators compared on validation log-loss (time-ordered halves of each fold's validation "
