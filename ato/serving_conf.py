@@ -74,6 +74,9 @@ class PolicyConf(_Section):
     attack_prefix_min_failures: float = Field(20.0, ge=1, description="A /24 whose failures (decayed) reach this ...")
     attack_asn_min_failures: float = Field(100.0, ge=1, description="An ASN whose failures (decayed) reach this ...")
     attack_network_failure_ratio: float = Field(0.6, gt=0, le=1, description="... at this failed share is attacking.")
+    attack_asn_categories: list[str] = Field(["hosting", "proxy", "tor"], description="An ASN is counted and "
+                                             "flagged only from logins whose IP reputation category is one of these "
+                                             "(datacenter networks); elsewhere only the /24 is.")
     attack_hold_s: float = Field(120.0, ge=0, description="A trigger stays on this long after it last held.")
     attack_tier_scale: float = Field(0.5, gt=0, le=1, description="In global attack mode, a successful login's "
                                                                   "model thresholds are multiplied by this.")

@@ -1,24 +1,27 @@
 """Attack mode and the degraded levels, through the API: logins reported on /v1/events feed attack mode
 (a /24 spike flags the network, a spread wave starts the global signal), once per event id; while the
 global signal is on, a success decided at a degraded level (fallback model, rules, shed) from an IP
-that failed is stepped up and one at level 0 is not; with the store down, a worker of N reads its own
-velocity counts times N."""
+that failed is stepped up and one at level 0 is not; an ASN is flagged only when the reputation feed
+files its IPs as a datacenter's; with the store down, a worker of N reads its own IP and /24 counts
+times N."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import httpx
+import pandas as pd
 import pytest
 from fastapi import FastAPI
 
 from ato.model.actions import SEVERITY
 from ato.online.decide.chain import Models
+from ato.online.decide.enrich import Enricher
 from ato.settings import Settings
 from tests.api.builders import FaultyStore, api_settings, blind, build_app, serve, tiny_store
 from tests.api.test_chain import audit
 from tests.api.test_policy import LEVELS, post, shed_everything
-from tests.builders import make_login
+from tests.builders import make_login, make_reputation
 
 pytestmark = [pytest.mark.unit, pytest.mark.anyio]
 T0 = 12 * 3600  # 12:00 on the test day
@@ -30,9 +33,10 @@ def at(seconds: float) -> str:
 
 
 def failures(ips: list[str], start: float, step: float = 0.5, **over: Any) -> list[dict[str, Any]]:
-    """Failed logins on one account each, from `ips` in turn, `step` seconds apart (no ASN)."""
+    """Failed logins on one account each, from `ips` in turn, `step` seconds apart (no ASN unless given)."""
     return [make_login(event_id=f"ev-fail-{start}-{i}", event_time=at(start + i * step), account_id=f"acct_victim_{i}",
-                       outcome="bad_password", ip=ip, device_id=None, asn=None, **over) for i, ip in enumerate(ips)]
+                       **{"outcome": "bad_password", "ip": ip, "device_id": None, "asn": None, **over})
+            for i, ip in enumerate(ips)]
 
 
 async def report(c: httpx.AsyncClient, logins: list[dict[str, Any]]) -> None:
@@ -133,3 +137,28 @@ async def test_with_the_store_down_a_worker_of_n_reads_its_own_counts_times_n(
         assert d["action"] == "step_up_mfa" and audit(s)[-1]["guardrails"] == ["failing_ip_success"]
     else:
         assert (d["action"], audit(s)[-1]["guardrails"]) == ("allow", [])
+
+
+@pytest.mark.parametrize("hosting", [True, False])
+async def test_an_asn_is_flagged_only_when_its_ips_are_a_datacenters(settings: Settings, models: Models,
+                                                                     hosting: bool) -> None:
+    """150 failures from 75 /24s of one ASN (2 per /24, none near a /24's limit), reported on /v1/events:
+    the owner's success from another /24 of that ASN is stepped up when the feed files the range as
+    hosting, and allowed when it is not in the feed (a residential ISP's customers)."""
+    rep = pd.DataFrame([make_reputation(network="203.0.0.0/16", category="hosting")]) if hosting else None
+    app = build_app(settings, blind(models), enricher=Enricher(settings, None, rep))
+    async with serve(app) as c:
+        ips = [f"203.0.{k // 2}.{k % 2 + 1}" for k in range(150)]
+        wave = failures(ips, T0, step=0.02, asn=64500)
+        for i in range(0, len(wave), 50):
+            await report(c, wave[i:i + 50])
+        doc = await attack_doc(c)
+        d = await post(c, app, account_id="acct_0000002", ip="203.0.200.9", device_id="dev-test-2", asn=64500,
+                       event_time=at(T0 + 5))
+    assert doc["global"] is False
+    if hosting:
+        assert [n for n in doc["networks"] if n.startswith("asn:")] == ["asn:64500"]
+        assert (d["action"], audit(settings)[-1]["guardrails"]) == ("step_up_mfa", ["attack_network_success"])
+    else:
+        assert doc["networks"] == [] or doc["networks"] == {}
+        assert (d["action"], audit(settings)[-1]["guardrails"]) == ("allow", [])

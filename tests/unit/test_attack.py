@@ -1,5 +1,6 @@
 """Attack mode with an injected clock: a /24 failure spike flags that network and attack mode starts
-(a log line, a listener call) and ends once the spike decayed and the hold passed; an ASN spike; the
+(a log line, a listener call) and ends once the spike decayed and the hold passed; an ASN spike, flagged
+only from hosting/proxy/tor ranges (a residential ASN: only its /24s); the
 global signal on the failed share, and on new IPs with elevated failures; normal traffic never
 trips it; the memory of tracked networks stays bounded."""
 
@@ -23,7 +24,7 @@ class Clock:
         return self.t
 
 
-def monitor(**conf: float) -> tuple[AttackMonitor, Clock, list[AttackStatus]]:
+def monitor(**conf: object) -> tuple[AttackMonitor, Clock, list[AttackStatus]]:
     clock, seen = Clock(), list[AttackStatus]()
     return AttackMonitor(PolicyConf.model_validate(conf), clock=clock, on_change=seen.append), clock, seen
 
@@ -53,12 +54,27 @@ def test_a_prefix_spike_starts_attack_mode_and_it_ends_after_the_hold(caplog: py
     assert "network prefix:a1b2c3d4e5f6 released" in text and "attack mode ended after" in text
 
 
-def test_an_asn_spike_over_many_prefixes_flags_the_asn() -> None:
+def test_an_asn_spike_over_many_prefixes_flags_the_asn_only_of_a_datacenter_network() -> None:
     m, clock, _ = monitor()
     for i in range(120):
         clock.t += 0.1
-        _, hit = m.observe(f"prefix{i:04d}", 64501, True, False)
+        _, hit = m.observe(f"prefix{i:04d}", 64501, True, False, "hosting")
     assert hit == "asn:64501" and list(m.status().networks) == ["asn:64501"]
+    for category in (None, "botnet"):  # residential ranges (a botnet IP is one address in a residential ASN)
+        m, clock, _ = monitor()
+        for i in range(300):
+            clock.t += 0.1
+            _, hit = m.observe(f"prefix{i:04d}", 7922, True, False, category)
+        assert hit is None and m.status().networks == {}, "a residential ASN is never flagged as a whole"
+        assert m.observe("prefix0299", 7922, False, False, category)[1] is None
+        for _ in range(30):  # its /24s still are
+            _, hit = m.observe("hot-prefix", 7922, True, False, category)
+        assert hit == "prefix:hot-prefix" and list(m.status().networks) == ["prefix:hot-prefix"]
+    m, clock, _ = monitor(attack_asn_categories=["proxy"])
+    for i in range(120):
+        clock.t += 0.1
+        _, hit = m.observe(f"prefix{i:04d}", 64501, True, False, "hosting")
+    assert hit is None, "the categories come from conf"
 
 
 def test_the_global_signal_on_the_failed_share() -> None:

@@ -2,7 +2,9 @@
 velocity known, device, attack flags); the issue's two cases on bare vectors; a guardrail can only
 raise; a wrong file is refused with the file, the entry and the problem; the policy's judgement on
 top of a decision (raise, never lower; attack mode's stricter tiers); during an attack a degraded
-success from a failing IP or /24 is stepped up; a worker's own counts are read times the workers."""
+success from a failing IP or /24 (a datacenter /24 only) is stepped up; an account hammered by failures
+from elsewhere does not challenge its owner's login from a known device or a clean IP; a worker's own
+IP and /24 counts are read times the workers, the account's and device's as counted."""
 
 from __future__ import annotations
 
@@ -76,6 +78,11 @@ def test_derived_names() -> None:
                             attack_network=True, attack_mode=False)
     assert (view["account_successes_1h"], view["velocity_known"], view["has_device"]) == (5.0, 1.0, 0.0)
     assert (view["attack_network"], view["attack_mode"]) == (1.0, 0.0)
+    assert math.isnan(view["known_place"]), "no history at hand"
+    for nd, ni, known in ((0.0, 1.0, 1.0), (1.0, 0.0, 1.0), (1.0, 1.0, 0.0), (math.nan, 1.0, 0.0)):
+        place = derived_features(vector(new_device=nd, new_ip=ni), has_device=True, attack_network=False,
+                                 attack_mode=False)["known_place"]
+        assert place == known, (nd, ni)
     bare = {"outcome": "success", "account_attempts_5m": math.nan}
     unknown = derived_features(bare, has_device=True, attack_network=False, attack_mode=False)
     assert unknown["velocity_known"] == 0.0 and math.isnan(unknown["account_successes_5m"])
@@ -131,9 +138,12 @@ def test_the_policy_raises_never_lowers_and_attack_mode_tightens_the_tiers() -> 
 def test_during_an_attack_a_degraded_success_from_a_failing_ip_or_prefix_is_stepped_up(level: int) -> None:
     ip = vector(ip_attempts_1h=3.0, ip_failures_1h=1.0, ip_accounts_1h=3.0, prefix_attempts_1h=3.0,
                 prefix_failures_1h=1.0, prefix_accounts_1h=3.0)
-    prefix = vector(prefix_attempts_1h=10.0, prefix_failures_1h=10.0, prefix_accounts_1h=10.0)
+    prefix = vector(prefix_attempts_1h=10.0, prefix_failures_1h=10.0, prefix_accounts_1h=10.0,
+                    ip_rep_category="hosting")
     assert fired(ip, level, attack=True) == ["attack_degraded_failing_ip"]
     assert fired(prefix, level, attack=True) == ["attack_degraded_failing_prefix"]
+    for residential in (None, "botnet"):  # customers beside a few botnet IPs: the per-IP guardrails decide
+        assert fired({**prefix, "ip_rep_category": residential}, level, attack=True) == []
     typo = vector(ip_attempts_1h=2.0, ip_failures_1h=2.0, ip_accounts_1h=2.0, prefix_attempts_1h=2.0,
                   prefix_failures_1h=2.0, prefix_accounts_1h=2.0)
     assert fired(typo, level, attack=True) == [], "a person's typos (a household's two accounts, or one read doubled)"
@@ -165,20 +175,60 @@ def test_the_policy_steps_up_a_degraded_success_from_a_failing_ip_only_in_attack
         assert (j.action, j.names) == ("step_up_mfa", ["attack_degraded_failing_ip"])
 
 
-def test_a_workers_own_counts_are_read_times_the_workers() -> None:
+def test_a_workers_own_ip_and_prefix_counts_are_read_times_the_workers_account_and_device_as_counted() -> None:
     own = vector(ip_attempts_5m=3.0, ip_failures_5m=3.0, ip_accounts_5m=3.0, account_attempts_5m=5.0,
-                 prefix_attempts_5m=math.nan, new_ip=1.0)
+                 account_failures_1h=6.0, prefix_attempts_1h=4.0, prefix_attempts_5m=math.nan,
+                 device_accounts_1h=3.0, new_ip=1.0)
     est = shared_estimate(own, 2)
-    assert (est["ip_failures_5m"], est["ip_accounts_5m"], est["account_attempts_5m"]) == (6.0, 6.0, 10.0)
+    assert (est["ip_failures_5m"], est["ip_accounts_5m"], est["prefix_attempts_1h"]) == (6.0, 6.0, 8.0)
+    assert (est["account_attempts_5m"], est["account_failures_1h"], est["device_accounts_1h"]) == (5.0, 6.0, 3.0)
     assert math.isnan(est["prefix_attempts_5m"]) and est["new_ip"] == 1.0 and est["outcome"] == "success"
     assert shared_estimate(own, 1) is own and own["ip_failures_5m"] == 3.0, "one worker: as counted; input kept"
 
-    def names(workers: int, local: bool) -> list[str]:
+    def names(vec: dict[str, Any], workers: int, local: bool) -> list[str]:
         policy = Policy(CONF, AttackMonitor(SETTINGS.policy, clock=lambda: 0.0), 0.5, workers)
-        return policy.judge(own, 1, login(), "allow", 0.0, None, None, 0.0, local=local).names
+        return policy.judge(vec, 1, login(), "allow", 0.0, None, None, 0.0, local=local).names
 
-    # 3 failures on 3 accounts in this worker of 2: ~6 in all, past failing_ip_success (5 and 5); 5
-    # successes of the account: ~10, the hot-key limit
-    assert names(2, local=True) == ["account_success_burst", "failing_ip_success"]
-    assert names(2, local=False) == [], "counts from the shared store are read as they are"
-    assert names(1, local=True) == [], "one worker sees all"
+    # 3 failures on 3 accounts in this worker of 2: ~6 in all, past failing_ip_success (5 and 5); the
+    # account's 5 successes (the hot key's 6th login, all on one connection) stay 5, under the limit of 10
+    assert names(own, 2, local=True) == ["failing_ip_success"]
+    assert names(own, 2, local=False) == [], "counts from the shared store are read as they are"
+    assert names(own, 1, local=True) == [], "one worker sees all"
+    # an account hammered from elsewhere (6 failures seen here) and its owner's IP failing once (a typo):
+    # read doubled, that was 12 >= 10 and a step-up; as counted, 6
+    typo = vector(account_attempts_1h=7.0, account_failures_1h=6.0, ip_attempts_1h=1.0, ip_failures_1h=1.0,
+                  ip_accounts_1h=1.0)
+    assert names(typo, 2, local=True) == []
+    assert names({**typo, "account_attempts_5m": 10.0}, 2, local=True) == ["account_success_burst"]
+
+
+def test_an_account_hammered_from_elsewhere_does_not_challenge_its_owner() -> None:
+    hammered = dict(account_attempts_1h=13.0, account_failures_1h=12.0)
+    owner = vector(**hammered, new_device=0.0, new_ip=1.0)  # their own phone on a new network
+    assert fired(owner) == [] and fired(owner, 1) == []
+    assert fired(vector(**hammered, new_device=1.0, new_ip=0.0)) == [], "a new phone at home"
+    blind = vector(**hammered)  # no store: no history, and this IP failed nothing
+    assert fired(blind, 1) == []
+    # the failures may have come from this IP: the password finally matched there
+    from_failing_ip = vector(**hammered, ip_attempts_1h=4.0, ip_failures_1h=3.0, ip_accounts_1h=1.0)
+    assert fired(from_failing_ip, 1) == ["account_failures_then_success"]
+    # a stuffing success from a clean IP: neither the device (none, or a random fingerprint) nor the IP known
+    assert fired(vector(**hammered, new_device=math.nan, new_ip=1.0), device=False) == ["account_failures_then_new_place"]
+    assert fired(vector(**hammered, new_device=1.0, new_ip=1.0)) == ["account_failures_then_new_place"]
+    assert fired(vector(account_attempts_1h=10.0, account_failures_1h=9.0, new_device=1.0, new_ip=1.0)) == []
+
+
+@pytest.mark.parametrize(("category", "flagged"), [("hosting", True), ("proxy", True), (None, False), ("botnet", False)])
+def test_the_policy_flags_an_asn_from_the_logins_reputation_category(category: str | None, flagged: bool) -> None:
+    """Failures spread over many /24s of one ASN (none past its own /24 limit): the owner's success from
+    another /24 of it is stepped up only when the ASN is a datacenter's (its IPs filed as hosting/proxy)."""
+    now = [0.0]
+    policy = Policy(CONF, AttackMonitor(SETTINGS.policy, clock=lambda: now[0]), 0.5)
+    for i in range(300):
+        now[0] += 0.01
+        policy.observe(LiveLogin({"account": f"v{i}", "ip": f"ip{i}", "prefix": f"p{i % 30}", "device": None},
+                                 LoginSignals(0.0, False, asn=64500), f"e{i}", category))
+    owner = LiveLogin({"account": "a1", "ip": "home", "prefix": "home24", "device": "dev"},
+                      LoginSignals(0.0, True, asn=64500), "owner", category)
+    j = policy.judge(vector(), 0, owner, "allow", 0.0, None, None, 0.0)
+    assert (j.action, j.names) == (("step_up_mfa", ["attack_network_success"]) if flagged else ("allow", []))

@@ -12,7 +12,10 @@ decayed and bumped. Triggers:
   hand) and needs `attack_min_attempts` of those: a reported event or a login decided without the
   store says nothing about new IPs, so it dilutes neither side of that share;
 - a network: a /24 (an ASN) with failures >= `attack_prefix_min_failures` (`attack_asn_min_failures`)
-  and failed share >= `attack_network_failure_ratio` is flagged as attacking.
+  and failed share >= `attack_network_failure_ratio` is flagged as attacking. An ASN is counted, and so
+  flagged, only from logins whose IP the reputation feed files under `attack_asn_categories`
+  (hosting, proxy, tor): a residential or mobile ASN holds millions of customers beside a botnet's
+  few, so there only the /24 (and the guardrails' per-IP limits) single out the attackers.
 A trigger stays on `attack_hold_s` after it last held. Attack mode is on while any trigger is. Time is
 the server's clock (injectable), never the request's. Per worker process: each sees its own traffic.
 Logs name networks by the pseudonymized /24 hash or the ASN, never by an IP.
@@ -67,16 +70,20 @@ class AttackMonitor:
         self.since: float | None = None
         self._next_eval = self.t
 
-    @staticmethod
-    def labels(prefix: str | None, asn: int | None) -> tuple[str | None, str | None]:
-        """Network labels of a login: `prefix:<hash head>` and `asn:<number>` (None when unknown)."""
-        return (f"prefix:{prefix[:PREFIX_CHARS]}" if prefix else None,
-                f"asn:{int(asn)}" if asn is not None and asn == asn else None)
+    def labels(self, prefix: str | None, asn: int | None,
+               category: str | None = None) -> tuple[str | None, str | None]:
+        """Network labels of a login: `prefix:<hash head>` and `asn:<number>` (None when unknown, and the
+        ASN also None unless the IP's reputation `category` is one of `attack_asn_categories`)."""
+        asn_label = None
+        if asn is not None and asn == asn and category in self.conf.attack_asn_categories:
+            asn_label = f"asn:{int(asn)}"
+        return (f"prefix:{prefix[:PREFIX_CHARS]}" if prefix else None), asn_label
 
     def observe(self, prefix: str | None, asn: int | None, failed: bool,
-                new_ip: bool | None) -> tuple[bool, str | None]:
-        """Count one login (`new_ip` None: not known whether the IP is new to the account); (global
-        trigger on, the flagged network it came from or None)."""
+                new_ip: bool | None, category: str | None = None) -> tuple[bool, str | None]:
+        """Count one login (`new_ip` None: not known whether the IP is new to the account; `category`: its
+        IP's reputation category, None if not in the feed); (global trigger on, the flagged network it
+        came from or None)."""
         now = self.clock()
         k = math.exp(-(now - self.t) / self.tau) if now > self.t else 1.0
         self.attempts = self.attempts * k + 1
@@ -85,7 +92,7 @@ class AttackMonitor:
         self.ip_known = self.ip_known * k + (new_ip is not None)
         self.t = max(self.t, now)
         hit = None
-        for label in self.labels(prefix, asn):
+        for label in self.labels(prefix, asn, category):
             if label is None:
                 continue
             c = self.nets.get(label)

@@ -5,7 +5,8 @@ can only raise the action, never lower it: a model that never saw a velocity can
 
 Besides the model features, conditions may read names derived here (`DERIVED`): successful logins
 per account in each window, whether the velocity is known at all, whether the login has a device
-id, and the attack-mode flags (`ato.online.decide.attack`).
+id, whether its device or IP is one the account already used (`known_place`), and the attack-mode
+flags (`ato.online.decide.attack`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ DERIVED: frozenset[str] = frozenset({
     "has_device",  # 1: the request carried a device id
     "attack_network",  # 1: the login's /24 or ASN is flagged by attack mode
     "attack_mode",  # 1: the global attack signal is on
+    "known_place",  # 1: the login's device or IP is known to the account; 0: neither; NaN: history unknown
 })
 _KEYS = ("name", "when", "action", "reason", "levels")
 _REQUIRED = ("name", "when", "action", "reason")
@@ -124,11 +126,22 @@ def derived_features(vec: Mapping[str, Any], *, has_device: bool, attack_network
     derived: dict[str, Any] = {"has_device": float(has_device), "attack_network": float(attack_network),
                                "attack_mode": float(attack_mode),
                                "velocity_known": float(present(vec.get("account_attempts_5m")))}
+    derived["known_place"] = known_place(vec)
     for w in WINDOWS_S:
         a, f = vec.get(f"account_attempts_{w}"), vec.get(f"account_failures_{w}")
         derived[f"account_successes_{w}"] = float(a) - float(f) if a is not None and f is not None and present(a) \
             and present(f) else math.nan
     return derived
+
+
+def known_place(vec: Mapping[str, Any]) -> float:
+    """1.0 when the login's device or IP is one the account already used (`new_device` / `new_ip` 0),
+    0.0 when the account's history is known and neither is (no device counts as not known), NaN when
+    the history is not at hand (no store: `new_ip` missing)."""
+    nd, ni = vec.get("new_device"), vec.get("new_ip")
+    if nd == 0.0 or ni == 0.0:
+        return 1.0
+    return 0.0 if ni == 1.0 else math.nan
 
 
 def _guardrail_from_yaml(raw: Any) -> Guardrail:

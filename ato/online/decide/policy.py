@@ -6,9 +6,13 @@ Every link's vector carries velocities (the store's, or the process's own counte
 `ato.online.decide.local_speed`); a login whose velocity nobody knows is marked so
 (`velocity_known == 0`), which the guardrails step up on a success. When the velocity comes from this
 process's own counters only (the store not used or failed) and the service runs N > 1 workers
-(`serving.workers`, set by `ato serve --workers N`), the guardrails read those counts times N: each
-worker sees about 1/N of every key's logins, so N x its count estimates the shared count under even
-spreading (`shared_estimate`), and per-account/IP limits do not fire N times late.
+(`serving.workers`, set by `ato serve --workers N`), the guardrails read the IP's and the /24's counts
+times N (`shared_estimate`): many clients' logins, over many connections and event batches, reach an
+IP or a /24, so each worker sees about 1/N of them and N x its count estimates the shared one. The
+account's and the device's counts are read as they are: one client's logins ride one or a few
+connections and the failures aimed at one account arrive in event batches that each land whole on one
+worker, so they are not spread evenly and N x would overshoot (a person's 5 failures read as 10, the
+hot key challenged at its 6th login); such a limit may fire up to N times late instead.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ato.features.request import present
-from ato.features.speed import SPEED_FEATURES
+from ato.features.speed import speed_feature_names
 from ato.model.actions import SEVERITY
 from ato.model.tiers import Tiers
 from ato.online.decide.attack import AttackMonitor
@@ -44,12 +48,17 @@ def velocity_missing(vec: Vector) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))
 
 
+SCALED_KEYS = ("ip", "prefix")  # speed keys whose local counts are read times the workers (module docstring)
+SCALED_FEATURES: tuple[str, ...] = tuple(n for k in SCALED_KEYS for n in speed_feature_names(k))
+
+
 def shared_estimate(vec: Vector, workers: int) -> Vector:
-    """The vector with its window counts (one process's own) times the worker count: an estimate of the
-    counts all workers share when the traffic is spread evenly over them (unknown counts stay unknown)."""
+    """The vector with the IP's and /24's window counts (one process's own) times the worker count: an
+    estimate of the counts all workers share, as many clients spread evenly over them (unknown counts
+    stay unknown). Account and device counts stay this process's own (one client: not spread evenly)."""
     if workers <= 1:
         return vec
-    return {**vec, **{n: float(vec[n]) * workers for n in SPEED_FEATURES if present(vec.get(n))}}
+    return {**vec, **{n: float(vec[n]) * workers for n in SCALED_FEATURES if present(vec.get(n))}}
 
 
 @dataclass
@@ -88,7 +97,8 @@ class Policy:
     def observe(self, login: LiveLogin) -> None:
         """Attack mode counts a login that was not scored here (`/v1/events`): whether its IP is new to
         the account is not known, so it stays out of the new-IP share."""
-        self.attack.observe(login.keys.get("prefix"), login.signals.asn, not login.signals.success, None)
+        self.attack.observe(login.keys.get("prefix"), login.signals.asn, not login.signals.success, None,
+                            login.rep_category)
 
     def judge(self, vec: Vector, level: int, login: LiveLogin, action: str, risk: float, tiers: Tiers | None,
               speed: SpeedReader | None, now: float, local: bool = False) -> Judgement:
@@ -101,7 +111,7 @@ class Policy:
         success = login.signals.success
         new_ip = vec.get("new_ip")
         global_on, network = self.attack.observe(login.keys.get("prefix"), login.signals.asn, not success,
-                                                 new_ip == 1.0 if present(new_ip) else None)
+                                                 new_ip == 1.0 if present(new_ip) else None, login.rep_category)
         derived = derived_features(vec, has_device=login.keys.get("device") is not None,
                                    attack_network=network is not None, attack_mode=global_on)
         out = Judgement(action)

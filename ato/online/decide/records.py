@@ -23,12 +23,14 @@ DAY_S = 86400
 
 @dataclass(frozen=True)
 class LiveLogin:
-    """A login as the speed layer keeps it: its keys (pseudonymized), its signals, and its event id
-    (a login recorded twice under one id counts once; None: never deduplicated)."""
+    """A login as the speed layer keeps it: its keys (pseudonymized), its signals, its event id
+    (a login recorded twice under one id counts once; None: never deduplicated) and the reputation
+    category of its IP (attack mode flags an ASN only from hosting/proxy ranges)."""
 
     keys: dict[str, str | None]  # SPEED_KEYS name -> value (account id, ip hash, prefix hash, device hash)
     signals: LoginSignals
     event_id: str | None = None
+    rep_category: str | None = None  # ip_rep_category at the login's time (None: not in the feed)
 
     @property
     def account_id(self) -> str:

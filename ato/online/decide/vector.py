@@ -33,7 +33,7 @@ def live_login(e: Enriched, event_id: str | None = None) -> LiveLogin:
     signals = LoginSignals(time_s=e.time_s, success=e.outcome == "success", device=e.device_hash, ip=e.ip_hash,
                            country=e.country, asn=e.asn, lat=e.latitude, lon=e.longitude)
     return LiveLogin({"account": e.account_id, "ip": e.ip_hash, "prefix": e.ip_prefix_hash, "device": e.device_hash},
-                     signals, event_id)
+                     signals, event_id, e.ip_rep_category)
 
 
 def request_vector(e: Enriched) -> Vector:
