@@ -144,6 +144,7 @@ class FaultyStore:
         self.entered = asyncio.Event()
         self.released = asyncio.Event()
         self.lookups = 0
+        self.finished = 0  # lookups that returned an answer
 
     @property
     def as_of(self) -> str | None:
@@ -161,7 +162,9 @@ class FaultyStore:
         if self.fault == "gate":
             self.entered.set()
             await self.released.wait()
-        return await self.inner.lookup(login, now)
+        answer = await self.inner.lookup(login, now)
+        self.finished += 1
+        return answer
 
     async def record(self, logins: list[LiveLogin], now: float) -> None:
         await self._fail()

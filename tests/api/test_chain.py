@@ -83,6 +83,33 @@ async def test_level_1_when_the_store_never_answers(tmp_path: Path, models: Mode
     assert [x["store_error"] for x in audit(settings)] == ["TimeoutError"]
 
 
+async def test_a_timed_out_lookup_finishes_in_the_background_and_late_ones_are_bounded(tmp_path: Path,
+                                                                                      models: Models) -> None:
+    """A lookup past its timeout is not cancelled (cancelling a Redis read drops the connection and
+    can half-write the login): the request decides at level 1, the lookup still finishes; once
+    MAX_LATE_LOOKUPS are under way the store is skipped (StoreBusyError) instead of queueing more."""
+    from ato.online.decide.breaker import MAX_LATE_LOOKUPS
+
+    settings = api_settings(tmp_path, ATO_SERVING__STORE_TIMEOUT_MS="5", ATO_SERVING__BREAKER_FAILURES="1000")
+    store = FaultyStore(tiny_store(settings), "gate")
+    async with serve(build_app(settings, models, store=store)) as c:
+        first = (await c.post("/v1/score", json=make_score_request())).json()
+        assert first["fallback_level"] == 1 and store.lookups == 1 and store.finished == 0
+        store.released.set()
+        for _ in range(100):  # the abandoned lookup completes on the server's loop
+            if store.finished:
+                break
+            await asyncio.sleep(0.01)
+        assert store.finished == 1, "the timed-out lookup was cancelled instead of finished"
+        store.released.clear()
+        ds = [(await c.post("/v1/score", json=make_score_request())).json() for _ in range(MAX_LATE_LOOKUPS + 2)]
+        assert {d["fallback_level"] for d in ds} == {1}
+        assert store.lookups == 1 + MAX_LATE_LOOKUPS, "no store call past the bound"
+        store.released.set()
+    errors = [x["store_error"] for x in audit(settings)]
+    assert errors[-2:] == ["StoreBusyError"] * 2 and errors[:-2] == ["TimeoutError"] * (1 + MAX_LATE_LOOKUPS)
+
+
 async def test_level_1_when_the_model_breaks_and_2_without_a_fallback(settings: Settings, models: Models) -> None:
     async with serve(build_app(settings, broken(models))) as c:
         one = (await c.post("/v1/score", json=make_score_request(explain=True))).json()

@@ -20,7 +20,7 @@ from ato.features.speed import (
     window_features,
 )
 from ato.online.decide.appender import JsonlAppender
-from ato.online.decide.chain import Breaker
+from ato.online.decide.breaker import Breaker
 from ato.online.decide.enrich import Enriched, ip_int
 from ato.online.decide.vector import request_vector
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,13 @@ from ato.model.bundle import Scorer, load_bundle
 from ato.model.registry import champion, registry_dir
 from ato.model.rules import RuleSet, load_rules
 from ato.model.tiers import Tiers
+from ato.online.decide.breaker import (
+    MAX_LATE_LOOKUPS,
+    Breaker,
+    BreakerOpenError,
+    StoreBusyError,
+    retrieve,
+)
 from ato.online.decide.clock import ServerClock
 from ato.online.decide.enrich import Enricher
 from ato.online.decide.local_speed import LocalSpeed
@@ -41,43 +47,6 @@ from ato.settings import CONF_DIR, Settings
 log = logging.getLogger("ato.serving")
 MODEL, FALLBACK, RULES, SHED = 0, 1, 2, 3
 MODEL_RESERVE_S = 0.002  # budget kept for scoring once the store has answered
-
-
-class BreakerOpenError(RuntimeError):
-    """The store is skipped while its circuit breaker is open."""
-
-
-class Breaker:
-    """Opens after `failures` consecutive store failures; after `open_s` lets one trial call through."""
-
-    def __init__(self, failures: int, open_s: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit, self.open_s, self.clock = failures, open_s, clock
-        self.failures = 0
-        self.open_until = 0.0
-        self.trial = False
-
-    @property
-    def state(self) -> str:
-        if self.failures < self.limit:
-            return "closed"
-        return "half_open" if self.clock() >= self.open_until else "open"
-
-    def allow(self) -> bool:
-        if self.failures < self.limit:
-            return True
-        if self.clock() >= self.open_until and not self.trial:
-            self.trial = True  # one request tries the store; the rest keep falling back
-            return True
-        return False
-
-    def success(self) -> None:
-        self.failures, self.trial = 0, False
-
-    def failure(self) -> None:
-        self.failures += 1
-        self.trial = False
-        if self.failures >= self.limit:
-            self.open_until = self.clock() + self.open_s
 
 
 @dataclass(frozen=True)
@@ -140,6 +109,7 @@ class Decider:
         self.local_speed: LocalSpeed = own if isinstance(own, LocalSpeed) else LocalSpeed(settings.speed, recent=False)
         self._local_is_store = isinstance(own, LocalSpeed)
         self._pending: set[asyncio.Task[Any]] = set()
+        self._late: set[asyncio.Task[Any]] = set()  # timed-out lookups still finishing
         self._warned_at = -1e9
 
     async def decide(self, attempt: dict[str, Any], time_s: float, in_flight: int) -> Decision:
@@ -178,7 +148,7 @@ class Decider:
                     lk = await self.store.lookup(login, now)
                 else:
                     timeout = min(self.conf.store_timeout_ms / 1000, max(budget - MODEL_RESERVE_S, 0.0005))
-                    lk = await asyncio.wait_for(self.store.lookup(login, now), timeout)
+                    lk = await self._lookup(login, now, timeout)
                     self.local_speed.record(login, now)
                 self.breaker.success()
             except Exception as exc:  # any store failure means: decide without it
@@ -257,6 +227,21 @@ class Decider:
                           LoginSignals(time_s, attempt.get("outcome") == "success"))
         return self._guard(self._rules(self.models, vec, login, RULES, t0, None, "ChainFailed"))
 
+    async def _lookup(self, login: LiveLogin, now: float, timeout: float) -> Any:
+        """The store's lookup (a read that also records the login) within `timeout`. One that times
+        out is left to finish in the background, not cancelled: redis-py drops a connection whose read
+        is cancelled, so every timeout cost a reconnect under load, and the login's write half-done."""
+        if len(self._late) >= MAX_LATE_LOOKUPS:
+            raise StoreBusyError(f"{len(self._late)} timed-out lookups still under way")
+        task = asyncio.ensure_future(self.store.lookup(login, now))
+        task.add_done_callback(retrieve)
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), timeout)
+        except TimeoutError:
+            self._late.add(task)
+            task.add_done_callback(self._late.discard)
+            raise
+
     def _record_later(self, login: LiveLogin, now: float) -> None:
         """Shed requests still count in the shared speed layer (stuffing is when overload happens)."""
         if len(self._pending) > 1000:
@@ -266,7 +251,10 @@ class Decider:
         task.add_done_callback(self._pending.discard)
 
     async def drain(self) -> None:
-        """Wait for the speed-layer writes of shed logins still under way (at shutdown)."""
+        """Wait for the speed-layer writes of shed logins still under way (at shutdown); timed-out
+        lookups are cancelled (nobody waits for their answer)."""
+        for t in list(self._late):
+            t.cancel()
         while self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
 
@@ -300,3 +288,4 @@ class Decider:
         except Exception:
             self.breaker.failure()
             raise
+
