@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ato.model.calibration import Calibrator, fit_calibrator
-from ato.model.metrics import budget_tolerance
+from ato.model.metrics import budget_legit, budget_tolerance
 
 EPS = 1e-15  # probabilities are clipped to [EPS, 1 - EPS] inside the log-loss
 
@@ -33,11 +33,8 @@ class Part:
     success: np.ndarray | None = None
 
     def budget_legit(self) -> np.ndarray:
-        """The logins the step-up budget is spent on: labelled legit (y 0, weight > 0) and
-        successful. A failed login (a customer's typo, or one of the many failed credential-
-        stuffing attempts that are labelled 0) challenges no customer, so it must not use budget."""
-        ok = (self.w > 0) & (self.y == 0)
-        return ok if self.success is None else ok & self.success.astype(bool)
+        """The logins the step-up budget is spent on (`metrics.budget_legit`)."""
+        return budget_legit(self.y, self.w, self.success)
 
 
 @dataclass

@@ -88,7 +88,7 @@ def _counts(test: pd.DataFrame, rows: WindowRows) -> dict[str, Any]:
     ctypes, cn = np.unique(rows.camp_type.astype(str), return_counts=True)
     legit = test["truth"] == 0
     return {"takeovers": len(rows.pos_type), "legit": int(legit.sum()),
-            "legit_successful": int((legit & (test["outcome"] == "success")).sum()) if "outcome" in test else int(legit.sum()),
+            "legit_successful": int((legit & successful(test)).sum()) if "outcome" in test else int(legit.sum()),
             "failed_attack_attempts": int((test["truth"] == -1).sum()),
             "takeovers_by_type": {str(t): int(k) for t, k in zip(types, n, strict=True)},
             "campaigns": len(rows.camp_type),

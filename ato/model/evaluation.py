@@ -10,7 +10,13 @@ import pandas as pd
 
 from ato.model.data import Window
 from ato.model.labels import training_targets
-from ato.model.metrics import bootstrap_positives, budget_tolerance, evaluate, successful
+from ato.model.metrics import (
+    bootstrap_positives,
+    budget_legit,
+    budget_tolerance,
+    evaluate,
+    successful,
+)
 from ato.model.tiers import total_cost
 from ato.settings import Settings
 
@@ -73,7 +79,7 @@ def budget_check(s: Settings, val: pd.DataFrame, test_model: dict[str, Any]) -> 
     if b is None:
         return None
     y, w = training_targets(val)
-    n_val, n_test = int(((y == 0) & (w > 0) & successful(val)).sum()), int(test_model["n_legit_successful"])
+    n_val, n_test = int(budget_legit(y, w, successful(val)).sum()), int(test_model["n_legit_successful"])
     realised = test_model["legit_challenge_rate"]
     tol = budget_tolerance(b, n_val, n_test)
     return {"budget": b, "realised": realised, "tolerance": tol, "n_legit_val": n_val, "n_legit_test": n_test,

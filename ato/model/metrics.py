@@ -19,6 +19,14 @@ def successful(rows: pd.DataFrame) -> np.ndarray:
     return (rows["outcome"] == "success").to_numpy(dtype=bool)
 
 
+def budget_legit(y: np.ndarray, w: np.ndarray, success: np.ndarray | None) -> np.ndarray:
+    """The logins the step-up budget is spent on: labelled legit (y 0, weight > 0) and successful
+    (`success`; None: all were). A failed login (a customer's typo, or one of the many failed
+    credential-stuffing attempts labelled 0) challenges no customer, so it must not use budget."""
+    ok = (w > 0) & (y == 0)
+    return ok if success is None else ok & np.asarray(success, dtype=bool)
+
+
 def budget_threshold(legit_scores: np.ndarray, budget: float = STEP_UP_BUDGET) -> float:
     """The lowest threshold t such that at most `budget` of legit logins score strictly above t."""
     if len(legit_scores) == 0:

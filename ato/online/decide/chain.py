@@ -288,4 +288,3 @@ class Decider:
         except Exception:
             self.breaker.failure()
             raise
-
