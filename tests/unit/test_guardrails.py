@@ -41,7 +41,8 @@ def vector(**over: Any) -> dict[str, Any]:
 
 def fired(vec: dict[str, Any], level: int = 0, *, device: bool = True, network: bool = False,
           attack: bool = False) -> list[str]:
-    derived = derived_features(vec, has_device=device, attack_network=network, attack_mode=attack)
+    derived = derived_features(vec, has_device=device, attack_network=network, attack_mode=attack,
+                               datacenter_ip=vec.get("ip_rep_category") in SETTINGS.policy.attack_asn_categories)
     return [g.name for g in CONF.check(vec, level, derived)]
 
 
@@ -109,9 +110,24 @@ def test_a_wrong_file_is_refused_naming_the_file_and_the_guardrail(tmp_path: Pat
         assert "guardrail 'g' (#1)" in str(e.value)
 
 
-def login(success: bool = True) -> LiveLogin:
+def login(success: bool = True, category: str | None = None) -> LiveLogin:
     return LiveLogin({"account": "a1", "ip": "iphash", "prefix": "prefixhash", "device": "devhash"},
-                     LoginSignals(0.0, success, asn=64500))
+                     LoginSignals(0.0, success, asn=64500), rep_category=category)
+
+
+def test_the_datacenter_guardrail_reads_the_categories_attack_mode_counts_asns_from() -> None:
+    """`datacenter_ip` comes from `policy.attack_asn_categories`, the one list of datacenter categories."""
+    failing_prefix = vector(prefix_attempts_1h=10.0, prefix_failures_1h=10.0, prefix_accounts_1h=10.0)
+
+    def fired_during_attack(categories: list[str]) -> list[str]:
+        now = [0.0]
+        conf = SETTINGS.policy.model_copy(update={"attack_asn_categories": categories})
+        policy = Policy(CONF, AttackMonitor(conf, clock=lambda: now[0]), 0.5)
+        attack_on(policy, now)
+        return policy.judge(failing_prefix, 1, login(category="hosting"), "allow", 0.0, None, None, 0.0).names
+
+    assert "attack_degraded_failing_prefix" in fired_during_attack(["hosting", "proxy", "tor"])
+    assert "attack_degraded_failing_prefix" not in fired_during_attack(["proxy"]), "hosting off the list"
 
 
 def test_the_policy_raises_never_lowers_and_attack_mode_tightens_the_tiers() -> None:

@@ -5,8 +5,9 @@ can only raise the action, never lower it: a model that never saw a velocity can
 
 Besides the model features, conditions may read names derived here (`DERIVED`): successful logins
 per account in each window, whether the velocity is known at all, whether the login has a device
-id, whether its device or IP is one the account already used (`known_place`), and the attack-mode
-flags (`ato.online.decide.attack`).
+id, whether its device or IP is one the account already used (`known_place`), whether its IP is in
+a datacenter range (`datacenter_ip`: the reputation categories attack mode counts ASNs from) and
+the attack-mode flags (`ato.online.decide.attack`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ DERIVED: frozenset[str] = frozenset({
     "attack_network",  # 1: the login's /24 or ASN is flagged by attack mode
     "attack_mode",  # 1: the global attack signal is on
     "known_place",  # 1: the login's device or IP is known to the account; 0: neither; NaN: history unknown
+    "datacenter_ip",  # 1: the IP's reputation category is a datacenter one (policy.attack_asn_categories)
 })
 _KEYS = ("name", "when", "action", "reason", "levels")
 _REQUIRED = ("name", "when", "action", "reason")
@@ -121,10 +123,10 @@ class Guardrails:
 
 
 def derived_features(vec: Mapping[str, Any], *, has_device: bool, attack_network: bool,
-                     attack_mode: bool) -> dict[str, Any]:
+                     attack_mode: bool, datacenter_ip: bool = False) -> dict[str, Any]:
     """The names guardrails may read besides the model features (`DERIVED`), for one login."""
     derived: dict[str, Any] = {"has_device": float(has_device), "attack_network": float(attack_network),
-                               "attack_mode": float(attack_mode),
+                               "attack_mode": float(attack_mode), "datacenter_ip": float(datacenter_ip),
                                "velocity_known": float(present(vec.get("account_attempts_5m")))}
     derived["known_place"] = known_place(vec)
     for w in WINDOWS_S:

@@ -113,7 +113,8 @@ class Policy:
         global_on, network = self.attack.observe(login.keys.get("prefix"), login.signals.asn, not success,
                                                  new_ip == 1.0 if present(new_ip) else None, login.rep_category)
         derived = derived_features(vec, has_device=login.keys.get("device") is not None,
-                                   attack_network=network is not None, attack_mode=global_on)
+                                   attack_network=network is not None, attack_mode=global_on,
+                                   datacenter_ip=login.rep_category in self.attack.conf.attack_asn_categories)
         out = Judgement(action)
         for g in self.guardrails.check(vec, level, derived):
             out.action = most_severe(out.action, g.action)
