@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from ato.online.decide.local_speed import LocalSpeed
-from ato.online.decide.records import HORIZON_S, Successes
-from ato.online.decide.redis_store import RedisStore
+from ato.online.decide.records import HORIZON_S, LiveLogin, Successes
+from ato.online.decide.redis_store import RECORD_CHUNK, RedisStore
+from ato.online.decide.redis_windows import BATCH, SCRIPT
 from ato.settings import Settings
 from tests.api.builders import UNHURRIED
 from tests.conftest import make_settings
@@ -128,6 +129,52 @@ async def test_past_the_cap_redis_counts_what_the_in_process_layer_counts(redis_
         assert local.stats()["capped_keys"] >= 4 and await store.r.exists("ato:w:{i:10.0.0.1}:b")
     finally:
         await store.close()
+
+
+async def test_logins_recorded_in_batches_count_as_one_by_one(redis_settings: Settings) -> None:
+    """`/v1/events` batches (one script call per chunk of logins) give the counts the in-process layer
+    gives for the same logins one by one: keys shared inside a batch, an id retried inside a batch
+    (a retry of an event already folded into the buckets counts again in Redis, not in process),
+    late logins, the cap and its buckets reached mid-batch, odd account ids; then a lookup."""
+    s = with_speed(redis_settings, key_events=20, bucket_s=10)
+    store, local = RedisStore(s), LocalSpeed(s.speed)
+    rng = np.random.default_rng(21)
+    for script in (SCRIPT, BATCH):  # loaded up front: a first NOSCRIPT reply would count as a call
+        await store.r.script_load(script)
+    calls_before = (await store.r.info("commandstats")).get("cmdstat_evalsha", {}).get("calls", 0)
+    batches = retries = 0
+    try:
+        t, i = T0, 0
+        for _ in range(60):
+            batch: list[LiveLogin] = []
+            for _ in range(int(rng.integers(1, 41))):
+                if batch and batch[-1].signals.time_s == t and rng.random() < 0.1:
+                    batch.append(batch[-1])  # a retry inside the batch (of the newest: never folded yet)
+                    retries += 1
+                    continue
+                t += float(rng.choice([0.25, 1.5, 4.0]))
+                at = t - float(rng.integers(1, 400)) - 0.125 if rng.random() < 0.1 else t
+                acct = ODD_ACCOUNTS[int(rng.integers(0, 8))]
+                batch.append(login(acct, f"10.0.0.{rng.integers(0, 2)}", f"d{rng.integers(0, 3)}", at,
+                                   bool(rng.random() < 0.4), f"b{i}"))
+                i += 1
+            await store.record(batch, t)
+            batches += -(-len(batch) // RECORD_CHUNK)
+            for x in batch:
+                local.record(x, t)
+            q = login(ODD_ACCOUNTS[int(rng.integers(0, 8))], "10.0.0.1", "d1", t, True, f"q{i}")
+            got = await store.lookup(q, t)
+            want, recent = local.lookup(q, t, float("-inf"))
+            assert same(got.speed, want), (i, {k: (got.speed[k], want[k]) for k in want if got.speed[k] != want[k]})
+            assert summary(got.recent) == summary(recent)
+        assert local.stats()["capped_keys"] >= 4 and await store.r.exists("ato:w:{i:10.0.0.1}:b") and retries > 20
+        calls = (await store.r.info("commandstats"))["cmdstat_evalsha"]["calls"] - calls_before
+        ttls = {k: await store.r.pttl(k) async for k in store.r.scan_iter("ato:w:*")}
+    finally:
+        await store.close()
+    lookups_calls = 60 * 4  # each lookup: one call per key (account, IP, /24, device)
+    assert calls == batches + lookups_calls, "a batch is one script call per chunk of logins, not one per key"
+    assert ttls and all(v > 0 for v in ttls.values()), "every key the batches wrote expires"
 
 
 async def test_a_hot_key_costs_the_same_commands_per_lookup_and_fetches_no_window(redis_settings: Settings) -> None:

@@ -8,7 +8,8 @@ Layout (all keys under `ato:`):
 
 A lookup is one pipelined round trip: read the three rows and the account's recent days, then per
 key (account, IP, /24, device) the script that prunes by server time, counts the windows at the
-login's moment and records the login (once per event id).
+login's moment and records the login (once per event id). Logins that are only recorded
+(`/v1/events`) go to Redis in one script call per batch.
 """
 
 from __future__ import annotations
@@ -32,13 +33,23 @@ from ato.online.decide.records import (
     signals_to_json,
     snapshot_cutoff_s,
 )
-from ato.online.decide.redis_windows import SCRIPT, SHA, SUFFIXES, key_prefix, member, recent_key
+from ato.online.decide.redis_windows import (
+    BATCH,
+    BATCH_SHA,
+    SCRIPT,
+    SHA,
+    SUFFIXES,
+    key_prefix,
+    member,
+    recent_key,
+)
 from ato.online.snapshot.redis import CURRENT, row_key, text
 from ato.settings import Settings
 
 NAN = float("nan")
 _NAMES = {k: speed_feature_names(k) for k in SPEED_KEYS}
 RECENT_TTL_S = RECENT_S + DAY_S
+RECORD_CHUNK = 16  # recorded logins per script call (`record`)
 T = TypeVar("T")
 
 
@@ -67,27 +78,39 @@ class RedisStore:
     def _cut(self, now: float) -> int:
         return -(2**62) if math.isinf(now) else to_us(now) - self.keep_us
 
-    def _call(self, pipe: Any, login: LiveLogin, cut: int, read: bool, write: bool) -> list[str]:
-        """Queue the script for each key the login has; returns those keys' kinds in order."""
+    def _keys(self, login: LiveLogin, write: bool) -> list[tuple[str, str, list[str], list[str]]]:
+        """Per key the login has: (kind, key prefix, [member, time, failed, distinct, account],
+        [day hash, signals JSON, fields] when a success is recorded, else [])."""
         x, account = login.signals, login.account_id
         t = str(to_us(x.time_s))
         eid = login.event_id or uuid.uuid4().hex  # without an id, a login is never deduplicated
-        kinds = []
+        out = []
         for kind, value in login.keys.items():
             if value is None:
                 continue
             code = KIND_CODE[kind]
-            prefix = key_prefix(code, value)
-            keys = [prefix + s for s in SUFFIXES]
             m = member(code, eid, account) if write else ""
-            args = [t if read else "", m, t, "0" if x.success else "1", "0" if code == "a" else "1", account,
-                    str(cut), str(self.cap), str(self.width_us), self.ttl_ms]
+            day: list[str] = []
             if code == "a" and x.success and m:
-                keys.append(recent_key(account, int(x.time_s // DAY_S) * DAY_S))
                 fields = [f"{c}:{v}" for c, v in (("d", x.device), ("i", x.ip), ("c", x.country),
                                                   ("a", None if x.asn is None else int(x.asn))) if v is not None]
-                args += [signals_to_json(x), str(self.recent_values), str(RECENT_TTL_S), *fields]
-            pipe.evalsha(SHA, len(keys), *keys, *args)
+                day = [recent_key(account, int(x.time_s // DAY_S) * DAY_S), signals_to_json(x), *fields]
+            out.append((kind, key_prefix(code, value), [m, t, "0" if x.success else "1", "0" if code == "a" else "1",
+                                                        account], day))
+        return out
+
+    def _call(self, pipe: Any, login: LiveLogin, cut: int) -> list[str]:
+        """Queue the script for each key the login has (read at the login's time, then record it);
+        returns those keys' kinds in order."""
+        t = str(to_us(login.signals.time_s))
+        kinds = []
+        for kind, prefix, args, day in self._keys(login, write=True):
+            keys = [prefix + s for s in SUFFIXES]
+            tail = [str(cut), str(self.cap), str(self.width_us), self.ttl_ms]
+            if day:
+                keys.append(day[0])
+                tail += [day[1], str(self.recent_values), str(RECENT_TTL_S), *day[2:]]
+            pipe.evalsha(SHA, len(keys), *keys, t, *args, *tail)
             kinds.append(kind)
         return kinds
 
@@ -112,7 +135,8 @@ class RedisStore:
             except NoScriptError:
                 if attempt == 2:
                     raise
-                await self.r.script_load(SCRIPT)
+                for script in (SCRIPT, BATCH):
+                    await self.r.script_load(script)
         raise AssertionError("unreachable")
 
     async def lookup(self, login: LiveLogin, now: float) -> Lookup:
@@ -127,7 +151,7 @@ class RedisStore:
                           row_key(as_of, "device", dev or "-"))
             for d in days:
                 pipe.hgetall(recent_key(login.account_id, d))
-            return self._call(pipe, login, cut, read=True, write=True)
+            return self._call(pipe, login, cut)
 
         kinds, res = await self._run(build)
         rows: list[Any] = [None, None, None]
@@ -148,11 +172,21 @@ class RedisStore:
         return Lookup(as_of, rows[0], rows[1] if ip else None, rows[2] if dev else None, speed, recent)
 
     async def record(self, logins: list[LiveLogin], now: float) -> None:
-        cut = self._cut(now)
+        """One pipelined round trip of BATCH calls, `RECORD_CHUNK` logins each (their keys in order, as
+        JSON): a chunk holds Redis's single thread a millisecond or two, so lookups get in between."""
+        if not logins:
+            return
+        head = [str(self._cut(now)), str(self.cap), str(self.width_us), self.ttl_ms, str(self.recent_values),
+                str(RECENT_TTL_S)]
+        payloads = []
+        for i in range(0, len(logins), RECORD_CHUNK):
+            calls = [[prefix, *args, *(day or ["", ""])]
+                     for x in logins[i:i + RECORD_CHUNK] for _, prefix, args, day in self._keys(x, write=True)]
+            payloads.append(json.dumps(calls, ensure_ascii=False, separators=(",", ":")))
 
         def build(pipe: Any) -> None:
-            for x in logins:
-                self._call(pipe, x, cut, read=False, write=True)
+            for payload in payloads:
+                pipe.evalsha(BATCH_SHA, 0, *head, payload)
 
         await self._run(build)
 
