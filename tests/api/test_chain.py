@@ -83,6 +83,28 @@ async def test_level_1_when_the_store_never_answers(tmp_path: Path, models: Mode
     assert [x["store_error"] for x in audit(settings)] == ["TimeoutError"]
 
 
+async def test_a_late_answer_closes_the_breaker_a_stalled_store_keeps_it_open(tmp_path: Path,
+                                                                              models: Models) -> None:
+    """The breaker opens after one timeout (breaker_failures 1); when that lookup still answers, the
+    store is up (only slow): the next login tries it again. A lookup that never answers keeps it open."""
+    settings = api_settings(tmp_path, ATO_SERVING__STORE_TIMEOUT_MS="5", ATO_SERVING__BREAKER_FAILURES="1",
+                            ATO_SERVING__BREAKER_OPEN_S="3600")
+    store = FaultyStore(tiny_store(settings), "gate")
+    async with serve(build_app(settings, models, store=store)) as c:
+        await c.post("/v1/score", json=make_score_request())
+        await c.post("/v1/score", json=make_score_request())
+        assert store.lookups == 1, "open after the timeout: the second login skipped the store"
+        store.released.set()
+        for _ in range(100):
+            if store.finished:
+                break
+            await asyncio.sleep(0.01)
+        assert store.finished == 1
+        d = (await c.post("/v1/score", json=make_score_request())).json()
+    assert store.lookups == 2 and d["fallback_level"] == 0, "the late answer closed the breaker"
+    assert [x["store_error"] for x in audit(settings)] == ["TimeoutError", "BreakerOpen", None]
+
+
 async def test_a_timed_out_lookup_finishes_in_the_background_and_late_ones_are_bounded(tmp_path: Path,
                                                                                       models: Models) -> None:
     """A lookup past its timeout is not cancelled (cancelling a Redis read drops the connection and

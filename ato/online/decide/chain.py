@@ -240,7 +240,15 @@ class Decider:
         except TimeoutError:
             self._late.add(task)
             task.add_done_callback(self._late.discard)
+            task.add_done_callback(self._late_answer)
             raise
+
+    def _late_answer(self, task: asyncio.Task[Any]) -> None:
+        """A timed-out lookup that still answers shows the store is up, only slower than the timeout
+        (under a wave, mostly this worker's own busy loop): it closes the breaker, so the next logins
+        try the store again instead of all falling back for `breaker_open_s`."""
+        if not task.cancelled() and task.exception() is None:
+            self.breaker.success()
 
     def _record_later(self, login: LiveLogin, now: float) -> None:
         """Shed requests still count in the shared speed layer (stuffing is when overload happens)."""
