@@ -135,7 +135,8 @@ def bare_enricher(settings: Settings) -> Enricher:
 
 class FaultyStore:
     """A store that fails on purpose: `raise` refuses every call, `stall` never answers, `gate`
-    holds each lookup until `release` (so a test controls how many requests are in flight)."""
+    holds each lookup and write until `released` is set (so a test controls how many requests are
+    in flight, and when a late call finishes)."""
 
     name = "faulty"
 
@@ -145,6 +146,7 @@ class FaultyStore:
         self.released = asyncio.Event()
         self.lookups = 0
         self.finished = 0  # lookups that returned an answer
+        self.recorded = 0  # logins whose speed-layer write completed
 
     @property
     def as_of(self) -> str | None:
@@ -168,7 +170,10 @@ class FaultyStore:
 
     async def record(self, logins: list[LiveLogin], now: float) -> None:
         await self._fail()
+        if self.fault == "gate":
+            await self.released.wait()
         await self.inner.record(logins, now)
+        self.recorded += len(logins)
 
     async def refresh(self) -> bool:
         if self.fault == "raise":  # a store down when the service starts

@@ -13,7 +13,7 @@ import pytest
 from ato.online.decide.chain import Models
 from ato.settings import Settings
 from ato.validate import check_row
-from tests.api.builders import FaultyStore, build_app, serve, tiny_store
+from tests.api.builders import FaultyStore, api_settings, build_app, serve, tiny_store
 from tests.builders import make_login, make_payment, make_score_request
 
 pytestmark = [pytest.mark.unit, pytest.mark.anyio]
@@ -89,3 +89,22 @@ async def test_feedback_lands_in_the_labels_stream_in_the_contract_format(settin
     assert lines[0]["attack_started_at"] == "2026-08-06T08:00:00+00:00"
     assert all(check_row("labels", x).ok for x in lines), "what the nightly ingest reads passes the labels contract"
     assert 'ato_feedback_total{label="ato"} 1.0' in metrics
+
+
+async def test_a_speed_layer_write_past_its_timeout_is_finished_not_cancelled(tmp_path: Path, models: Models) -> None:
+    """The batch is answered `unavailable (TimeoutError)` (it is in the spool either way), but its
+    write is left to finish: cancelling a Redis call drops the connection and can half-write a batch."""
+    import asyncio
+
+    settings = api_settings(tmp_path, ATO_SERVING__STORE_TIMEOUT_MS="5", ATO_SERVING__BREAKER_FAILURES="1000")
+    store = FaultyStore(tiny_store(settings), "gate")
+    async with serve(build_app(settings, models, store=store)) as c:
+        r = await c.post("/v1/events", json={"logins": stuffing()})
+        assert r.json()["speed_layer"] == "unavailable (TimeoutError)" and store.recorded == 0
+        store.released.set()
+        for _ in range(100):
+            if store.recorded:
+                break
+            await asyncio.sleep(0.01)
+    assert store.recorded == 4, "the timed-out write was cancelled instead of finished"
+    assert len(spooled(settings, "logins")) == 4

@@ -267,8 +267,8 @@ class Decider:
             await asyncio.gather(*self._pending, return_exceptions=True)
 
     async def _record(self, logins: list[LiveLogin], now: float) -> None:
-        try:
-            await asyncio.wait_for(self.store.record(logins, now), self.conf.store_timeout_ms / 1000 * 4)
+        try:  # nobody waits for it: no timer (cancelling a Redis call drops its connection)
+            await self.store.record(logins, now)
         except Exception as exc:
             log.warning("speed layer write failed: %s", type(exc).__name__)
 
@@ -290,9 +290,15 @@ class Decider:
             return
         if not self.breaker.allow():
             raise BreakerOpenError("the online store's circuit breaker is open")
-        try:
-            await asyncio.wait_for(self.store.record(logins, now), max(self.conf.store_timeout_ms / 1000 * 4, 0.05))
+        task = asyncio.ensure_future(self.store.record(logins, now))
+        task.add_done_callback(retrieve)
+        try:  # past the timeout the write is answered as failed but left to finish, not cancelled
+            await asyncio.wait_for(asyncio.shield(task), max(self.conf.store_timeout_ms / 1000 * 4, 0.05))
             self.breaker.success()
         except Exception:
             self.breaker.failure()
+            if not task.done():
+                self._pending.add(task)
+                task.add_done_callback(self._pending.discard)
+                task.add_done_callback(self._late_answer)
             raise

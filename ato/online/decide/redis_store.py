@@ -50,6 +50,7 @@ NAN = float("nan")
 _NAMES = {k: speed_feature_names(k) for k in SPEED_KEYS}
 RECENT_TTL_S = RECENT_S + DAY_S
 RECORD_CHUNK = 16  # recorded logins per script call (`record`)
+READ_TIMEOUT_S = 2.0  # a Redis read stuck this long fails (requests stop waiting long before)
 T = TypeVar("T")
 
 
@@ -62,9 +63,12 @@ class RedisStore:
         import redis.asyncio as aredis
 
         self.settings = settings
-        timeout = max(settings.serving.store_timeout_ms / 1000, 0.05)
-        self.r = aredis.Redis.from_url(settings.serving.redis_url, socket_timeout=timeout,
-                                       socket_connect_timeout=timeout, max_connections=256)
+        connect = max(settings.serving.store_timeout_ms / 1000, 0.05)
+        # No request waits past store_timeout_ms (the chain's own timer); the socket timeout only ends
+        # a read that is truly stuck, so a lookup the chain gave up on can still finish (and close the
+        # breaker) instead of dropping its connection when the worker's loop comes back late.
+        self.r = aredis.Redis.from_url(settings.serving.redis_url, socket_timeout=READ_TIMEOUT_S,
+                                       socket_connect_timeout=connect, max_connections=256)
         self._as_of: str | None = None
         sp = settings.speed
         self.cap, self.width_us, self.recent_values = sp.key_events, sp.bucket_s * 1_000_000, sp.recent_values
