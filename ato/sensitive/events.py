@@ -9,7 +9,16 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from ato import deltars
-from ato.features.actions import CHANGE, LOGIN, PAYMENT, WINDOW_DAYS, Action, ActionState, Event, fold
+from ato.features.actions import (
+    CHANGE,
+    LOGIN,
+    PAYMENT,
+    WINDOW_DAYS,
+    Action,
+    ActionState,
+    Event,
+    fold,
+)
 from ato.tables import ACCOUNT_CHANGES, LOGINS, PAYMENTS
 
 if TYPE_CHECKING:
