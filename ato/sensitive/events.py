@@ -24,18 +24,20 @@ from ato.tables import ACCOUNT_CHANGES, LOGINS, PAYMENTS
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     from ato.settings import Settings
 
 COLUMNS = ["account_id", "t", "rank", "event_id", "kind", "amount", "payee", "method", "device", "ip"]
 
 
-def _read(settings: Settings, table: str, first: date, last: date, columns: list[str]) -> pd.DataFrame:
+def _read(settings: Settings, table: str, first: date, last: date, columns: list[str],
+          where: pc.Expression | None = None) -> pd.DataFrame:
     import pandas as pd
 
     if not deltars.exists(settings, "silver", table):
         return pd.DataFrame(columns=columns)
-    return deltars.read_dates(settings, "silver", table, "event_date", first, last, columns).to_pandas()
+    return deltars.read_dates(settings, "silver", table, "event_date", first, last, columns, where).to_pandas()
 
 
 def _seconds(ts: pd.Series) -> pd.Series:
@@ -49,10 +51,10 @@ def _seconds(ts: pd.Series) -> pd.Series:
 def read_events(settings: Settings, first: date, last: date) -> pd.DataFrame:
     """Successful logins, changes and payments of days [first, last], sorted by account then fold order."""
     import pandas as pd
+    import pyarrow.compute as pc
 
     lg = _read(settings, LOGINS, first, last, ["event_id", "event_time", "account_id", "outcome", "ip_hash",
-                                                 "device_hash"])
-    lg = lg[lg["outcome"] == "success"]
+                                                 "device_hash"], pc.field("outcome") == "success")
     ch = _read(settings, ACCOUNT_CHANGES, first, last, ["event_id", "event_time", "account_id", "change_type",
                                                          "ip_hash", "device_hash"])
     pm = _read(settings, PAYMENTS, first, last, ["event_id", "event_time", "account_id", "amount", "payee_id",
