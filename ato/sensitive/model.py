@@ -68,15 +68,12 @@ def _metrics(y: np.ndarray, p: np.ndarray, thresholds: dict[str, float]) -> dict
             "locked_legit": int((p[neg] >= thresholds["temporary_lock"]).sum())}
 
 
-def train_action_model(settings: Settings, folder: Path) -> dict[str, Any] | None:
-    """Fit on the action rows, set thresholds on validation, save into `folder`; returns the
-    metrics (None when there are no action rows or no positive to learn from)."""
+def fit_action_model(rows: pd.DataFrame, settings: Settings) -> tuple[Any, dict[str, Any]] | None:
+    """(booster, metrics) fit on action rows' train days, thresholds set on validation; None without
+    a training day, a validation day or a positive to learn from."""
     import lightgbm as lgb
     import numpy as np
 
-    if not deltars.exists(settings, "gold", ACTION_TRAINING):
-        return None
-    rows = deltars.read(settings, "gold", ACTION_TRAINING).to_pandas()
     train, val, test = split_days(sorted(set(rows["action_date"])), settings)
     part = {name: rows[rows["action_date"].isin(days)] for name, days in
             (("train", train), ("validation", val), ("test", test))}
@@ -96,6 +93,18 @@ def train_action_model(settings: Settings, folder: Path) -> dict[str, Any] | Non
     metrics = {"budget": budget, "thresholds": thresholds,
                "days": {k: [str(d) for d in v] for k, v in (("train", train), ("validation", val), ("test", test))},
                **{k: _metrics(part[k]["label"].to_numpy(), scores[k], thresholds) for k in part if len(part[k])}}
+    return booster, metrics
+
+
+def train_action_model(settings: Settings, folder: Path) -> dict[str, Any] | None:
+    """Fit on gold/action_training_set and save into `folder`; returns the metrics (None when there
+    are no action rows or nothing to learn from)."""
+    if not deltars.exists(settings, "gold", ACTION_TRAINING):
+        return None
+    fitted = fit_action_model(deltars.read(settings, "gold", ACTION_TRAINING).to_pandas(), settings)
+    if fitted is None:
+        return None
+    booster, metrics = fitted
     folder.mkdir(parents=True, exist_ok=True)
     booster.save_model(str(folder / MODEL_FILE))
     (folder / META_FILE).write_text(json.dumps({"features": list(ACTION_FEATURES), **metrics}, indent=2))
