@@ -24,12 +24,14 @@ Folded = tuple[str, Any]  # ("login", (time, device, ip)) or ("action", Action)
 
 @dataclass
 class ActionBook:
-    """Per-account action states: the snapshot's (JSON, parsed on first use) and the live ones."""
+    """Per-account action states: the snapshot's (JSON) and what came after its day (`since`, in
+    arrival order). An account's state is built on its first action, folding its `since` then, so
+    a scored login of an account that never acts costs a list append on the hot path."""
 
     as_of: str | None = None
     snapshot: dict[str, str] = field(default_factory=dict)
     live: dict[str, ActionState] = field(default_factory=dict)
-    since: dict[str, list[Folded]] = field(default_factory=dict)  # what was folded after the snapshot's day
+    since: dict[str, list[Folded]] = field(default_factory=dict)  # what came after the snapshot's day
 
     @classmethod
     def load(cls, settings: Settings) -> ActionBook:
@@ -41,21 +43,28 @@ class ActionBook:
         if st is None:
             raw = self.snapshot.get(account)
             st = self.live[account] = ActionState.from_json(raw) if raw is not None else ActionState()
+            for kind, x in self.since.get(account, ()):
+                if kind == "login":
+                    st.observe_login(*x)
+                else:
+                    st.observe_action(x)
         return st
 
-    def _keep(self, account: str, time_s: float, what: Folded) -> None:
-        if time_s >= snapshot_cutoff_s(self.as_of):
-            self.since.setdefault(account, []).append(what)
+    def _keep(self, account: str, time_s: float, what: Folded) -> bool:
+        """Remember what came after the snapshot's day (earlier events are in the snapshot)."""
+        if time_s < snapshot_cutoff_s(self.as_of):
+            return False
+        self.since.setdefault(account, []).append(what)
+        return True
 
     def observe_login(self, account: str, time_s: float, device: str | None, ip: str | None) -> None:
         """A successful login (scored or reported): it opens a session for the next actions."""
-        self.state(account).observe_login(time_s, device, ip)
-        self._keep(account, time_s, ("login", (time_s, device, ip)))
+        if self._keep(account, time_s, ("login", (time_s, device, ip))) and account in self.live:
+            self.live[account].observe_login(time_s, device, ip)
 
     def features(self, account: str, action: Action) -> dict[str, float]:
         """The action's features from what was folded before it; then folds it in."""
-        st = self.state(account)
-        feats = st.features(action)
+        feats = self.state(account).features(action)
         self.observe_action(account, action)
         return feats
 
@@ -64,16 +73,11 @@ class ActionBook:
             self._keep(account, action.time_s, ("action", action))
 
     def rebased(self, as_of: str | None, states: dict[str, str]) -> ActionBook:
-        """The book on a newly published snapshot, with what was folded after its day folded again."""
-        new = ActionBook(as_of, states)
+        """The book on a newly published snapshot, keeping what came after its day (folded on use)."""
         cut = snapshot_cutoff_s(as_of)
-        for account, items in self.since.items():
-            for kind, x in items:
-                if kind == "login" and x[0] >= cut:
-                    new.observe_login(account, *x)
-                elif kind == "action" and x.time_s >= cut:
-                    new.observe_action(account, x)
-        return new
+        since = {a: kept for a, items in self.since.items()
+                 if (kept := [(k, x) for k, x in items if (x[0] if k == "login" else x.time_s) >= cut])}
+        return ActionBook(as_of, states, {}, since)
 
 
 def load_action_model(settings: Settings) -> ActionModel | None:
