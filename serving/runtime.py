@@ -26,7 +26,7 @@ from ato.online.decide.records import snapshot_cutoff_s
 from ato.online.decide.store import EmbeddedStore, OnlineStore, open_store
 from ato.online.keys import KeyRing
 from ato.online.sensitive import ActionBook, ActionScorer, load_action_model
-from ato.online.snapshot.files import read_action_states
+from ato.online.snapshot.files import published_as_of, read_action_states
 from ato.settings import Settings
 from serving.metrics import Metrics
 
@@ -156,7 +156,8 @@ class Runtime:
                 d.enricher = await asyncio.to_thread(Enricher.load, s)
             changed.append(f"snapshot {d.store.as_of}")
         acts = self.actions
-        if acts.book.as_of != d.store.as_of and d.store.as_of is not None:
+        published = published_as_of(s)  # the action states are read from the published files, whatever the store
+        if published is not None and published != acts.book.as_of:
             as_of, states = await asyncio.to_thread(read_action_states, s)
             acts.book = acts.book.rebased(as_of, states)  # same-day folds carried over, in this loop
         if self.given.models is None and champion(s) != d.models.version:
