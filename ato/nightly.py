@@ -2,8 +2,8 @@
 
 ingest (spool -> bronze/quarantine -> enriched silver) -> validate (input gate on day D)
 -> aggregates (daily partials, 30-day snapshots as of D) -> training (rows for logins of
-D - label_maturity_days) -> gate (GE suites on what was built) -> publish (snapshot D for
-serving) -> report (HTML with plots). `ato nightly` runs them in one process; the Airflow DAG runs each as its own task
+D - label_maturity_days) -> gate (GE suites on what was built) -> actions (sensitive-action rows
+of the same days, `ato.sensitive.rows`, no JVM) -> publish (snapshot D for serving) -> report (HTML with plots). `ato nightly` runs them in one process; the Airflow DAG runs each as its own task
 through the same function. A failed step or gate restores every gold table it touched, and
 nothing is published, so the previous snapshot stays live.
 """
@@ -25,7 +25,7 @@ from ato.settings import Settings
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-STEPS = ("ingest", "decisions", "validate", "aggregates", "training", "gate", "publish", "report")
+STEPS = ("ingest", "decisions", "validate", "aggregates", "training", "gate", "actions", "publish", "report")
 BUILD_STEPS = {"aggregates", "training", "gate"}  # Spark steps that write (or check) gold
 
 
@@ -42,6 +42,7 @@ class NightlySummary:
     snapshot_rows: dict[str, int] = field(default_factory=dict)
     training_dates: list[str] = field(default_factory=list)
     training_rows: int = 0
+    action_rows: int = 0
     checks: list[Check] = field(default_factory=list)
     published: str | None = None
     decisions: dict[str, int] = field(default_factory=dict)
@@ -103,6 +104,12 @@ def run_nightly(settings: Settings, dates: list[date], steps: tuple[str, ...] = 
             raise GateFailed(checks)
     if BUILD_STEPS & set(steps):
         _build(settings, dates, steps, s, get_spark(), timed, versions_before)
+    if "actions" in steps:
+        from ato.sensitive.rows import build_action_rows
+
+        days = [d - timedelta(days=settings.batch.label_maturity_days) for d in dates]
+        with timed("actions", f"actions: sensitive-action rows of {run_id(days)}"):
+            s.action_rows = build_action_rows(settings, days)
     if "publish" in steps:
         from ato.online.snapshot.files import publish
 

@@ -147,6 +147,9 @@ class ModelConf(_Section):
         0.01, ge=0, le=1, description="Share of successful legit logins the operator accepts to challenge (failed "
         "logins challenge no customer): the step-up threshold is set on validation to spend it (any action but allow "
         "counts). None: the step-up threshold is cost-based.")
+    action_budget: float = Field(
+        0.01, gt=0, le=1, description="Share of validation's legit sensitive actions (payments, account changes) the "
+        "action model may challenge: its step-up threshold spends it; review at a tenth, lock at a hundredth of it.")
     calibrators: list[CalibrationMethod] = Field(
         default_factory=lambda: list(CALIBRATION_METHODS),
         description="Calibrators compared on validation log-loss (time-ordered halves of each fold's validation "

@@ -9,6 +9,8 @@ LAYERS = ("bronze", "silver", "gold")
 
 # bronze and silver: the streams read by name outside ingest, and bronze's bookkeeping tables
 LOGINS = "logins"
+PAYMENTS = "payments"
+ACCOUNT_CHANGES = "account_changes"
 LABELS = "labels"
 IP_REPUTATION = "ip_reputation"
 QUARANTINE = "quarantine"
@@ -19,5 +21,6 @@ ENTITY_KEYS = {"account": "account_id", "ip": "ip_hash", "device": "device_hash"
 PARTIAL_TABLES = {"account": "account_activity_daily", "ip": "ip_activity_daily", "device": "device_activity_daily"}
 SNAPSHOT_TABLES = {"account": "account_features_daily", "ip": "ip_features_daily", "device": "device_features_daily"}
 TRAINING = "training_set"
+ACTION_TRAINING = "action_training_set"  # one row per sensitive action (ato.sensitive.rows)
 CHECKS = "nightly_checks"
 DECISIONS = "decisions"

@@ -1,7 +1,8 @@
 """ato_nightly: the batch layer for logical date D, one Airflow task per step.
 
 ingest (spool -> bronze/quarantine -> enriched silver) >> validate (input gate) >>
-aggregates (30-day snapshots as of D) >> training_set >> quality_gate >> publish >> report;
+aggregates (30-day snapshots as of D) >> training_set >> quality_gate >> actions (sensitive-action
+rows, no JVM) >> publish >> report;
 beside them, ingest >> decisions (the API's audit log of day D into gold/decisions).
 
 Wiring only: every task runs `ato nightly --date D --steps <step>` as its own process, so
@@ -54,7 +55,7 @@ def ato_nightly() -> None:
     ingest = step("ingest")
     ingest >> step("decisions")  # the API's audit log -> gold/decisions; nothing downstream waits for it
     (ingest >> step("validate") >> versions >> step("training", task_id="training_set")
-     >> quality_gate(versions) >> step("publish") >> step("report"))
+     >> quality_gate(versions) >> step("actions") >> step("publish") >> step("report"))
 
 
 ato_nightly()

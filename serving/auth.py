@@ -25,7 +25,7 @@ UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
     413: {"description": "Request body too large"}}
 UNAUTHORIZED_BODY = json.dumps({"message": "missing or invalid API key (X-API-Key header)"}).encode()
 # The scope each route needs; another /v1 path needs a valid key (then 404s).
-ROUTE_SCOPES: dict[str, str] = {"/v1/score": "score", "/v1/events": "events", "/v1/feedback": "feedback",
+ROUTE_SCOPES: dict[str, str] = {"/v1/score": "score", "/v1/actions/score": "score", "/v1/events": "events", "/v1/feedback": "feedback",
                                 "/v1/model": "admin", "/metrics": "admin"}
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 

@@ -25,6 +25,8 @@ from ato.online.decide.enrich import Enricher
 from ato.online.decide.records import snapshot_cutoff_s
 from ato.online.decide.store import EmbeddedStore, OnlineStore, open_store
 from ato.online.keys import KeyRing
+from ato.online.sensitive import ActionBook, ActionScorer, load_action_model
+from ato.online.snapshot.files import published_as_of, read_action_states
 from ato.settings import Settings
 from serving.metrics import Metrics
 
@@ -56,6 +58,8 @@ class Runtime:
         self.loop_lag_s = 0.0
         self.decider: Decider | None = None
         self.audit = JsonlAppender(settings.serving.audit_dir, "decisions")
+        self.action_audit = JsonlAppender(settings.serving.audit_dir, "actions")  # /v1/actions/score
+        self.action_scorer: ActionScorer | None = None
         self.spool: dict[str, JsonlAppender] = {}
         self.started = time.time()
 
@@ -65,6 +69,19 @@ class Runtime:
         if self.decider is None:
             raise RuntimeError("the service has not started")
         return self.decider
+
+    @property
+    def actions(self) -> ActionScorer:
+        """The sensitive-action scorer (routes run only once the service has started)."""
+        if self.action_scorer is None:
+            raise RuntimeError("the service has not started")
+        return self.action_scorer
+
+    def observe_login(self, account: str, time_s: float, success: bool, device: str | None,
+                      ip: str | None) -> None:
+        """A login scored or reported: a successful one opens a session for the account's actions."""
+        if success and self.action_scorer is not None:
+            self.action_scorer.book.observe_login(account, time_s, device, ip)
 
     def spool_writer(self, stream: str) -> JsonlAppender:
         if stream not in self.spool:
@@ -100,6 +117,12 @@ class Runtime:
         models = await asyncio.to_thread(load_models, s) if g.models is None else g.models
         enricher = await asyncio.to_thread(Enricher.load, s) if g.enricher is None else g.enricher
         self.decider = Decider(s, store, models, enricher)
+        try:
+            book = await asyncio.to_thread(ActionBook.load, s)
+        except Exception as exc:  # as for the store: start without the snapshot's states
+            log.error("action states could not be read (%s): starting without them", type(exc).__name__)
+            book = ActionBook()
+        self.action_scorer = ActionScorer(s, book, await asyncio.to_thread(load_action_model, s), champion(s))
         self.decider.policy.attack.on_change = self._attack_changed
         settle_heap()
         self.metrics.set_model(models.version)
@@ -132,9 +155,17 @@ class Runtime:
             if self.given.enricher is None:
                 d.enricher = await asyncio.to_thread(Enricher.load, s)
             changed.append(f"snapshot {d.store.as_of}")
+        acts = self.actions
+        published = published_as_of(s)  # the action states are read from the published files, whatever the store
+        if published is not None and published != acts.book.as_of:
+            as_of, states = await asyncio.to_thread(read_action_states, s)
+            acts.book = acts.book.rebased(as_of, states)  # same-day folds carried over, in this loop
         if self.given.models is None and champion(s) != d.models.version:
             d.models = await asyncio.to_thread(load_models, s)
             changed.append(f"champion {d.models.version}")
+        if self.given.models is None and champion(s) != acts.model_for:
+            acts.model_for = champion(s)
+            acts.model = await asyncio.to_thread(load_action_model, s)
         return changed
 
     async def reload_loop(self) -> None:
@@ -198,6 +229,7 @@ class Runtime:
             await self.decider.drain()
             await self.decider.store.close()
         self.audit.close()
+        self.action_audit.close()
         for a in self.spool.values():
             a.close()
         gc.unfreeze()  # what `settle_heap` set aside is the collector's again

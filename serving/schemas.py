@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ato.contracts import CHANNELS, LABEL_SOURCES, LABELS, OUTCOMES, contract
+from ato.features.actions import ACTION_KINDS
 from ato.model.actions import ACTIONS
 
 _LOGIN = contract("logins")
@@ -145,3 +146,35 @@ class FeedbackRequest(_Strict):
 class FeedbackResponse(BaseModel):
     accepted: int
     stream: str = "labels"
+
+
+class ActionScoreRequest(_Strict):
+    """One sensitive action about to happen: a payment, or an account change of the contract's types."""
+
+    event_id: str = Field(min_length=1, max_length=128, description="The action's id (payment or change id).")
+    account_id: str = Field(min_length=1, max_length=128)
+    kind: Literal[ACTION_KINDS] = Field(description="'payment' or the account change's type.")  # type: ignore[valid-type]
+    event_time: datetime | None = Field(None, description="When it happens (RFC 3339); default: now.")
+    amount: float | None = Field(None, ge=0, le=1e9, description="Payments: the amount.")
+    currency: str | None = Field(None, max_length=8)
+    payee_id: str | None = Field(None, max_length=128)
+    payment_method_id: str | None = Field(None, max_length=128)
+    device_id: str | None = Field(None, max_length=256, description="Pseudonymized on arrival.")
+    ip: str | None = Field(None, min_length=2, max_length=64, description="Pseudonymized on arrival.")
+    explain: bool = Field(False, description="Also return the feature vector.")
+
+    @field_validator("event_time")
+    @classmethod
+    def _time(cls, v: datetime | None) -> datetime | None:
+        return check_event_time(v)
+
+
+class ActionScoreResponse(BaseModel):
+    decision_id: str
+    event_id: str
+    risk_score: float | None = Field(description="The action model's score (null without an action model).")
+    action: Literal[ACTIONS] = Field(description="What the platform should do before letting it through.")  # type: ignore[valid-type]
+    reasons: list[str]
+    model_version: str | None
+    snapshot_as_of: str | None = Field(None, description="Nightly snapshot the account's history came from.")
+    features: dict[str, Any] | None = Field(None, description="With explain=true: the feature vector.")

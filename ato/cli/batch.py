@@ -86,7 +86,7 @@ def add_commands(sub: Any) -> None:
     n.add_argument("--from", dest="date_from", type=date.fromisoformat, help="first as-of date of a backfill")
     n.add_argument("--to", dest="date_to", type=date.fromisoformat, help="last as-of date of a backfill (published)")
     n.add_argument("--all", action="store_true", help="backfill every date from the first to the last silver login day")
-    n.add_argument("--steps", help="comma-separated subset of ingest,decisions,validate,aggregates,training,gate,"
+    n.add_argument("--steps", help="comma-separated subset of ingest,decisions,validate,aggregates,training,gate,actions,"
                                    "publish,report (default: all, in that order)")
     n.add_argument("--spool", help="spool folder for the ingest step (default: paths.spool)")
     n.add_argument("--versions-before",

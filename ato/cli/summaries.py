@@ -96,6 +96,7 @@ def print_nightly(s: NightlySummary | None, checks: list[Check]) -> None:
                           + ", ".join(f"{k} {v:,}" for k, v in s.snapshot_rows.items()),
             "training": f"{s.training_rows:,} rows for logins of {_span(s.training_dates)}",
             "gate": _passed("output"),
+            "actions": f"{s.action_rows:,} sensitive-action rows",
             "publish": f"live: {s.published}",
             "report": f"{s.report}",
         }

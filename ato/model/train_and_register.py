@@ -14,6 +14,7 @@ from ato.model.bundle import load_bundle
 from ato.model.evaluation import evaluate_part, test_target
 from ato.model.training_run import TrainingRun, train
 from ato.progress import Progress
+from ato.sensitive.model import train_action_model
 from ato.settings import Settings
 
 
@@ -62,6 +63,8 @@ def train_and_register(s: Settings, as_of: date | None = None, promote: bool = F
     def save(folder: Path) -> None:
         for sc in run.scorers.values():
             sc.save(folder)
+        with progress.step("action model (gold/action_training_set)"):
+            run.metrics["actions"] = train_action_model(s, folder)  # None without action rows
 
     folder = registry.write_version(s, version, {"bundle.json": bundle, "metrics.json": run.metrics}, save)
     with progress.step("HTML report"):

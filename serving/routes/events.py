@@ -59,6 +59,13 @@ async def events(req: EventsRequest, rt: RuntimeDep, request: Request) -> Respon
                 return not_stored(stream)
         if records:
             rt.metrics.events.labels(stream).inc(len(records))
+    for v in sorted(typed, key=lambda v: (v["event_time"], v["event_id"])):  # sessions for sensitive actions
+        rt.observe_login(v["account_id"], v["event_time"].timestamp(), v["outcome"] == "success",
+                         rt.actions.hash(v["device_id"]), rt.actions.hash(v["ip"]))
+    for stream, kind in (("account_changes", None), ("payments", "payment")):
+        for raw in batches[stream]:
+            v = check_row(stream, raw).values
+            rt.actions.observe({**v, "kind": kind or v["change_type"]}, v["event_time"].timestamp())
     speed = "ok"
     if typed:
         enricher = decider.enricher

@@ -54,6 +54,8 @@ async def answer(rt: Runtime, attempt: dict[str, Any], key: str | None) -> tuple
     except Exception as exc:
         log.exception("decision chain failed (%s); answering from the rules", type(exc).__name__)
         d = decider.last_resort(attempt, time_s)
+    keys = d.login.keys
+    rt.observe_login(attempt["account_id"], time_s, attempt["outcome"] == "success", keys.get("device"), keys.get("ip"))
     level = str(d.fallback_level)
     m = rt.metrics
     m.decided(d.action, level, d.latency_ms / 1000)

@@ -22,7 +22,7 @@ async def test_every_v1_route_needs_a_key_and_keys_are_never_logged(
         settings: Settings, models: Models, log_lines: list[str]) -> None:
     app = build_app(settings, models)
     v1 = [(m, r.path) for r in app.routes if isinstance(r, APIRoute) and r.path.startswith("/v1/") for m in r.methods]
-    assert {p for _, p in v1} == {"/v1/score", "/v1/events", "/v1/feedback", "/v1/model"}
+    assert {p for _, p in v1} == {"/v1/score", "/v1/actions/score", "/v1/events", "/v1/feedback", "/v1/model"}
     async with serve(app, key=None) as c:
         for method, path in v1:
             for headers in ({}, {"X-API-Key": WRONG_KEY}):

@@ -111,7 +111,7 @@ def test_airflow_dags_test_runs_the_nightly_through_spark_submit(
     from ato import deltars
     from ato.online.snapshot.files import current
     from ato.settings import load_settings
-    from ato.tables import DECISIONS, TRAINING
+    from ato.tables import ACTION_TRAINING, DECISIONS, TRAINING
 
     src, _ = backfilled
     spool, world, _ = small_world
@@ -138,6 +138,7 @@ def test_airflow_dags_test_runs_the_nightly_through_spark_submit(
     decisions = deltars.read(lake, "gold", DECISIONS).to_pandas()
     assert sorted(decisions["decision_id"]) == ["d0", "d1", "d2"], "the decisions task loaded the audit log"
     assert date(2026, 8, 7) in deltars.partition_dates(lake, "gold", TRAINING, "login_date"), "08-07 matured"
+    assert date(2026, 8, 7) in deltars.partition_dates(lake, "gold", ACTION_TRAINING, "action_date"), "actions task"
 
 
 @pytest.mark.dag

@@ -24,21 +24,27 @@ LOGIN_FIELDS = ("event_id", "event_time", "account_id", "outcome", "ip", "user_a
                 "city", "latitude", "longitude", "asn", "channel", "session_id")
 
 
-def raw_logins(settings: Settings, dates: Iterable[date]) -> pd.DataFrame:
-    """Bronze logins of `dates` that reached silver, deduplicated as silver does, in (time, id) order."""
+def raw_events(settings: Settings, stream: str, fields: tuple[str, ...], dates: Iterable[date]) -> pd.DataFrame:
+    """Bronze rows of a stream on `dates` that reached silver, deduplicated as silver does, in (time, id) order."""
     import pyarrow.compute as pc
 
     days = sorted(set(dates))
     flt = pc.field("event_date").isin(days)
-    bronze = deltars.read(settings, "bronze", LOGINS, [*LOGIN_FIELDS, "_ingested_at", "_source_file", "_row_id"],
+    bronze = deltars.read(settings, "bronze", stream, [*fields, "_ingested_at", "_source_file", "_row_id"],
                           flt).to_pandas()
-    kept = deltars.read(settings, "silver", LOGINS, ["event_id"], flt).to_pandas()
+    kept = deltars.read(settings, "silver", stream, ["event_id"], flt).to_pandas()
     bronze = bronze.sort_values(["event_id", "_ingested_at", "_source_file", "_row_id"], kind="stable")
     df = bronze.drop_duplicates("event_id").merge(kept, on="event_id")
-    return df.sort_values(["event_time", "event_id"], kind="stable", ignore_index=True)[list(LOGIN_FIELDS)]
+    return df.sort_values(["event_time", "event_id"], kind="stable", ignore_index=True)[list(fields)]
 
 
-def _clean(v: Any) -> Any:
+def raw_logins(settings: Settings, dates: Iterable[date]) -> pd.DataFrame:
+    """Bronze logins of `dates` that reached silver, deduplicated as silver does, in (time, id) order."""
+    return raw_events(settings, LOGINS, LOGIN_FIELDS, dates)
+
+
+def clean(v: Any) -> Any:
+    """A frame's value as JSON wants it (NaN and NaT as None, timestamps as RFC 3339)."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return None
     if isinstance(v, pd.Timestamp):
@@ -50,7 +56,7 @@ def _clean(v: Any) -> Any:
 
 def request_body(row: dict[str, Any]) -> dict[str, Any]:
     """A logins row as a /v1/score body (and a /v1/events record): nulls dropped, JSON types."""
-    body = {k: _clean(row[k]) for k in LOGIN_FIELDS if _clean(row[k]) is not None}
+    body = {k: clean(row[k]) for k in LOGIN_FIELDS if clean(row[k]) is not None}
     if "asn" in body:
         body["asn"] = int(body["asn"])  # a nullable integer column arrives as float
     return body

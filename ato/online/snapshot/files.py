@@ -19,8 +19,11 @@ from typing import Any
 from ato import deltars
 from ato.features.columns import ACCOUNT_FEATURES, ENTITY_FEATURES
 from ato.features.request import HISTORY_COLUMNS
+from ato.sensitive.events import account_states
 from ato.settings import Settings
 from ato.tables import ENTITY_KEYS, SNAPSHOT_TABLES
+
+ACTION_KIND = "action"  # the per-account action states (`ato.features.actions.ActionState`, JSON)
 
 SERVING_COLUMNS: dict[str, tuple[str, ...]] = {
     "account": tuple(dict.fromkeys((ENTITY_KEYS["account"], *ACCOUNT_FEATURES, *HISTORY_COLUMNS))),
@@ -70,6 +73,11 @@ def publish(settings: Settings, as_of: date) -> Published:
     if rows["account"] == 0:
         shutil.rmtree(tmp)
         raise ValueError(f"no account snapshot for {as_of}: nothing to publish")
+    states = account_states(settings, as_of)  # what the next day's sensitive actions are scored on
+    out = tmp / f"{ACTION_KIND}.parquet"
+    pq.write_table(states, out, compression="zstd")
+    rows[ACTION_KIND], files[ACTION_KIND] = states.num_rows, {"file": out.name, "sha256": _sha256(out),
+                                                              "key": "account_id"}
     manifest = {"as_of": as_of.isoformat(), "rows": rows, "files": files, "columns": {k: list(v) for k, v in SERVING_COLUMNS.items()}}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
     final = root / rel
@@ -118,6 +126,16 @@ def read_snapshot(settings: Settings) -> tuple[str | None, dict[str, dict[str, d
                     r[c] = v.tolist()
         tables[kind] = {str(r[key]): r for r in records}
     return str(m["as_of"]), tables
+
+
+def read_action_states(settings: Settings) -> tuple[str | None, dict[str, str]]:
+    """The live snapshot's per-account action states (account id -> state JSON); {} when the
+    snapshot has none (published before action states existed)."""
+    m = current(settings)
+    if m is None or ACTION_KIND not in m["files"]:
+        return (None if m is None else str(m["as_of"])), {}
+    df = load(settings, ACTION_KIND)
+    return str(m["as_of"]), dict(zip(df["account_id"].astype(str), df["action_state"].astype(str), strict=True))
 
 
 def published_as_of(settings: Settings) -> str | None:

@@ -1,0 +1,112 @@
+"""Silver events as the action features fold them: per account, successful logins, account changes
+and payments of a span of days in `order_key` order (delta-rs, no JVM). Also the per-account states
+the nightly snapshot carries for serving."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+from ato import deltars
+from ato.features.actions import (
+    CHANGE,
+    LOGIN,
+    PAYMENT,
+    WINDOW_DAYS,
+    Action,
+    ActionState,
+    Event,
+    fold,
+)
+from ato.tables import ACCOUNT_CHANGES, LOGINS, PAYMENTS
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ato.settings import Settings
+
+COLUMNS = ["account_id", "t", "rank", "event_id", "kind", "amount", "payee", "method", "device", "ip"]
+
+
+def _read(settings: Settings, table: str, first: date, last: date, columns: list[str],
+          where: pc.Expression | None = None) -> pd.DataFrame:
+    import pandas as pd
+
+    if not deltars.exists(settings, "silver", table):
+        return pd.DataFrame(columns=columns)
+    return deltars.read_dates(settings, "silver", table, "event_date", first, last, columns, where).to_pandas()
+
+
+def _seconds(ts: pd.Series) -> pd.Series:
+    """Epoch seconds from a timestamp column (µs from delta-rs), as the API's `datetime.timestamp()`."""
+    import pandas as pd
+
+    us = pd.to_datetime(ts, utc=True).dt.as_unit("us").astype("int64")
+    return us / 1e6
+
+
+def read_events(settings: Settings, first: date, last: date) -> pd.DataFrame:
+    """Successful logins, changes and payments of days [first, last], sorted by account then fold order."""
+    import pandas as pd
+    import pyarrow.compute as pc
+
+    lg = _read(settings, LOGINS, first, last, ["event_id", "event_time", "account_id", "outcome", "ip_hash",
+                                                 "device_hash"], pc.field("outcome") == "success")
+    ch = _read(settings, ACCOUNT_CHANGES, first, last, ["event_id", "event_time", "account_id", "change_type",
+                                                         "ip_hash", "device_hash"])
+    pm = _read(settings, PAYMENTS, first, last, ["event_id", "event_time", "account_id", "amount", "payee_id",
+                                                  "payment_method_id", "ip_hash", "device_hash"])
+    parts = [
+        pd.DataFrame({"account_id": lg["account_id"], "t": _seconds(lg["event_time"]), "rank": LOGIN,
+                      "event_id": lg["event_id"], "kind": "login", "device": lg["device_hash"], "ip": lg["ip_hash"]}),
+        pd.DataFrame({"account_id": ch["account_id"], "t": _seconds(ch["event_time"]), "rank": CHANGE,
+                      "event_id": ch["event_id"], "kind": ch["change_type"], "device": ch["device_hash"],
+                      "ip": ch["ip_hash"]}),
+        pd.DataFrame({"account_id": pm["account_id"], "t": _seconds(pm["event_time"]), "rank": PAYMENT,
+                      "event_id": pm["event_id"], "kind": "payment", "amount": pm["amount"], "payee": pm["payee_id"],
+                      "method": pm["payment_method_id"], "device": pm["device_hash"], "ip": pm["ip_hash"]}),
+    ]
+    df = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else \
+        pd.DataFrame(columns=COLUMNS)
+    df = df.reindex(columns=COLUMNS)
+    df = df.astype({"amount": "float64"}).astype(object).where(df.notna(), None)
+    return df.sort_values(["account_id", "t", "rank", "event_id"], kind="stable", ignore_index=True)
+
+
+def account_streams(df: pd.DataFrame) -> Iterator[tuple[str, list[Event]]]:
+    """(account id, its events in fold order) from `read_events`' frame."""
+    rows = df.itertuples(index=False)
+    current: str | None = None
+    events: list[Event] = []
+    for r in rows:
+        if r.account_id != current:
+            if current is not None:
+                yield current, events
+            current, events = str(r.account_id), []
+        if r.rank == LOGIN:
+            events.append(Event(LOGIN, None, float(r.t), r.device, r.ip, str(r.event_id)))
+        else:
+            a = Action(str(r.event_id), float(r.t), str(r.kind), None if r.amount is None else float(r.amount),
+                       r.payee, r.method, r.device, r.ip)
+            events.append(Event(int(r.rank), a))
+    if current is not None:
+        yield current, events
+
+
+def account_states(settings: Settings, as_of: date) -> pa.Table:
+    """(account_id, action_state JSON) of every account with events in [as_of - 30, as_of]: what the
+    snapshot of `as_of` hands serving for the next day's actions."""
+    import pyarrow as pa
+
+    df = read_events(settings, as_of - timedelta(days=WINDOW_DAYS), as_of)
+    ids, states = [], []
+    for account, events in account_streams(df):
+        st = ActionState()
+        for _ in fold(events, st, emit_from_s=float("inf")):
+            pass
+        ids.append(account)
+        states.append(st.to_json())
+    return pa.table({"account_id": pa.array(ids, pa.string()), "action_state": pa.array(states, pa.string())})
