@@ -135,13 +135,13 @@ def bare_enricher(settings: Settings) -> Enricher:
 
 class FaultyStore:
     """A store that fails on purpose: `raise` refuses every call, `stall` never answers, `gate`
-    holds each lookup and write until `released` is set (so a test controls how many requests are
-    in flight, and when a late call finishes)."""
+    holds each lookup (and each write with `gate_writes`) until `released` is set (so a test controls
+    how many requests are in flight, and when a late call finishes)."""
 
     name = "faulty"
 
-    def __init__(self, inner: OnlineStore, fault: str) -> None:
-        self.inner, self.fault = inner, fault
+    def __init__(self, inner: OnlineStore, fault: str, gate_writes: bool = False) -> None:
+        self.inner, self.fault, self.gate_writes = inner, fault, gate_writes
         self.entered = asyncio.Event()
         self.released = asyncio.Event()
         self.lookups = 0
@@ -170,7 +170,7 @@ class FaultyStore:
 
     async def record(self, logins: list[LiveLogin], now: float) -> None:
         await self._fail()
-        if self.fault == "gate":
+        if self.fault == "gate" and self.gate_writes:
             await self.released.wait()
         await self.inner.record(logins, now)
         self.recorded += len(logins)

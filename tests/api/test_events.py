@@ -97,7 +97,7 @@ async def test_a_speed_layer_write_past_its_timeout_is_finished_not_cancelled(tm
     import asyncio
 
     settings = api_settings(tmp_path, ATO_SERVING__STORE_TIMEOUT_MS="5", ATO_SERVING__BREAKER_FAILURES="1000")
-    store = FaultyStore(tiny_store(settings), "gate")
+    store = FaultyStore(tiny_store(settings), "gate", gate_writes=True)
     async with serve(build_app(settings, models, store=store)) as c:
         r = await c.post("/v1/events", json={"logins": stuffing()})
         assert r.json()["speed_layer"] == "unavailable (TimeoutError)" and store.recorded == 0
