@@ -15,6 +15,7 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ato.model_conf import CostConf, ModelConf
 from ato.serving_conf import ApiConf, PolicyConf, ServingConf, SpeedConf
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
@@ -120,56 +121,6 @@ class LabelsConf(_Section):
 class OnlineConf(_Section):
     snapshot_dir: str = Field("data/online", description="Where nightly snapshots for serving are published.")
     keep_snapshots: int = Field(7, ge=1, description="Published snapshots kept (older ones are pruned).")
-
-
-Imbalance = Literal["none", "class_weight", "smote_nc"]
-IMBALANCE_METHODS: tuple[Imbalance, ...] = ("none", "class_weight", "smote_nc")
-CalibrationMethod = Literal["platt", "isotonic_interp", "isotonic"]
-CALIBRATION_METHODS: tuple[CalibrationMethod, ...] = ("platt", "isotonic_interp", "isotonic")
-
-
-class ModelConf(_Section):
-    train_days: int = Field(14, ge=2, description="Login days the final model trains on (the oldest part of the window).")
-    val_days: int = Field(7, ge=1, description="Next days: early stopping, imbalance/search choice, calibration, thresholds.")
-    test_days: int = Field(10, ge=1, description="Last days: never touched until the final evaluation.")
-    folds: int = Field(2, ge=1, description="Rolling-origin folds for choosing imbalance handling and parameters.")
-    seed: int = Field(7, description="Seed of every random choice (search, SMOTE, LightGBM): same data -> same model.")
-    search_trials: int = Field(6, ge=1, description="Hyperparameter sets tried (the first is the default set).")
-    imbalance: list[Imbalance] = Field(
-        default_factory=lambda: list(IMBALANCE_METHODS),
-        description="Rebalancing methods compared on validation PR-AUC; the best one is used.")
-    smote_ratio: float = Field(0.05, gt=0, le=1, description="SMOTE-NC: minority/majority ratio after oversampling.")
-    monotone: bool = Field(True, description="Risk signals (new device/country, travel speed, reputation, accounts per IP) may only raise the score.")
-    max_rounds: int = Field(600, ge=10, description="Boosting rounds cap (early stopping usually ends sooner).")
-    early_stopping_rounds: int = Field(40, ge=5, description="Stop when validation average precision stalls this long.")
-    max_false_lock_rate: float = Field(0.001, ge=0, le=1, description="Lock threshold raised until validation false locks are at most this share of legit logins.")
-    stepup_budget: float | None = Field(
-        0.01, ge=0, le=1, description="Share of successful legit logins the operator accepts to challenge (failed "
-        "logins challenge no customer): the step-up threshold is set on validation to spend it (any action but allow "
-        "counts). None: the step-up threshold is cost-based.")
-    action_budget: float = Field(
-        0.01, gt=0, le=1, description="Share of validation's legit sensitive actions (payments, account changes) the "
-        "action model may challenge: its step-up threshold spends it; review at a tenth, lock at a hundredth of it.")
-    calibrators: list[CalibrationMethod] = Field(
-        default_factory=lambda: list(CALIBRATION_METHODS),
-        description="Calibrators compared on validation log-loss (time-ordered halves of each fold's validation "
-        "block); the best one is used. The first is used when no fold can compare them.")
-    promote_min_pr_auc_gain: float = Field(0.0, description="A challenger must beat the champion's test PR-AUC by more than this.")
-    promote_max_recall_drop: float = Field(0.02, ge=0, description="... and may lose at most this much recall at 1% step-up.")
-    rules: str = Field("conf/rules.yaml", description="Analyst rules: the last resort of the decision chain and a baseline.")
-    freeman_alpha: float = Field(1.0, gt=0, description="Freeman et al. RBA baseline: smoothing of a user's history towards the population.")
-
-
-class CostConf(_Section):
-    """Expected cost of each action, in one currency unit; thresholds minimise their sum."""
-
-    missed_ato: float = Field(500.0, gt=0, description="A takeover let through (losses, support, churn).")
-    mfa_friction: float = Field(1.0, ge=0, description="A legitimate user challenged with MFA.")
-    false_lock: float = Field(40.0, ge=0, description="A legitimate user locked out (support call, lost business).")
-    review: float = Field(8.0, ge=0, description="An analyst reviewing one login.")
-    mfa_stops: float = Field(0.85, ge=0, le=1, description="Share of takeovers a step-up stops (SIM swap, phished OTP get through).")
-    review_stops: float = Field(0.9, ge=0, le=1, description="Share of takeovers a manual review stops.")
-    lock_stops: float = Field(1.0, ge=0, le=1, description="Share of takeovers a temporary lock stops.")
 
 
 class Settings(_Section):

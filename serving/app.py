@@ -17,8 +17,8 @@ from collections.abc import AsyncIterator, Collection
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
-from ato.online.decide.chain import Models
 from ato.online.decide.enrich import Enricher
+from ato.online.decide.models import Models
 from ato.online.decide.store import OnlineStore
 from ato.online.keys import KeyRing
 from ato.settings import Settings, load_settings

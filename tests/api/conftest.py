@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ato.online.decide.chain import Models
+from ato.online.decide.models import Models
 from ato.settings import Settings
 from tests.api.builders import api_settings, tiny_models
 

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ato.online.decide.chain import Models
+from ato.online.decide.models import Models
 from ato.online.keys import KeyRing
 from ato.settings import Settings
 from ato.validate import check_row

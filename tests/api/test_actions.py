@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from ato.features.actions import ACTION_FEATURES, ACTION_KINDS
-from ato.online.decide.chain import Models
+from ato.online.decide.models import Models
 from ato.sensitive.model import ActionModel
 from ato.settings import Settings
 from tests.api.builders import build_app, serve

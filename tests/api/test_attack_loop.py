@@ -15,8 +15,8 @@ import pytest
 from fastapi import FastAPI
 
 from ato.model.actions import SEVERITY
-from ato.online.decide.chain import Models
 from ato.online.decide.enrich import Enricher
+from ato.online.decide.models import Models
 from ato.settings import Settings
 from tests.api.builders import FaultyStore, api_settings, blind, build_app, serve, tiny_store
 from tests.api.test_chain import audit

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from ato.features.columns import ACCOUNT_FEATURES
-from ato.online.decide.chain import Models
 from ato.online.decide.enrich import Enriched, Enricher
+from ato.online.decide.models import Models
 from ato.settings import Settings
 from tests.api.builders import (
     VERSION,

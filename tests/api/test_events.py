@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ato.online.decide.chain import Models
+from ato.online.decide.models import Models
 from ato.settings import Settings
 from ato.validate import check_row
 from tests.api.builders import FaultyStore, api_settings, build_app, serve, tiny_store

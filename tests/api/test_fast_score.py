@@ -15,7 +15,7 @@ import pytest
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 import serving.app
-from ato.online.decide.chain import Models
+from ato.online.decide.models import Models
 from ato.settings import Settings
 from serving.fast_score import MIRROR, decode_score, score_handler
 from serving.mirror import mirror

@@ -16,8 +16,8 @@ from fastapi import FastAPI
 
 from ato.model.actions import SEVERITY
 from ato.online.decide.attack import AttackMonitor
-from ato.online.decide.chain import Models
 from ato.online.decide.local_speed import LocalSpeed
+from ato.online.decide.models import Models
 from ato.settings import Settings
 from tests.api.builders import FaultyStore, blind, build_app, no_models, serve, tiny_store
 from tests.api.test_chain import audit, broken

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 
-from ato.online.decide.chain import Models
+from ato.online.decide.models import Models
 from ato.settings import Settings
 from tests.api.builders import API_KEY, AS_OF, OTHER_KEY, VERSION, build_app, serve
 from tests.builders import make_score_request

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ato.online.decide.chain import Models
+from ato.online.decide.models import Models
 from ato.settings import Settings
 from tests.api.builders import FaultyStore, api_settings, build_app, no_models, serve, tiny_store
 from tests.builders import make_login, make_score_request

@@ -14,13 +14,10 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ato.features.request import LoginSignals
-from ato.model.bundle import Scorer, load_bundle
-from ato.model.registry import champion, registry_dir
-from ato.model.rules import RuleSet, load_rules
+from ato.model.bundle import Scorer
 from ato.model.tiers import Tiers
 from ato.online.decide.breaker import (
     MAX_LATE_LOOKUPS,
@@ -32,6 +29,7 @@ from ato.online.decide.breaker import (
 from ato.online.decide.clock import ServerClock
 from ato.online.decide.enrich import Enricher
 from ato.online.decide.local_speed import LocalSpeed
+from ato.online.decide.models import Models
 from ato.online.decide.policy import Policy
 from ato.online.decide.records import LiveLogin, new_id
 from ato.online.decide.store import OnlineStore
@@ -42,35 +40,11 @@ from ato.online.decide.vector import (
     live_login,
     request_vector,
 )
-from ato.settings import CONF_DIR, Settings
+from ato.settings import Settings
 
 log = logging.getLogger("ato.serving")
 MODEL, FALLBACK, RULES, SHED = 0, 1, 2, 3
 MODEL_RESERVE_S = 0.002  # budget kept for scoring once the store has answered
-
-
-@dataclass(frozen=True)
-class Models:
-    """The champion's scorers (None before any model is promoted) and the rules."""
-
-    version: str | None
-    model: Scorer | None
-    fallback: Scorer | None
-    rules: RuleSet
-
-
-def rules_path(settings: Settings) -> Path:
-    p = Path(settings.model.rules)
-    return p if p.is_absolute() or p.exists() else CONF_DIR.parent / p
-
-
-def load_models(settings: Settings) -> Models:
-    rules = load_rules(rules_path(settings))
-    version = champion(settings)
-    if version is None:
-        return Models(None, None, None, rules)
-    scorers = load_bundle(registry_dir(settings) / version)
-    return Models(version, scorers["model"], scorers.get("fallback"), rules)
 
 
 @dataclass
@@ -238,15 +212,19 @@ class Decider:
         try:
             return await asyncio.wait_for(asyncio.shield(task), timeout)
         except TimeoutError:
-            self._late.add(task)
-            task.add_done_callback(self._late.discard)
-            task.add_done_callback(self._late_answer)
+            self._leave_running(task, self._late)
             raise
 
-    def _late_answer(self, task: asyncio.Task[Any]) -> None:
-        """A timed-out lookup that still answers shows the store is up, only slower than the timeout
-        (under a wave, mostly this worker's own busy loop): it closes the breaker, so the next logins
-        try the store again instead of all falling back for `breaker_open_s`."""
+    def _leave_running(self, task: asyncio.Task[Any], pool: set[asyncio.Task[Any]]) -> None:
+        """A store call past its timeout is left to finish in `pool`. If it still succeeds, the store
+        is up, only slower than the timeout (under a wave, mostly this worker's own busy loop): that
+        closes the breaker, so the next logins try the store again instead of falling back for
+        `breaker_open_s`."""
+        pool.add(task)
+        task.add_done_callback(pool.discard)
+        task.add_done_callback(self._late_success)
+
+    def _late_success(self, task: asyncio.Task[Any]) -> None:
         if not task.cancelled() and task.exception() is None:
             self.breaker.success()
 
@@ -298,7 +276,5 @@ class Decider:
         except Exception:
             self.breaker.failure()
             if not task.done():
-                self._pending.add(task)
-                task.add_done_callback(self._pending.discard)
-                task.add_done_callback(self._late_answer)
+                self._leave_running(task, self._pending)
             raise

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from ato.features.actions import CHANGE, LOGIN, PAYMENT, order_key
-from ato.online.replay.feed import Post, clean, raw_events, raw_logins, request_body
+from ato.online.replay.feed import Post, clean, post_in_order, raw_events, raw_logins, request_body
 from ato.settings import Settings
 from ato.tables import ACCOUNT_CHANGES, PAYMENTS
 
@@ -42,20 +42,5 @@ def day_sequence(settings: Settings, day: date) -> list[tuple[str, dict[str, Any
 def replay_actions(post: Post, settings: Settings, day: date, explain: bool = True,
                    batch: int = 500) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """Send the day's logins and actions in order; returns (request, response) of every action."""
-    out = []
-    pending: list[dict[str, Any]] = []
-    for what, body in day_sequence(settings, day):
-        if what == "login":
-            pending.append(body)
-            if len(pending) >= batch:
-                post("/v1/events", {"logins": pending})
-                pending = []
-            continue
-        if pending:
-            post("/v1/events", {"logins": pending})
-            pending = []
-        req = {**body, "explain": explain}
-        out.append((req, post("/v1/actions/score", req)))
-    if pending:
-        post("/v1/events", {"logins": pending})
-    return out
+    items = ((None if what == "login" else "/v1/actions/score", body) for what, body in day_sequence(settings, day))
+    return post_in_order(post, items, explain, batch)

@@ -74,11 +74,19 @@ def replay_day(post: Post, settings: Settings, day: date, score: Callable[[dict[
         rows = [request_body(r) for r in before.to_dict("records")]
         for i in range(0, len(rows), batch):
             post("/v1/events", {"logins": rows[i:i + batch]})
+    bodies = (request_body(r) for r in raw_logins(settings, [day]).to_dict("records"))
+    return post_in_order(post, (("/v1/score" if score(b) else None, b) for b in bodies), explain, batch)
+
+
+def post_in_order(post: Post, items: Iterable[tuple[str | None, dict[str, Any]]], explain: bool,
+                  batch: int) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Send (route, body) items in order: a body without a route is a login for `/v1/events`, sent in
+    batches flushed before each routed one (so the service has every earlier login); a routed body
+    goes to its route with `explain`. Returns (request, response) of every routed body."""
     out = []
     pending: list[dict[str, Any]] = []
-    for r in raw_logins(settings, [day]).to_dict("records"):
-        body = request_body(r)
-        if not score(body):
+    for route, body in items:
+        if route is None:
             pending.append(body)
             if len(pending) >= batch:
                 post("/v1/events", {"logins": pending})
@@ -88,7 +96,7 @@ def replay_day(post: Post, settings: Settings, day: date, score: Callable[[dict[
             post("/v1/events", {"logins": pending})
             pending = []
         req = {**body, "explain": explain}
-        out.append((req, post("/v1/score", req)))
+        out.append((req, post(route, req)))
     if pending:
         post("/v1/events", {"logins": pending})
     return out
