@@ -172,10 +172,12 @@ def main() -> int:
     ap.add_argument("--hot-seconds", type=float, default=60.0)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--out", default="data/reports/attack-day.json")
+    ap.add_argument("--set", action="append", default=[], metavar="ATO_X=VALUE",
+                    help="a setting for the service (repeatable), e.g. ATO_SERVING__STORE_TIMEOUT_MS=20")
     a = ap.parse_args()
     from benchmarks.speed_layer import start_redis
 
-    env = demo_env()
+    env = demo_env() | dict(kv.split("=", 1) for kv in a.set)
     url, redis = start_redis()
     try:
         res = run_attack_day(env, url, scaled_conf(a.attempts, a.score_failures), rate=a.rate, hot_rate=a.hot_rate,
@@ -186,7 +188,7 @@ def main() -> int:
     raw = Path(a.out).with_suffix(".raw.pkl")  # the per-request results, to re-print without a re-run
     raw.parent.mkdir(parents=True, exist_ok=True)
     raw.write_bytes(pickle.dumps(res))
-    summary = report(res)
+    summary = report(res) | {"settings": a.set}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(summary, indent=2, default=str))
     print(f"\nwritten {a.out}")
