@@ -39,17 +39,19 @@ async def events(req: EventsRequest, rt: RuntimeDep, request: Request) -> Respon
     is a 503 with nothing fed to the speed layer, so the client's retry counts once."""
     decider = rt.chain
     batches = {"logins": req.logins, "payments": req.payments, "account_changes": req.account_changes}
-    problems, typed = [], []
+    problems: list[str] = []
+    checked: dict[str, list[dict[str, Any]]] = {stream: [] for stream in batches}  # typed values
     for stream, records in batches.items():
         for i, raw in enumerate(records):
             c = check_row(stream, raw)
             if not c.ok:
                 problems.append(f"{stream}[{i}]: {'; '.join(c.reasons)}")
-            elif stream == "logins":
+                continue
+            if stream == "logins":
                 refused = decider.clock.refusal(c.values["event_time"].timestamp())
                 if refused:
                     problems.append(f"{stream}[{i}]: event_time: {refused}")
-                typed.append(c.values)
+            checked[stream].append(c.values)
     if problems:
         return JSONResponse(status_code=422, content={"message": "; ".join(problems)[:2000], "detail": problems})
     key = key_name(request)
@@ -59,23 +61,22 @@ async def events(req: EventsRequest, rt: RuntimeDep, request: Request) -> Respon
                 return not_stored(stream)
         if records:
             rt.metrics.events.labels(stream).inc(len(records))
-    for v in sorted(typed, key=lambda v: (v["event_time"], v["event_id"])):  # sessions for sensitive actions
-        rt.observe_login(v["account_id"], v["event_time"].timestamp(), v["outcome"] == "success",
-                         rt.actions.hash(v["device_id"]), rt.actions.hash(v["ip"]))
+    enricher = decider.enricher
+    logins = []
+    ordered = sorted(checked["logins"], key=lambda v: (v["event_time"], v["event_id"]))
+    for i, v in enumerate(ordered):
+        logins.append(live_login(enricher.enrich(
+            v["account_id"], v["event_time"].timestamp(), v["outcome"], v["channel"], v["ip"], v["user_agent"],
+            v["device_id"], {k: v[k] for k in GEO}), v["event_id"]))
+        if i % 50 == 49:
+            await asyncio.sleep(0)  # a big batch must not hold up the logins being scored meanwhile
+    for v, x in zip(ordered, logins, strict=True):  # sessions for sensitive actions (ids hashed by the enricher)
+        rt.observe_login(v["account_id"], x.signals.time_s, x.signals.success, x.keys["device"], x.keys["ip"])
     for stream, kind in (("account_changes", None), ("payments", "payment")):
-        for raw in batches[stream]:
-            v = check_row(stream, raw).values
+        for v in checked[stream]:
             rt.actions.observe({**v, "kind": kind or v["change_type"]}, v["event_time"].timestamp())
     speed = "ok"
-    if typed:
-        enricher = decider.enricher
-        logins = []
-        for i, v in enumerate(sorted(typed, key=lambda v: (v["event_time"], v["event_id"]))):
-            logins.append(live_login(enricher.enrich(
-                v["account_id"], v["event_time"].timestamp(), v["outcome"], v["channel"], v["ip"], v["user_agent"],
-                v["device_id"], {k: v[k] for k in GEO}), v["event_id"]))
-            if i % 50 == 49:
-                await asyncio.sleep(0)  # a big batch must not hold up the logins being scored meanwhile
+    if logins:
         try:
             await decider.record(logins)
         except Exception as exc:
