@@ -92,6 +92,11 @@ class ServingConf(_Section):
         "embedded", description="Online store and speed layer: the published snapshot and counters in process "
                                 "(one worker), or Redis (several workers; load it with `ato publish --to redis`).")
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis for store=redis.")
+    snapshot_replica: bool = Field(
+        True, description="With store=redis, each worker also holds the published snapshot files in memory (as the "
+                          "embedded store does; memory: the snapshot's size per worker), so when Redis fails or is "
+                          "slower than store_timeout_ms the primary model still decides, on the replica's rows and "
+                          "the worker's own velocities, instead of the fallback model (README \"Fallback chain\").")
     workers: int = Field(1, ge=1, description="Worker processes serving (set by `ato serve --workers N` through "
                                               "ATO_SERVING__WORKERS): velocities a worker counted alone are read "
                                               "times this by the guardrails (an estimate of the shared count).")

@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 
 from ato.online.decide.enrich import Enricher
 from ato.online.decide.models import Models
-from ato.online.decide.store import OnlineStore
+from ato.online.decide.store import EmbeddedStore, OnlineStore
 from ato.online.keys import KeyRing
 from ato.settings import Settings, load_settings
 from serving.admin import AdminServer, add_public_metrics, admin_app
@@ -31,14 +31,16 @@ from serving.runtime import Given, Runtime, configure_logging
 
 
 def create_app(settings: Settings | None = None, *, models: Models | None = None, store: OnlineStore | None = None,
-               enricher: Enricher | None = None, api_keys: Collection[str] | KeyRing | None = None) -> FastAPI:
+               enricher: Enricher | None = None, api_keys: Collection[str] | KeyRing | None = None,
+               replica: EmbeddedStore | None = None) -> FastAPI:
     """The scoring API. What is not given comes from conf and disk when the service starts, and is
     reloaded when a new one is published: the champion (`models`), the online store (`store`: the
     published snapshot in process, or Redis), the geo database and reputation feed (`enricher`),
-    and the accepted keys (`api_keys`: plain keys with every scope, or a `KeyRing`; default
-    ATO_API_KEYS, `api.keys` and `serving.api_key_sha256`)."""
+    the accepted keys (`api_keys`: plain keys with every scope, or a `KeyRing`; default
+    ATO_API_KEYS, `api.keys` and `serving.api_key_sha256`) and, with a shared store, the worker's
+    snapshot replica (`replica`; default the published files, `serving.snapshot_replica`)."""
     configure_logging()
-    rt = Runtime(settings or load_settings(), Given(models, store, enricher), api_keys)
+    rt = Runtime(settings or load_settings(), Given(models, store, enricher, replica), api_keys)
     public_docs = rt.settings.api.docs == "public"
 
     @contextlib.asynccontextmanager

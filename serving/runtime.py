@@ -42,6 +42,7 @@ class Given:
     models: Models | None = None
     store: OnlineStore | None = None
     enricher: Enricher | None = None
+    replica: EmbeddedStore | None = None  # with a shared store: this worker's snapshot copy (None: from disk)
 
 
 class Runtime:
@@ -117,7 +118,7 @@ class Runtime:
                         type(exc).__name__)
         models = await asyncio.to_thread(load_models, s) if g.models is None else g.models
         enricher = await asyncio.to_thread(Enricher.load, s) if g.enricher is None else g.enricher
-        self.decider = Decider(s, store, models, enricher)
+        self.decider = Decider(s, store, models, enricher, replica=await self._replica(store))
         try:
             book = await asyncio.to_thread(ActionBook.load, s)
         except Exception as exc:  # as for the store: start without the snapshot's states
@@ -134,6 +135,19 @@ class Runtime:
                         "every /v1 call gets 401")
         log.info("serving: store=%s snapshot=%s champion=%s keys=%d guardrails=%d", store.name, store.as_of,
                  models.version, len(self.keyring), len(self.decider.policy.guardrails.guardrails))
+
+    async def _replica(self, store: OnlineStore) -> EmbeddedStore | None:
+        """With Redis, this worker's in-memory copy of the published snapshot (conf permitting)."""
+        if self.given.replica is not None:
+            return self.given.replica
+        if store.name != "redis" or not self.settings.serving.snapshot_replica:
+            return None
+        try:
+            return await asyncio.to_thread(EmbeddedStore.load, self.settings)
+        except Exception as exc:  # no files here: a Redis failure falls back to the fallback model
+            log.warning("no snapshot replica (%s): a Redis failure is decided by the fallback model",
+                        type(exc).__name__)
+            return None
 
     def _attack_changed(self, status: AttackStatus) -> None:
         self.metrics.set_attack(status.on, ["global"] * status.global_on + sorted(status.networks))
@@ -152,6 +166,8 @@ class Runtime:
     async def reload(self) -> list[str]:
         """Pick up a new snapshot (with the reputation feed) or champion; returns what changed."""
         d, s, changed = self.chain, self.settings, []
+        if d.replica is not None:
+            await d.replica.refresh()
         if await d.store.refresh():
             if self.given.enricher is None:
                 d.enricher = await asyncio.to_thread(Enricher.load, s)
@@ -212,8 +228,10 @@ class Runtime:
         try:
             await asyncio.wait_for(d.store.ping(), PING_S)
         except Exception as exc:
-            store_ok = False
-            out.append(f"store down ({type(exc).__name__})")
+            replica = d.replica.as_of if d.replica is not None else None
+            store_ok = replica is not None  # the model still decides, on the replica's rows
+            out.append(f"store down ({type(exc).__name__})" + (
+                f": the model decides on the snapshot replica {replica} and this worker's velocities" if replica else ""))
         if d.models.version is None:
             out.append("no champion model (run `ato train --promote`)")
         if d.store.as_of is None:
@@ -221,7 +239,7 @@ class Runtime:
         max_h = self.settings.serving.max_snapshot_age_h
         if d.store.as_of and max_h and time.time() - snapshot_cutoff_s(d.store.as_of) > max_h * 3600:
             out.append(f"snapshot {d.store.as_of} is older than {max_h} h")
-        if d.models.model is not None and store_ok and not out:
+        if d.models.model is not None and store_ok and all(p.startswith("store down") for p in out):
             return MODEL, out
         return (FALLBACK if d.models.fallback is not None else RULES), out
 

@@ -18,10 +18,13 @@ from ato.features.columns import ACCOUNT_FEATURES
 from ato.online.decide.enrich import Enriched, Enricher
 from ato.online.decide.models import Models
 from ato.settings import Settings
+from serving.app import create_app
 from tests.api.builders import (
+    API_KEY,
     VERSION,
     FaultyStore,
     api_settings,
+    bare_enricher,
     build_app,
     no_models,
     serve,
@@ -72,6 +75,25 @@ async def test_level_1_when_the_store_refuses_then_the_breaker_opens(settings: S
     assert model["breaker"] == "open"
     assert known(ds[0]["features"]).isdisjoint(ACCOUNT_FEATURES), "the fallback saw the request alone"
     assert f'ato_store_errors_total{{error="ConnectionError"}} {failures}.0' in metrics
+
+
+async def test_with_a_snapshot_replica_a_store_failure_still_gets_the_model(settings: Settings,
+                                                                            models: Models) -> None:
+    """With a shared store that refuses, the worker's replica of the published snapshot keeps the
+    primary model deciding (level 0, the store error recorded) on the account's history and the
+    worker's own velocities: the second login sees the first, which the replica's counters recorded."""
+    store = FaultyStore(tiny_store(settings), "raise")
+    app = create_app(settings, models=models, store=store, enricher=bare_enricher(settings),
+                     api_keys={API_KEY}, replica=tiny_store(settings))
+    async with serve(app) as c:
+        ds = [(await c.post("/v1/score", json=make_score_request(explain=True, event_time=f"2026-08-06T12:00:0{i}Z")))
+              .json() for i in range(2)]
+        ev = (await c.post("/v1/events", json={"logins": [make_score_request(event_id="ev-1")]})).json()
+    assert ev["speed_layer"].startswith("unavailable"), "the replica's counters are not the shared store"
+    assert {(d["fallback_level"], d["model_version"]) for d in ds} == {(0, VERSION)}
+    assert ds[0]["features"]["logins_30d"] == 3.0 and ds[0]["features"]["new_device"] == 0, "the replica's rows"
+    assert [d["features"]["account_attempts_5m"] for d in ds] == [0.0, 1.0], "this worker's own counts"
+    assert [x["store_error"] for x in audit(settings)] == ["ConnectionError", "ConnectionError"]
 
 
 async def test_level_1_when_the_store_never_answers(tmp_path: Path, models: Models) -> None:

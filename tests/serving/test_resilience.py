@@ -1,10 +1,12 @@
 """Redis for real: a store stalled (SIGSTOP) and then killed still gets every well-formed request a
-200 from the fallback model, and the model comes back when the store does; two API processes on
+200 from the model on the worker's snapshot replica (the fallback model without one: `tests/api`),
+and the store's own answers come back when it does; two API processes on
 one Redis share the speed layer; `ato serve --workers 2` starts and sums its workers' metrics.
 (The chain's levels with faults injected in process, and shedding, are in `tests/api`.)"""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -49,9 +51,11 @@ def score_many(a: Api, n: int, workers: int = 4) -> list[tuple[int, dict[str, An
         return list(pool.map(one, range(n)))
 
 
-def level_now(a: Api) -> int:
+def store_answers(a: Api) -> bool:
+    """A login scored at level 0 and the breaker closed after it: the store answered it."""
     with a.client() as c:
-        return int(c.post("/v1/score", json=make_score_request()).json()["fallback_level"])
+        level = c.post("/v1/score", json=make_score_request()).json()["fallback_level"]
+        return level == 0 and c.get("/v1/model").json()["breaker"] == "closed"
 
 
 def test_stalled_then_killed_redis_store_falls_back_and_recovers(
@@ -75,7 +79,9 @@ def test_stalled_then_killed_redis_store_falls_back_and_recovers(
             redis.stall()  # the store accepts connections but never answers
             stalled = score_many(a, 12)
             assert {st for st, _ in stalled} == {200}
-            assert {b["model_version"] for _, b in stalled} == {f"{healthy[0][1]['model_version']}/fallback"}
+            # the worker's replica of the published snapshot keeps the model deciding (level 0)
+            assert {(b["fallback_level"], b["model_version"]) for _, b in stalled} == {
+                (0, healthy[0][1]["model_version"])}
             with a.client() as c:
                 m = c.get("/v1/model").json()
                 metrics = c.get("/metrics").text
@@ -83,19 +89,24 @@ def test_stalled_then_killed_redis_store_falls_back_and_recovers(
             assert 'ato_store_errors_total{error="TimeoutError"}' in metrics
 
             redis.resume()
-            wait_until(lambda: level_now(a) == 0, 120, "the model back once the store answers")
+            wait_until(lambda: store_answers(a), 120, "the store's own answers back once it answers")
 
             stop(redis.proc)  # killed: connections refused
             killed = score_many(a, 10)
-            assert {st for st, _ in killed} == {200} and all(b["fallback_level"] == 1 for _, b in killed)
+            assert {st for st, _ in killed} == {200} and all(b["fallback_level"] == 0 for _, b in killed)
             with a.client() as c:
                 ready = c.get("/readyz")
                 ev = c.post("/v1/events", json={"logins": [{
                     "event_id": "ev-store-down", "event_time": "2026-08-06T12:30:00+00:00", "account_id": "acct_0000001",
                     "outcome": "success", "ip": "20.0.1.7", "user_agent": "curl/8", "channel": "api"}]})
-            assert ready.status_code == 200, "ready means can decide: the fallback model still answers"
-            assert ready.json()["level"] == 1 and "store down" in " ".join(ready.json()["problems"])
+            assert ready.status_code == 200, "ready means can decide: the model still answers on the replica"
+            assert ready.json()["level"] == 0 and "snapshot replica" in " ".join(ready.json()["problems"])
             assert ev.status_code == 200 and ev.json()["speed_layer"].startswith("unavailable"), ev.text
+            audited = [json.loads(x) for p in (tmp_path / "audit").rglob("decisions-*.jsonl")
+                       for x in p.read_text().splitlines()]
+            degraded = [x for x in audited if x["store_error"]]
+            assert len(degraded) >= 22 and {x["fallback_level"] for x in degraded} == {0}
+            assert {x["store_error"] for x in degraded} >= {"TimeoutError", "BreakerOpen"}
             spooled = "".join(p.read_text() for p in (tmp_path / "spool" / "logins").rglob("*.jsonl"))
             assert "ev-store-down" in spooled, "with the store down, events still reach the spool"
         finally:

@@ -2,6 +2,9 @@
 and the velocity windows (when the store fails, times out or its breaker is open, or the model
 fails, or the budget is spent) -> rules. Under overload (too many requests in flight) it sheds straight to the rules.
 
+With Redis, a worker's replica of the published snapshot (`serving.snapshot_replica`) keeps the primary
+model answering (level 0, `store_error` set) when Redis fails, on its rows and this worker's counters.
+
 Every well-formed login gets a decision; the level says which link gave it. The policy
 (`ato.online.decide.policy`: guardrails, attack mode) then runs on it, whichever link answered. Whatever the link,
 the vector carries the velocities this process counted itself (`local_speed`) when the store's
@@ -32,7 +35,7 @@ from ato.online.decide.local_speed import LocalSpeed
 from ato.online.decide.models import Models
 from ato.online.decide.policy import Policy
 from ato.online.decide.records import LiveLogin, new_id
-from ato.online.decide.store import OnlineStore
+from ato.online.decide.store import EmbeddedStore, OnlineStore
 from ato.online.decide.vector import (
     Vector,
     fallback_view,
@@ -71,7 +74,7 @@ class Decider:
     runtime swaps `models`, `enricher` (and the store's snapshot) when new ones are published."""
 
     def __init__(self, settings: Settings, store: OnlineStore, models: Models, enricher: Enricher,
-                 policy: Policy | None = None) -> None:
+                 policy: Policy | None = None, replica: EmbeddedStore | None = None) -> None:
         self.settings = settings
         self.conf = settings.serving
         self.store, self.models, self.enricher = store, models, enricher
@@ -79,9 +82,11 @@ class Decider:
         self.policy = policy or Policy.load(settings, self.clock.now)  # attack mode runs on server time
         self.breaker = Breaker(self.conf.breaker_failures, self.conf.breaker_open_s)
         # this process's own windows: the embedded store's, or (Redis) what this worker has seen
-        own = getattr(store, "speed", None)
+        # (with a snapshot replica, its counters: they also keep the account's recent successes)
+        self.replica = replica if store.name != "embedded" else None
+        own = getattr(store, "speed", None) if self.replica is None else self.replica.speed
         self.local_speed: LocalSpeed = own if isinstance(own, LocalSpeed) else LocalSpeed(settings.speed, recent=False)
-        self._local_is_store = isinstance(own, LocalSpeed)
+        self._local_is_store = self.replica is None and isinstance(own, LocalSpeed)
         self._pending: set[asyncio.Task[Any]] = set()
         self._late: set[asyncio.Task[Any]] = set()  # timed-out lookups still finishing
         self._warned_at = -1e9
@@ -131,6 +136,8 @@ class Decider:
                 self._warn(f"online store failed ({store_error}); circuit breaker {self.breaker.state}")
         else:
             store_error = "BreakerOpen"
+        if lk is None:
+            lk = await self._from_replica(login, now, notes)
         if lk is not None:
             as_of = lk.as_of
             try:  # a failure here is ours, not the store's: no breaker count
@@ -143,16 +150,20 @@ class Decider:
                 notes.append("budget spent in the store")
             else:
                 try:
-                    return self._model(models.model, vec, login, MODEL, models.version or "", t0, as_of)
+                    d = self._model(models.model, vec, login, MODEL, models.version or "", t0, as_of)
+                    if store_error is not None:  # the replica's rows and this worker's velocities
+                        d.store_error, d.notes, d.local_velocity = store_error, notes, True
+                    return d
                 except Exception as exc:
                     log.error("primary model failed: %s", type(exc).__name__)
                     notes.append(f"model failed: {type(exc).__name__}")
-        local = vec is None  # no store: the request's own signals and this process's velocities
+        # no store (or only the replica): the request's own signals and this process's velocities
+        local = vec is None or store_error is not None
         if vec is None:
             vec = self._with_local_speed(request_vector(e), login, now)
         if models.fallback is not None:
             try:
-                # request signals and velocities: the store's (model failed) or this process's (no store)
+                # request signals and velocities: the store's or the replica's (model failed) or this process's
                 fvec = vec if lk is None else fallback_view(vec)
                 d = self._model(models.fallback, fvec, login, FALLBACK, f"{models.version}/fallback", t0, as_of)
                 d.store_error, d.notes, d.full, d.local_velocity = store_error, notes, vec, local
@@ -162,6 +173,18 @@ class Decider:
         d = self._rules(models, vec, login, RULES, t0, as_of, store_error)
         d.local_velocity = local
         return d
+
+    async def _from_replica(self, login: LiveLogin, now: float, notes: list[str]) -> Any:
+        """The replica's lookup (it records the login in this worker's counters), or None."""
+        if self.replica is None or self.replica.as_of is None:
+            return None
+        try:
+            lk = await self.replica.lookup(login, now)
+        except Exception as exc:
+            log.error("snapshot replica failed: %s", type(exc).__name__)
+            return None
+        notes.append(f"snapshot replica {lk.as_of} with this worker's velocities")
+        return lk
 
     def _with_local_speed(self, vec: Vector, login: LiveLogin, now: float) -> Vector:
         """The vector with this process's own window counts of the login's keys; then counts it here.
