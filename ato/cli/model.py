@@ -138,7 +138,8 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser(
         "promote", help="make a version the champion, only if it beats the champion on its test window",
         description="V needs a higher test PR-AUC than the champion scored on V's own test rows and may lose at "
-                    "most model.promote_max_recall_drop recall at 1%% step-up; the first model must beat the "
+                    "most model.promote_max_recall_drop recall at 1%% step-up; one that adds a part the champion "
+                    "lacks (the action model) needs only a PR-AUC not lower. The first model must beat the "
                     "rules. A refusal exits 3 with the reason.")
     p.add_argument("version", help="a version id as `ato models` lists it, e.g. 20260831-04053bcd")
     add_json(p)

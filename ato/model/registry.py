@@ -3,7 +3,7 @@ pointer that serving follows, and a history of promotions and rollbacks.
 
 <version>/ holds model.txt, fallback.txt (LightGBM), bundle.json (features and their hash,
 vocabularies, calibrators, thresholds, training window, data hash, code version, parameters)
-and metrics.json. A version is written to a temporary folder and renamed into place, and the
+and metrics.json, and optional parts (OPTIONAL_PARTS) that older versions lack. A version is written to a temporary folder and renamed into place, and the
 champion pointer is replaced atomically, so a reader never sees half a model."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,10 @@ from ato.settings import Settings
 
 CHAMPION = "champion"
 HISTORY = "history.jsonl"
+ACTION_MODEL_FILE = "action_model.txt"
+# Parts a version may lack (trained before the part existed, or with no rows for it): the part's
+# name in verdicts -> the file in the version's folder that holds it (serving looks for the same).
+OPTIONAL_PARTS: dict[str, str] = {"action model": ACTION_MODEL_FILE}
 
 
 class PromotionRefused(RuntimeError):
@@ -80,6 +85,12 @@ def metrics(s: Settings, version: str) -> dict[str, Any]:
     return dict(json.loads((registry_dir(s) / version / "metrics.json").read_text()))
 
 
+def parts(s: Settings, version: str) -> frozenset[str]:
+    """The optional parts `version` has (names from OPTIONAL_PARTS)."""
+    folder = registry_dir(s) / version
+    return frozenset(name for name, file in OPTIONAL_PARTS.items() if (folder / file).is_file())
+
+
 def history(s: Settings) -> list[dict[str, Any]]:
     f = registry_dir(s) / HISTORY
     return [json.loads(x) for x in f.read_text().splitlines() if x.strip()] if f.is_file() else []
@@ -99,23 +110,37 @@ class Verdict:
     why: str
 
 
-def compare(challenger: dict[str, Any], incumbent: dict[str, Any], s: Settings, name: str) -> Verdict:
-    """Does the challenger's `model` beat `incumbent` (metrics on the same test rows)?"""
+def compare(challenger: dict[str, Any], incumbent: dict[str, Any], s: Settings, name: str,
+            adds: Sequence[str] = ()) -> Verdict:
+    """Does the challenger's `model` beat `incumbent` (metrics on the same test rows)? One that
+    `adds` parts the incumbent lacks needs only a login model that is not worse: PR-AUC at least
+    the incumbent's, recall within the usual drop. A worse login model is never traded for a part."""
     c, i = challenger, incumbent
     gain = (c["pr_auc"] or 0.0) - (i["pr_auc"] or 0.0)
     drop = (i["recall_at_1pct_stepup"] or 0.0) - (c["recall_at_1pct_stepup"] or 0.0)
     text = (f"test PR-AUC {c['pr_auc']:.4f} vs {name} {i['pr_auc']:.4f}, recall at 1% step-up "
             f"{c['recall_at_1pct_stepup']:.3f} vs {i['recall_at_1pct_stepup']:.3f}")
+    loses_recall = drop > s.model.promote_max_recall_drop
+    if adds:
+        added = f"{' and the '.join(sorted(adds))} {name} lacks"
+        if gain > s.model.promote_min_pr_auc_gain and not loses_recall:
+            return Verdict(True, f"better: {text}; adds the {added}")
+        if gain >= 0.0 and not loses_recall:
+            return Verdict(True, f"adds the {added}, login model not worse: {text}")
+        worse = "loses recall" if loses_recall else "worse login model"
+        return Verdict(False, f"{worse}: {text}; it adds the {added}, but a worse login model "
+                              "is not traded for it")
     if gain <= s.model.promote_min_pr_auc_gain:
         return Verdict(False, f"not better: {text}")
-    if drop > s.model.promote_max_recall_drop:
+    if loses_recall:
         return Verdict(False, f"loses recall: {text}")
     return Verdict(True, f"better: {text}")
 
 
 def verdict_for(s: Settings, version: str) -> Verdict:
     """The champion comparison stored by training (the champion scored on this version's test
-    rows). With no champion yet, the first model must beat the rules baseline."""
+    rows), counting the optional parts the champion lacks. With no champion yet, the first model
+    must beat the rules baseline."""
     m = metrics(s, version)
     current = champion(s)
     if current == version:
@@ -126,11 +151,13 @@ def verdict_for(s: Settings, version: str) -> Verdict:
     if cmp_.get("version") != current:
         raise PromotionRefused(f"{version} was not compared with the current champion {current} "
                                f"on its test window: retrain, or roll back to {cmp_.get('version')}")
-    return compare(m["test"]["model"], cmp_["metrics"], s, f"champion {current}")
+    adds = sorted(parts(s, version) - parts(s, current))
+    return compare(m["test"]["model"], cmp_["metrics"], s, f"champion {current}", adds)
 
 
 def promote(s: Settings, version: str) -> Verdict:
-    """Make `version` the champion if it beats the current one; raise PromotionRefused if not."""
+    """Make `version` the champion if it beats the current one (or adds a part it lacks with a login
+    model that is not worse); raise PromotionRefused if not."""
     if version not in versions(s):
         raise PromotionRefused(f"no model version {version} under {registry_dir(s)}")
     v = verdict_for(s, version)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ato import deltars
 from ato.features.actions import ACTION_FEATURES
+from ato.model.registry import ACTION_MODEL_FILE
 from ato.tables import ACTION_TRAINING
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
     from ato.settings import Settings
 
-MODEL_FILE, META_FILE = "action_model.txt", "action.json"
+MODEL_FILE, META_FILE = ACTION_MODEL_FILE, "action.json"  # the registry's optional part, and its meta
 TIERS = (("temporary_lock", 0.01), ("manual_review", 0.1), ("step_up_mfa", 1.0))  # share of the budget
 PARAMS = {"objective": "binary", "learning_rate": 0.03, "num_leaves": 7, "min_data_in_leaf": 50, "lambda_l2": 1.0,
           "feature_fraction": 0.9, "bagging_fraction": 0.9, "bagging_freq": 1, "verbose": -1,

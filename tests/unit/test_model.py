@@ -132,10 +132,13 @@ def test_reasons_name_the_largest_positive_contributions() -> None:
     assert r[1] == []
 
 
-def _version(root: Path, name: str, pr_auc: float, recall: float, champ: dict[str, Any] | None = None) -> None:
+def _version(root: Path, name: str, pr_auc: float, recall: float, champ: dict[str, Any] | None = None,
+             action_model: bool = False) -> None:
     d = root / name
     d.mkdir(parents=True)
     (d / "bundle.json").write_text("{}")
+    if action_model:  # the registry looks only at the file's presence, as serving does
+        (d / "action_model.txt").write_text("tree\n")
     m = {"test": {"model": {"pr_auc": pr_auc, "recall_at_1pct_stepup": recall},
                   "rules": {"pr_auc": 0.1, "recall_at_1pct_stepup": 0.2}},
          "champion_on_same_test": champ}
@@ -160,6 +163,43 @@ def test_promotion_needs_a_win_on_the_same_test_window_and_rollback_restores(tmp
     assert registry.rollback(s) == "v1" and registry.champion(s) == "v1"
     with pytest.raises(registry.PromotionRefused):
         registry.rollback(s)  # v1 replaced nothing
+
+
+def test_a_challenger_that_adds_the_action_model_needs_only_a_login_model_not_worse(tmp_path: Path) -> None:
+    """The demo's case: a champion from before action scoring, a challenger with the same login
+    metrics plus an action model. Promoted; a worse login model is still refused, naming both."""
+    s = load_settings(environ={"ATO_MODEL_DIR": str(tmp_path)})
+    _version(tmp_path, "v1", 0.5, 0.6)
+    assert registry.promote(s, "v1").promote
+    same = {"version": "v1", "metrics": {"pr_auc": 0.5, "recall_at_1pct_stepup": 0.6}}
+    _version(tmp_path, "v2", 0.5, 0.6, same)  # the same login model, nothing added: not better
+    with pytest.raises(registry.PromotionRefused, match=r"^not better"):
+        registry.promote(s, "v2")
+    _version(tmp_path, "v3", 0.4, 0.6, same, action_model=True)  # lower PR-AUC
+    with pytest.raises(registry.PromotionRefused,
+                       match=r"^worse login model: test PR-AUC 0\.4000 vs champion v1 0\.5000.*adds the action model"):
+        registry.promote(s, "v3")
+    _version(tmp_path, "v4", 0.6, 0.5, same, action_model=True)  # better PR-AUC, loses 0.1 recall
+    with pytest.raises(registry.PromotionRefused, match=r"^loses recall: .*adds the action model champion v1 lacks"):
+        registry.promote(s, "v4")
+    _version(tmp_path, "v5", 0.5, 0.59, same, action_model=True)  # equal PR-AUC, recall within the drop
+    v = registry.promote(s, "v5")
+    assert v.promote and registry.champion(s) == "v5"
+    assert v.why.startswith("adds the action model champion v1 lacks, login model not worse: test PR-AUC 0.5000")
+    assert registry.history(s)[-1]["why"] == v.why
+    assert registry.parts(s, "v5") == {"action model"} and registry.parts(s, "v1") == frozenset()
+    # Both have the action model now: the plain rule again.
+    _version(tmp_path, "v6", 0.5, 0.59, {"version": "v5", "metrics": {"pr_auc": 0.5, "recall_at_1pct_stepup": 0.59}},
+             action_model=True)
+    with pytest.raises(registry.PromotionRefused, match=r"^not better"):
+        registry.promote(s, "v6")
+
+
+def test_a_better_challenger_that_adds_a_part_says_so() -> None:
+    s = load_settings(environ={})
+    v = registry.compare({"pr_auc": 0.6, "recall_at_1pct_stepup": 0.6}, {"pr_auc": 0.5, "recall_at_1pct_stepup": 0.6},
+                         s, "champion v1", ["action model"])
+    assert v.promote and v.why.startswith("better: ") and v.why.endswith("; adds the action model champion v1 lacks")
 
 
 def test_bootstrap_ci_brackets_the_point_estimate_and_separates_a_clear_winner() -> None:
