@@ -100,8 +100,8 @@ def backfilled(spark: Any, world_lake: tuple[Settings, object], tmp_path_factory
     s = make_settings(root, geo_db=Path(src.enrich.geo_db), ATO_BATCH__LABEL_MATURITY_DAYS="1",
                       ATO_ONLINE_DIR=str(root / "online"))
     first, last = (date.fromisoformat(d) for d in BACKFILL)
-    summary = run_nightly(s, date_range(first, last), ("validate", "aggregates", "training", "gate", "publish"),
-                          spark_factory=lambda: spark)
+    summary = run_nightly(s, date_range(first, last), ("validate", "aggregates", "training", "gate", "actions",
+                                                          "publish"), spark_factory=lambda: spark)
     print("backfill seconds:", summary.seconds)
     return s, summary
 

@@ -19,7 +19,8 @@ from ato.model.metrics import STEP_UP_BUDGET
 ALL = "all"
 POS_METRICS = ("decision_recall", "recall_at_1pct_stepup", "pr_auc")
 LEGIT_METRICS = ("legit_challenge_rate", "false_lock_rate")
-CAMPAIGN_METRIC = "campaigns_stopped_before_money"
+CAMPAIGN_METRIC = "campaigns_stopped_before_money"  # by a login decision or the action model at the money move
+LOGIN_CAMPAIGN_METRIC = "campaigns_stopped_by_login"  # by login decisions alone
 
 Key = tuple[str, str, str]  # (scorer, attack type or ALL, metric)
 
@@ -27,8 +28,9 @@ Key = tuple[str, str, str]  # (scorer, attack type or ALL, metric)
 @dataclass(frozen=True)
 class ScorerRows:
     """One scorer on one window: takeovers' scores and whether any action but allow was taken,
-    legit logins' scores, flags and locks, each campaign's stopped-before-money flag, and which
-    legit logins passed the password check (None: all; the challenge rate counts only those)."""
+    legit logins' scores, flags and locks, each campaign's stopped-before-money flag (and by login
+    decisions alone), and which legit logins passed the password check (None: all; the challenge
+    rate counts only those)."""
 
     pos_score: np.ndarray
     pos_flag: np.ndarray
@@ -37,6 +39,7 @@ class ScorerRows:
     legit_lock: np.ndarray
     camp_stopped: np.ndarray
     legit_success: np.ndarray | None = None
+    camp_stopped_login: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,9 @@ class _Prepared:
                 out[(name, t, "pr_auc")] = (_wsum(wsrt, prec), den)
                 ci = self.camp_sets[t]
                 out[(name, t, CAMPAIGN_METRIC)] = (_wsum(wc[ci], r.camp_stopped[ci]), float(wc[ci].sum()))
+                if r.camp_stopped_login is not None:
+                    out[(name, t, LOGIN_CAMPAIGN_METRIC)] = (_wsum(wc[ci], r.camp_stopped_login[ci]),
+                                                             float(wc[ci].sum()))
             out[(name, ALL, "legit_challenge_rate")] = (float(wl[p["flag"]].sum()), float(wl[p["ok"]].sum()))
             out[(name, ALL, "false_lock_rate")] = (float(wl[p["lock"]].sum()), total)
         return out

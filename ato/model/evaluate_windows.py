@@ -1,6 +1,7 @@
 """Rolling test windows: the newest matured login days cut into consecutive windows, each scored
 by a model trained (with `ato train`'s own procedure, `training_run.train`) only on the days
-before it, reduced to the rows the bootstrap needs."""
+before it, with an action model fitted on the action days up to it (its money moves scored),
+reduced to the rows the bootstrap needs."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ato.model import data as D
+from ato.model.action_stops import fit_until, money_with_stops
 from ato.model.campaigns import load_money_moves, per_campaign, stopped_per_campaign
 from ato.model.evaluate_bootstrap import ScorerRows, WindowRows
 from ato.model.evaluation import SCORERS
@@ -75,11 +77,12 @@ def window_rows(test: pd.DataFrame, money: pd.DataFrame, scorers: tuple[str, ...
         if "truth_campaign" in test:
             c = per_campaign(stopped_per_campaign(test, action, money))
             stopped = c["stopped"].reindex(camps).fillna(False).to_numpy(dtype=bool)
+            by_login = c["by_login"].reindex(camps).fillna(False).to_numpy(dtype=bool)
         else:
-            stopped = np.isin(action[pos], ("step_up_mfa", "manual_review", "temporary_lock"))
+            stopped = by_login = np.isin(action[pos], ("step_up_mfa", "manual_review", "temporary_lock"))
         raw = test[f"{n}_raw"].to_numpy(dtype=float)
         rows[n] = ScorerRows(raw[pos], action[pos] != "allow", raw[legit], action[legit] != "allow",
-                             action[legit] == "temporary_lock", stopped, ok)
+                             action[legit] == "temporary_lock", stopped, ok, by_login)
     return WindowRows(kind.astype(object), pos_campaign, camp_type, rows)
 
 
@@ -95,6 +98,18 @@ def _counts(test: pd.DataFrame, rows: WindowRows) -> dict[str, Any]:
             "campaigns_by_type": {str(t): int(k) for t, k in zip(ctypes, cn, strict=True)}}
 
 
+def window_money(s: Settings, span: Span) -> tuple[pd.DataFrame, dict[str, Any] | None]:
+    """The window's money moves (to its cash-out days), each marked `stopped` when an action model
+    fitted on the action days up to the window's end stops it; with that model's summary."""
+    fitted = fit_until(s, span[1])
+    if fitted is None:
+        return load_money_moves(s, span), None
+    booster, m = fitted
+    money = money_with_stops(s, span, booster, m["thresholds"])
+    return money, {"weighting": m["weighting"], "thresholds": m["thresholds"], "days": m["days"],
+                   "test": m.get("test"), "money_moves": len(money), "money_moves_stopped": int(money["stopped"].sum())}
+
+
 def run_window(s: Settings, span: Span, progress: Progress) -> Window:
     """Train for the night whose matured data ends with `span` (test block = `span`) and score it."""
     from ato.model.training_run import train
@@ -105,11 +120,11 @@ def run_window(s: Settings, span: Span, progress: Progress) -> Window:
     if not run.extras.get("has_truth"):
         raise D.NotEnoughData(f"no ground truth ({D.TRUTH_FILE}) under {s.paths.world}: evaluation needs it")
     assert run.window.test == span, (run.window.test, span)
-    money = load_money_moves(s, span)
+    money, actions = window_money(s, span)
     rows = window_rows(run.test, money)
     m = run.metrics
     training = {"window": run.window.as_dict(), "imbalance_method": m["imbalance_method"], "params": m["params"],
                 "calibrator": {n: c.get("chosen") for n, c in m.get("calibration", {}).items() if isinstance(c, dict)},
                 "stepup_budget": m.get("stepup_budget"), "data_hash": m["data_hash"], "rows": m["rows"],
-                "split_missing_attack_types": m.get("split_missing_attack_types", {})}
+                "split_missing_attack_types": m.get("split_missing_attack_types", {}), "action_model": actions}
     return Window(span, training, _counts(run.test, rows), rows)

@@ -27,7 +27,7 @@ from ato.settings import (
 )
 from ato.simulator.config import SimulatorConfig
 
-NIGHTLY_STEPS = "validate,aggregates,training,gate,publish,report"  # as `make demo`
+NIGHTLY_STEPS = "validate,aggregates,training,gate,actions,publish,report"  # as `make demo`
 BUILD_STEPS = ("simulate", "ingest", "nightly")
 DONE_FILE = "world.json"
 

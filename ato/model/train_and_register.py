@@ -41,6 +41,25 @@ def champion_on_test(s: Settings, run: TrainingRun) -> dict[str, Any] | None:
     return {"version": current, "metrics": evaluate_part(part, target, kind, ("champion",))["champion"]}
 
 
+def campaigns_with_actions(s: Settings, run: TrainingRun, folder: Path) -> None:
+    """Each scorer's campaigns stopped before money moved, counting the action model's stops at the
+    money moves as well (`campaigns_stopped_before_money`; login decisions alone:
+    `campaigns_stopped_by_login`)."""
+    import lightgbm as lgb
+
+    from ato.model.action_stops import money_with_stops
+    from ato.model.campaigns import campaigns_stopped
+    from ato.model.evaluation import SCORERS
+    from ato.sensitive.model import MODEL_FILE
+
+    booster = lgb.Booster(model_file=str(folder / MODEL_FILE))
+    money = money_with_stops(s, run.window.test, booster, run.metrics["actions"]["thresholds"])
+    for n in SCORERS:
+        c = campaigns_stopped(run.test, run.test[f"{n}_action"].to_numpy(), money)
+        run.metrics["test"][n]["campaigns_stopped_before_money"] = c.pop("campaigns_stopped_before_money")
+        run.metrics["test"][n]["campaigns"] = c
+
+
 def train_and_register(s: Settings, as_of: date | None = None, promote: bool = False,
                        progress: Progress | None = None) -> TrainResult:
     """Train for night `as_of`, register the version with its report, and promote it if asked
@@ -64,7 +83,11 @@ def train_and_register(s: Settings, as_of: date | None = None, promote: bool = F
         for sc in run.scorers.values():
             sc.save(folder)
         with progress.step("action model (gold/action_training_set)"):
-            run.metrics["actions"] = train_action_model(s, folder)  # None without action rows
+            # None without action rows; fitted up to the login test block's end, tested on it
+            run.metrics["actions"] = train_action_model(s, folder, until=run.window.test[1])
+        if run.metrics["actions"] is not None and run.extras.get("has_truth") and "truth_campaign" in run.test:
+            with progress.step("campaigns stopped at the money move (the action model on the test block's actions)"):
+                campaigns_with_actions(s, run, folder)
 
     folder = registry.write_version(s, version, {"bundle.json": bundle, "metrics.json": run.metrics}, save)
     with progress.step("HTML report"):

@@ -7,11 +7,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ato.model.evaluate_bootstrap import ALL, CAMPAIGN_METRIC, LEGIT_METRICS, POS_METRICS
+from ato.model.evaluate_bootstrap import (
+    ALL,
+    CAMPAIGN_METRIC,
+    LEGIT_METRICS,
+    LOGIN_CAMPAIGN_METRIC,
+    POS_METRICS,
+)
 from ato.report.html import Page
 
 SCORERS = ("model", "fallback", "rules", "freeman_rba")
-METRICS = (*POS_METRICS, *LEGIT_METRICS, CAMPAIGN_METRIC)
+METRICS = (*POS_METRICS, *LEGIT_METRICS, CAMPAIGN_METRIC, LOGIN_CAMPAIGN_METRIC)
 
 
 def cell(c: dict[str, Any] | None) -> str:
@@ -64,9 +70,10 @@ def evaluation_section(page: Page, doc: dict[str, Any]) -> None:
                [[t, *[cell(pm.get(n, {}).get(t, {}).get("recall_at_1pct_stepup")) for n in SCORERS],
                  *[cell(pm.get(n, {}).get(t, {}).get("pr_auc")) for n in SCORERS]] for t in types])
     page.heading("By attack type and window (model): recall at 1 % step-up, decision recall, campaigns stopped")
-    page.table(["window", "attack type", "recall at 1 %", "decision recall", "campaigns stopped before money"],
+    page.table(["window", "attack type", "recall at 1 %", "decision recall", "campaigns stopped before money",
+                "... by login decisions alone"],
                [[name, t, *[cell(m.get("model", {}).get(t, {}).get(k)) for k in
-                            ("recall_at_1pct_stepup", "decision_recall", CAMPAIGN_METRIC)]]
+                            ("recall_at_1pct_stepup", "decision_recall", CAMPAIGN_METRIC, LOGIN_CAMPAIGN_METRIC)]]
                 for name, m in _blocks(doc) for t in types])
     _plot(page, doc)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -110,12 +111,16 @@ def fit_action_model(rows: pd.DataFrame, settings: Settings) -> tuple[Any, dict[
     return booster, metrics
 
 
-def train_action_model(settings: Settings, folder: Path) -> dict[str, Any] | None:
-    """Fit on gold/action_training_set and save into `folder`; returns the metrics (None when there
+def train_action_model(settings: Settings, folder: Path, until: date | None = None) -> dict[str, Any] | None:
+    """Fit on gold/action_training_set (its days up to `until`: the login model's test block, so
+    both are tested on the same days) and save into `folder`; returns the metrics (None when there
     are no action rows or nothing to learn from)."""
     if not deltars.exists(settings, "gold", ACTION_TRAINING):
         return None
-    fitted = fit_action_model(deltars.read(settings, "gold", ACTION_TRAINING).to_pandas(), settings)
+    rows = deltars.read(settings, "gold", ACTION_TRAINING).to_pandas()
+    if until is not None:
+        rows = rows[rows["action_date"] <= until]
+    fitted = fit_action_model(rows, settings) if len(rows) else None
     if fitted is None:
         return None
     booster, metrics = fitted

@@ -43,7 +43,10 @@ def test_three_rolling_windows_with_intervals(backfilled: tuple[Settings, Any], 
     assert doc["pooled"]["counts"]["takeovers"] == sum(w["counts"]["takeovers"] for w in doc["windows"])
     m = doc["pooled"]["metrics"]["model"]["all"]
     assert {"decision_recall", "legit_challenge_rate", "false_lock_rate", "recall_at_1pct_stepup", "pr_auc",
-            "campaigns_stopped_before_money"} <= set(m)
+            "campaigns_stopped_before_money", "campaigns_stopped_by_login"} <= set(m)
+    assert m["campaigns_stopped_by_login"]["value"] <= m["campaigns_stopped_before_money"]["value"]
+    for w in doc["windows"]:  # an action model per window, fitted up to its last day and tested on it
+        assert w["training"]["action_model"]["days"]["test"] == [w["test"][1]], w["training"]["action_model"]
     assert set(doc["attack_types"]) <= set(doc["pooled"]["metrics"]["rules"])
 
     cells = _cells({"w": [w["metrics"] for w in doc["windows"]], "p": doc["pooled"]["metrics"]} | {

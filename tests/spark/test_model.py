@@ -66,6 +66,9 @@ def test_realised_challenge_rate_on_held_out_days_lands_within_tolerance_of_the_
     assert m["test"]["model"]["legit_challenge_rate"] == pytest.approx(b["realised"])
     model = m["test"]["model"]
     assert 0 <= model["campaigns_stopped_before_money"] <= 1 and model["campaigns"]["campaigns"] > 0
+    # the action model, fitted up to the test day, scored the test block's money moves too
+    assert m["actions"] is not None and m["actions"]["days"]["test"] == [str(res.run.window.test[1])]
+    assert model["campaigns"]["campaigns_stopped_by_login"] <= model["campaigns_stopped_before_money"]
     assert model["decision_recall"] == pytest.approx(1 - model["actions_positive"].get("allow", 0) / model["n_positive"])
     assert m["calibration"]["model"]["chosen"] == res.run.scorers["model"].calibrator.method
     run = res.run

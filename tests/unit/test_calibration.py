@@ -133,3 +133,13 @@ def test_a_campaign_counts_as_stopped_only_when_a_decision_came_before_its_money
     assert out["campaigns_stopped_before_money"] == pytest.approx(0.6)
     assert out["takeovers_with_money_move"] == 4
     assert out["by_attack_type"]["session_hijack"] == {"campaigns": 1, "stopped": 0}
+    assert out["campaigns_stopped_by_login"] == pytest.approx(0.6), "no money move scored: the same"
+
+    # the action model stopped campaign 2's first money move (10:00): stopped at the money move; it
+    # stopped campaign 3's only at a later move (the first one went through): not stopped
+    later = pd.DataFrame({"account_id": ["a3"], "ip_hash": ["ip3"], "event_time": [_t("09:45")]})
+    scored = pd.concat([money, later], ignore_index=True).assign(stopped=[False, True, False, False, False, False, True])
+    out = campaigns_stopped(test, test["action"].to_numpy(), scored)
+    assert out["campaigns_stopped"] == 4 and out["campaigns_stopped_before_money"] == pytest.approx(0.8)
+    assert out["campaigns_stopped_by_login"] == pytest.approx(0.6)
+    assert out["by_attack_type"]["session_hijack"] == {"campaigns": 1, "stopped": 1}
