@@ -146,7 +146,8 @@ class Decider:
                 log.error("feature vector failed: %s", type(exc).__name__)
                 notes.append(f"features failed: {type(exc).__name__}")
         if vec is not None and models.model is not None:
-            if time.perf_counter() - t0 > budget - MODEL_RESERVE_S:
+            # (a replica's vector is in process: the fallback would cost the model's time, knowing less)
+            if store_error is None and time.perf_counter() - t0 > budget - MODEL_RESERVE_S:
                 notes.append("budget spent in the store")
             else:
                 try:
