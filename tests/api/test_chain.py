@@ -96,6 +96,19 @@ async def test_with_a_snapshot_replica_a_store_failure_still_gets_the_model(sett
     assert [x["store_error"] for x in audit(settings)] == ["ConnectionError", "ConnectionError"]
 
 
+async def test_a_replica_vector_gets_the_model_even_when_the_store_timeout_ate_the_budget(tmp_path: Path,
+                                                                                        models: Models) -> None:
+    """The store stalls past budget - MODEL_RESERVE_S: without a replica that is the fallback's turn;
+    the replica's vector is in process, so the model still answers it."""
+    settings = api_settings(tmp_path, ATO_SERVING__BUDGET_MS="10", ATO_SERVING__STORE_TIMEOUT_MS="9")
+    app = create_app(settings, models=models, store=FaultyStore(tiny_store(settings), "stall"),
+                     enricher=bare_enricher(settings), api_keys={API_KEY}, replica=tiny_store(settings))
+    async with serve(app) as c:
+        d = (await c.post("/v1/score", json=make_score_request())).json()
+    assert (d["fallback_level"], d["model_version"]) == (0, VERSION)
+    assert [x["store_error"] for x in audit(settings)] == ["TimeoutError"]
+
+
 async def test_level_1_when_the_store_never_answers(tmp_path: Path, models: Models) -> None:
     settings = api_settings(tmp_path, ATO_SERVING__STORE_TIMEOUT_MS="50")
     store = FaultyStore(tiny_store(settings), "stall")
