@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from ato.contracts import CHANNELS, LABEL_SOURCES, LABELS, OUTCOMES, contract
 from ato.features.actions import ACTION_KINDS
@@ -40,6 +40,19 @@ def check_event_time(v: datetime | None) -> datetime | None:
     return v
 
 
+def check_ip(v: str) -> str:
+    """An IPv4 or IPv6 address as text; ValueError (a 422) otherwise."""
+    try:
+        ipaddress.ip_address(v)
+    except ValueError:
+        raise ValueError("not an IPv4 or IPv6 address") from None
+    return v
+
+
+EventTime = Annotated[datetime | None, AfterValidator(check_event_time)]  # score and action requests alike
+IpText = Annotated[str, AfterValidator(check_ip)]
+
+
 def _utf8(v: Any) -> Any:
     if isinstance(v, str):
         try:
@@ -62,13 +75,13 @@ class ScoreRequest(_Strict):
     """One login attempt, as the login backend sees it after checking the password."""
 
     account_id: str = Field(min_length=1, max_length=128, description="The platform's account id.")
-    ip: str = Field(min_length=2, max_length=64, description="Client IP (IPv4 or IPv6); pseudonymized on arrival.",
+    ip: IpText = Field(min_length=2, max_length=64, description="Client IP (IPv4 or IPv6); pseudonymized on arrival.",
                     json_schema_extra={"anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]})
     user_agent: str = Field(max_length=2048, description="Raw User-Agent header (may be empty).")
     device_id: str | None = Field(None, max_length=256, description="Device fingerprint or app install id.")
     channel: Literal[CHANNELS] = Field(description="Where the login came from.")  # type: ignore[valid-type]
     outcome: Literal[OUTCOMES] = Field(description="Result of the password check.")  # type: ignore[valid-type]
-    event_time: datetime | None = Field(None, description="When the attempt happened (RFC 3339); default: now. "
+    event_time: EventTime = Field(None, description="When the attempt happened (RFC 3339); default: now. "
                                                           "A time without offset is taken as UTC.")
     event_id: str | None = Field(None, max_length=128, description="The attempt's id in the login backend "
                                                                    "(default: the decision id).")
@@ -80,19 +93,6 @@ class ScoreRequest(_Strict):
     session_id: str | None = Field(None, max_length=128)
     explain: bool = Field(False, description="Also return the feature vector the decision used.")
 
-    @field_validator("ip")
-    @classmethod
-    def _ip(cls, v: str) -> str:
-        try:
-            ipaddress.ip_address(v)
-        except ValueError:
-            raise ValueError("not an IPv4 or IPv6 address") from None
-        return v
-
-    @field_validator("event_time")
-    @classmethod
-    def _time(cls, v: datetime | None) -> datetime | None:
-        return check_event_time(v)
 
 
 class ScoreResponse(BaseModel):
@@ -154,19 +154,14 @@ class ActionScoreRequest(_Strict):
     event_id: str = Field(min_length=1, max_length=128, description="The action's id (payment or change id).")
     account_id: str = Field(min_length=1, max_length=128)
     kind: Literal[ACTION_KINDS] = Field(description="'payment' or the account change's type.")  # type: ignore[valid-type]
-    event_time: datetime | None = Field(None, description="When it happens (RFC 3339); default: now.")
+    event_time: EventTime = Field(None, description="When it happens (RFC 3339); default: now.")
     amount: float | None = Field(None, ge=0, le=1e9, description="Payments: the amount.")
     currency: str | None = Field(None, max_length=8)
     payee_id: str | None = Field(None, max_length=128)
     payment_method_id: str | None = Field(None, max_length=128)
     device_id: str | None = Field(None, max_length=256, description="Pseudonymized on arrival.")
-    ip: str | None = Field(None, min_length=2, max_length=64, description="Pseudonymized on arrival.")
+    ip: IpText | None = Field(None, min_length=2, max_length=64, description="Pseudonymized on arrival.")
     explain: bool = Field(False, description="Also return the feature vector.")
-
-    @field_validator("event_time")
-    @classmethod
-    def _time(cls, v: datetime | None) -> datetime | None:
-        return check_event_time(v)
 
 
 class ActionScoreResponse(BaseModel):

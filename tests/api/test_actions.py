@@ -45,7 +45,11 @@ async def test_an_action_sees_the_session_the_scored_login_opened(settings: Sett
         r3 = await c.post("/v1/actions/score", json=action("c-1", "2026-08-05T10:08:00Z", kind="email_change",
                                                            amount=None, payee_id=None, payment_method_id=None))
         bad = await c.post("/v1/actions/score", json=action("x", "2026-08-05T10:09:00Z", kind="wire"))
+        bad_ip = await c.post("/v1/actions/score", json=action("y", "2026-08-05T10:09:00Z", ip="10.0.0.300"))
+        far = await c.post("/v1/actions/score", json=action("z", "2999-01-01T00:00:00Z"))
     assert bad.status_code == 422
+    assert bad_ip.status_code == 422 and "IPv4 or IPv6" in bad_ip.text, "an action's IP is checked as a login's"
+    assert far.status_code == 422 and "future" in far.text
     f1, f2, f3 = (r.json()["features"] for r in (r1, r2, r3))
     assert r1.json()["action"] == "allow" and r1.json()["model_version"] is None  # no action model yet
     assert (f1["s_since_login"], f1["same_ip_as_login"], f1["same_device_as_login"]) == (300.0, 1.0, 1.0)
