@@ -223,14 +223,15 @@ class Runtime:
         d = self.decider
         if d is None:
             return None, ["starting"]
-        out = []
+        down: list[str] = []  # the store's problem, which a snapshot replica makes up for
+        out: list[str] = []  # the others
         store_ok = True
         try:
             await asyncio.wait_for(d.store.ping(), PING_S)
         except Exception as exc:
             replica = d.replica.as_of if d.replica is not None else None
             store_ok = replica is not None  # the model still decides, on the replica's rows
-            out.append(f"store down ({type(exc).__name__})" + (
+            down.append(f"store down ({type(exc).__name__})" + (
                 f": the model decides on the snapshot replica {replica} and this worker's velocities" if replica else ""))
         if d.models.version is None:
             out.append("no champion model (run `ato train --promote`)")
@@ -239,9 +240,9 @@ class Runtime:
         max_h = self.settings.serving.max_snapshot_age_h
         if d.store.as_of and max_h and time.time() - snapshot_cutoff_s(d.store.as_of) > max_h * 3600:
             out.append(f"snapshot {d.store.as_of} is older than {max_h} h")
-        if d.models.model is not None and store_ok and all(p.startswith("store down") for p in out):
-            return MODEL, out
-        return (FALLBACK if d.models.fallback is not None else RULES), out
+        if d.models.model is not None and store_ok and not out:
+            return MODEL, down
+        return (FALLBACK if d.models.fallback is not None else RULES), down + out
 
     async def stop(self) -> None:
         if self.decider:

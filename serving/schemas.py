@@ -76,13 +76,13 @@ class ScoreRequest(_Strict):
 
     account_id: str = Field(min_length=1, max_length=128, description="The platform's account id.")
     ip: IpText = Field(min_length=2, max_length=64, description="Client IP (IPv4 or IPv6); pseudonymized on arrival.",
-                    json_schema_extra={"anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]})
+                       json_schema_extra={"anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]})
     user_agent: str = Field(max_length=2048, description="Raw User-Agent header (may be empty).")
     device_id: str | None = Field(None, max_length=256, description="Device fingerprint or app install id.")
     channel: Literal[CHANNELS] = Field(description="Where the login came from.")  # type: ignore[valid-type]
     outcome: Literal[OUTCOMES] = Field(description="Result of the password check.")  # type: ignore[valid-type]
     event_time: EventTime = Field(None, description="When the attempt happened (RFC 3339); default: now. "
-                                                          "A time without offset is taken as UTC.")
+                                                     "A time without offset is taken as UTC.")
     event_id: str | None = Field(None, max_length=128, description="The attempt's id in the login backend "
                                                                    "(default: the decision id).")
     country: str | None = Field(None, max_length=64, description="Country code, when the edge knows it.")
@@ -92,7 +92,6 @@ class ScoreRequest(_Strict):
     asn: int | None = Field(None, ge=0, le=int(_LOGIN.field("asn").max or 0))
     session_id: str | None = Field(None, max_length=128)
     explain: bool = Field(False, description="Also return the feature vector the decision used.")
-
 
 
 class ScoreResponse(BaseModel):

@@ -2,34 +2,21 @@
 changes) it would have stopped, so `campaigns_stopped_before_money` counts a takeover stopped at
 the moment money moves, not only at a login before it (`ato.model.campaigns`).
 
-The action model is fitted on action rows up to the test block's last day only (`fit_until`), so
-the test block's actions, and the cash-out days after it, are never in its training days."""
+The action model is fitted on action rows up to the test block's last day only
+(`ato.sensitive.model.fit_until`), so the test block's actions, and the cash-out days after it,
+are never in its training days."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ato import deltars
 from ato.features.actions import ACTION_FEATURES
-from ato.tables import ACTION_TRAINING
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ato.settings import Settings
-
-
-def fit_until(s: Settings, last: date) -> tuple[Any, dict[str, Any]] | None:
-    """(booster, metrics) of the action model fitted on gold/action_training_set rows of days up to
-    `last`; None without action rows or anything to learn from."""
-    from ato.sensitive.model import fit_action_model
-
-    if not deltars.exists(s, "gold", ACTION_TRAINING):
-        return None
-    rows = deltars.read(s, "gold", ACTION_TRAINING).to_pandas()
-    rows = rows[rows["action_date"] <= last]
-    return fit_action_model(rows, s) if len(rows) else None
 
 
 def money_with_stops(s: Settings, test_span: tuple[date, date], booster: Any,

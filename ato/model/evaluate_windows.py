@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ato.model import data as D
-from ato.model.action_stops import fit_until, money_with_stops
+from ato.model.action_stops import money_with_stops
 from ato.model.campaigns import load_money_moves, per_campaign, stopped_per_campaign
 from ato.model.evaluate_bootstrap import ScorerRows, WindowRows
 from ato.model.evaluation import SCORERS
@@ -101,6 +101,8 @@ def _counts(test: pd.DataFrame, rows: WindowRows) -> dict[str, Any]:
 def window_money(s: Settings, span: Span) -> tuple[pd.DataFrame, dict[str, Any] | None]:
     """The window's money moves (to its cash-out days), each marked `stopped` when an action model
     fitted on the action days up to the window's end stops it; with that model's summary."""
+    from ato.sensitive.model import fit_until
+
     fitted = fit_until(s, span[1])
     if fitted is None:
         return load_money_moves(s, span), None

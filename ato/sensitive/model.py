@@ -111,16 +111,22 @@ def fit_action_model(rows: pd.DataFrame, settings: Settings) -> tuple[Any, dict[
     return booster, metrics
 
 
-def train_action_model(settings: Settings, folder: Path, until: date | None = None) -> dict[str, Any] | None:
-    """Fit on gold/action_training_set (its days up to `until`: the login model's test block, so
-    both are tested on the same days) and save into `folder`; returns the metrics (None when there
-    are no action rows or nothing to learn from)."""
+def fit_until(settings: Settings, until: date | None = None) -> tuple[Any, dict[str, Any]] | None:
+    """(booster, metrics) fitted on gold/action_training_set's days up to `until` (all without);
+    None when there are no such rows or nothing to learn from."""
     if not deltars.exists(settings, "gold", ACTION_TRAINING):
         return None
     rows = deltars.read(settings, "gold", ACTION_TRAINING).to_pandas()
     if until is not None:
         rows = rows[rows["action_date"] <= until]
-    fitted = fit_action_model(rows, settings) if len(rows) else None
+    return fit_action_model(rows, settings) if len(rows) else None
+
+
+def train_action_model(settings: Settings, folder: Path, until: date | None = None) -> dict[str, Any] | None:
+    """Fit on gold/action_training_set (its days up to `until`: the login model's test block, so
+    both are tested on the same days) and save into `folder`; returns the metrics (None when there
+    are no action rows or nothing to learn from)."""
+    fitted = fit_until(settings, until)
     if fitted is None:
         return None
     booster, metrics = fitted
