@@ -20,7 +20,8 @@ from typing import Any
 from ato.model.registry import champion
 from ato.online.decide.appender import JsonlAppender
 from ato.online.decide.attack import AttackStatus
-from ato.online.decide.chain import FALLBACK, MODEL, RULES, Decider
+from ato.online.decide.chain import Decider
+from ato.online.decide.decision import FALLBACK, MODEL, RULES
 from ato.online.decide.enrich import Enricher
 from ato.online.decide.models import Models, load_models
 from ato.online.decide.records import snapshot_cutoff_s

@@ -18,7 +18,7 @@ import msgspec
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from ato.online.decide.chain import Decision
+from ato.online.decide.decision import Decision
 from ato.online.decide.records import new_id
 from ato.online.decide.vector import json_safe
 from serving.auth import SECURED, UNAUTHORIZED, key_name

@@ -16,12 +16,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from ato.features.request import LoginSignals
 from ato.model.bundle import Scorer
-from ato.model.tiers import Tiers
 from ato.online.decide.breaker import (
     MAX_LATE_LOOKUPS,
     Breaker,
@@ -30,6 +28,7 @@ from ato.online.decide.breaker import (
     retrieve,
 )
 from ato.online.decide.clock import ServerClock
+from ato.online.decide.decision import FALLBACK, MODEL, RULES, SHED, Decision
 from ato.online.decide.enrich import Enricher
 from ato.online.decide.local_speed import LocalSpeed
 from ato.online.decide.models import Models
@@ -46,27 +45,7 @@ from ato.online.decide.vector import (
 from ato.settings import Settings
 
 log = logging.getLogger("ato.serving")
-MODEL, FALLBACK, RULES, SHED = 0, 1, 2, 3
 MODEL_RESERVE_S = 0.002  # budget kept for scoring once the store has answered
-
-
-@dataclass
-class Decision:
-    risk_score: float
-    action: str
-    reasons: list[str]
-    fallback_level: int
-    model_version: str
-    latency_ms: float
-    features: Vector
-    login: LiveLogin
-    snapshot_as_of: str | None
-    store_error: str | None = None
-    notes: list[str] = field(default_factory=list)
-    full: Vector | None = None  # the store's full vector when a lower link answered (the policy reads it)
-    tiers: Tiers | None = None  # the answering model's tiers (attack mode tightens them)
-    guardrails: list[str] = field(default_factory=list)  # what the policy fired (metrics, audit)
-    local_velocity: bool = False  # the velocities are this process's own counts (no shared store answered)
 
 
 class Decider:
