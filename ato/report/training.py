@@ -1,6 +1,7 @@
 """HTML report of one training run: splits, the imbalance comparison and search, test metrics
 of every scorer, the decisions as taken and the calibrator comparison, PR curves, calibration,
-score distributions, the step-up budget and cost curves, feature importance and a SHAP summary."""
+score distributions, the step-up budget and cost curves, feature importance and a SHAP summary,
+and the sensitive-action model (its weighting on validation, and what it stops at the money move)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ato.model.evaluation import SCORERS, label_target, test_target
 from ato.model.metrics import pr_curve, successful
 from ato.model.tiers import Tiers, total_cost
 from ato.report.html import Page
+from ato.report.training_actions import action_tables
 from ato.report.training_decisions import calibration_tables, decision_tables, score_distributions
 
 if TYPE_CHECKING:
@@ -74,6 +76,7 @@ def _tables(page: Page, run: TrainingRun) -> None:
                   f"recall at 1% step-up {_fmt(cmp_['metrics']['recall_at_1pct_stepup'])}.")
     decision_tables(page, run)
     calibration_tables(page, run)
+    action_tables(page, run.metrics)
     page.heading("Thresholds (calibrated probability where each action starts)")
     page.table(["scorer", "calibrator", "tiers"],
                [[n, sc.calibrator.method, sc.tiers.starts] for n, sc in run.scorers.items()])

@@ -40,7 +40,11 @@ def test_train_registers_every_scorer_with_the_required_metrics(trained: tuple[S
     assert fallback.isdisjoint({"new_device", "logins_30d", "ip_age_days"}), "no snapshot or history features"
     assert {"ip_accounts_1h", "account_failures_5m", "ip_rep_score"} <= fallback, "request signals and velocity"
     assert registry.champion(s) == res.version  # the first model beat the rules on its test day
-    assert res.report.is_file() and "SHAP" in res.report.read_text()
+    html = res.report.read_text()
+    assert res.report.is_file() and "SHAP" in html
+    # the action model's weighting comparison on validation and its stops at the money move
+    assert "Sensitive-action model" in html and "with action stops" in html, "no action-model section"
+    assert m["actions"]["weighting"] in m["actions"]["validation_pr_auc_by_weighting"]
     scorer = load_bundle(res.folder)["model"]
     raw, _, action = scorer.score(res.run.test)
     assert np.allclose(raw, res.run.test["model_raw"]) and set(action) <= {"allow", "step_up_mfa", "manual_review", "temporary_lock"}
