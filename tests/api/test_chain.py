@@ -109,6 +109,28 @@ async def test_a_replica_vector_gets_the_model_even_when_the_store_timeout_ate_t
     assert [x["store_error"] for x in audit(settings)] == ["TimeoutError"]
 
 
+async def test_a_shed_login_with_a_snapshot_replica_gets_the_model_on_its_rows(settings: Settings,
+                                                                              models: Models) -> None:
+    """Overloaded, with a replica: the shed login skips the shared store, yet the model decides on the
+    replica's rows and this worker's counts (level 3, the model's version, not the rules), and the
+    login still goes into the shared store afterwards."""
+    from tests.api.test_policy import shed_everything
+
+    store = FaultyStore(tiny_store(settings), "none")  # a shared store that works
+    app = create_app(settings, models=models, store=store, enricher=bare_enricher(settings),
+                     api_keys={API_KEY}, replica=tiny_store(settings))
+    async with serve(app) as c:
+        shed_everything(app)
+        ds = [(await c.post("/v1/score", json=make_score_request(explain=True, event_time=f"2026-08-06T12:00:0{i}Z")))
+              .json() for i in range(2)]
+        await app.state.rt.chain.drain()  # the shed logins' speed-layer writes
+    assert {(d["fallback_level"], d["model_version"]) for d in ds} == {(3, VERSION)}
+    assert ds[0]["features"]["logins_30d"] == 3.0 and ds[0]["features"]["new_device"] == 0, "the replica's rows"
+    assert [d["features"]["account_attempts_5m"] for d in ds] == [0.0, 1.0], "this worker's own counts"
+    assert store.lookups == 0 and store.recorded == 2, "the shared store skipped, yet told of both logins"
+    assert [x["store_error"] for x in audit(settings)] == [None, None]
+
+
 async def test_level_1_when_the_store_never_answers(tmp_path: Path, models: Models) -> None:
     settings = api_settings(tmp_path, ATO_SERVING__STORE_TIMEOUT_MS="50")
     store = FaultyStore(tiny_store(settings), "stall")

@@ -1,14 +1,15 @@
-"""The scoring chain's guards around the online store: a circuit breaker, and the bound on
-lookups that timed out and are left to finish in the background."""
+"""The scoring chain's guards around the online store: a circuit breaker, and the store calls left
+to finish in the background (lookups past their timeout, bounded; shed logins' writes)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 MAX_LATE_LOOKUPS = 64  # timed-out store lookups left to finish in the background, at most
+MAX_PENDING_WRITES = 1000  # shed logins' speed-layer writes under way, at most (more are dropped)
 
 
 class StoreBusyError(RuntimeError):
@@ -57,3 +58,53 @@ def retrieve(task: asyncio.Task[Any]) -> None:
     retrieved so asyncio does not log it as lost."""
     if not task.cancelled():
         task.exception()
+
+
+class Background:
+    """Store calls nobody waits for any more. A lookup past its timeout is left to finish, not
+    cancelled: redis-py drops a connection whose read is cancelled, so every timeout cost a
+    reconnect under load, and the login's write half-done. If it still succeeds, the store is up,
+    only slower than the timeout (under a wave, mostly this worker's own busy loop): that closes
+    the breaker, so the next logins try the store again instead of falling back for `breaker_open_s`."""
+
+    def __init__(self, breaker: Breaker) -> None:
+        self.breaker = breaker
+        self.late: set[asyncio.Task[Any]] = set()  # timed-out lookups still finishing
+        self.pending: set[asyncio.Task[Any]] = set()  # writes nobody waits for
+
+    async def within(self, call: Callable[[], Awaitable[Any]], timeout: float) -> Any:
+        """`call()`'s answer within `timeout`; past it, TimeoutError and the call left to finish."""
+        if len(self.late) >= MAX_LATE_LOOKUPS:
+            raise StoreBusyError(f"{len(self.late)} timed-out lookups still under way")
+        task = asyncio.ensure_future(call())
+        task.add_done_callback(retrieve)
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), timeout)
+        except TimeoutError:
+            self.leave_running(task, self.late)
+            raise
+
+    def leave_running(self, task: asyncio.Task[Any], pool: set[asyncio.Task[Any]]) -> None:
+        pool.add(task)
+        task.add_done_callback(pool.discard)
+        task.add_done_callback(self._late_success)
+
+    def _late_success(self, task: asyncio.Task[Any]) -> None:
+        if not task.cancelled() and task.exception() is None:
+            self.breaker.success()
+
+    def spawn(self, call: Callable[[], Awaitable[Any]]) -> None:
+        """A write nobody waits for (dropped past MAX_PENDING_WRITES under way)."""
+        if len(self.pending) > MAX_PENDING_WRITES:
+            return
+        task = asyncio.ensure_future(call())
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+
+    async def drain(self) -> None:
+        """Wait for the writes still under way (at shutdown); timed-out lookups are cancelled
+        (nobody waits for their answer)."""
+        for t in list(self.late):
+            t.cancel()
+        while self.pending:
+            await asyncio.gather(*self.pending, return_exceptions=True)

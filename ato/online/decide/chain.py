@@ -1,6 +1,8 @@
 """The decision chain: primary model on the full vector -> fallback model on what the request tells
 and the velocity windows (when the store fails, times out or its breaker is open, or the model
-fails, or the budget is spent) -> rules. Under overload (too many requests in flight) it sheds straight to the rules.
+fails, or the budget is spent) -> rules. Under overload (too many requests in flight) it sheds: the
+shared store is skipped, and the model decides on the snapshot replica (with Redis) or the rules on
+the request (level 3 either way).
 
 With Redis, a worker's replica of the published snapshot (`serving.snapshot_replica`) keeps the primary
 model answering (level 0, `store_error` set) when Redis fails, on its rows and this worker's counters.
@@ -20,13 +22,7 @@ from typing import Any
 
 from ato.features.request import LoginSignals
 from ato.model.bundle import Scorer
-from ato.online.decide.breaker import (
-    MAX_LATE_LOOKUPS,
-    Breaker,
-    BreakerOpenError,
-    StoreBusyError,
-    retrieve,
-)
+from ato.online.decide.breaker import Background, Breaker, BreakerOpenError, retrieve
 from ato.online.decide.clock import ServerClock
 from ato.online.decide.decision import FALLBACK, MODEL, RULES, SHED, Decision
 from ato.online.decide.enrich import Enricher
@@ -66,8 +62,7 @@ class Decider:
         own = getattr(store, "speed", None) if self.replica is None else self.replica.speed
         self.local_speed: LocalSpeed = own if isinstance(own, LocalSpeed) else LocalSpeed(settings.speed, recent=False)
         self._local_is_store = self.replica is None and isinstance(own, LocalSpeed)
-        self._pending: set[asyncio.Task[Any]] = set()
-        self._late: set[asyncio.Task[Any]] = set()  # timed-out lookups still finishing
+        self.background = Background(self.breaker)  # store calls nobody waits for any more
         self._warned_at = -1e9
 
     async def decide(self, attempt: dict[str, Any], time_s: float, in_flight: int) -> Decision:
@@ -91,12 +86,7 @@ class Decider:
         login = live_login(e, attempt.get("event_id") or new_id())
         now = self.clock.observe(time_s)
         if in_flight > self.conf.max_in_flight:
-            shed = self._with_local_speed(request_vector(e), login, now)
-            if not self._local_is_store:
-                self._record_later(login, now)
-            d = self._rules(models, shed, login, SHED, t0, None, None)
-            d.local_velocity = True
-            return d
+            return await self._shed(models, e, login, now, t0)
         vec: Vector | None = None
         store_error, as_of, lk = None, None, None
         notes: list[str] = []
@@ -106,7 +96,7 @@ class Decider:
                     lk = await self.store.lookup(login, now)
                 else:
                     timeout = min(self.conf.store_timeout_ms / 1000, max(budget - MODEL_RESERVE_S, 0.0005))
-                    lk = await self._lookup(login, now, timeout)
+                    lk = await self.background.within(lambda: self.store.lookup(login, now), timeout)
                     self.local_speed.record(login, now)
                 self.breaker.success()
             except Exception as exc:  # any store failure means: decide without it
@@ -152,6 +142,31 @@ class Decider:
                 log.error("fallback model failed: %s", type(exc).__name__)
         d = self._rules(models, vec, login, RULES, t0, as_of, store_error)
         d.local_velocity = local
+        return d
+
+    async def _shed(self, models: Models, e: Any, login: LiveLogin, now: float, t0: float) -> Decision:
+        """Too many requests in flight: the shared store is skipped (the login still goes into it,
+        later). With a snapshot replica the primary model decides on its rows and this worker's
+        counts, so a stuffing wave's valid credentials still meet the account's history; without
+        one, the rules on the request and those counts (level 3 either way)."""
+        if not self._local_is_store:
+            self._record_later(login, now)
+        notes = ["shed: too many requests in flight"]
+        model = models.model
+        lk = await self._from_replica(login, now, notes) if model is not None else None
+        if lk is None or model is None:
+            vec = self._with_local_speed(request_vector(e), login, now)
+        else:  # the replica's lookup has counted the login in this worker's windows
+            try:
+                vec = feature_vector(e, lk, login)
+                d = self._model(model, vec, login, SHED, models.version or "", t0, lk.as_of)
+                d.notes, d.local_velocity = notes, True
+                return d
+            except Exception as exc:
+                log.error("shed decision on the replica failed: %s", type(exc).__name__)
+                vec = request_vector(e) | self.local_speed.features(login, now)
+        d = self._rules(models, vec, login, SHED, t0, None, None)
+        d.notes, d.local_velocity = notes, True
         return d
 
     async def _from_replica(self, login: LiveLogin, now: float, notes: list[str]) -> Any:
@@ -204,48 +219,13 @@ class Decider:
                           LoginSignals(time_s, attempt.get("outcome") == "success"))
         return self._guard(self._rules(self.models, vec, login, RULES, t0, None, "ChainFailed"))
 
-    async def _lookup(self, login: LiveLogin, now: float, timeout: float) -> Any:
-        """The store's lookup (a read that also records the login) within `timeout`. One that times
-        out is left to finish in the background, not cancelled: redis-py drops a connection whose read
-        is cancelled, so every timeout cost a reconnect under load, and the login's write half-done."""
-        if len(self._late) >= MAX_LATE_LOOKUPS:
-            raise StoreBusyError(f"{len(self._late)} timed-out lookups still under way")
-        task = asyncio.ensure_future(self.store.lookup(login, now))
-        task.add_done_callback(retrieve)
-        try:
-            return await asyncio.wait_for(asyncio.shield(task), timeout)
-        except TimeoutError:
-            self._leave_running(task, self._late)
-            raise
-
-    def _leave_running(self, task: asyncio.Task[Any], pool: set[asyncio.Task[Any]]) -> None:
-        """A store call past its timeout is left to finish in `pool`. If it still succeeds, the store
-        is up, only slower than the timeout (under a wave, mostly this worker's own busy loop): that
-        closes the breaker, so the next logins try the store again instead of falling back for
-        `breaker_open_s`."""
-        pool.add(task)
-        task.add_done_callback(pool.discard)
-        task.add_done_callback(self._late_success)
-
-    def _late_success(self, task: asyncio.Task[Any]) -> None:
-        if not task.cancelled() and task.exception() is None:
-            self.breaker.success()
-
     def _record_later(self, login: LiveLogin, now: float) -> None:
         """Shed requests still count in the shared speed layer (stuffing is when overload happens)."""
-        if len(self._pending) > 1000:
-            return
-        task = asyncio.ensure_future(self._record([login], now))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        self.background.spawn(lambda: self._record([login], now))
 
     async def drain(self) -> None:
-        """Wait for the speed-layer writes of shed logins still under way (at shutdown); timed-out
-        lookups are cancelled (nobody waits for their answer)."""
-        for t in list(self._late):
-            t.cancel()
-        while self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
+        """At shutdown: shed logins' speed-layer writes finish, timed-out lookups are cancelled."""
+        await self.background.drain()
 
     async def _record(self, logins: list[LiveLogin], now: float) -> None:
         try:  # nobody waits for it: no timer (cancelling a Redis call drops its connection)
@@ -279,5 +259,5 @@ class Decider:
         except Exception:
             self.breaker.failure()
             if not task.done():
-                self._leave_running(task, self._pending)
+                self.background.leave_running(task, self.background.pending)
             raise
