@@ -171,14 +171,14 @@ async def test_attack_mode_starts_on_a_failure_spike_from_one_network_and_ends_a
             now[0] += 0.5
             await post(c, app, account_id=f"acct_victim_{i}", ip=f"198.51.100.{i + 1}", device_id=None,
                        outcome="bad_password", event_time=f"2026-08-06T12:00:{i:02d}+00:00")
-        during = await post(c, app, account_id="acct_0000002", ip="198.51.100.200", device_id="dev-test-2",
+        during = await post(c, app, account_id="acct_0000002", ip="198.51.100.200", device_id="dev-bot-1",
                             event_time="2026-08-06T12:00:30+00:00")
         on = (await c.get("/metrics")).text
         model = (await c.get("/v1/model")).json()
         now[0] += 3600
         rt.chain.policy.attack.tick()
         off = (await c.get("/metrics")).text
-        after = await post(c, app, account_id="acct_0000002", ip="198.51.100.201", device_id="dev-test-2",
+        after = await post(c, app, account_id="acct_0000002", ip="198.51.100.201", device_id="dev-bot-1",
                            event_time="2026-08-06T12:00:31+00:00")
     assert (during["action"], during["reasons"]) == ("step_up_mfa", [
         "Password accepted from a network (/24 or ASN) that attack mode flagged for a failure spike "

@@ -79,11 +79,11 @@ def test_derived_names() -> None:
                             attack_network=True, attack_mode=False)
     assert (view["account_successes_1h"], view["velocity_known"], view["has_device"]) == (5.0, 1.0, 0.0)
     assert (view["attack_network"], view["attack_mode"]) == (1.0, 0.0)
-    assert math.isnan(view["known_place"]), "no history at hand"
+    assert math.isnan(view["known_place"]) and view["new_place"] == 1.0, "no history at hand: nothing vouched for"
     for nd, ni, known in ((0.0, 1.0, 1.0), (1.0, 0.0, 1.0), (1.0, 1.0, 0.0), (math.nan, 1.0, 0.0)):
         place = derived_features(vector(new_device=nd, new_ip=ni), has_device=True, attack_network=False,
-                                 attack_mode=False)["known_place"]
-        assert place == known, (nd, ni)
+                                 attack_mode=False)
+        assert (place["known_place"], place["new_place"]) == (known, 1.0 - known), (nd, ni)
     bare = {"outcome": "success", "account_attempts_5m": math.nan}
     unknown = derived_features(bare, has_device=True, attack_network=False, attack_mode=False)
     assert unknown["velocity_known"] == 0.0 and math.isnan(unknown["account_successes_5m"])
@@ -147,6 +147,8 @@ def test_the_policy_raises_never_lowers_and_attack_mode_tightens_the_tiers() -> 
     assert policy.attack.status().global_on
     tight = policy.judge(vector(), 0, login(), "allow", 0.2, tiers, None, 0.0)
     assert (tight.action, tight.names) == ("step_up_mfa", [ATTACK_TIERS])
+    home = vector(new_device=0.0, new_ip=1.0)  # the owner's own phone on another network
+    assert policy.judge(home, 0, login(), "allow", 0.2, tiers, None, 0.0).action == "allow", "new_place 0: spared"
     assert policy.judge(vector(), 0, login(False), "allow", 0.2, tiers, None, 0.0).action == "allow"
 
 
@@ -246,5 +248,8 @@ def test_the_policy_flags_an_asn_from_the_logins_reputation_category(category: s
                                  LoginSignals(0.0, False, asn=64500), f"e{i}", category))
     owner = LiveLogin({"account": "a1", "ip": "home", "prefix": "home24", "device": "dev"},
                       LoginSignals(0.0, True, asn=64500), "owner", category)
-    j = policy.judge(vector(), 0, owner, "allow", 0.0, None, None, 0.0)
+    j = policy.judge(vector(), 0, owner, "allow", 0.0, None, None, 0.0)  # no history: new_place 1
     assert (j.action, j.names) == (("step_up_mfa", ["attack_network_success"]) if flagged else ("allow", []))
+    known = policy.judge(vector(new_device=0.0, new_ip=1.0), 0, owner, "allow", 0.0, None, None, 0.0)
+    assert (known.action, known.names) == ("allow", []), "the account's own device in the flagged network"
+    assert fired(vector(new_device=1.0, new_ip=1.0), network=True) == ["attack_network_success"]

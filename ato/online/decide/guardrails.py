@@ -34,6 +34,7 @@ DERIVED: frozenset[str] = frozenset({
     "attack_network",  # 1: the login's /24 or ASN is flagged by attack mode
     "attack_mode",  # 1: the global attack signal is on
     "known_place",  # 1: the login's device or IP is known to the account; 0: neither; NaN: history unknown
+    "new_place",  # 1 unless known_place is 1: neither the device nor the IP vouched for (history unknown too)
     "datacenter_ip",  # 1: the IP's reputation category is a datacenter one (policy.attack_asn_categories)
 })
 _KEYS = ("name", "when", "action", "reason", "levels")
@@ -129,6 +130,7 @@ def derived_features(vec: Mapping[str, Any], *, has_device: bool, attack_network
                                "attack_mode": float(attack_mode), "datacenter_ip": float(datacenter_ip),
                                "velocity_known": float(present(vec.get("account_attempts_5m")))}
     derived["known_place"] = known_place(vec)
+    derived["new_place"] = 0.0 if derived["known_place"] == 1.0 else 1.0
     for w in WINDOWS_S:
         a, f = vec.get(f"account_attempts_{w}"), vec.get(f"account_failures_{w}")
         derived[f"account_successes_{w}"] = float(a) - float(f) if a is not None and f is not None and present(a) \

@@ -120,7 +120,8 @@ class Policy:
             out.action = most_severe(out.action, g.action)
             out.reasons.append(g.text)
             out.names.append(g.name)
-        if global_on and success and tiers is not None:
+        # the stricter tiers, as attack_network_success, spare the owner's own device or IP (new_place 0)
+        if global_on and success and tiers is not None and derived["new_place"] == 1.0:
             stricter = tiers.action_one(min(risk / self.tier_scale, 1.0))
             if SEVERITY[stricter] > SEVERITY[out.action]:
                 out.action = stricter
