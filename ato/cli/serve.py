@@ -31,8 +31,13 @@ def _serve(args: argparse.Namespace) -> int:
             "admin_port": f"API docs at http://{api.admin_host}:{api.admin_port}/docs"}[api.docs]
     print(f"ato: serving on http://{args.host}:{args.port} (store={settings.serving.store}, workers={args.workers}); "
           f"{docs}", file=sys.stderr, flush=True)
-    uvicorn.run("serving.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-                loop="uvloop", http="httptools", access_log=args.access_log, log_level=args.log_level)
+    config = {"app": "serving.app:create_app", "factory": True, "loop": "uvloop", "http": "httptools",
+              "access_log": args.access_log, "log_level": args.log_level}
+    if args.workers > 1:  # one socket per worker (SO_REUSEPORT): the kernel spreads the connections evenly
+        from serving.workers import run_workers
+
+        return run_workers(args.workers, args.host, args.port, config)
+    uvicorn.run(host=args.host, port=args.port, **config)
     return 0
 
 

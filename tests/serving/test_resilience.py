@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -146,10 +147,20 @@ def test_two_api_processes_share_the_speed_layer_through_redis(
     assert per_process == [6, 6], "each process answered (and audited) its half"
 
 
+def new_connections(url: str, root: Path, n: int = 32) -> set[int]:
+    """One login on each of `n` new connections; the pids of every worker that ever audited one."""
+    for _ in range(n):
+        with httpx.Client(base_url=url, headers={"X-API-Key": API_KEY}, timeout=60) as c:
+            assert c.post("/v1/score", json=make_score_request()).status_code == 200
+    return {int(p.stem.rsplit("-", 1)[1]) for p in (root / "audit").rglob("decisions-*.jsonl")}
+
+
 def test_ato_serve_runs_two_workers_on_redis(serving_world: tuple[Settings, Path, Path], redis_server: Redis,
                                             tmp_path: Path) -> None:
     """`ato publish --to redis` then `ato serve --workers 2`: the service starts, answers, and its
-    metrics sum over the workers (whichever worker took the request)."""
+    metrics sum over the workers (whichever worker took the request). Each worker has its own socket
+    (SO_REUSEPORT): 32 new connections reach both (all on one has odds 2^-31); a killed worker is
+    replaced and the service keeps answering."""
     s, world, root = serving_world
     shutil.copytree(root / "online", tmp_path / "online")
     env = serving_env(s, world, tmp_path, ATO_STORE="redis", ATO_REDIS_URL=redis_server.url)
@@ -167,7 +178,13 @@ def test_ato_serve_runs_two_workers_on_redis(serving_world: tuple[Settings, Path
         with httpx.Client(base_url=url, headers={"X-API-Key": API_KEY}, timeout=60) as c:
             d = c.post("/v1/score", json=make_score_request()).json()
         metrics = httpx.get(url + "/metrics", headers={"X-API-Key": API_KEY}, timeout=60).text
+        workers = new_connections(url, tmp_path)
+        assert len(workers) == 2, "the connections reached both workers"
+        os.kill(min(workers), signal.SIGKILL)
+        wait_until(lambda: b"starting another" in (tmp_path / "serve.log").read_bytes(), 30, "the restart")
+        wait_until(lambda: len(new_connections(url, tmp_path) - workers) == 1, 90, "the new worker answering")
     finally:
         stop(proc)
     assert d["fallback_level"] == 0
     assert f'ato_decisions_total{{action="{d["action"]}",fallback_level="0"}} 1.0' in metrics
+    assert "died (exit code -9): starting another" in (tmp_path / "serve.log").read_text()
