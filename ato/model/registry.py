@@ -139,8 +139,8 @@ def compare(challenger: dict[str, Any], incumbent: dict[str, Any], s: Settings, 
 
 def verdict_for(s: Settings, version: str) -> Verdict:
     """The champion comparison stored by training (the champion scored on this version's test
-    rows), counting the optional parts the champion lacks. With no champion yet, the first model
-    must beat the rules baseline."""
+    rows), counting the optional parts the champion lacks; one that lacks a part the champion has
+    is refused. With no champion yet, the first model must beat the rules baseline."""
     m = metrics(s, version)
     current = champion(s)
     if current == version:
@@ -151,6 +151,10 @@ def verdict_for(s: Settings, version: str) -> Verdict:
     if cmp_.get("version") != current:
         raise PromotionRefused(f"{version} was not compared with the current champion {current} "
                                f"on its test window: retrain, or roll back to {cmp_.get('version')}")
+    drops = sorted(parts(s, current) - parts(s, version))
+    if drops:  # e.g. a night without action rows: its better login model would switch action scoring off
+        return Verdict(False, f"it lacks the {' and the '.join(drops)} champion {current} has (serving would "
+                              "lose it): retrain when its data is there, or roll back to an older champion")
     adds = sorted(parts(s, version) - parts(s, current))
     return compare(m["test"]["model"], cmp_["metrics"], s, f"champion {current}", adds)
 

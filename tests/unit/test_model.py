@@ -193,6 +193,12 @@ def test_a_challenger_that_adds_the_action_model_needs_only_a_login_model_not_wo
              action_model=True)
     with pytest.raises(registry.PromotionRefused, match=r"^not better"):
         registry.promote(s, "v6")
+    # The reverse: a better login model without the action model the champion has would switch
+    # action scoring off in serving: refused, naming the part.
+    _version(tmp_path, "v7", 0.9, 0.9, {"version": "v5", "metrics": {"pr_auc": 0.5, "recall_at_1pct_stepup": 0.59}})
+    with pytest.raises(registry.PromotionRefused, match=r"^it lacks the action model champion v5 has"):
+        registry.promote(s, "v7")
+    assert registry.champion(s) == "v5"
 
 
 def test_a_better_challenger_that_adds_a_part_says_so() -> None:
