@@ -168,7 +168,10 @@ class Runtime:
         """Pick up a new snapshot (with the reputation feed) or champion; returns what changed."""
         d, s, changed = self.chain, self.settings, []
         if d.replica is not None:
-            await d.replica.refresh()
+            try:  # a bad replica load must not hold back the store's snapshot or a new champion
+                await d.replica.refresh()
+            except Exception as exc:
+                log.warning("snapshot replica refresh failed (%s): keeping %s", type(exc).__name__, d.replica.as_of)
         if await d.store.refresh():
             if self.given.enricher is None:
                 d.enricher = await asyncio.to_thread(Enricher.load, s)

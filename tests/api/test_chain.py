@@ -96,6 +96,34 @@ async def test_with_a_snapshot_replica_a_store_failure_still_gets_the_model(sett
     assert [x["store_error"] for x in audit(settings)] == ["ConnectionError", "ConnectionError"]
 
 
+async def test_a_failing_replica_refresh_does_not_hold_back_the_stores(settings: Settings, models: Models) -> None:
+    """The reload cycle goes on past a replica that cannot load: the shared store still refreshes,
+    the old replica keeps serving."""
+    from ato.online.decide.store import EmbeddedStore
+
+    class BrokenReplica(EmbeddedStore):
+        async def refresh(self) -> bool:
+            raise OSError("injected: the replica's files are unreadable")
+
+    class CountingStore(FaultyStore):
+        refreshed = 0
+
+        async def refresh(self) -> bool:
+            self.refreshed += 1
+            return False
+
+    store, replica = CountingStore(tiny_store(settings), "none"), tiny_store(settings)
+    replica.__class__ = BrokenReplica
+    app = create_app(settings, models=models, store=store, enricher=bare_enricher(settings),
+                     api_keys={API_KEY}, replica=replica)
+    async with serve(app) as c:
+        before = store.refreshed
+        assert await app.state.rt.reload() == []
+        d = (await c.post("/v1/score", json=make_score_request())).json()
+    assert store.refreshed == before + 1, "the store's refresh ran although the replica's failed"
+    assert (d["fallback_level"], d["model_version"]) == (0, VERSION)
+
+
 async def test_a_replica_vector_gets_the_model_even_when_the_store_timeout_ate_the_budget(tmp_path: Path,
                                                                                         models: Models) -> None:
     """The store stalls past budget - MODEL_RESERVE_S: without a replica that is the fallback's turn;
