@@ -58,7 +58,7 @@ def first_money(takeovers: pd.DataFrame, money: pd.DataFrame) -> pd.DataFrame:
     first = m.sort_values("event_time", kind="stable").groupby(["truth_campaign", "account_id"]).first()
     out = pd.DataFrame({"money_at": first["event_time"], "money_stopped": first["stopped"].astype(bool)})
     out = out.reindex(start.index)
-    out["money_stopped"] = out["money_stopped"].fillna(False).astype(bool)
+    out["money_stopped"] = out["money_stopped"].eq(True)  # no money move (NaN after the reindex): not stopped
     return out
 
 
