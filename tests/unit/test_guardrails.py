@@ -253,3 +253,12 @@ def test_the_policy_flags_an_asn_from_the_logins_reputation_category(category: s
     known = policy.judge(vector(new_device=0.0, new_ip=1.0), 0, owner, "allow", 0.0, None, None, 0.0)
     assert (known.action, known.names) == ("allow", []), "the account's own device in the flagged network"
     assert fired(vector(new_device=1.0, new_ip=1.0), network=True) == ["attack_network_success"]
+
+
+def test_a_failing_prefix_challenges_new_places_only() -> None:
+    """50+ accounts and failures from the /24 in an hour: a success there from a device and IP new to
+    the account (or without history) is stepped up; the account's own phone in that /24 is not."""
+    busy = {"prefix_accounts_1h": 50.0, "prefix_failures_1h": 50.0, "prefix_attempts_1h": 60.0}
+    assert fired(vector(**busy, new_device=1.0, new_ip=1.0)) == ["prefix_accounts_failing"]
+    assert fired(vector(**busy)) == ["prefix_accounts_failing"], "no history: nothing vouches for it"
+    assert fired(vector(**busy, new_device=0.0, new_ip=1.0)) == []
