@@ -201,14 +201,25 @@ def test_verbose_brings_sparks_own_logging_back(monkeypatch: pytest.MonkeyPatch)
 
 def test_serve_tells_its_workers_how_many_they_are(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`ato serve --workers 3` passes the count to the workers' settings (ATO_SERVING__WORKERS), which
-    scale a worker's own velocity counts (ato.online.decide.policy)."""
+    scale a worker's own velocity counts (ato.online.decide.policy), and runs them under our
+    supervisor (one socket each); one worker is plain uvicorn."""
     import uvicorn
 
+    import serving.workers
+
     ran: list[dict[str, Any]] = []
+    supervised: list[tuple[int, str, int]] = []
     monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: ran.append(kw))
+
+    def run_workers(n: int, host: str, port: int, config: dict[str, Any]) -> int:
+        supervised.append((n, host, port))
+        return 0
+
+    monkeypatch.setattr(serving.workers, "run_workers", run_workers)
     monkeypatch.setenv("ATO_STORE", "redis")
     monkeypatch.setenv("ATO_SERVING__WORKERS", "1")  # restored after the test
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    assert main(["serve", "--workers", "3"]) == 0
-    assert ran[0]["workers"] == 3 and load_settings().serving.workers == 3
+    assert main(["serve", "--workers", "3", "--port", "8123"]) == 0
+    assert supervised == [(3, "127.0.0.1", 8123)] and not ran and load_settings().serving.workers == 3
     assert main(["serve"]) == 0 and load_settings().serving.workers == 1
+    assert ran[0]["port"] == 8000 and ran[0]["app"] == "serving.app:create_app" and len(supervised) == 1
