@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 from collections.abc import Iterator
 
 import uvicorn
@@ -21,6 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from serving.runtime import Runtime
+from serving.workers import listening_socket
 
 log = logging.getLogger("ato.serving")
 
@@ -85,10 +85,7 @@ class AdminServer:
         self.task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)  # one per worker, any of them answers
-        sock.bind((self.host, self.port))
+        sock = listening_socket(self.host, self.port)  # one per worker, any of them answers
         sock.set_inheritable(True)
         self.task = asyncio.create_task(self.server.serve(sockets=[sock]))
         log.info("admin port: http://%s:%d (metrics/docs as conf says)", self.host, self.port)

@@ -45,7 +45,6 @@ def _server(config: dict[str, Any], ready: Any) -> Any:
 
 def _worker(config: dict[str, Any], host: str, port: int, ready: Any) -> None:
     """One worker process: uvicorn on its own socket (exit code 3 when the app did not start)."""
-
     try:
         sock = listening_socket(host, port)
     except OSError as exc:

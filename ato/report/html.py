@@ -13,6 +13,11 @@ table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;p
 th{background:#f3f3f3}.bad{color:#b00;font-weight:bold}.ok{color:#070}img{max-width:100%}"""
 
 
+def fmt(v: Any) -> str:
+    """A metric for a table cell: 4 decimals, "–" when missing."""
+    return "–" if v is None else f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
 class Page:
     """Append sections, then `render()` to one HTML string."""
 

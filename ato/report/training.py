@@ -14,7 +14,7 @@ from ato.model.calibration import reliability
 from ato.model.evaluation import SCORERS, label_target, test_target
 from ato.model.metrics import pr_curve, successful
 from ato.model.tiers import Tiers, total_cost
-from ato.report.html import Page
+from ato.report.html import Page, fmt
 from ato.report.training_actions import action_tables
 from ato.report.training_decisions import calibration_tables, decision_tables, score_distributions
 
@@ -23,10 +23,6 @@ if TYPE_CHECKING:
     from ato.settings import Settings
 
 METRIC_COLS = ("pr_auc", "roc_auc", "precision", "recall", "f1", "recall_at_1pct_stepup", "false_lock_rate")
-
-
-def _fmt(v: Any) -> str:
-    return "–" if v is None else f"{v:.4f}" if isinstance(v, float) else str(v)
 
 
 def _target(run: TrainingRun) -> np.ndarray:
@@ -49,7 +45,7 @@ def _tables(page: Page, run: TrainingRun) -> None:
                [[t.params, ", ".join(f"{v:.4f}" for v in t.val_pr_auc), f"{t.mean:.4f}"] for t in run.search])
     page.heading(f"Test metrics ({m['evaluated_against']})")
     page.table(["scorer", *METRIC_COLS, "positives", "legit"],
-               [[n, *[_fmt(m["test"][n][c]) for c in METRIC_COLS], m["test"][n]["n_positive"], m["test"][n]["n_legit"]]
+               [[n, *[fmt(m["test"][n][c]) for c in METRIC_COLS], m["test"][n]["n_positive"], m["test"][n]["n_legit"]]
                 for n in SCORERS])
     b = m.get("test_bootstrap")
     if b:
@@ -61,19 +57,19 @@ def _tables(page: Page, run: TrainingRun) -> None:
     types = sorted({t for n in SCORERS for t in m["test"][n].get("recall_by_attack_type", {})})
     page.table(["attack type", "n", *[f"{n} r@1%" for n in SCORERS], *[f"{n} PR-AUC" for n in SCORERS]],
                [[t, m["test"]["model"]["recall_by_attack_type"].get(t, {}).get("n"),
-                 *[_fmt(m["test"][n]["recall_by_attack_type"].get(t, {}).get("recall_at_1pct_stepup")) for n in SCORERS],
-                 *[_fmt(m["test"][n]["recall_by_attack_type"].get(t, {}).get("pr_auc")) for n in SCORERS]] for t in types])
+                 *[fmt(m["test"][n]["recall_by_attack_type"].get(t, {}).get("recall_at_1pct_stepup")) for n in SCORERS],
+                 *[fmt(m["test"][n]["recall_by_attack_type"].get(t, {}).get("pr_auc")) for n in SCORERS]] for t in types])
     page.heading("Actions (share of legit logins / of takeovers) and cost on test")
     page.table(["scorer", "legit", "takeovers", "test cost"],
                [[n, m["test"][n]["action_share_legit"], m["test"][n]["action_share_positive"], f"{m['test_cost'][n]:,.0f}"]
                 for n in SCORERS])
     if "failed_attack_attempts" in m:
         page.text("Failed attack attempts (left out of the metrics above), share that got an action other than allow: "
-                  + ", ".join(f"{n} {_fmt(v['actioned_share'])}" for n, v in m["failed_attack_attempts"].items()))
+                  + ", ".join(f"{n} {fmt(v['actioned_share'])}" for n, v in m["failed_attack_attempts"].items()))
     cmp_ = m.get("champion_on_same_test")
     if cmp_:
-        page.text(f"Champion {cmp_['version']} on the same test rows: PR-AUC {_fmt(cmp_['metrics']['pr_auc'])}, "
-                  f"recall at 1% step-up {_fmt(cmp_['metrics']['recall_at_1pct_stepup'])}.")
+        page.text(f"Champion {cmp_['version']} on the same test rows: PR-AUC {fmt(cmp_['metrics']['pr_auc'])}, "
+                  f"recall at 1% step-up {fmt(cmp_['metrics']['recall_at_1pct_stepup'])}.")
     decision_tables(page, run)
     calibration_tables(page, run)
     action_tables(page, run.metrics)

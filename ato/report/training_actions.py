@@ -8,16 +8,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ato.model.evaluation import SCORERS
+from ato.report.html import fmt
 
 if TYPE_CHECKING:
     from ato.report.html import Page
 
 BLOCK_COLS = ("actions", "takeover_actions", "legit_actions", "pr_auc", "recall", "legit_challenge_rate",
               "locked_legit")
-
-
-def _fmt(v: Any) -> str:
-    return "–" if v is None else f"{v:.4f}" if isinstance(v, float) else str(v)
 
 
 def action_tables(page: Page, metrics: dict[str, Any]) -> None:
@@ -31,12 +28,12 @@ def action_tables(page: Page, metrics: dict[str, Any]) -> None:
     page.text(f"Days: {', '.join(f'{k} {v[0]}..{v[-1]}' for k, v in a['days'].items() if v)}. "
               f"Budget: {a['budget']:.2%} of validation's legit actions stepped up.")
     page.table(["class weighting", "validation PR-AUC", "kept"],
-               [[w, _fmt(ap), "yes" if w == a["weighting"] else ""]
+               [[w, fmt(ap), "yes" if w == a["weighting"] else ""]
                 for w, ap in a["validation_pr_auc_by_weighting"].items()])
-    page.table(["block", *BLOCK_COLS], [[b, *[_fmt(a[b].get(c)) for c in BLOCK_COLS]]
+    page.table(["block", *BLOCK_COLS], [[b, *[fmt(a[b].get(c)) for c in BLOCK_COLS]]
                                          for b in ("train", "validation", "test") if b in a])
     page.table(["action", "starts at score"], [[k, f"{v:.4g}"] for k, v in a["thresholds"].items()])
-    rows = [[n, _fmt(t["campaigns"].get("campaigns_stopped_by_login")), _fmt(t.get("campaigns_stopped_before_money")),
+    rows = [[n, fmt(t["campaigns"].get("campaigns_stopped_by_login")), fmt(t.get("campaigns_stopped_before_money")),
              f"{t['campaigns'].get('campaigns_stopped', '–')} of {t['campaigns'].get('campaigns', '–')}"]
             for n in SCORERS if isinstance((t := metrics["test"][n]).get("campaigns"), dict)]
     if rows:

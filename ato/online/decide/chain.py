@@ -164,7 +164,7 @@ class Decider:
                 return d
             except Exception as exc:
                 log.error("shed decision on the replica failed: %s", type(exc).__name__)
-                vec = request_vector(e) | self.local_speed.features(login, now)
+                vec = self._with_local_speed(request_vector(e), login, now, record=False)
         d = self._rules(models, vec, login, SHED, t0, None, None)
         d.notes, d.local_velocity = notes, True
         return d
@@ -181,12 +181,14 @@ class Decider:
         notes.append(f"snapshot replica {lk.as_of} with this worker's velocities")
         return lk
 
-    def _with_local_speed(self, vec: Vector, login: LiveLogin, now: float) -> Vector:
-        """The vector with this process's own window counts of the login's keys; then counts it here.
-        Best effort: counters that fail leave the velocity unknown, which the guardrails step up."""
+    def _with_local_speed(self, vec: Vector, login: LiveLogin, now: float, record: bool = True) -> Vector:
+        """The vector with this process's own window counts of the login's keys; then counts it here
+        (unless `record` is False: already counted). Best effort: counters that fail leave the
+        velocity unknown, which the guardrails step up."""
         try:
             vec.update(self.local_speed.features(login, now))
-            self.local_speed.record(login, now)
+            if record:
+                self.local_speed.record(login, now)
         except Exception as exc:
             self._warn(f"local speed layer failed ({type(exc).__name__}); velocity unknown")
         return vec
