@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +21,8 @@ from ato.ingest.discover import IngestError, SpoolFile, discover
 from ato.progress import QUIET, Progress
 from ato.settings import Settings
 from ato.spark import lake
-from ato.spark.quality import load_suite_spec, run_suite
+from ato.spark.compiled_suites import failure_reasons
+from ato.spark.quality import load_suite_spec
 from ato.spark.read_spool import read_stream
 from ato.spark.validate import apply_contract
 from ato.tables import LEDGER, QUARANTINE
@@ -64,26 +65,37 @@ def _time_expectation(stream: str, settings: Settings, now: datetime) -> dict[st
                        "max_value": hi.strftime("%Y-%m-%dT%H:%M:%SZ")}}
 
 
+@dataclass
+class _Split:
+    """One stream of the batch: its bronze and quarantine rows (both from `checked`, cached),
+    rows per file and kind ("bronze"/"quarantined"), and the event dates of its bronze rows."""
+
+    good: DataFrame
+    bad: DataFrame
+    checked: DataFrame
+    counts: Counter[tuple[str, str]]
+    dates: list[date]
+
+
 def _split(spark: SparkSession, stream: str, files: list[SpoolFile], settings: Settings,
-           now: datetime, ingest_id: str) -> tuple[DataFrame, DataFrame]:
-    """(bronze rows, quarantine rows) of one stream; both persisted."""
+           now: datetime, ingest_id: str) -> _Split:
+    """Check one stream's rows once and count them in one aggregation.
+
+    A row is quarantined for its contract reasons or, when it meets the contract, for the
+    bronze expectations it breaks (compiled to column expressions, `compiled_suites`).
+    """
     from pyspark.sql import functions as F
 
-    checked = apply_contract(read_stream(spark, files), stream).persist()
-    valid = checked.where(F.size("reasons") == 0)
     suite = [*load_suite_spec(f"bronze_{stream}"), _time_expectation(stream, settings, now)]
-    result = run_suite(valid, f"bronze_{stream}", suite, index_column="_row_id")
-    if result.unexpected:
-        bad = spark.createDataFrame([(k, v) for k, v in result.unexpected.items()], "_row_id string, ge_reasons array<string>")
-        checked = checked.join(F.broadcast(bad), "_row_id", "left").withColumn(
-            "reasons", F.concat("reasons", F.coalesce("ge_reasons", F.array().cast("array<string>")))
-        ).drop("ge_reasons")
+    checked = apply_contract(read_stream(spark, files), stream)
+    checked = checked.withColumn("reasons", F.when(F.size("reasons") > 0, F.col("reasons"))
+                                 .otherwise(failure_reasons(suite))).persist()
     stamp = [F.lit(ingest_id).alias("_ingest_id"), F.lit(now).alias("_ingested_at")]
     c = contract(stream)
     good = checked.where(F.size("reasons") == 0).select(
         *c.field_names, "extra", F.to_date(c.time_field).alias("event_date"),
         F.col("source_file").alias("_source_file"), "_row_id", *stamp,
-    ).persist()
+    )
     # Best-effort event date of a rejected row (first RFC 3339 date in it), so the nightly
     # input gate can tell which day lost rows; null when the row has no readable date.
     raw_day = F.regexp_extract("raw", r"(\d{4}-\d{2}-\d{2})[T ]\d{2}:", 1)
@@ -91,20 +103,22 @@ def _split(spark: SparkSession, stream: str, files: list[SpoolFile], settings: S
         F.lit(stream).alias("stream"), "raw", F.array_join("reasons", "; ").alias("reason"), "reasons",
         F.when(raw_day != "", F.try_to_timestamp(raw_day, F.lit("yyyy-MM-dd"))).cast("date").alias("event_date"),
         F.col("source_file").alias("_source_file"), "_row_id", *stamp,
-    ).persist()
-    good.count(), quarantined.count()  # materialise both before dropping what they derive from
-    checked.unpersist()
-    return good, quarantined
-
-
-def _ledger_rows(spark: SparkSession, files: list[SpoolFile], good: dict[str, DataFrame],
-                 bad: dict[str, DataFrame], ingest_id: str, now: datetime) -> DataFrame:
-    """One ledger row per file; fails the batch if bronze + quarantine != input rows."""
+    )
+    ok = F.size("reasons") == 0
     counts: Counter[tuple[str, str]] = Counter()
-    for kind, frames in (("bronze", good), ("quarantined", bad)):
-        for df in frames.values():
-            for r in df.groupBy("_source_file").count().collect():
-                counts[(r[0], kind)] += r[1]
+    dates = set()
+    for r in checked.groupBy("source_file", ok.alias("ok"), F.when(ok, F.to_date(c.time_field)).alias("day")).count().collect():
+        counts[(r[0], "bronze" if r[1] else "quarantined")] += r[3]
+        if r[2] is not None:
+            dates.add(r[2])
+    return _Split(good, quarantined, checked, counts, sorted(dates))
+
+
+def _ledger_rows(spark: SparkSession, files: list[SpoolFile], splits: dict[str, _Split],
+                 ingest_id: str, now: datetime) -> DataFrame:
+    """One ledger row per file; fails the batch if bronze + quarantine != the records in the file
+    (counted again from the files, independently of the checks)."""
+    counts = sum((sp.counts for sp in splits.values()), Counter[tuple[str, str]]())
     raw_counts: Counter[str] = Counter()
     for stream in {f.stream for f in files}:
         for r in read_stream(spark, [f for f in files if f.stream == stream]).groupBy("source_file").count().collect():
@@ -145,11 +159,10 @@ def ingest(spark: SparkSession, settings: Settings, spool: Path, progress: Progr
         return summary
     ingest_id = summary.ingest_id = batch_id(files)
     streams = sorted({f.stream for f in files}, key=list(CONTRACTS).index)
-    good: dict[str, DataFrame] = {}
-    bad: dict[str, DataFrame] = {}
+    splits: dict[str, _Split] = {}
     for stream in progress.track(streams, len(streams), "validating streams"):
-        good[stream], bad[stream] = _split(spark, stream, [f for f in files if f.stream == stream], settings, now, ingest_id)
-    ledger = _ledger_rows(spark, files, good, bad, ingest_id, now)
+        splits[stream] = _split(spark, stream, [f for f in files if f.stream == stream], settings, now, ingest_id)
+    ledger = _ledger_rows(spark, files, splits, ingest_id, now)
     tables = [settings.table_path("bronze", s) for s in streams]
     tables += [settings.table_path("bronze", QUARANTINE), settings.table_path("bronze", LEDGER)]
     tables += [settings.table_path("silver", s) for s in streams]
@@ -165,10 +178,10 @@ def ingest(spark: SparkSession, settings: Settings, spool: Path, progress: Progr
     pred = f"_ingest_id = '{ingest_id}'"
     try:
         for stream in progress.track(streams, len(streams), "writing bronze"):
-            lake.replace_where(good[stream], settings.table_path("bronze", stream), pred, ["event_date"])
+            lake.replace_where(splits[stream].good, settings.table_path("bronze", stream), pred, ["event_date"])
             _tick()
         quarantine = None
-        for df in bad.values():
+        for df in (sp.bad for sp in splits.values()):
             quarantine = df if quarantine is None else quarantine.unionByName(df)
         assert quarantine is not None
         lake.replace_where(quarantine, settings.table_path("bronze", QUARANTINE), pred, ["stream"])
@@ -176,7 +189,7 @@ def ingest(spark: SparkSession, settings: Settings, spool: Path, progress: Progr
         with progress.step("building silver"):
             # Reputation first: silver logins look it up (point in time).
             for stream in sorted(streams, key=lambda s: s != "ip_reputation"):
-                dates = sorted({r[0] for r in good[stream].select("event_date").distinct().collect() if r[0]})
+                dates = splits[stream].dates
                 summary.silver_dates[stream] = [d.isoformat() for d in dates]
                 build_silver(spark, settings, stream, dates)
                 _tick()
@@ -187,8 +200,8 @@ def ingest(spark: SparkSession, settings: Settings, spool: Path, progress: Progr
             lake.rollback(spark, t, v)
         raise
     finally:
-        for df in (*good.values(), *bad.values()):
-            df.unpersist()
+        for sp in splits.values():
+            sp.checked.unpersist()
     from pyspark.sql import functions as F
 
     limit = settings.ingest.max_quarantine_fraction

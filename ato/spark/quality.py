@@ -39,7 +39,7 @@ def load_suite_spec(name: str, suites_dir: Path | None = None) -> list[dict[str,
     return list(spec["expectations"])
 
 
-def _describe(cfg: dict[str, Any]) -> str:
+def describe(cfg: dict[str, Any]) -> str:
     kw = cfg.get("kwargs", {})
     cols = kw.get("column") or "/".join(x for x in (kw.get("column_A"), kw.get("column_B")) if x)
     return f"expectation failed: {cfg['type']}({cols})"
@@ -62,7 +62,7 @@ def _validate(df: DataFrame, name: str, expectations: list[dict[str, Any]], fmt:
     results = list(vd.run(batch_parameters={"dataframe": df}, result_format=fmt).results)
     for r, cfg in zip(results, expectations, strict=True):
         if r.exception_info and r.exception_info.get("raised_exception"):
-            raise RuntimeError(f"{name}: {_describe(cfg)}: {r.exception_info.get('exception_message')}")
+            raise RuntimeError(f"{name}: {describe(cfg)}: {r.exception_info.get('exception_message')}")
     return results
 
 
@@ -77,7 +77,7 @@ def run_suite(df: DataFrame, name: str, expectations: list[dict[str, Any]], inde
         return out
     failed_cfgs = []
     for r, cfg in zip(_validate(df, name, expectations, {"result_format": "SUMMARY"}), expectations, strict=True):
-        desc = _describe(cfg)
+        desc = describe(cfg)
         out.details[desc] = {k: r.result.get(k) for k in ("element_count", "unexpected_count", "observed_value") if k in r.result}
         if not r.success:
             out.success = False
@@ -88,5 +88,5 @@ def run_suite(df: DataFrame, name: str, expectations: list[dict[str, Any]], inde
                "return_unexpected_index_query": False}
         for r, cfg in zip(_validate(df, f"{name}_rows", failed_cfgs, fmt), failed_cfgs, strict=True):
             for item in r.result.get("unexpected_index_list") or []:
-                out.unexpected.setdefault(str(item[index_column]), []).append(_describe(cfg))
+                out.unexpected.setdefault(str(item[index_column]), []).append(describe(cfg))
     return out
