@@ -1,6 +1,8 @@
 """The nightly batch run for one as-of date D (or a backfill range), step by step:
 
-ingest (spool -> bronze/quarantine -> enriched silver) -> validate (input gate on day D)
+ingest (spool -> bronze/quarantine -> enriched silver) -> decisions (the API's audit log) -> monitor
+(decisions joined with the labels known tonight: outcomes, daily performance and business metrics)
+-> validate (input gate on day D)
 -> aggregates (daily partials, 30-day snapshots as of D) -> training (rows for logins of
 D - label_maturity_days) -> gate (GE suites on what was built) -> actions (sensitive-action rows
 of the same days, `ato.sensitive.rows`, no JVM) -> publish (snapshot D for serving) -> report (HTML with plots). `ato nightly` runs them in one process; the Airflow DAG runs each as its own task
@@ -25,7 +27,7 @@ from ato.settings import Settings
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-STEPS = ("ingest", "decisions", "validate", "aggregates", "training", "gate", "actions", "publish", "report")
+STEPS = ("ingest", "decisions", "monitor", "validate", "aggregates", "training", "gate", "actions", "publish", "report")
 BUILD_STEPS = {"aggregates", "training", "gate"}  # Spark steps that write (or check) gold
 
 
@@ -46,6 +48,7 @@ class NightlySummary:
     checks: list[Check] = field(default_factory=list)
     published: str | None = None
     decisions: dict[str, int] = field(default_factory=dict)
+    monitor: dict[str, Any] = field(default_factory=dict)
     report: str | None = None
     versions_before: dict[str, int | None] = field(default_factory=dict)
 
@@ -95,6 +98,11 @@ def run_nightly(settings: Settings, dates: list[date], steps: tuple[str, ...] = 
             for d in dates:
                 loaded = load_decisions(settings, d)
                 s.decisions[loaded.day] = loaded.rows
+    if "monitor" in steps:
+        from ato.spark.monitor import run_monitor
+
+        with timed("monitor", f"monitor: decision outcomes and daily metrics as of {dates[-1]}"):
+            s.monitor = run_monitor(get_spark(), settings, dates[-1])
     if "validate" in steps:
         with timed("validate", f"validate: input gate for {rid}"):
             checks = [c for d in dates for c in input_checks(settings, d)]

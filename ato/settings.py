@@ -118,6 +118,13 @@ class LabelsConf(_Section):
     )
 
 
+class MonitorConf(_Section):
+    outcome_days: int = Field(120, ge=1, description="Monitor: decisions of this many latest days are joined again "
+                                                     "with the labels known each night (chargebacks come ~120 days late).")
+    maturity_lookback_days: int = Field(180, ge=1, description="Monitor: takeover labels reported in this many days "
+                                                               "give the delay distribution behind label_maturity.")
+
+
 class OnlineConf(_Section):
     snapshot_dir: str = Field("data/online", description="Where nightly snapshots for serving are published.")
     keep_snapshots: int = Field(7, ge=1, description="Published snapshots kept (older ones are pruned).")
@@ -138,6 +145,7 @@ class Settings(_Section):
     gates: GatesConf = GatesConf()
     labels: LabelsConf = LabelsConf()
     online: OnlineConf = OnlineConf()
+    monitor: MonitorConf = MonitorConf()
     model: ModelConf = ModelConf()
     costs: CostConf = CostConf()
     serving: ServingConf = ServingConf()

@@ -24,3 +24,6 @@ TRAINING = "training_set"
 ACTION_TRAINING = "action_training_set"  # one row per sensitive action (ato.sensitive.rows)
 CHECKS = "nightly_checks"
 DECISIONS = "decisions"
+DECISION_OUTCOMES = "decision_outcomes"  # decisions with the labels known on the night (ato.spark.monitor)
+PERFORMANCE_DAILY = "model_performance_daily"  # per decided day x model version x fallback level
+BUSINESS_DAILY = "business_daily"  # per decided day, all traffic

@@ -3,7 +3,9 @@
 ingest (spool -> bronze/quarantine -> enriched silver) >> validate (input gate) >>
 aggregates (30-day snapshots as of D) >> training_set >> quality_gate >> actions (sensitive-action
 rows, no JVM) >> publish >> report;
-beside them, ingest >> decisions (the API's audit log of day D into gold/decisions).
+beside them, ingest >> decisions (the API's audit log of day D into gold/decisions) >> monitor
+(decisions joined with the labels known tonight: outcomes, daily performance and business
+metrics) >> report.
 
 Wiring only: every task runs `ato nightly --date D --steps <step>` as its own process, so
 the scheduler never holds a JVM, and the logic is the `ato` package's (with spark.submit set,
@@ -53,9 +55,11 @@ def ato_nightly() -> None:
 
     versions = step("aggregates", "--json")  # XCom: its --json document (one stdout line)
     ingest = step("ingest")
-    ingest >> step("decisions")  # the API's audit log -> gold/decisions; nothing downstream waits for it
+    report = step("report")
+    # The API's audit log -> gold/decisions -> monitoring; publishing never waits for them.
+    ingest >> step("decisions") >> step("monitor") >> report
     (ingest >> step("validate") >> versions >> step("training", task_id="training_set")
-     >> quality_gate(versions) >> step("actions") >> step("publish") >> step("report"))
+     >> quality_gate(versions) >> step("actions") >> step("publish") >> report)
 
 
 ato_nightly()

@@ -17,6 +17,7 @@ from ato.features.columns import CATEGORICAL_FEATURES
 from ato.model.actions import ACTIONS, SEVERITY
 from ato.model.condition_files import entry_conditions, read_entries
 from ato.model.rule_conditions import Column, Condition, Predicate
+from ato.settings import CONF_DIR, Settings
 
 _RULE_KEYS = ("name", "when", "action", "score", "reason")
 
@@ -154,6 +155,12 @@ def _prepare(s: pd.Series, categorical: bool) -> Column:
 def _rule_from_yaml(raw: Any) -> Rule:
     when = entry_conditions(raw, "rule", _RULE_KEYS, _RULE_KEYS, "ip_accounts_1h >= 10")
     return Rule(raw["name"], when, raw["action"], raw["score"], raw["reason"])
+
+
+def rules_path(settings: Settings) -> Path:
+    """`model.rules` from settings; a relative path not found from here is the project's."""
+    p = Path(settings.model.rules)
+    return p if p.is_absolute() or p.exists() else CONF_DIR.parent / p
 
 
 def load_rules(path: str | Path) -> RuleSet:

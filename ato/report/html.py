@@ -14,8 +14,8 @@ th{background:#f3f3f3}.bad{color:#b00;font-weight:bold}.ok{color:#070}img{max-wi
 
 
 def fmt(v: Any) -> str:
-    """A metric for a table cell: 4 decimals, "–" when missing."""
-    return "–" if v is None else f"{v:.4f}" if isinstance(v, float) else str(v)
+    """A metric for a table cell: 4 decimals, "–" when missing (None or NaN)."""
+    return "–" if v is None or v != v else f"{v:.4f}" if isinstance(v, float) else str(v)
 
 
 class Page:

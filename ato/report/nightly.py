@@ -1,4 +1,5 @@
-"""The nightly report for as-of date D: gate verdicts, input volume and quarantine per day,
+"""The nightly report for as-of date D: gate verdicts, monitoring (business metrics over time,
+estimated vs realised recall, per model version and fallback level), input volume and quarantine per day,
 snapshot feature distributions, the training set's labels and its strongest stuffing signal.
 Reads the lake through DuckDB (no JVM); written to `<paths.reports>/nightly-<D>.html`.
 """
@@ -9,6 +10,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from ato.report.html import Page
+from ato.report.monitoring import monitoring_section
 from ato.settings import Settings
 
 
@@ -40,6 +42,8 @@ def build_nightly_report(settings: Settings, as_of: date) -> Path:
         page.table(["run", "gate", "check", "passed", "observed", "bounds"], rows, flag_col=3)
     else:
         page.text("no gate has run yet")
+
+    monitoring_section(page, con, plt, views, as_of)
 
     page.heading("Input: logins per day and quarantined share (last 30 days)")
     vol = con.sql(f"""SELECT event_date, count(*) FROM silver_logins WHERE event_date BETWEEN DATE '{lo}' AND DATE '{d}'

@@ -17,6 +17,7 @@ classification, in the label's extra fields) is carried for evaluation only.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -25,16 +26,19 @@ if TYPE_CHECKING:
 SOURCE_PRIORITY = ("analyst", "chargeback", "step_up_passed", "customer_report")
 
 
-def login_labels(logins: DataFrame, labels: DataFrame, maturity_days: int, weights: dict[str, float]) -> DataFrame:
+def login_labels(logins: DataFrame, labels: DataFrame, maturity_days: int, weights: dict[str, float],
+                 as_of: date | None = None) -> DataFrame:
     """(event_id, label, label_source, label_weight, label_as_of, attack_type) for each login.
 
     `logins` needs event_id, account_id, event_time, login_date; `labels` is silver labels.
+    With `as_of`, every login is labelled with what was reported by the end of that day instead
+    of by login_date + maturity_days (monitoring reads the labels known on its night).
     """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     lg = logins.select("event_id", "account_id", "event_time", "login_date").withColumn(
-        "label_as_of", F.date_add("login_date", maturity_days))
+        "label_as_of", F.lit(as_of) if as_of is not None else F.date_add("login_date", maturity_days))
     cutoff = F.date_add("label_as_of", 1).cast("timestamp")
     lab = labels.select(
         "account_id", "login_event_id", F.when(F.col("label") == "ato", 1).otherwise(0).alias("y"), "source",

@@ -27,10 +27,10 @@ from ato.features.columns import (
 from ato.model.bundle import Scorer
 from ato.model.calibration import Calibrator
 from ato.model.data import FALLBACK_FEATURES, Encoder
-from ato.model.rules import load_rules
+from ato.model.rules import load_rules, rules_path
 from ato.model.tiers import Tiers
 from ato.online.decide.enrich import Enricher
-from ato.online.decide.models import Models, rules_path
+from ato.online.decide.models import Models
 from ato.online.decide.records import LiveLogin, Lookup
 from ato.online.decide.store import EmbeddedStore, OnlineStore, Tables
 from ato.online.keys import KeyRing

@@ -111,7 +111,7 @@ def test_airflow_dags_test_runs_the_nightly_through_spark_submit(
     from ato import deltars
     from ato.online.snapshot.files import current
     from ato.settings import load_settings
-    from ato.tables import ACTION_TRAINING, DECISIONS, TRAINING
+    from ato.tables import ACTION_TRAINING, DECISIONS, PERFORMANCE_DAILY, TRAINING
 
     src, _ = backfilled
     spool, world, _ = small_world
@@ -137,6 +137,8 @@ def test_airflow_dags_test_runs_the_nightly_through_spark_submit(
     lake = load_settings(environ={"ATO_LAKE_ROOT": str(tmp_path / "lake")})
     decisions = deltars.read(lake, "gold", DECISIONS).to_pandas()
     assert sorted(decisions["decision_id"]) == ["d0", "d1", "d2"], "the decisions task loaded the audit log"
+    perf = deltars.read(lake, "gold", PERFORMANCE_DAILY).to_pandas()
+    assert sorted(perf["fallback_level"]) == [0, 1, 2] and perf["decisions"].sum() == 3, "the monitor task ran"
     assert date(2026, 8, 7) in deltars.partition_dates(lake, "gold", TRAINING, "login_date"), "08-07 matured"
     assert date(2026, 8, 7) in deltars.partition_dates(lake, "gold", ACTION_TRAINING, "action_date"), "actions task"
 

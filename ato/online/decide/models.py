@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from ato.model.bundle import Scorer, load_bundle
 from ato.model.registry import champion, registry_dir
-from ato.model.rules import RuleSet, load_rules
-from ato.settings import CONF_DIR, Settings
+from ato.model.rules import RuleSet, load_rules, rules_path
+from ato.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -19,11 +18,6 @@ class Models:
     model: Scorer | None
     fallback: Scorer | None
     rules: RuleSet
-
-
-def rules_path(settings: Settings) -> Path:
-    p = Path(settings.model.rules)
-    return p if p.is_absolute() or p.exists() else CONF_DIR.parent / p
 
 
 def load_models(settings: Settings) -> Models:

@@ -1,0 +1,148 @@
+"""The nightly `monitor` step: decisions of the small world's logins joined with its real labels,
+rolled up per day, model version and fallback level, equal to an independent DuckDB computation."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from ato import deltars
+from ato.decisions import SCHEMA
+from ato.features.columns import FEATURES
+from ato.settings import Settings
+from ato.tables import (
+    BUSINESS_DAILY,
+    DECISION_OUTCOMES,
+    DECISIONS,
+    LABELS,
+    PERFORMANCE_DAILY,
+    TRAINING,
+)
+from tests.conftest import make_settings
+
+pytestmark = pytest.mark.spark
+
+NIGHT = date(2026, 8, 7)
+
+
+def _u(text: str) -> float:
+    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) / 2**32
+
+
+def _decisions(src: Settings) -> pa.Table:
+    """One decision per training-set login (and a retried one), scores that lean on the label,
+    actions from score bands, three fallback levels and two model versions."""
+    df = deltars.read(src, "gold", TRAINING, columns=["event_id", "account_id", "event_time", "login_date", "label",
+                                                       "ip_hash", "device_hash", *FEATURES]).to_pandas()
+    rows = []
+    for r in df.sort_values("event_id").itertuples(index=False):
+        u, v = _u(r.event_id), _u(r.event_id + "lvl")
+        level = 0 if v < 0.8 else (1 if v < 0.9 else 2)
+        p = min(0.99, 0.02 + 0.9 * u * (3 if r.label == 1 else 0.15))
+        action = ("temporary_lock" if p >= 0.6 else "manual_review" if p >= 0.4 else "step_up_mfa" if p >= 0.1
+                  else "allow")
+        feats = {f: (None if isinstance(x, float) and math.isnan(x) else x) for f in FEATURES
+                 if (x := getattr(r, f)) is not None}
+        rows.append({
+            "decision_id": "d_" + r.event_id, "event_id": r.event_id, "account_id": r.account_id,
+            "event_time": r.event_time, "decided_at": r.event_time + timedelta(milliseconds=5), "ip_hash": r.ip_hash,
+            "device_hash": r.device_hash, "channel": "web", "outcome": "success", "risk_score": p, "action": action,
+            "reasons": [], "fallback_level": level, "model_version": "rules" if level == 2 else
+            ("v1" if r.login_date <= date(2026, 8, 3) else "v2"), "latency_ms": 1.0,
+            "features_json": json.dumps(feats, default=str), "decided_date": r.event_time.date(),
+            "guardrails": [], "source_file": "test"})
+    rows.append({**rows[0], "decision_id": "d_retry", "decided_at": rows[0]["decided_at"] + timedelta(seconds=1)})
+    return pa.Table.from_pylist(rows, schema=SCHEMA)
+
+
+INDEPENDENT = """
+WITH dec AS (SELECT * FROM decisions),
+logins AS (SELECT event_id, first(account_id) AS account_id, min(event_time) AS event_time FROM dec GROUP BY 1),
+lab AS (SELECT account_id, login_event_id, CASE WHEN label = 'ato' THEN 1 ELSE 0 END AS y, source, reported_at,
+               attack_started_at FROM labels WHERE reported_at < TIMESTAMPTZ '{cutoff} 00:00:00+00'),
+direct AS (
+  SELECT event_id, y, source FROM (
+    SELECT g.event_id, l.y, l.source, row_number() OVER (PARTITION BY g.event_id ORDER BY l.reported_at DESC,
+      CASE l.source WHEN 'analyst' THEN 1 WHEN 'chargeback' THEN 2 WHEN 'step_up_passed' THEN 3
+                    WHEN 'customer_report' THEN 4 ELSE 0 END, l.y DESC) AS rn
+    FROM logins g JOIN lab l ON l.login_event_id = g.event_id) WHERE rn = 1),
+win AS (SELECT DISTINCT g.event_id FROM logins g JOIN lab l ON l.account_id = g.account_id
+        WHERE l.login_event_id IS NULL AND l.y = 1 AND l.attack_started_at IS NOT NULL
+          AND g.event_time BETWEEN l.attack_started_at AND l.reported_at),
+o AS (
+  SELECT dec.*, coalesce(direct.y, CASE WHEN win.event_id IS NOT NULL THEN 1 END, 0) AS y,
+         coalesce(direct.source, CASE WHEN win.event_id IS NOT NULL THEN 'account_window' END, 'unreported') AS src
+  FROM dec LEFT JOIN direct USING (event_id) LEFT JOIN win USING (event_id))
+SELECT decided_date, model_version, fallback_level, count(*) AS decisions,
+       count(DISTINCT account_id) AS accounts, sum(y) AS ato, sum(1 - y) AS legit,
+       count(*) FILTER (action = 'temporary_lock') AS n_lock,
+       count(*) FILTER (action = 'step_up_mfa' AND src = 'step_up_passed') AS step_up_passed,
+       sum(y) FILTER (action <> 'allow') / nullif(sum(y), 0) AS recall_challenged,
+       sum(y) FILTER (action = 'step_up_mfa') / nullif(count(*) FILTER (action = 'step_up_mfa'), 0) AS precision_step_up,
+       count(*) FILTER (action = 'temporary_lock' AND y = 0) / nullif(sum(1 - y), 0) AS false_lock_rate,
+       sum(y) FILTER (action = 'allow') AS takeovers_allowed,
+       sum(risk_score) FILTER (action <> 'allow' AND model_version <> 'rules')
+         / nullif(sum(risk_score) FILTER (model_version <> 'rules'), 0) AS est_recall_challenged,
+       count(DISTINCT account_id) FILTER (y = 1) * 10000.0 / count(DISTINCT account_id) AS ato_rate_per_10k
+FROM o GROUP BY ALL ORDER BY ALL
+"""
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is None or (isinstance(a, float) and math.isnan(a)):
+        return b is None or (isinstance(b, float) and math.isnan(b))
+    return b is not None and math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_model_performance_daily_equals_an_independent_duckdb_computation(
+        spark: Any, backfilled: tuple[Settings, Any], tmp_path: Path) -> None:
+    from ato.spark.monitor import run_monitor
+
+    src, _ = backfilled
+    s = make_settings(tmp_path)
+    shutil.copytree(Path(src.table_path("silver", LABELS)), Path(s.table_path("silver", LABELS)))
+    deltars.write(s, "gold", DECISIONS, _decisions(src), mode="overwrite", partition_by=["decided_date"])
+
+    out = run_monitor(spark, s, NIGHT)
+    assert out["decision_days"] == 6 and out["rows"][BUSINESS_DAILY] == 6
+
+    con = duckdb.connect()
+    con.register("decisions", deltars.dataset(s, "gold", DECISIONS))
+    con.register("labels", deltars.dataset(s, "silver", LABELS))
+    want = con.sql(INDEPENDENT.format(cutoff=NIGHT + timedelta(days=1))).df()
+    got = deltars.read(s, "gold", PERFORMANCE_DAILY).to_pandas().sort_values(
+        ["decided_date", "model_version", "fallback_level"], ignore_index=True)
+    assert len(got) == len(want) > 6
+    assert want["ato"].sum() > 0 and want["n_lock"].sum() > 0 and want["takeovers_allowed"].sum() > 0
+    for col in want.columns[3:]:
+        pairs = list(zip(want[col], got[col], strict=True))
+        bad = [(i, a, b) for i, (a, b) in enumerate(pairs) if not _same(a, b)]
+        assert not bad, (col, bad[:5])
+
+    # The day over all traffic: its ATO rate counts each account once, whatever its groups.
+    business = deltars.read(s, "gold", BUSINESS_DAILY).to_pandas().sort_values("decided_date", ignore_index=True)
+    per_day = con.sql(INDEPENDENT.format(cutoff=NIGHT + timedelta(days=1)).replace(
+        "decided_date, model_version, fallback_level, count", "decided_date, count")).df()
+    for col in ("decisions", "ato", "ato_rate_per_10k", "recall_challenged", "false_lock_rate"):
+        assert all(_same(a, b) for a, b in zip(per_day[col], business[col], strict=True)), col
+    assert (business["label_maturity"].between(0, 1)).all()
+    assert business["label_maturity"].is_monotonic_decreasing  # older days are more complete
+    assert (business["rules_scored"] == business["decisions"]).all()
+    assert business["net_benefit_vs_rules"].notna().all()
+
+    # One outcome row per decision (the retried one included), re-run gives the same tables.
+    outcomes = deltars.read(s, "gold", DECISION_OUTCOMES).to_pandas()
+    assert len(outcomes) == int(want["decisions"].sum())
+    run_monitor(spark, s, NIGHT)
+    again = deltars.read(s, "gold", PERFORMANCE_DAILY).to_pandas().sort_values(
+        ["decided_date", "model_version", "fallback_level"], ignore_index=True)
+    assert again.equals(got)
