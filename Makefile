@@ -31,9 +31,9 @@ $(DELTA_JAR):
 	mvn -q dependency:get -Dartifact=io.delta:delta-spark_2.13:4.0.0
 
 debian:  ## Debian packages the project needs (checked every time; installs only what is missing)
-	@command -v redis-server >/dev/null || { \
+	@command -v redis-server >/dev/null && command -v promtool >/dev/null || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server; }
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends redis-server prometheus; }
 
 lint: setup  ## ruff + mypy
 	$(BIN)/ruff check ato serving spark_jobs dags tests benchmarks

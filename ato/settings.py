@@ -123,6 +123,9 @@ class MonitorConf(_Section):
                                                      "with the labels known each night (chargebacks come ~120 days late).")
     maturity_lookback_days: int = Field(180, ge=1, description="Monitor: takeover labels reported in this many days "
                                                                "give the delay distribution behind label_maturity.")
+    psi_threshold: float = Field(0.2, gt=0, description="Monitor: a feature, the score or an attack mix drifted when its "
+                                                         "PSI against the reference exceeds this ...")
+    ks_threshold: float = Field(0.1, gt=0, le=1, description="... or when its two-sample KS statistic exceeds this.")
 
 
 class OnlineConf(_Section):

@@ -43,6 +43,10 @@ class Metrics:
         self.attack_trigger = Gauge("ato_attack_trigger", "1 for each attack-mode trigger that is on: global, or an "
                                     "attacking network (prefix:<hash head> of a /24, asn:<number>)", ["trigger"],
                                     registry=r, multiprocess_mode="livemax")
+        self.breaker_open = Gauge("ato_breaker_open", "1 while the online store's circuit breaker is open or "
+                                  "half-open (logins fall back)", registry=r, multiprocess_mode="livemax")
+        self.responses = Counter("ato_http_responses_total", "Responses to /v1 requests by route and status class "
+                                 "(2xx, 4xx, 5xx)", ["route", "status"], registry=r)
         self._triggers: set[str] = set()
         self._decided: dict[tuple[str, str], tuple[Any, Any]] = {}
 

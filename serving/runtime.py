@@ -159,6 +159,7 @@ class Runtime:
             await asyncio.sleep(self.settings.policy.attack_eval_s)
             if self.decider is not None:
                 self.decider.policy.attack.tick()
+                self.metrics.breaker_open.set(int(self.chain.breaker.state != "closed"))
 
     def _set_snapshot_metric(self) -> None:
         if self.decider and self.decider.store.as_of:

@@ -9,10 +9,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from ato.features.columns import CATEGORICAL_FEATURES
 from ato.model import registry
 from ato.model.bundle import load_bundle
 from ato.model.evaluation import evaluate_part, test_target
 from ato.model.training_run import TrainingRun, train
+from ato.monitoring.drift import reference, write_reference
 from ato.progress import Progress
 from ato.sensitive.model import train_action_model
 from ato.settings import Settings
@@ -82,6 +84,10 @@ def train_and_register(s: Settings, as_of: date | None = None, promote: bool = F
     def save(folder: Path) -> None:
         for sc in run.scorers.values():
             sc.save(folder)
+        # What the model was judged on, as serving scores it: the monitor's drift reference.
+        model = run.scorers["model"]
+        write_reference(folder, reference(run.test, model.features, CATEGORICAL_FEATURES,
+                                          run.test["model_p"].to_numpy(), seed=s.model.seed))
         with progress.step("action model (gold/action_training_set)"):
             # None without action rows; fitted up to the login test block's end, tested on it
             run.metrics["actions"] = train_action_model(s, folder, until=run.window.test[1])

@@ -8,6 +8,8 @@
   `ato.monitoring.metrics.COUNTS` and the metrics derived from them, with the day's label maturity.
 - `gold/business_daily`: the same per decided day over all traffic (ATO rate, false lockouts,
   friction index, losses prevented vs friction cost, and against the rules alone).
+- `gold/drift_daily`: the night's serving inputs and scores against each model's reference, and the
+  attack mix against the day before (`ato.spark.drift`).
 
 Counting is Spark's (it scales with decisions); the metrics are derived from the counts in
 `ato.monitoring.metrics`, once for every table and report.
@@ -27,7 +29,14 @@ from ato.monitoring.metrics import CHALLENGES, SHORT, derive, maturity
 from ato.settings import Settings
 from ato.spark import lake
 from ato.spark.labels import login_labels
-from ato.tables import BUSINESS_DAILY, DECISION_OUTCOMES, DECISIONS, LABELS, PERFORMANCE_DAILY
+from ato.tables import (
+    BUSINESS_DAILY,
+    DECISION_OUTCOMES,
+    DECISIONS,
+    DRIFT_DAILY,
+    LABELS,
+    PERFORMANCE_DAILY,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -146,6 +155,13 @@ def run_monitor(spark: SparkSession, settings: Settings, night: date) -> dict[st
     finally:
         out.unpersist()
     written = {}
+    if night in days:
+        from ato.spark.drift import drift_rows
+
+        drift = drift_rows(spark, settings, night)
+        lake.replace_where(drift, settings.table_path("gold", DRIFT_DAILY), lake.in_dates("decided_date", [night]),
+                           ["decided_date"])
+        written[DRIFT_DAILY] = drift.count()
     for name, counts in tables.items():
         d = derive(counts, settings.costs)
         d["label_maturity"] = maturity(delays, [(night - x).days for x in d["decided_date"]])

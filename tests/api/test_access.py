@@ -66,7 +66,13 @@ async def test_each_route_needs_its_scope_and_the_key_name_is_audited_and_spoole
         scored = await c.post("/v1/score", json=make_score_request(), headers=as_key("backend"))
         events = await c.post("/v1/events", json={"logins": stuffing(1)}, headers=as_key("backend"))
         fed = await c.post("/v1/feedback", json={"account_id": "acct_0000001", "label": "ato"}, headers=as_key("analyst"))
-    assert (scored.status_code, events.status_code, fed.status_code) == (200, 200, 200)
+        bad = await c.post("/v1/score", json={"account_id": "x"}, headers=as_key("backend"))
+        metrics = (await c.get("/metrics", headers=as_key("ops"))).text
+    assert (scored.status_code, events.status_code, fed.status_code, bad.status_code) == (200, 200, 200, 422)
+    # Every /v1 answer is counted by route and status class (the error-rate alert reads it).
+    for route, status, n in (("/v1/score", "2xx", 1), ("/v1/score", "4xx", 2), ("/v1/feedback", "4xx", 1),
+                             ("/v1/model", "2xx", 1), ("/v1/events", "2xx", 1)):
+        assert f'ato_http_responses_total{{route="{route}",status="{status}"}} {n:.1f}' in metrics, (route, status)
     assert [x["key_name"] for x in audit(settings)] == ["backend"]
     [login] = spooled(settings, "logins")
     [label] = spooled(settings, "labels")

@@ -12,17 +12,23 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
+import pandas as pd
 import pyarrow as pa
+import pyarrow.compute
 import pytest
 
 from ato import deltars
 from ato.decisions import SCHEMA
-from ato.features.columns import FEATURES
+from ato.features.columns import CATEGORICAL_FEATURES, FEATURES
+from ato.model.registry import registry_dir
+from ato.monitoring.drift import bin_numeric, psi, reference, write_reference
 from ato.settings import Settings
 from ato.tables import (
     BUSINESS_DAILY,
     DECISION_OUTCOMES,
     DECISIONS,
+    DRIFT_DAILY,
     LABELS,
     PERFORMANCE_DAILY,
     TRAINING,
@@ -32,6 +38,7 @@ from tests.conftest import make_settings
 pytestmark = pytest.mark.spark
 
 NIGHT = date(2026, 8, 7)
+SHIFTED_DAY, SHIFTED = date(2026, 8, 6), "ip_attempts_24h"
 
 
 def _u(text: str) -> float:
@@ -52,6 +59,8 @@ def _decisions(src: Settings) -> pa.Table:
                   else "allow")
         feats = {f: (None if isinstance(x, float) and math.isnan(x) else x) for f in FEATURES
                  if (x := getattr(r, f)) is not None}
+        if r.login_date == SHIFTED_DAY and (x := feats.get(SHIFTED)) is not None:
+            feats[SHIFTED] = x * 10 + 5  # a broken speed-layer counter on the last day
         rows.append({
             "decision_id": "d_" + r.event_id, "event_id": r.event_id, "account_id": r.account_id,
             "event_time": r.event_time, "decided_at": r.event_time + timedelta(milliseconds=5), "ip_hash": r.ip_hash,
@@ -62,6 +71,17 @@ def _decisions(src: Settings) -> pa.Table:
             "guardrails": [], "source_file": "test"})
     rows.append({**rows[0], "decision_id": "d_retry", "decided_at": rows[0]["decided_at"] + timedelta(seconds=1)})
     return pa.Table.from_pylist(rows, schema=SCHEMA)
+
+
+def _reference(s: Settings, decisions: pa.Table) -> dict[str, Any]:
+    """v2's reference from its first two days' decisions (as training would store it), for v2's models dir."""
+    rows = [d for d in decisions.to_pylist() if d["model_version"] == "v2" and d["decided_date"] < SHIFTED_DAY]
+    df = pd.DataFrame([json.loads(d["features_json"]) for d in rows]).reindex(columns=list(FEATURES))
+    ref = reference(df, FEATURES, CATEGORICAL_FEATURES, np.array([d["risk_score"] for d in rows]))
+    folder = registry_dir(s) / "v2"
+    folder.mkdir(parents=True)
+    write_reference(folder, ref)
+    return ref
 
 
 INDEPENDENT = """
@@ -108,9 +128,26 @@ def test_model_performance_daily_equals_an_independent_duckdb_computation(
     from ato.spark.monitor import run_monitor
 
     src, _ = backfilled
-    s = make_settings(tmp_path)
+    s = make_settings(tmp_path, ATO_MODEL_DIR=str(tmp_path / "models"))
     shutil.copytree(Path(src.table_path("silver", LABELS)), Path(s.table_path("silver", LABELS)))
-    deltars.write(s, "gold", DECISIONS, _decisions(src), mode="overwrite", partition_by=["decided_date"])
+    decisions = _decisions(src)
+    deltars.write(s, "gold", DECISIONS, decisions, mode="overwrite", partition_by=["decided_date"])
+    ref = _reference(s, decisions)
+
+    # Drift of the last decided day: every feature and the score against v2's reference, the
+    # shifted counter caught, its PSI equal to numpy's on the same vectors.
+    run_monitor(spark, s, SHIFTED_DAY)
+    drift = deltars.read(s, "gold", DRIFT_DAILY).to_pandas()
+    v2 = drift[drift["model_version"] == "v2"].set_index("name")
+    assert set(v2.index) == {*FEATURES, "score"} and (v2["decided_date"] == SHIFTED_DAY).all()
+    assert v2.loc[SHIFTED, "drifted"] and v2.loc[SHIFTED, "psi"] > 1
+    day = decisions.filter(pa.compute.equal(decisions["decided_date"], pa.scalar(SHIFTED_DAY))).to_pylist()
+    vals = [json.loads(d["features_json"]).get(SHIFTED) for d in day if d["model_version"] == "v2"]
+    entry = ref["features"][SHIFTED]
+    counts = np.bincount(bin_numeric(np.array([np.nan if v is None else v for v in vals], float), entry["edges"]),
+                         minlength=len(entry["edges"]) + 2)
+    assert v2.loc[SHIFTED, "psi"] == pytest.approx(psi(entry["shares"], counts))
+    assert set(drift.loc[drift["kind"] == "attack_mix", "name"]) == {"reasons", "guardrails"}
 
     out = run_monitor(spark, s, NIGHT)
     assert out["decision_days"] == 6 and out["rows"][BUSINESS_DAILY] == 6
