@@ -31,3 +31,13 @@ def json_field(doc: str, key: str) -> Any:
 def default_args(retries: int, retry_delay: timedelta) -> dict[str, Any]:
     """ATO_DAG_RETRIES overrides `retries`, so a test can fail fast instead of waiting a retry out."""
     return {"retries": int(os.environ.get("ATO_DAG_RETRIES", str(retries))), "retry_delay": retry_delay}
+
+
+# The asset the nightly's monitoring updates when it decides a retrain is due; ato_retrain is
+# scheduled on it (and weekly). Its events carry {"night", "reasons"} in `extra`.
+RETRAIN_REQUEST = "ato_retrain_request"
+
+
+def trigger_reasons(events: Any) -> list[str]:
+    """The reasons in the asset events that triggered a run (`triggering_asset_events`)."""
+    return [r for evs in (events or {}).values() for e in evs for r in ((getattr(e, "extra", None) or {}).get("reasons") or [])]

@@ -108,6 +108,9 @@ class GatesConf(_Section):
     snapshot_min_ratio: float = Field(0.5, gt=0, description="Output gate: a snapshot's rows over the previous "
                                                              "day's must reach this ...")
     snapshot_max_ratio: float = Field(10.0, gt=1, description="... and must not exceed this.")
+    ge_sample_rows: int = Field(5000, ge=0, description="Output gate: Great Expectations validates the gold suites on "
+                                                         "this many random rows per table (0: off); exact counts "
+                                                         "come from the compiled suites either way.")
 
 
 class LabelsConf(_Section):
@@ -126,6 +129,14 @@ class MonitorConf(_Section):
     psi_threshold: float = Field(0.2, gt=0, description="Monitor: a feature, the score or an attack mix drifted when its "
                                                          "PSI against the reference exceeds this ...")
     ks_threshold: float = Field(0.1, gt=0, le=1, description="... or when its two-sample KS statistic exceeds this.")
+    retrain_drifted_features: int = Field(5, ge=1, description="Retrain trigger: this many of the champion's features "
+                                                               "drifted on the night (or its score drifted).")
+    recall_days: int = Field(3, ge=1, description="Retrain trigger: days averaged for estimated and realised recall.")
+    retrain_recall_drop: float = Field(0.1, gt=0, le=1, description="Retrain trigger: estimated or realised recall of "
+                                                                     "challenges this far below the champion's expected.")
+    mature_share: float = Field(0.8, gt=0, le=1, description="Retrain trigger: realised recall only over days whose "
+                                                             "label maturity reaches this.")
+    retrain_cooldown_days: int = Field(7, ge=0, description="Retrain trigger: none within this many days of the last.")
 
 
 class OnlineConf(_Section):

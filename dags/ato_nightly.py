@@ -5,7 +5,8 @@ aggregates (30-day snapshots as of D) >> training_set >> quality_gate >> actions
 rows, no JVM) >> publish >> report;
 beside them, ingest >> decisions (the API's audit log of day D into gold/decisions) >> monitor
 (decisions joined with the labels known tonight: outcomes, daily performance and business
-metrics) >> report.
+metrics, drift) >> report, and monitor >> retrain_check (`ato monitor check`) >> request_retrain,
+which updates the asset `ato_retrain_request` (scheduling ato_retrain) only when a retrain is due.
 
 Wiring only: every task runs `ato nightly --date D --steps <step>` as its own process, so
 the scheduler never holds a JVM, and the logic is the `ato` package's (with spark.submit set,
@@ -21,9 +22,10 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.sdk import dag, task
+from airflow.sdk import Asset, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowSkipException
 
-from ato.dagkit import PROJECT, ato, default_args, json_field
+from ato.dagkit import PROJECT, RETRAIN_REQUEST, ato, default_args, json_field
 
 NIGHT = ("nightly", "--date", "{{ ds }}")
 
@@ -55,9 +57,26 @@ def ato_nightly() -> None:
 
     versions = step("aggregates", "--json")  # XCom: its --json document (one stdout line)
     ingest = step("ingest")
+    @task.bash(cwd=PROJECT)
+    def retrain_check() -> str:
+        return ato("monitor", "check", "--date", "{{ ds }}", "--json")  # XCom: the verdict
+
+    @task(outlets=[Asset(RETRAIN_REQUEST)])
+    def request_retrain(check: str) -> None:
+        """An asset event (ato_retrain is scheduled on it) when monitoring says a retrain is due."""
+        verdict = json.loads(check)
+        if not verdict["retrain"]:
+            raise AirflowSkipException(verdict.get("held_back") or "no retrain due")
+        get_current_context()["outlet_events"][Asset(RETRAIN_REQUEST)].extra = {
+            "night": verdict["night"], "reasons": verdict["reasons"]}
+
     report = step("report")
-    # The API's audit log -> gold/decisions -> monitoring; publishing never waits for them.
-    ingest >> step("decisions") >> step("monitor") >> report
+    # The API's audit log -> gold/decisions -> monitoring (and maybe a retrain request); publishing
+    # never waits for them.
+    monitor = ingest >> step("decisions") >> step("monitor")
+    check = retrain_check()
+    monitor >> [report, check]
+    request_retrain(check)  # type: ignore[arg-type]  # an XComArg resolves to the str at run time
     (ingest >> step("validate") >> versions >> step("training", task_id="training_set")
      >> quality_gate(versions) >> step("actions") >> step("publish") >> report)
 

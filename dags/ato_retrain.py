@@ -1,5 +1,7 @@
-"""ato_retrain: weekly (and on demand) retraining for logical date D.
+"""ato_retrain: weekly, when the nightly's monitoring asks for it (the asset
+`ato_retrain_request`, with its reasons), and on demand: retraining for logical date D.
 
+why (the reasons of the asset events that triggered the run, else "weekly schedule or by hand") >>
 train (ato train --date D: matured logins up to D minus the label maturity, rolling-origin
 choices, calibrated tiers, fallback model, baselines, registry entry and HTML report) >>
 promote (only if the new version beats the champion on the same test window; a refusal is
@@ -11,15 +13,25 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from airflow.sdk import dag, task
+from airflow.sdk import (
+    Asset,
+    AssetOrTimeSchedule,
+    CronTriggerTimetable,
+    dag,
+    get_current_context,
+    task,
+)
 
-from ato.dagkit import PROJECT, ato, default_args, json_field
+from ato.dagkit import PROJECT, RETRAIN_REQUEST, ato, default_args, json_field, trigger_reasons
 
 
 @dag(
     dag_id="ato_retrain",
     description="ATO model: train, evaluate against baselines, register, promote if better",
-    schedule="@weekly",
+    # Sundays 00:00 UTC, or as soon as the nightly's monitoring updates the asset (its cool-down,
+    # conf monitor.retrain_cooldown_days, keeps that from storming).
+    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 0 * * 0", timezone="UTC"),
+                                 assets=[Asset(RETRAIN_REQUEST)]),
     start_date=datetime(2026, 8, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
@@ -27,16 +39,23 @@ from ato.dagkit import PROJECT, ato, default_args, json_field
     tags=["ato", "model"],
 )
 def ato_retrain() -> None:
+    @task
+    def why() -> str:
+        """Why this run: the monitoring trigger's reasons, or the schedule / a person."""
+        reasons = trigger_reasons(get_current_context().get("triggering_asset_events"))
+        return "; ".join(reasons) if reasons else "weekly schedule or by hand"
+
     @task.bash(cwd=PROJECT)
-    def train() -> str:
-        return ato("train", "--date", "{{ ds }}", "--json")  # XCom: its --json document (one stdout line)
+    def train(reason: str) -> str:
+        # XCom: its --json document (one stdout line); the reason is kept with the version.
+        return ato("train", "--date", "{{ ds }}", "--json", "--reason", reason)
 
     @task.bash(cwd=PROJECT, retries=0)  # a refusal is a verdict, not a glitch
     def promote(trained: str) -> str:
         # Exit 3 = refused: the task succeeds and says so; any other failure fails the task.
         return f"{ato('promote', json_field(trained, 'version'))} || test $? -eq 3"
 
-    promote(train())  # type: ignore[arg-type]  # an XComArg resolves to the str at run time
+    promote(train(why()))  # type: ignore[arg-type]  # an XComArg resolves to the str at run time
 
 
 ato_retrain()

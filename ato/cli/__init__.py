@@ -1,7 +1,7 @@
 """The `ato` command: one module per command group, each calling the same functions the DAGs
 call. `ato` (the console script) and `python -m ato.cli` both run `main`.
 
-  data.py    simulate, ingest, sql          batch.py   nightly
+  data.py    simulate, ingest, sql          batch.py   nightly, monitor check
   model.py   train, promote, rollback, models
   serve.py   serve, publish, replay         report.py  report nightly | training
   output.py  --json documents and refusals  summaries.py  the console tables

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ato.cli.output import Refused, add_json, emit, progress, wants_json
+from ato.cli.output import Refused, add_json, emit, progress, say, wants_json
 from ato.settings import Settings, load_settings
 
 
@@ -75,7 +75,37 @@ def _nightly(args: argparse.Namespace) -> int:
     return 0
 
 
+def _monitor_check(args: argparse.Namespace) -> int:
+    from ato.monitoring.trigger import check_retrain
+
+    settings = load_settings()
+    verdict = check_retrain(settings, args.date, record=not args.dry_run)
+    if wants_json(args):
+        emit(verdict.as_dict())
+    else:
+        say(f"night {verdict.night}, champion {verdict.champion}: "
+            + ("RETRAIN" if verdict.retrain else "held back" if verdict.held_back else "no retrain"))
+        for r in verdict.reasons:
+            say(f"  - {r}")
+        if verdict.held_back:
+            say(f"  ({verdict.held_back})")
+        say("  " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in verdict.numbers.items()))
+    return 0
+
+
 def add_commands(sub: Any) -> None:
+    mon = sub.add_parser("monitor", help="monitoring verdicts (no JVM)",
+                         description="Read what the nightly `monitor` step wrote (README: Monitoring).")
+    msub = mon.add_subparsers(dest="what", required=True, metavar="WHAT")
+    c = msub.add_parser("check", help="should night D trigger a retrain? (drift, estimated or realised recall)",
+                        description="Drift of the champion's features or score, or its estimated or realised recall "
+                                    "below what its reference expects (thresholds: conf `monitor`); a trigger within "
+                                    "the cool-down is held back. A fired trigger is recorded for the cool-down.")
+    c.add_argument("--date", type=date.fromisoformat, required=True, help="the night D (YYYY-MM-DD)")
+    c.add_argument("--dry-run", action="store_true", help="do not record a fired trigger")
+    add_json(c)
+    c.set_defaults(fn=_monitor_check)
+
     n = sub.add_parser(
         "nightly", help="the nightly batch steps for one as-of date (or a backfill range)",
         description="ingest -> decisions -> validate -> aggregates -> training -> gate -> publish -> report, "

@@ -17,14 +17,14 @@ def _train(args: argparse.Namespace) -> int:
 
     s = load_settings()
     try:
-        res = train_and_register(s, args.date, promote=args.promote, progress=progress())
+        res = train_and_register(s, args.date, promote=args.promote, progress=progress(), reason=args.reason)
     except NotEnoughData as e:
         raise Refused(f"cannot train: {e}") from e
     verdict = None if res.verdict is None else {"promoted": res.verdict.promote, "why": res.verdict.why}
     if wants_json(args):
         m = res.run.metrics
         emit({"version": res.version, "folder": str(res.folder), "report": str(res.report),
-              "window": m.get("window"), "test": m.get("test"), "promotion": verdict})
+              "window": m.get("window"), "test": m.get("test"), "promotion": verdict, "reason": args.reason})
         return 0
     from ato.cli.summaries import print_metrics
 
@@ -112,6 +112,8 @@ def add_commands(sub: Any) -> None:
                         "(default: the newest login day in the training set)")
     t.add_argument("--promote", action="store_true",
                    help="make it the champion if it beats the current one (as `ato promote` decides)")
+    t.add_argument("--reason", help="why this training runs (the retrain DAG passes the monitoring trigger's reasons "
+                                    "or 'weekly schedule'); kept in the version's bundle.json and metrics.json")
     add_json(t)
     t.set_defaults(fn=_train)
 

@@ -63,7 +63,7 @@ def campaigns_with_actions(s: Settings, run: TrainingRun, folder: Path) -> None:
 
 
 def train_and_register(s: Settings, as_of: date | None = None, promote: bool = False,
-                       progress: Progress | None = None) -> TrainResult:
+                       progress: Progress | None = None, reason: str | None = None) -> TrainResult:
     """Train for night `as_of`, register the version with its report, and promote it if asked
     and it beats the champion (a refusal is a verdict in the result, not an exception)."""
     from ato.report.training import write_training_report
@@ -72,13 +72,14 @@ def train_and_register(s: Settings, as_of: date | None = None, promote: bool = F
     run = train(s, as_of, progress)
     version = run.version
     run.metrics["version"] = version
+    run.metrics["reason"] = reason  # why it ran: a monitoring trigger, the weekly schedule, by hand
     run.metrics["champion_on_same_test"] = champion_on_test(s, run)
     bundle = {
         "version": version, "created_by": registry.code_version(), "seed": s.model.seed,
         "training_window": run.window.as_dict(), "data_hash": run.data_hash, "rows": run.rows,
         "imbalance_method": run.chosen.method, "params": run.chosen.params,
         "scorers": {n: sc.meta() for n, sc in run.scorers.items()},
-        "costs": s.costs.model_dump(), "label_maturity_days": s.batch.label_maturity_days,
+        "costs": s.costs.model_dump(), "label_maturity_days": s.batch.label_maturity_days, "reason": reason,
     }
 
     def save(folder: Path) -> None:
@@ -87,7 +88,8 @@ def train_and_register(s: Settings, as_of: date | None = None, promote: bool = F
         # What the model was judged on, as serving scores it: the monitor's drift reference.
         model = run.scorers["model"]
         write_reference(folder, reference(run.test, model.features, CATEGORICAL_FEATURES,
-                                          run.test["model_p"].to_numpy(), seed=s.model.seed))
+                                          run.test["model_p"].to_numpy(), seed=s.model.seed,
+                                          actions=run.test["model_action"].to_numpy()))
         with progress.step("action model (gold/action_training_set)"):
             # None without action rows; fitted up to the login test block's end, tested on it
             run.metrics["actions"] = train_action_model(s, folder, until=run.window.test[1])

@@ -61,11 +61,17 @@ def _categorical_entry(v: pd.Series) -> dict[str, Any]:
 
 
 def reference(df: pd.DataFrame, features: Sequence[str], categorical: Iterable[str], score: np.ndarray,
-              seed: int = 7) -> dict[str, Any]:
-    """The reference of `features` and `score` on `df` (see the module docstring)."""
+              seed: int = 7, actions: np.ndarray | None = None) -> dict[str, Any]:
+    """The reference of `features` and `score` on `df` (see the module docstring); with the
+    model's `actions`, also what monitoring should expect of it (`expected`: the estimated recall
+    of challenges, sum of p over challenged / sum of p, and the challenged share)."""
     rng = np.random.default_rng(seed)
     cats = set(categorical)
     out: dict[str, Any] = {"rows": len(df), "features": {}}
+    if actions is not None:
+        p, challenged = np.asarray(score, dtype=float), np.asarray(actions) != "allow"
+        out["expected"] = {"est_recall_challenged": float(p[challenged].sum() / max(1e-12, p.sum())),
+                           "challenged_share": float(challenged.mean()) if len(p) else None}
     for f in features:
         out["features"][f] = (_categorical_entry(df[f]) if f in cats
                               else _numeric_entry(pd.to_numeric(df[f], errors="coerce").to_numpy(float), rng))

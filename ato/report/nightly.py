@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
+from ato.report.drift import drift_section
 from ato.report.html import Page
 from ato.report.monitoring import monitoring_section
 from ato.settings import Settings
@@ -44,6 +45,7 @@ def build_nightly_report(settings: Settings, as_of: date) -> Path:
         page.text("no gate has run yet")
 
     monitoring_section(page, con, plt, views, as_of)
+    drift_section(page, con, plt, views, as_of, settings.monitor.psi_threshold)
 
     page.heading("Input: logins per day and quarantined share (last 30 days)")
     vol = con.sql(f"""SELECT event_date, count(*) FROM silver_logins WHERE event_date BETWEEN DATE '{lo}' AND DATE '{d}'

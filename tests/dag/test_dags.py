@@ -74,8 +74,13 @@ print(json.dumps({
     "aggregates": nightly.get_task("aggregates").python_callable(),
     "publish": nightly.get_task("publish").python_callable(),
     "gate": nightly.get_task("quality_gate").python_callable(doc),
-    "train": retrain.get_task("train").python_callable(),
+    "train": retrain.get_task("train").python_callable("drift: the score drifted"),
     "promote": retrain.get_task("promote").python_callable(doc),
+    "retrain_check": nightly.get_task("retrain_check").python_callable(),
+    "retrain_schedule": type(retrain.timetable).__name__,
+    "retrain_assets": sorted(a.name for a in retrain.timetable.asset_condition.objects),
+    "retrain_outlets": [o.name for o in nightly.get_task("request_retrain").outlets],
+    "monitor_downstream": sorted(nightly.get_task("monitor").downstream_task_ids),
 }))
 """
 
@@ -93,7 +98,12 @@ def test_tasks_hand_json_documents_on_and_submit_spark_steps_when_configured(tmp
     assert cmd["aggregates"].endswith("spark_jobs/nightly.py --date '{{ ds }}' --steps aggregates --json")
     assert cmd["publish"].endswith("-m ato.cli nightly --date '{{ ds }}' --steps publish")
     assert "spark_jobs/nightly.py" in cmd["gate"] and """--versions-before '{"gold/x": 3}'""" in cmd["gate"]
-    assert cmd["train"].endswith("-m ato.cli train --date '{{ ds }}' --json")
+    assert cmd["train"].endswith("-m ato.cli train --date '{{ ds }}' --json --reason 'drift: the score drifted'")
+    assert cmd["retrain_check"].endswith("-m ato.cli monitor check --date '{{ ds }}' --json")
+    # ato_retrain runs weekly or when the nightly's request_retrain updates the asset.
+    assert cmd["retrain_schedule"] == "AssetOrTimeSchedule"
+    assert cmd["retrain_assets"] == cmd["retrain_outlets"] == ["ato_retrain_request"]
+    assert cmd["monitor_downstream"] == ["report", "retrain_check"]
     assert cmd["promote"].endswith("-m ato.cli promote 20260806-abc || test $? -eq 3")
 
 
@@ -128,7 +138,7 @@ def test_airflow_dags_test_runs_the_nightly_through_spark_submit(
                   ATO_SPOOL=str(spool), ATO_ONLINE_DIR=str(tmp_path / "online"),
                   ATO_ENRICH__GEO_DB=str(world / "ip_geo.csv"), ATO_SPARK_MASTER="local[2]",
                   ATO_SPARK__SHUFFLE_PARTITIONS="2", ATO_SPARK__DRIVER_MEMORY="1g",
-                  ATO_PATHS__REPORTS=str(tmp_path / "reports"))
+                  ATO_PATHS__REPORTS=str(tmp_path / "reports"), ATO_MODEL_DIR=str(tmp_path / "models"))
     assert log.count("spark_jobs/nightly.py") >= 4, "ingest, aggregates, training and gate ran under spark-submit"
     assert not [c for c in CHATTER if c in log.lower()], "Spark start-up chatter reached the task logs"
     snap = current(Settings.model_validate({"online": {"snapshot_dir": str(tmp_path / "online")}}))
@@ -139,6 +149,7 @@ def test_airflow_dags_test_runs_the_nightly_through_spark_submit(
     assert sorted(decisions["decision_id"]) == ["d0", "d1", "d2"], "the decisions task loaded the audit log"
     perf = deltars.read(lake, "gold", PERFORMANCE_DAILY).to_pandas()
     assert sorted(perf["fallback_level"]) == [0, 1, 2] and perf["decisions"].sum() == 3, "the monitor task ran"
+    assert "no retrain due" in log, "retrain_check ran and request_retrain skipped: no asset event"
     assert date(2026, 8, 7) in deltars.partition_dates(lake, "gold", TRAINING, "login_date"), "08-07 matured"
     assert date(2026, 8, 7) in deltars.partition_dates(lake, "gold", ACTION_TRAINING, "action_date"), "actions task"
 
@@ -160,3 +171,4 @@ def test_airflow_dags_test_runs_the_retrain(backfilled: tuple[Settings, Any], sm
     s = Settings.model_validate({"paths": {"models": str(models)}})
     assert len(registry.versions(s)) == 1
     assert registry.champion(s) == registry.versions(s)[0]  # the first model beat the rules and was promoted
+    assert registry.metrics(s, registry.versions(s)[0])["reason"] == "weekly schedule or by hand"

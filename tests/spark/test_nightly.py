@@ -84,6 +84,22 @@ def test_rerunning_a_date_leaves_every_gold_table_identical(spark: Any, backfill
     assert {t: _table_hash(spark, t) for t in gold_tables(s)} == before
 
 
+def test_output_gate_counts_every_gold_expectation_and_runs_ge_on_a_sample(
+        spark: Any, backfilled: tuple[Settings, Any]) -> None:
+    from ato.spark.gold import output_checks
+    from ato.spark.quality import load_suite_spec
+    from ato.tables import SNAPSHOT_TABLES
+
+    s, _ = backfilled
+    checks = output_checks(spark, s, [LAST], [])
+    for table in SNAPSHOT_TABLES.values():
+        mine = [c for c in checks if c.name.startswith(f"{table}: ")]
+        assert len(mine) == len(load_suite_spec(f"gold_{table}")) + 1, table
+        ge = [c for c in mine if "Great Expectations on a" in c.name]
+        assert len(ge) == 1 and ge[0].passed, table
+    assert all(c.passed for c in checks), [c for c in checks if not c.passed]
+
+
 def test_failing_output_gate_restores_gold_and_publishes_nothing(spark: Any, backfilled: tuple[Settings, Any],
                                                                  tmp_path: Path) -> None:
     from ato.online.snapshot.files import current

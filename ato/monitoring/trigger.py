@@ -1,0 +1,118 @@
+"""Should tonight's monitoring trigger a retrain? (`ato monitor check --date D`; no JVM.)
+
+Reasons, each with its threshold in conf `monitor`:
+
+- drift: the champion's score drifted on night D, or at least `retrain_drifted_features`
+  features did (gold/drift_daily);
+- estimated recall: the mean estimated recall of challenges over the last `recall_days` days
+  with model decisions fell more than `retrain_recall_drop` below what the champion's reference
+  expects (its test block, scored as serving scores it);
+- realised recall: over the latest `recall_days` days whose labels are at least
+  `mature_share` complete, recall fell more than `retrain_recall_drop` below the same expectation.
+
+A trigger within `retrain_cooldown_days` of the last one is held back (and says so): a retrain
+storm cannot happen. Fired triggers are appended to `<models>/retrain_triggers.jsonl`, which the
+cool-down reads.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ato import deltars
+from ato.model.registry import champion, registry_dir
+from ato.monitoring.drift import load_reference
+from ato.settings import Settings
+from ato.tables import BUSINESS_DAILY, DRIFT_DAILY, PERFORMANCE_DAILY
+
+TRIGGERS = "retrain_triggers.jsonl"
+
+
+@dataclass
+class RetrainCheck:
+    night: str
+    champion: str | None
+    retrain: bool = False
+    reasons: list[str] = field(default_factory=list)
+    held_back: str | None = None  # the cool-down that held a trigger back
+    numbers: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _triggers(settings: Settings) -> list[dict[str, Any]]:
+    path = registry_dir(settings) / TRIGGERS
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _read(settings: Settings, table: str) -> pd.DataFrame:
+    return deltars.read(settings, "gold", table).to_pandas() if deltars.exists(settings, "gold", table) else pd.DataFrame()
+
+
+def check_retrain(settings: Settings, night: date, record: bool = True) -> RetrainCheck:
+    """The verdict for `night`; with `record`, a fired trigger is logged for the cool-down."""
+    m = settings.monitor
+    version = champion(settings)
+    out = RetrainCheck(night.isoformat(), version)
+    ref = load_reference(registry_dir(settings) / version) if version else None
+    expected = (ref or {}).get("expected", {}).get("est_recall_challenged")
+    out.numbers["expected_recall"] = expected
+
+    drift = _read(settings, DRIFT_DAILY)
+    if not drift.empty and version:
+        mine = drift[(drift["decided_date"] == night) & (drift["model_version"] == version)]
+        drifted = sorted(mine.loc[mine["drifted"] & (mine["kind"] == "feature"), "name"])
+        score = mine[mine["kind"] == "score"]
+        out.numbers["drifted_features"] = len(drifted)
+        if not score.empty:
+            out.numbers["score_psi"] = float(score["psi"].iloc[0])
+        if len(drifted) >= m.retrain_drifted_features:
+            out.reasons.append(f"drift: {len(drifted)} features drifted on {night} ({', '.join(drifted[:5])}"
+                               f"{' ...' if len(drifted) > 5 else ''})")
+        if not score.empty and bool(score["drifted"].iloc[0]):
+            out.reasons.append(f"drift: the score drifted on {night} (PSI {score['psi'].iloc[0]:.3f}, "
+                               f"KS {score['ks'].iloc[0]:.3f})")
+
+    perf = _read(settings, PERFORMANCE_DAILY)
+    if expected is not None and not perf.empty and version:
+        recent = perf[(perf["model_version"] == version) & (perf["decided_date"] <= night)]
+        est = recent.groupby("decided_date")[["est_ato_challenged", "est_ato"]].sum().sort_index().tail(m.recall_days)
+        if len(est):
+            value = float(est["est_ato_challenged"].sum() / max(1e-12, est["est_ato"].sum()))
+            out.numbers["estimated_recall"] = value
+            if value < expected - m.retrain_recall_drop:
+                out.reasons.append(f"estimated recall {value:.3f} over the last {len(est)} days is below the "
+                                   f"expected {expected:.3f} by more than {m.retrain_recall_drop}")
+    business = _read(settings, BUSINESS_DAILY)
+    if expected is not None and not business.empty:
+        mature = business[(business["decided_date"] <= night) & (business["label_maturity"] >= m.mature_share)
+                          & (business["ato"] > 0)].sort_values("decided_date").tail(m.recall_days)
+        if len(mature):
+            challenged = sum(mature[f"ato_{a}"].sum() for a in ("step_up", "review", "lock"))
+            value = float(challenged / mature["ato"].sum())
+            out.numbers["realised_recall"] = value
+            if value < expected - m.retrain_recall_drop:
+                out.reasons.append(f"realised recall {value:.3f} on {len(mature)} matured days is below the "
+                                   f"expected {expected:.3f} by more than {m.retrain_recall_drop}")
+
+    if out.reasons:
+        last = max((datetime.fromisoformat(t["night"]).date() for t in _triggers(settings)), default=None)
+        if last is not None and night - last < timedelta(days=m.retrain_cooldown_days):
+            out.held_back = f"the last trigger was on {last}: cool-down of {m.retrain_cooldown_days} days"
+        else:
+            out.retrain = True
+            if record:
+                path: Path = registry_dir(settings) / TRIGGERS
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with path.open("a") as f:
+                    f.write(json.dumps({"night": night.isoformat(), "champion": version, "reasons": out.reasons}) + "\n")
+    return out

@@ -1,0 +1,75 @@
+"""`ato monitor check`: drift or a recall drop triggers a retrain, a stable night does not, and the
+cool-down holds a second trigger back (tables written with delta-rs, no JVM)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from ato import deltars
+from ato.model.registry import CHAMPION
+from ato.monitoring.drift import write_reference
+from ato.monitoring.trigger import check_retrain
+from ato.settings import Settings, load_settings
+from ato.tables import BUSINESS_DAILY, DRIFT_DAILY, PERFORMANCE_DAILY
+
+pytestmark = pytest.mark.unit
+
+NIGHT = date(2026, 9, 10)
+V = "20260901-abc"
+
+
+def _settings(tmp_path: Path) -> Settings:
+    s = load_settings(environ={"ATO_LAKE_ROOT": str(tmp_path / "lake"), "ATO_MODEL_DIR": str(tmp_path / "models")})
+    folder = tmp_path / "models" / V
+    folder.mkdir(parents=True)
+    write_reference(folder, {"rows": 1, "features": {}, "expected": {"est_recall_challenged": 0.8}})
+    (tmp_path / "models" / CHAMPION).write_text(json.dumps({"version": V}))
+    return s
+
+
+def _write(s: Settings, table: str, rows: list[dict[str, object]]) -> None:
+    deltars.write(s, "gold", table, pa.Table.from_pandas(pd.DataFrame(rows), preserve_index=False), mode="overwrite")
+
+
+def _night(s: Settings, drifted: int, score_drift: bool, est: float, realised: float, night: date = NIGHT) -> None:
+    feats = [{"decided_date": night, "model_version": V, "kind": "feature", "name": f"f{i}", "psi": 0.5 if i < drifted else 0.01,
+              "ks": 0.01, "drifted": i < drifted} for i in range(20)]
+    score = {"decided_date": night, "model_version": V, "kind": "score", "name": "score", "psi": 0.3 if score_drift else 0.01,
+             "ks": 0.2 if score_drift else 0.01, "drifted": score_drift}
+    _write(s, DRIFT_DAILY, [*feats, score])
+    days = [night - timedelta(days=i) for i in range(10)]
+    _write(s, PERFORMANCE_DAILY, [{"decided_date": d, "model_version": V, "fallback_level": 0, "est_ato": 10.0,
+                                   "est_ato_challenged": 10.0 * est} for d in days])
+    _write(s, BUSINESS_DAILY, [{"decided_date": d, "ato": 20, "ato_step_up": int(20 * realised), "ato_review": 0,
+                                "ato_lock": 0, "label_maturity": 0.95 if i >= 5 else 0.3} for i, d in enumerate(days)])
+
+
+def test_a_stable_night_triggers_nothing(tmp_path: Path) -> None:
+    s = _settings(tmp_path)
+    _night(s, drifted=2, score_drift=False, est=0.78, realised=0.8)
+    v = check_retrain(s, NIGHT)
+    assert not v.retrain and not v.reasons and v.numbers["estimated_recall"] == pytest.approx(0.78)
+    assert v.numbers["realised_recall"] == pytest.approx(0.8)
+
+
+@pytest.mark.parametrize(("drifted", "score", "est", "real", "why"), [
+    (6, False, 0.8, 0.8, "6 features drifted"), (0, True, 0.8, 0.8, "the score drifted"),
+    (0, False, 0.6, 0.8, "estimated recall 0.600"), (0, False, 0.8, 0.6, "realised recall 0.600 on 3 matured days")])
+def test_drift_or_a_recall_drop_triggers_once_then_the_cool_down_holds(
+        tmp_path: Path, drifted: int, score: bool, est: float, real: float, why: str) -> None:
+    s = _settings(tmp_path)
+    _night(s, drifted=drifted, score_drift=score, est=est, realised=real)
+    first = check_retrain(s, NIGHT)
+    assert first.retrain and any(why in r for r in first.reasons), first.reasons
+    _night(s, drifted=drifted, score_drift=score, est=est, realised=real, night=NIGHT + timedelta(days=3))
+    again = check_retrain(s, NIGHT + timedelta(days=3))
+    assert not again.retrain and again.held_back and "cool-down of 7 days" in again.held_back
+    _night(s, drifted=drifted, score_drift=score, est=est, realised=real, night=NIGHT + timedelta(days=7))
+    later = check_retrain(s, NIGHT + timedelta(days=7))
+    assert later.retrain
