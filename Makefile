@@ -46,8 +46,8 @@ unit: setup
 	$(BIN)/pytest -q -m unit
 
 demo: setup  ## simulate a world, ingest it, backfill the nightly batch layer, train the model, score logins through the API (about 20 minutes)
-	@echo "demo: starting from a clean data/ (spool, world, lake)"
-	rm -rf data/spool data/world data/lake data/online
+	@echo "demo: starting from a clean data/ (spool, world, lake, online, serving)"
+	rm -rf data/spool data/world data/lake data/online data/serving
 	$(BIN)/ato simulate --accounts $(DEMO_ACCOUNTS) --days $(DEMO_DAYS) --out data/spool --world data/world
 	$(BIN)/ato ingest data/spool
 	$(BIN)/ato sql "SELECT stream, reason, count(*) AS n FROM bronze_quarantine GROUP BY ALL ORDER BY n DESC"
@@ -58,6 +58,10 @@ demo: setup  ## simulate a world, ingest it, backfill the nightly batch layer, t
 	$(BIN)/ato train --promote
 	@echo "demo: starting the scoring service on the snapshot of the last day's eve and replaying that day through it"
 	$(BIN)/ato replay
+	@echo "demo: monitoring the replayed decisions (filed under today, UTC) against the world's labels: outcomes, daily metrics, drift, retrain check"
+	$(BIN)/ato nightly --date $$(date -u +%F) --steps decisions,monitor,report
+	$(BIN)/ato sql "SELECT decided_date, decisions, ato, round(recall_challenged, 3) AS recall, round(est_recall_challenged, 3) AS est_recall, round(false_lock_rate, 5) AS false_locks, round(friction_index, 2) AS friction, round(net_benefit_vs_rules) AS vs_rules FROM gold_business_daily"
+	$(BIN)/ato monitor check --date $$(date -u +%F) --dry-run
 
 bench: setup
 	$(BIN)/python benchmarks/ingest.py

@@ -17,12 +17,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+# An account-window label (every login from the reported attack start to the report) on a login at
+# none of these new places is the owner's own login as likely as the attacker's: ambiguous, weight 0
+# in training, left out of evaluation and of monitoring's precision and recall.
+NOVELTY_FEATURES = ("new_device", "new_asn", "new_country")
+
 
 def training_targets(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """(label, weight) arrays for fitting, with the account-window rule applied."""
     y = df["label"].to_numpy().astype(np.int64)
     w = df["label_weight"].to_numpy().astype(np.float64).copy()
     window = (df["label_source"] == "account_window").to_numpy()
-    novel = ((df["new_device"] == 1) | (df["new_asn"] == 1) | (df["new_country"] == 1)).to_numpy()
+    novel = np.logical_or.reduce([(df[f] == 1).to_numpy() for f in NOVELTY_FEATURES])
     w[window & ~novel] = 0.0
     return y, w

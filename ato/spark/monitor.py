@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ato.model.actions import ACTIONS
+from ato.model.labels import NOVELTY_FEATURES
 from ato.model.rules import rules_path
 from ato.monitoring.metrics import CHALLENGES, SHORT, derive, maturity
 from ato.settings import Settings
@@ -78,9 +79,15 @@ def decision_outcomes(spark: SparkSession, settings: Settings, night: date) -> D
     lab = login_labels(logins, labels, 0, dict(settings.labels.weights), as_of=night).select(
         "event_id", "label", "label_source", "attack_type", "label_as_of")
     rules = _rules_actions(dec, str(rules_path(settings).resolve()))
-    return (dec.drop("features_json", "source_file").join(lab, "event_id", "left").join(rules, "decision_id", "left")
+    novel = F.lit(False)
+    for f in NOVELTY_FEATURES:
+        novel = novel | F.coalesce(F.get_json_object("features_json", f"$.{f}").cast("double") == 1, F.lit(False))
+    return (dec.withColumn("_novel", novel).drop("features_json", "source_file")
+            .join(lab, "event_id", "left").join(rules, "decision_id", "left")
             .withColumn("label", F.coalesce("label", F.lit(0)))
             .withColumn("label_source", F.coalesce("label_source", F.lit("unreported")))
+            # as in training (ato.model.labels): an account window at no new place is the owner's as likely
+            .withColumn("ambiguous", (F.col("label_source") == "account_window") & ~F.col("_novel")).drop("_novel")
             .withColumn("label_as_of", F.lit(night))
             .withColumn("age_days", F.datediff(F.lit(night), "decided_date")))
 
@@ -89,7 +96,7 @@ def count_columns() -> list[Column]:
     """The aggregations behind `ato.monitoring.metrics.COUNTS`, over outcome rows."""
     from pyspark.sql import functions as F
 
-    ato, legit = F.col("label") == 1, F.col("label") == 0
+    ato, legit = (F.col("label") == 1) & ~F.col("ambiguous"), F.col("label") == 0
     act, rules_act = F.col("action"), F.col("rules_action")
     calibrated = (F.col("model_version") != "rules") & F.col("risk_score").isNotNull()
     challenged = act.isin(*CHALLENGES)
@@ -100,11 +107,12 @@ def count_columns() -> list[Column]:
 
     cols = [
         F.count(F.lit(1)).alias("decisions"), F.countDistinct("account_id").alias("accounts"),
-        F.countDistinct(F.when(ato, F.col("account_id"))).alias("ato_accounts"),
+        # an account with any takeover label had a takeover, whatever its ambiguous logins
+        F.countDistinct(F.when(F.col("label") == 1, F.col("account_id"))).alias("ato_accounts"),
         n(ato).alias("ato"), n(legit).alias("legit"), n(F.col("label_source") != "unreported").alias("labelled"),
         n((act == "temporary_lock") & legit & (F.col("label_source") != "unreported")).alias("confirmed_false_locks"),
         n((act == "step_up_mfa") & (F.col("label_source") == "step_up_passed")).alias("step_up_passed"),
-        n(calibrated).alias("calibrated"), n(calibrated & challenged).alias("cal_challenged"),
+        n(F.col("ambiguous")).alias("ambiguous"), n(calibrated).alias("calibrated"), n(calibrated & challenged).alias("cal_challenged"),
         F.coalesce(F.sum(p), F.lit(0.0)).alias("est_ato"),
         F.coalesce(F.sum(F.when(challenged, p)), F.lit(0.0)).alias("est_ato_challenged"),
         F.coalesce(F.sum(1 - p), F.lit(0.0)).alias("est_legit"),
