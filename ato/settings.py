@@ -129,6 +129,9 @@ class MonitorConf(_Section):
     psi_threshold: float = Field(0.2, gt=0, description="Monitor: a feature, the score or an attack mix drifted when its "
                                                          "PSI against the reference exceeds this ...")
     ks_threshold: float = Field(0.1, gt=0, le=1, description="... or when its two-sample KS statistic exceeds this.")
+    min_decisions: int = Field(1000, ge=1, description="Monitor: a model version's drift, and an estimated recall, need "
+                                                       "at least this many decisions (below it they are noise: a few "
+                                                       "logins of a replay drift on every feature).")
     retrain_drifted_features: int = Field(5, ge=1, description="Retrain trigger: this many of the champion's features "
                                                                "drifted on the night (or its score drifted).")
     recall_days: int = Field(3, ge=1, description="Retrain trigger: days averaged for estimated and realised recall.")

@@ -13,7 +13,8 @@ vectors and scores with those edges (`bin_counts`, run per partition in Spark) a
   or within a spike where deciles collapse (a count feature that is 0 for 90 % of logins), where
   PSI is weak.
 
-`drifted` when PSI > `monitor.psi_threshold` or KS > `monitor.ks_threshold` (conf).
+`drifted` when PSI > `monitor.psi_threshold` or KS > `monitor.ks_threshold` (conf), on at least
+`monitor.min_decisions` decisions (a few logins differ from any reference on every feature).
 """
 
 from __future__ import annotations

@@ -85,8 +85,10 @@ def check_retrain(settings: Settings, night: date, record: bool = True) -> Retra
     perf = _read(settings, PERFORMANCE_DAILY)
     if expected is not None and not perf.empty and version:
         recent = perf[(perf["model_version"] == version) & (perf["decided_date"] <= night)]
-        est = recent.groupby("decided_date")[["est_ato_challenged", "est_ato"]].sum().sort_index().tail(m.recall_days)
-        if len(est):
+        est = (recent.groupby("decided_date")[["est_ato_challenged", "est_ato", "calibrated"]].sum().sort_index()
+               .tail(m.recall_days))
+        out.numbers["calibrated_decisions"] = int(est["calibrated"].sum()) if len(est) else 0
+        if len(est) and est["calibrated"].sum() >= m.min_decisions:
             value = float(est["est_ato_challenged"].sum() / max(1e-12, est["est_ato"].sum()))
             out.numbers["estimated_recall"] = value
             if value < expected - m.retrain_recall_drop:

@@ -79,7 +79,8 @@ def feature_drift(spark: SparkSession, settings: Settings, night: date) -> list[
             rows.append({"decided_date": night, "model_version": version, "kind": "score" if name == SCORE else "feature",
                          "name": "score" if name == SCORE else name, "psi": p, "ks": k, "tvd": None, "n": n,
                          "missing_ref": float(entry["shares"][0]), "missing_cur": float(cur[0] / max(1, cur.sum())),
-                         "drifted": bool(p > m.psi_threshold or (k is not None and k > m.ks_threshold))})
+                         "drifted": bool(n >= m.min_decisions
+                                         and (p > m.psi_threshold or (k is not None and k > m.ks_threshold)))})
     return rows
 
 
@@ -97,7 +98,9 @@ def attack_mix(spark: SparkSession, settings: Settings, night: date) -> list[dic
         p, tvd = mix_shift(mix[night], mix[night - timedelta(days=1)])
         rows.append({"decided_date": night, "model_version": "*", "kind": "attack_mix", "name": col, "psi": p,
                      "ks": None, "tvd": tvd, "n": sum(mix[night].values()), "missing_ref": None, "missing_cur": None,
-                     "drifted": bool(p == p and p > settings.monitor.psi_threshold)})
+                     "drifted": bool(p == p and p > settings.monitor.psi_threshold
+                                     and min(sum(mix[night].values()), sum(mix[night - timedelta(days=1)].values()))
+                                     >= settings.monitor.min_decisions)})
     return rows
 
 

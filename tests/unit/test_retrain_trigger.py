@@ -45,9 +45,18 @@ def _night(s: Settings, drifted: int, score_drift: bool, est: float, realised: f
     _write(s, DRIFT_DAILY, [*feats, score])
     days = [night - timedelta(days=i) for i in range(10)]
     _write(s, PERFORMANCE_DAILY, [{"decided_date": d, "model_version": V, "fallback_level": 0, "est_ato": 10.0,
-                                   "est_ato_challenged": 10.0 * est} for d in days])
+                                   "est_ato_challenged": 10.0 * est, "calibrated": 5000} for d in days])
     _write(s, BUSINESS_DAILY, [{"decided_date": d, "ato": 20, "ato_step_up": int(20 * realised), "ato_review": 0,
                                 "ato_lock": 0, "label_maturity": 0.95 if i >= 5 else 0.3} for i, d in enumerate(days)])
+
+
+def test_an_estimate_on_few_decisions_triggers_nothing(tmp_path: Path) -> None:
+    s = _settings(tmp_path)
+    _night(s, drifted=0, score_drift=False, est=0.2, realised=0.8)
+    perf = deltars.read(s, "gold", PERFORMANCE_DAILY).to_pandas().assign(calibrated=100)
+    _write(s, PERFORMANCE_DAILY, perf.to_dict("records"))
+    v = check_retrain(s, NIGHT)
+    assert not v.retrain and v.numbers["calibrated_decisions"] == 300 and "estimated_recall" not in v.numbers
 
 
 def test_a_stable_night_triggers_nothing(tmp_path: Path) -> None:
