@@ -45,7 +45,7 @@ def build_nightly_report(settings: Settings, as_of: date) -> Path:
         page.text("no gate has run yet")
 
     monitoring_section(page, con, plt, views, as_of)
-    drift_section(page, con, plt, views, as_of, settings.monitor.psi_threshold)
+    drift_section(page, con, plt, views, as_of, settings.monitor.psi_threshold, settings.monitor.min_decisions)
 
     page.heading("Input: logins per day and quarantined share (last 30 days)")
     vol = con.sql(f"""SELECT event_date, count(*) FROM silver_logins WHERE event_date BETWEEN DATE '{lo}' AND DATE '{d}'
