@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 
+from serving.metrics import Metrics
 from serving.runtime import Runtime
 
 API_KEY_SCHEME = "ApiKey"
@@ -36,26 +37,15 @@ def key_name(request: Request) -> str | None:
     return state.get("api_key") if isinstance(state, dict) else None
 
 
-class _Responses:
-    """ato_http_responses_total with its labelled children looked up once per (route, class)."""
+def _counted(send: Any, metrics: Metrics, route: str) -> Any:
+    """`send` that counts the response it starts (ato_http_responses_total)."""
 
-    def __init__(self, counter: Any) -> None:
-        self.counter = counter
-        self.children: dict[tuple[str, str], Any] = {}
+    async def counting(msg: dict[str, Any]) -> None:
+        if msg["type"] == "http.response.start":
+            metrics.responded(route, msg["status"])
+        await send(msg)
 
-    def counted(self, send: Any, route: str) -> Any:
-        """`send` that counts the response it starts."""
-
-        async def counting(msg: dict[str, Any]) -> None:
-            if msg["type"] == "http.response.start":
-                status = f"{msg['status'] // 100}xx"
-                c = self.children.get((route, status))
-                if c is None:
-                    c = self.children[(route, status)] = self.counter.labels(route, status)
-                c.inc()
-            await send(msg)
-
-        return counting
+    return counting
 
 
 async def _answer(send: Any, status: int, body: dict[str, Any], extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
@@ -76,7 +66,6 @@ class ApiKeyAuth:
         self.metrics_keyed = api.metrics == "admin_scope"
         self.limits = {"/v1/events": api.max_events_body_bytes}
         self.default_limit = api.max_body_bytes
-        self.responses = _Responses(rt.metrics.responses)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         path = scope.get("path", "")
@@ -85,7 +74,7 @@ class ApiKeyAuth:
             await self.app(scope, receive, send)
             return
         if v1:
-            send = self.responses.counted(send, path if path in ROUTE_SCOPES else "other")
+            send = _counted(send, self.rt.metrics, path if path in ROUTE_SCOPES else "other")
         key = self.rt.keyring.match(_presented(scope["headers"]))
         if key is None:
             await send({"type": "http.response.start", "status": 401,

@@ -49,6 +49,7 @@ class Metrics:
                                  "(2xx, 4xx, 5xx)", ["route", "status"], registry=r)
         self._triggers: set[str] = set()
         self._decided: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._responded: dict[tuple[str, str], Any] = {}
 
     def decided(self, action: str, level: str, seconds: float) -> None:
         """One decision: its latency and its count (the labelled children looked up once per pair)."""
@@ -57,6 +58,14 @@ class Metrics:
             c = self._decided[(action, level)] = (self.latency.labels(level), self.decisions.labels(action, level))
         c[0].observe(seconds)
         c[1].inc()
+
+    def responded(self, route: str, status: int) -> None:
+        """One /v1 answer, by route and status class (the labelled child looked up once per pair)."""
+        key = (route, f"{status // 100}xx")
+        c = self._responded.get(key)
+        if c is None:
+            c = self._responded[key] = self.responses.labels(*key)
+        c.inc()
 
     def set_speed(self, stats: dict[str, int]) -> None:
         for what, v in stats.items():
