@@ -36,6 +36,7 @@ def main() -> None:
     from ato.features.columns import FEATURES
     from ato.model.bundle import load_bundle
     from ato.model.registry import champion, registry_dir
+    from ato.monitoring.metrics import pooled
     from ato.settings import load_settings
     from ato.spark.monitor import run_monitor
     from ato.spark.session import get_spark
@@ -74,9 +75,8 @@ def main() -> None:
               f"{r.est_recall_challenged:>11.3f}{r.label_maturity:>10.3f}")
     ok = b["recall_challenged"].notna()
     err = (b.loc[ok, "est_recall_challenged"] - b.loc[ok, "recall_challenged"]).to_numpy()
-    pooled_real = float(b["ato"].sum() and
-                        sum(b[f"ato_{a}"].sum() for a in ("step_up", "review", "lock")) / b["ato"].sum())
-    pooled_est = float(b["est_ato_challenged"].sum() / b["est_ato"].sum())
+    days_together = pooled(b, s.costs)
+    pooled_real, pooled_est = float(days_together["recall_challenged"]), float(days_together["est_recall_challenged"])
     print(f"\nper-day |estimated - realised| mean {np.abs(err).mean():.3f}, max {np.abs(err).max():.3f}; "
           f"signed mean {err.mean():+.3f} over {ok.sum()} days")
     print(f"pooled over the days: realised {pooled_real:.3f}, estimated {pooled_est:.3f} "

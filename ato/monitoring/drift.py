@@ -49,7 +49,7 @@ def _numeric_entry(v: np.ndarray, rng: np.random.Generator) -> dict[str, Any]:
     ok = v[~np.isnan(v)]
     edges = np.unique(np.quantile(ok, np.linspace(0, 1, BINS + 1)[1:-1])) if len(ok) else np.array([])
     entry: dict[str, Any] = {"kind": "numeric", "edges": edges.tolist()}
-    entry["shares"] = _shares(bin_numeric(v, edges), len(edges) + 2).tolist()
+    entry["shares"] = _shares(bin_numeric(v, edges), n_bins(entry)).tolist()
     entry["sample"] = (rng.choice(ok, SAMPLE, replace=False) if len(ok) > SAMPLE else ok).tolist()
     return entry
 
@@ -57,7 +57,7 @@ def _numeric_entry(v: np.ndarray, rng: np.random.Generator) -> dict[str, Any]:
 def _categorical_entry(v: pd.Series) -> dict[str, Any]:
     top = v.dropna().astype(str).value_counts().index[:TOP_CATEGORIES].tolist()
     entry: dict[str, Any] = {"kind": "categorical", "categories": top}
-    entry["shares"] = _shares(bin_categorical(v, top), len(top) + 2).tolist()
+    entry["shares"] = _shares(bin_categorical(v, top), n_bins(entry)).tolist()
     return entry
 
 
@@ -101,6 +101,11 @@ def _shares(bins: np.ndarray, n_bins: int) -> np.ndarray:
     return counts / max(1.0, counts.sum())
 
 
+def n_bins(entry: Mapping[str, Any]) -> int:
+    """Bins of a reference entry: missing, one per interval or category, and one past the last."""
+    return len(entry["edges"] if entry["kind"] == "numeric" else entry["categories"]) + 2
+
+
 def bin_counts(values: Mapping[str, Any], ref: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """Counts per bin of each reference entry over a batch of rows (`values`: name -> column)."""
     out = {}
@@ -110,11 +115,9 @@ def bin_counts(values: Mapping[str, Any], ref: Mapping[str, Any]) -> dict[str, n
             continue
         if entry["kind"] == "numeric":
             b = bin_numeric(pd.to_numeric(pd.Series(col), errors="coerce").to_numpy(float), entry["edges"])
-            n = len(entry["edges"]) + 2
         else:
             b = bin_categorical(pd.Series(col), entry["categories"])
-            n = len(entry["categories"]) + 2
-        out[name] = np.bincount(b, minlength=n)
+        out[name] = np.bincount(b, minlength=n_bins(entry))
     return out
 
 

@@ -110,6 +110,14 @@ def derive(counts: pd.DataFrame, costs: CostConf) -> pd.DataFrame:
     return d
 
 
+def pooled(rows: pd.DataFrame, costs: CostConf) -> pd.Series:
+    """The metrics of several rows (days, groups) taken together: their counts summed, then derived
+    as for one row (missing count columns count 0). The distinct-account counts do not add up, so
+    the pooled ATO rate is not meaningful; every ratio of logins is."""
+    total = rows.reindex(columns=list(COUNTS), fill_value=0).sum().to_frame().T
+    return derive(total, costs).iloc[0]
+
+
 def maturity(delay_days: Sequence[float] | np.ndarray, ages: Sequence[float] | np.ndarray) -> np.ndarray:
     """Share of a day's eventual takeover labels known `ages` days after it, from the delays
     (report day - attack day) of the takeover labels seen so far: the empirical CDF at each age.

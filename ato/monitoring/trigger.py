@@ -28,6 +28,7 @@ import pandas as pd
 from ato import deltars
 from ato.model.registry import champion, registry_dir
 from ato.monitoring.drift import load_reference
+from ato.monitoring.metrics import pooled
 from ato.settings import Settings
 from ato.tables import BUSINESS_DAILY, DRIFT_DAILY, PERFORMANCE_DAILY
 
@@ -89,7 +90,7 @@ def check_retrain(settings: Settings, night: date, record: bool = True) -> Retra
                .tail(m.recall_days))
         out.numbers["calibrated_decisions"] = int(est["calibrated"].sum()) if len(est) else 0
         if len(est) and est["calibrated"].sum() >= m.min_decisions:
-            value = float(est["est_ato_challenged"].sum() / max(1e-12, est["est_ato"].sum()))
+            value = float(pooled(est, settings.costs)["est_recall_challenged"])
             out.numbers["estimated_recall"] = value
             if value < expected - m.retrain_recall_drop:
                 out.reasons.append(f"estimated recall {value:.3f} over the last {len(est)} days is below the "
@@ -99,8 +100,7 @@ def check_retrain(settings: Settings, night: date, record: bool = True) -> Retra
         mature = business[(business["decided_date"] <= night) & (business["label_maturity"] >= m.mature_share)
                           & (business["ato"] > 0)].sort_values("decided_date").tail(m.recall_days)
         if len(mature):
-            challenged = sum(mature[f"ato_{a}"].sum() for a in ("step_up", "review", "lock"))
-            value = float(challenged / mature["ato"].sum())
+            value = float(pooled(mature, settings.costs)["recall_challenged"])
             out.numbers["realised_recall"] = value
             if value < expected - m.retrain_recall_drop:
                 out.reasons.append(f"realised recall {value:.3f} on {len(mature)} matured days is below the "

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ato.model.registry import registry_dir
-from ato.monitoring.drift import SCORE, bin_counts, ks, load_reference, mix_shift, psi
+from ato.monitoring.drift import SCORE, bin_counts, ks, load_reference, mix_shift, n_bins, psi
 from ato.settings import Settings
 from ato.spark import lake
 from ato.tables import DECISIONS
@@ -44,10 +44,7 @@ def _counts(dec: DataFrame, ref: dict[str, Any]) -> dict[str, np.ndarray]:
 
     rows = (dec.select("features_json", "risk_score").mapInPandas(count, "name string, bin int, n long")  # type: ignore[arg-type]
             .groupBy("name", "bin").sum("n").collect())
-    out: dict[str, np.ndarray] = {}
-    for name, entry in ref["features"].items():
-        size = len(entry["edges"]) + 2 if entry["kind"] == "numeric" else len(entry["categories"]) + 2
-        out[name] = np.zeros(size, dtype=np.int64)
+    out = {name: np.zeros(n_bins(entry), dtype=np.int64) for name, entry in ref["features"].items()}
     for name, b, n in rows:
         out[name][b] = n
     return out
