@@ -28,7 +28,8 @@ SCHEMA = pa.schema([
     ("channel", pa.string()), ("outcome", pa.string()), ("risk_score", pa.float64()), ("action", pa.string()),
     ("reasons", pa.list_(pa.string())), ("fallback_level", pa.int32()), ("model_version", pa.string()),
     ("latency_ms", pa.float64()), ("snapshot_as_of", pa.string()), ("store_error", pa.string()),
-    ("guardrails", pa.list_(pa.string())), ("key_name", pa.string()),
+    ("guardrails", pa.list_(pa.string())), ("key_name", pa.string()), ("model_action", pa.string()),
+    ("shadow_version", pa.string()), ("shadow_score", pa.float64()), ("shadow_action", pa.string()),
     ("features_json", pa.string()), ("source_file", pa.string()), ("decided_date", pa.date32()),
 ])
 REQUIRED = ("decision_id", "decided_at", "account_id", "action", "fallback_level")

@@ -47,6 +47,14 @@ class ModelConf(_Section):
         "block); the best one is used. The first is used when no fold can compare them.")
     promote_min_pr_auc_gain: float = Field(0.0, description="A challenger must beat the champion's test PR-AUC by more than this.")
     promote_max_recall_drop: float = Field(0.02, ge=0, description="... and may lose at most this much recall at 1% step-up.")
+    promote_require_live: bool = Field(False, description="`ato promote` also requires that the version, scored in "
+                                                          "shadow, was not worse than the champion on live traffic "
+                                                          "(gold/shadow_daily; same as `ato promote --require-live`).")
+    live_min_takeovers: int = Field(10, ge=1, description="Live comparison: labelled takeovers among the shadowed "
+                                                          "decisions needed before it can say 'not worse'.")
+    live_max_recall_drop: float = Field(0.02, ge=0, le=1, description="Live comparison: recall of challenges the shadow "
+                                                                      "may lose against the champion (and its net "
+                                                                      "benefit, conf costs, must not be lower).")
     rules: str = Field("conf/rules.yaml", description="Analyst rules: the last resort of the decision chain and a baseline.")
     freeman_alpha: float = Field(1.0, gt=0, description="Freeman et al. RBA baseline: smoothing of a user's history towards the population.")
 

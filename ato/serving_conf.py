@@ -111,6 +111,13 @@ class ServingConf(_Section):
     max_snapshot_age_h: float = Field(0.0, ge=0, description="/readyz: a snapshot whose day ended longer ago than this "
                                                              "keeps the level off 0 (0: not checked; demo data is old).")
     reasons: int = Field(3, ge=0, le=10, description="Reasons returned with a decision other than allow.")
+    shadow: bool = Field(False, description="Also score the registry's challenger (`ato shadow V`) on every decision "
+                                            "the champion makes at level 0, on the same vector; its score and action "
+                                            "go to the audit log only, never into the answer (README \"Shadow "
+                                            "challenger\").")
+    shadow_skip_after_ms: float = Field(5.0, gt=0, description="... skipped for a decision that has taken longer than "
+                                                               "this already (bounds what the shadow adds to the "
+                                                               "slow tail; skips are counted).")
     audit_features: bool = Field(True, description="Keep each decision's feature vector in the audit log "
                                                    "(gold/decisions), so analysts see what the model saw.")
     audit_dir: str = Field("data/serving/audit", description="Append-only decision log, one file per worker and day.")

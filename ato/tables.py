@@ -27,4 +27,5 @@ DECISIONS = "decisions"
 DECISION_OUTCOMES = "decision_outcomes"  # decisions with the labels known on the night (ato.spark.monitor)
 PERFORMANCE_DAILY = "model_performance_daily"  # per decided day x model version x fallback level
 BUSINESS_DAILY = "business_daily"  # per decided day, all traffic
+SHADOW_DAILY = "shadow_daily"  # per decided day x champion x shadow version x side: the two on the same decisions
 DRIFT_DAILY = "drift_daily"  # per decided day: PSI / KS of features and score vs the model's reference, attack mix

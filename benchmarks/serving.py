@@ -11,7 +11,10 @@ connections on asyncio.
   queueing shows (no coordinated omission);
 - max throughput (closed loop): every connection sends back to back. Ours is measured on a second
   instance with shedding switched off, so the number is the full path's (store + model) capacity;
-- overload: our service (default conf) at 5x that capacity, counting decisions by fallback level.
+- overload: our service (default conf) at 5x that capacity, counting decisions by fallback level;
+- shadow: the same fixed rate on a third instance scoring a shadow challenger (a copy of the
+  champion under another version, `serving.shadow` on), alternated with ours `--shadow-rounds`
+  times: the added p50 and p99 are the medians of the paired differences.
 Phases run one at a time. Prints a table and the ratios; writes data/reports/serving-bench.json.
 """
 
@@ -21,8 +24,11 @@ import argparse
 import json
 import os
 import resource
+import shutil
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -53,6 +59,16 @@ def uvicorn(app: str, port: int) -> list[str]:
             "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
 
 
+def shadow_registry(champion: str) -> Path:
+    """A registry copy whose challenger is the champion's model under another version name."""
+    root = Path(tempfile.mkdtemp(prefix="ato-shadow-bench-"))
+    shutil.copytree(ROOT / "data/models" / champion, root / champion)
+    shutil.copytree(ROOT / "data/models" / champion, root / f"{champion}-shadow")
+    (root / "champion").write_text(json.dumps({"version": champion}))
+    (root / "challenger").write_text(json.dumps({"version": f"{champion}-shadow"}))
+    return root
+
+
 def request_bodies(n: int) -> list[bytes]:
     from ato import deltars
     from ato.online.replay.feed import raw_logins, request_body
@@ -78,6 +94,7 @@ def main() -> int:
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--quick", action="store_true", help="short phases (smoke run)")
     ap.add_argument("--bodies", type=int, default=100_000, help="distinct logins cycled (default: the whole day)")
+    ap.add_argument("--shadow-rounds", type=int, default=3, help="paired fixed-rate runs: ours, ours with a shadow")
     ap.add_argument("--out", default="data/reports/serving-bench.json")
     a = ap.parse_args()
     fixed, peak, over = (3.0, 3.0, 3.0) if a.quick else (a.seconds, 15.0, 10.0)
@@ -86,7 +103,7 @@ def main() -> int:
     reqs = request_bodies(a.bodies)
     logs = ROOT / "data/reports"
     logs.mkdir(parents=True, exist_ok=True)
-    ports = {"ours": 8941, "bare": 8942, "ours_full": 8943}
+    ports = {"ours": 8941, "bare": 8942, "ours_full": 8943, "ours_shadow": 8944}
     replay = {"ATO_SERVING__CLOCK": "replay"}  # server time from the events (recorded days)
     ours = start(uvicorn("serving.app:create_app", ports["ours"]), {"ATO_API_KEYS": KEY, **replay}, ports["ours"],
                  logs / "bench-ours.log")
@@ -97,6 +114,10 @@ def main() -> int:
                  ports["ours_full"], logs / "bench-ours-full.log")
     bare = start(uvicorn("benchmarks.bare_app:create_app", ports["bare"]),
                  {"BARE_MODEL": str(ROOT / f"data/models/{champion}/model.txt")}, ports["bare"], logs / "bench-bare.log")
+    shadow_models = shadow_registry(champion)
+    shadowed = start(uvicorn("serving.app:create_app", ports["ours_shadow"]),
+                     {"ATO_API_KEYS": KEY, "ATO_MODEL_DIR": str(shadow_models), "ATO_SERVING__SHADOW": "true", **replay},
+                     ports["ours_shadow"], logs / "bench-ours-shadow.log")
     res: dict[str, Any] = {"champion": champion, "rate": a.rate, "connections": a.connections, "bodies": len(reqs)}
     try:
         phases = (("ours", "fixed", a.rate, fixed), ("ours_full", "max", None, peak),
@@ -110,10 +131,23 @@ def main() -> int:
         print(f"ours: overload at 5x capacity = {target:.0f} req/s for {over:.0f} s ...", flush=True)
         res["ours_overload"] = load(ports["ours"], [http_request(ports["ours"], b) for b in reqs], target, over, 256)
         res["ours_overload"]["target_rate"] = target
+        res["shadow_rounds"] = []
+        for i in range(a.shadow_rounds):
+            pair = {}
+            for name in ("ours", "ours_shadow"):
+                bodies = [http_request(ports[name], b) for b in reqs]
+                load(ports[name], bodies, None, 2.0, a.connections)  # warm-up
+                print(f"{name}: fixed ({a.rate:.0f}) for {fixed:.0f} s, shadow round {i + 1} ...", flush=True)
+                pair[name] = load(ports[name], bodies, a.rate, fixed, a.connections)
+            res["shadow_rounds"].append(pair)
+        text = httpx.get(f"http://127.0.0.1:{ports['ours_shadow']}/metrics", headers={"X-API-Key": KEY}).text
+        res["shadow_results"] = {x.split('"')[1]: float(x.split()[-1]) for x in text.splitlines()
+                                 if x.startswith("ato_shadow_decisions_total{")}
     finally:
-        for p in (ours, full, bare):
+        for p in (ours, full, bare, shadowed):
             p.terminate()
             p.wait(20)
+        shutil.rmtree(shadow_models, ignore_errors=True)
     report(res)
     Path(a.out).write_text(json.dumps(res, indent=2))
     print(f"\nwritten {a.out}")
@@ -135,6 +169,16 @@ def report(r: dict[str, Any]) -> None:
     print(f"\ntarget p99 <= 5 ms at {r['rate']:.0f} req/s: {'met' if f['p99_ms'] <= 5 else 'NOT met'} "
           f"({f['p99_ms']:.2f} ms, errors {f['errors']})")
     print(f"target max throughput >= 50 % of bare: {'met' if m >= 0.5 else 'NOT met'} ({m:.0%})")
+    if r.get("shadow_rounds"):
+        add = {q: statistics.median(p["ours_shadow"][f"{q}_ms"] - p["ours"][f"{q}_ms"] for p in r["shadow_rounds"])
+               for q in ("p50", "p99")}
+        for i, p in enumerate(r["shadow_rounds"], 1):
+            print(f"shadow round {i}: p50 {p['ours']['p50_ms']:.3f} -> {p['ours_shadow']['p50_ms']:.3f} ms, "
+                  f"p99 {p['ours']['p99_ms']:.3f} -> {p['ours_shadow']['p99_ms']:.3f} ms, "
+                  f"levels {p['ours_shadow']['levels']}")
+        print(f"target shadow adds <= 0.5 ms at p50: {'met' if add['p50'] <= 0.5 else 'NOT met'} "
+              f"(median added p50 {add['p50']:+.3f} ms, p99 {add['p99']:+.3f} ms over {len(r['shadow_rounds'])} rounds); "
+              f"shadow results {r.get('shadow_results')}")
     shed = o["levels"].get(3, 0) / max(o["completed"], 1)
     print(f"overload: asked {o['target_rate']:.0f} req/s, achieved {o['rate']:.0f}; errors {o['errors']} "
           f"{'(met: 0)' if o['errors'] == 0 else '(NOT met)'}; shed to rules {shed:.1%}; levels {o['levels']}; "

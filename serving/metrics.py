@@ -47,6 +47,10 @@ class Metrics:
                                   "half-open (logins fall back)", registry=r, multiprocess_mode="livemax")
         self.responses = Counter("ato_http_responses_total", "Responses to /v1 requests by route and status class "
                                  "(2xx, 4xx, 5xx)", ["route", "status"], registry=r)
+        self.shadow = Counter("ato_shadow_decisions_total", "Level-0 decisions with a shadow challenger loaded: "
+                              "scored with the same action as the champion's model, another action, or skipped "
+                              "(decision already slower than serving.shadow_skip_after_ms, or the shadow failed)",
+                              ["result"], registry=r)
         self._triggers: set[str] = set()
         self._decided: dict[tuple[str, str], tuple[Any, Any]] = {}
         self._responded: dict[tuple[str, str], Any] = {}

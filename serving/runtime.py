@@ -23,7 +23,7 @@ from ato.online.decide.attack import AttackStatus
 from ato.online.decide.chain import Decider
 from ato.online.decide.decision import FALLBACK, MODEL, RULES
 from ato.online.decide.enrich import Enricher
-from ato.online.decide.models import Models, load_models
+from ato.online.decide.models import Models, load_models, wanted
 from ato.online.decide.records import snapshot_cutoff_s
 from ato.online.decide.store import EmbeddedStore, OnlineStore, open_store
 from ato.online.keys import KeyRing
@@ -182,9 +182,10 @@ class Runtime:
         if published is not None and published != acts.book.as_of:
             as_of, states = await asyncio.to_thread(read_action_states, s)
             acts.book = acts.book.rebased(as_of, states)  # same-day folds carried over, in this loop
-        if self.given.models is None and champion(s) != d.models.version:
+        if self.given.models is None and wanted(s) != (d.models.version, d.models.shadow_version):
             d.models = await asyncio.to_thread(load_models, s)
-            changed.append(f"champion {d.models.version}")
+            changed.append(f"champion {d.models.version}" + (f", shadow {d.models.shadow_version}"
+                                                               if d.models.shadow_version else ""))
         if self.given.models is None and champion(s) != acts.model_for:
             acts.model_for = champion(s)
             acts.model = await asyncio.to_thread(load_action_model, s)

@@ -2,7 +2,7 @@
 call. `ato` (the console script) and `python -m ato.cli` both run `main`.
 
   data.py    simulate, ingest, sql          batch.py   nightly, monitor check
-  model.py   train, promote, rollback, models
+  model.py   train, promote, rollback, shadow, models
   serve.py   serve, publish, replay         report.py  report nightly | training
   output.py  --json documents and refusals  summaries.py  the console tables
 """

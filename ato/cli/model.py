@@ -1,4 +1,4 @@
-"""`ato train`, `ato promote`, `ato rollback`, `ato models`: the model and its registry."""
+"""`ato train`, `ato promote`, `ato rollback`, `ato shadow`, `ato models`: the model and its registry."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from ato.settings import load_settings
 
 def _train(args: argparse.Namespace) -> int:
     from ato.model.data import NotEnoughData
+    from ato.model.registry import challenger
     from ato.model.train_and_register import train_and_register
 
     s = load_settings()
     try:
-        res = train_and_register(s, args.date, promote=args.promote, progress=progress(), reason=args.reason)
+        res = train_and_register(s, args.date, promote=args.promote, progress=progress(), reason=args.reason,
+                                 shadow=args.shadow)
     except NotEnoughData as e:
         raise Refused(f"cannot train: {e}") from e
     verdict = None if res.verdict is None else {"promoted": res.verdict.promote, "why": res.verdict.why}
@@ -32,6 +34,8 @@ def _train(args: argparse.Namespace) -> int:
     print(f"\nregistered {res.version} in {res.folder}\nreport: {res.report}")
     if res.verdict is not None:
         print(("promoted: " if res.verdict.promote else "not promoted: ") + res.verdict.why)
+    if args.shadow and challenger(s) == res.version:
+        print(f"shadow challenger: {res.version} (scored beside the champion when serving.shadow is on)")
     return 0
 
 
@@ -64,7 +68,9 @@ def _champion_change(action: str, args: argparse.Namespace) -> int:
     before = registry.champion(s)
     try:
         if action == "promote":
-            why = registry.promote(s, args.version).why
+            from ato.monitoring.shadow import promote
+
+            why = promote(s, args.version, True if args.require_live else None).why
             msg = f"{args.version} is the champion: {why}"
         else:
             why = f"rolled back from {before}"
@@ -78,21 +84,50 @@ def _champion_change(action: str, args: argparse.Namespace) -> int:
     return 0
 
 
+def _shadow(args: argparse.Namespace) -> int:
+    """`ato shadow V` sets the challenger, `--off` clears it; alone, shows it with its live record."""
+    from ato.model import registry
+    from ato.monitoring.shadow import compare_live, live_verdict, shadow_rows
+
+    s = load_settings()
+    try:
+        if args.off or args.version:
+            registry.set_challenger(s, None if args.off else args.version)
+    except registry.PromotionRefused as e:
+        raise Refused(f"shadow refused: {e}", 3) from e
+    version, champ = registry.challenger(s), registry.champion(s)
+    doc: dict[str, Any] = {"challenger": version, "champion": champ, "serving_shadow_on": s.serving.shadow}
+    if version is not None:
+        rows = shadow_rows(s, version, champ)
+        v = live_verdict(rows, s)
+        doc |= {"live": compare_live(rows, s), "not_worse": v.promote, "why": v.why}
+    if wants_json(args):
+        emit(doc)
+        return 0
+    if version is None:
+        print(f"no shadow challenger (champion {champ})")
+        return 0
+    print(f"shadow challenger {version} beside champion {champ}"
+          + ("" if s.serving.shadow else " (serving.shadow is off: serving does not score it)"))
+    print(("not worse: " if doc["not_worse"] else "not yet / worse: ") + doc["why"])
+    return 0
+
+
 def _models(args: argparse.Namespace) -> int:
     from ato.model import registry
 
     s = load_settings()
-    champ = registry.champion(s)
+    champ, shadow = registry.champion(s), registry.challenger(s)
     rows = []
     for v in registry.versions(s):
         t = registry.metrics(s, v)["test"]["model"]
-        rows.append({"version": v, "champion": v == champ, "pr_auc": t["pr_auc"],
+        rows.append({"version": v, "champion": v == champ, "shadow": v == shadow, "pr_auc": t["pr_auc"],
                      "recall_at_1pct_stepup": t["recall_at_1pct_stepup"]})
     if wants_json(args):
-        emit({"champion": champ, "versions": rows, **({"history": registry.history(s)} if args.history else {})})
+        emit({"champion": champ, "shadow": shadow, "versions": rows, **({"history": registry.history(s)} if args.history else {})})
         return 0
     for r in rows:
-        print(f"{'*' if r['champion'] else ' '} {r['version']}  PR-AUC {r['pr_auc']:.4f}  "
+        print(f"{'*' if r['champion'] else '~' if r['shadow'] else ' '} {r['version']}  PR-AUC {r['pr_auc']:.4f}  "
               f"recall@1% {r['recall_at_1pct_stepup']:.3f}")
     if args.history:
         for h in registry.history(s):
@@ -112,6 +147,8 @@ def add_commands(sub: Any) -> None:
                         "(default: the newest login day in the training set)")
     t.add_argument("--promote", action="store_true",
                    help="make it the champion if it beats the current one (as `ato promote` decides)")
+    t.add_argument("--shadow", action="store_true",
+                   help="when not promoted, make it the shadow challenger (`ato shadow`)")
     t.add_argument("--reason", help="why this training runs (the retrain DAG passes the monitoring trigger's reasons "
                                     "or 'weekly schedule'); kept in the version's bundle.json and metrics.json")
     add_json(t)
@@ -144,6 +181,9 @@ def add_commands(sub: Any) -> None:
                     "lacks (the action model) needs only a PR-AUC not lower. The first model must beat the "
                     "rules. A refusal exits 3 with the reason.")
     p.add_argument("version", help="a version id as `ato models` lists it, e.g. 20260831-04053bcd")
+    p.add_argument("--require-live", action="store_true",
+                   help="also require that V, scored in shadow, was not worse than the champion on live traffic "
+                        "(gold/shadow_daily; default: model.promote_require_live)")
     add_json(p)
     p.set_defaults(fn=lambda a: _champion_change("promote", a))
 
@@ -154,9 +194,20 @@ def add_commands(sub: Any) -> None:
     add_json(r)
     r.set_defaults(fn=lambda a: _champion_change("rollback", a))
 
+    sh = sub.add_parser(
+        "shadow", help="set, clear or show the shadow challenger serving scores beside the champion",
+        description="`ato shadow V` makes V the challenger: with serving.shadow on, the API scores it on every "
+                    "level-0 decision's vector (audited, never in the answer) and the nightly monitor compares the "
+                    "two on matured labels into gold/shadow_daily. `--off` clears it. Alone: the challenger and "
+                    "its live record against the champion (what `ato promote --require-live` asks).")
+    sh.add_argument("version", nargs="?", help="a version id as `ato models` lists it")
+    sh.add_argument("--off", action="store_true", help="no shadow challenger")
+    add_json(sh)
+    sh.set_defaults(fn=_shadow)
+
     m = sub.add_parser("models", help="list registered versions (* = champion) with their test metrics",
                        description="Versions under paths.models (ATO_MODEL_DIR) with test PR-AUC and recall "
-                                   "at 1%% step-up; * marks the champion.")
+                                   "at 1%% step-up; * marks the champion, ~ the shadow challenger.")
     m.add_argument("--history", action="store_true", help="also list promotions and rollbacks, oldest first")
     add_json(m)
     m.set_defaults(fn=_models)

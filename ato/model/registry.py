@@ -21,6 +21,7 @@ from typing import Any
 from ato.settings import Settings
 
 CHAMPION = "champion"
+CHALLENGER = "challenger"  # the version serving scores in shadow (`ato shadow`), when serving.shadow is on
 HISTORY = "history.jsonl"
 ACTION_MODEL_FILE = "action_model.txt"
 # Parts a version may lack (trained before the part existed, or with no rows for it): the part's
@@ -81,6 +82,26 @@ def champion(s: Settings) -> str | None:
     return json.loads(f.read_text())["version"] if f.is_file() else None
 
 
+def challenger(s: Settings) -> str | None:
+    f = registry_dir(s) / CHALLENGER
+    return json.loads(f.read_text())["version"] if f.is_file() else None
+
+
+def set_challenger(s: Settings, version: str | None) -> None:
+    """Make `version` the shadow challenger (None: no challenger); recorded in the history."""
+    previous, f = challenger(s), registry_dir(s) / CHALLENGER
+    if version is None:
+        f.unlink(missing_ok=True)
+    else:
+        if version not in versions(s):
+            raise PromotionRefused(f"no model version {version} under {registry_dir(s)}")
+        if version == champion(s):
+            raise PromotionRefused(f"{version} is the champion: a shadow must be another version")
+        _write_json(f, {"version": version, "since": datetime.now(UTC).isoformat(timespec="seconds")})
+    _log(s, {"version": version, "action": "shadow" if version else "unshadow", "why": "shadow challenger",
+             "previous": previous})
+
+
 def metrics(s: Settings, version: str) -> dict[str, Any]:
     return dict(json.loads((registry_dir(s) / version / "metrics.json").read_text()))
 
@@ -96,12 +117,18 @@ def history(s: Settings) -> list[dict[str, Any]]:
     return [json.loads(x) for x in f.read_text().splitlines() if x.strip()] if f.is_file() else []
 
 
-def _set_champion(s: Settings, version: str, action: str, why: str) -> None:
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    entry = {"version": version, "action": action, "at": now, "why": why, "previous": champion(s)}
-    _write_json(registry_dir(s) / CHAMPION, {"version": version, "since": now})
+def _log(s: Settings, entry: dict[str, Any]) -> None:
+    entry = {**entry, "at": datetime.now(UTC).isoformat(timespec="seconds")}
     with (registry_dir(s) / HISTORY).open("a") as fh:
         fh.write(json.dumps(entry) + "\n")
+
+
+def _set_champion(s: Settings, version: str, action: str, why: str) -> None:
+    previous = champion(s)
+    _write_json(registry_dir(s) / CHAMPION, {"version": version, "since": datetime.now(UTC).isoformat(timespec="seconds")})
+    _log(s, {"version": version, "action": action, "why": why, "previous": previous})
+    if challenger(s) == version:  # the shadow took over: nothing left to shadow
+        set_challenger(s, None)
 
 
 @dataclass(frozen=True)
@@ -159,14 +186,19 @@ def verdict_for(s: Settings, version: str) -> Verdict:
     return compare(m["test"]["model"], cmp_["metrics"], s, f"champion {current}", adds)
 
 
-def promote(s: Settings, version: str) -> Verdict:
+def promote(s: Settings, version: str, live: Verdict | None = None) -> Verdict:
     """Make `version` the champion if it beats the current one (or adds a part it lacks with a login
-    model that is not worse); raise PromotionRefused if not."""
+    model that is not worse) and, when `live` is given (its shadow record against the champion on
+    live traffic, `ato.monitoring.shadow.live_verdict`), was not worse there; raise PromotionRefused if not."""
     if version not in versions(s):
         raise PromotionRefused(f"no model version {version} under {registry_dir(s)}")
     v = verdict_for(s, version)
     if not v.promote:
         raise PromotionRefused(v.why)
+    if live is not None:
+        if not live.promote:
+            raise PromotionRefused(f"{v.why}; but on live traffic: {live.why}")
+        v = Verdict(True, f"{v.why}; on live traffic: {live.why}")
     _set_champion(s, version, "promote", v.why)
     return v
 

@@ -63,9 +63,12 @@ def campaigns_with_actions(s: Settings, run: TrainingRun, folder: Path) -> None:
 
 
 def train_and_register(s: Settings, as_of: date | None = None, promote: bool = False,
-                       progress: Progress | None = None, reason: str | None = None) -> TrainResult:
+                       progress: Progress | None = None, reason: str | None = None, shadow: bool = False) -> TrainResult:
     """Train for night `as_of`, register the version with its report, and promote it if asked
-    and it beats the champion (a refusal is a verdict in the result, not an exception)."""
+    and it beats the champion (a refusal is a verdict in the result, not an exception; with
+    `model.promote_require_live` a new version has no live record yet and is refused). With `shadow`,
+    a version not promoted becomes the shadow challenger (`ato shadow`)."""
+    from ato.monitoring.shadow import promote as promote_checked
     from ato.report.training import write_training_report
 
     progress = progress or Progress()
@@ -103,7 +106,9 @@ def train_and_register(s: Settings, as_of: date | None = None, promote: bool = F
     verdict = None
     if promote:
         try:
-            verdict = registry.promote(s, version)
+            verdict = promote_checked(s, version)
         except registry.PromotionRefused as e:
             verdict = registry.Verdict(False, str(e))
+    if shadow and (verdict is None or not verdict.promote) and registry.champion(s) not in (None, version):
+        registry.set_challenger(s, version)
     return TrainResult(run, version, folder, report, verdict)

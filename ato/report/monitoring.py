@@ -65,3 +65,32 @@ def monitoring_section(page: Page, con: duckdb.DuckDBPyConnection, plt: Any, vie
         page.text("last 7 days by model version and fallback level (0 model, 1 fallback model, 2 rules, 3 shed)")
         page.table(["day", "model", "level", "decisions", "step-up share", "lock share", "precision", "recall",
                     "est. recall", "false locks", "step-up passed"], [[fmt(v) for v in r] for r in p])
+
+
+def shadow_section(page: Page, con: duckdb.DuckDBPyConnection, plt: Any, views: set[str], as_of: date) -> None:
+    """Champion vs shadow challenger on the same decisions (gold/shadow_daily), day by day."""
+    if "gold_shadow_daily" not in views:
+        return
+    lo = (as_of - timedelta(days=DAYS - 1)).isoformat()
+    s = con.sql(f"""SELECT decided_date, model_version, shadow_version, side, decisions, ato, recall_challenged,
+        precision_challenged, friction_index, false_lock_rate, net_benefit, label_maturity FROM gold_shadow_daily
+        WHERE decided_date BETWEEN DATE '{lo}' AND DATE '{as_of}' ORDER BY ALL""").df()
+    if s.empty:
+        return
+    page.heading("Champion vs shadow challenger (the same decisions; the champion's model action before the policy)")
+    fig, ax = plt.subplots(1, 3, figsize=(15, 3.4))
+    for (champ, shadow), g in s.groupby(["model_version", "shadow_version"]):
+        for side, style in (("champion", "o-"), ("shadow", "s--")):
+            d = g[g["side"] == side]
+            label = f"{champ if side == 'champion' else shadow} ({side})"
+            for a, col in zip(ax, ("recall_challenged", "friction_index", "net_benefit"), strict=True):
+                a.plot(d["decided_date"], d[col], style, ms=3, label=label)
+    for a, title in zip(ax, ("recall of challenges", "friction index", "losses prevented - friction cost"), strict=True):
+        a.set_title(title, fontsize=9)
+        a.tick_params(axis="x", rotation=60, labelsize=7)
+    ax[0].legend(fontsize=7)
+    fig.tight_layout()
+    page.figure(fig)
+    page.table(["day", "champion", "shadow", "side", "decisions", "takeovers", "recall", "precision", "friction",
+                "false locks", "net benefit", "maturity"],
+               [[fmt(v) for v in r] for r in s.tail(28).itertuples(index=False)])

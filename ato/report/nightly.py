@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ato.report.drift import drift_section
 from ato.report.html import Page
-from ato.report.monitoring import monitoring_section
+from ato.report.monitoring import monitoring_section, shadow_section
 from ato.settings import Settings
 
 
@@ -45,6 +45,7 @@ def build_nightly_report(settings: Settings, as_of: date) -> Path:
         page.text("no gate has run yet")
 
     monitoring_section(page, con, plt, views, as_of)
+    shadow_section(page, con, plt, views, as_of)
     drift_section(page, con, plt, views, as_of, settings.monitor.psi_threshold, settings.monitor.min_decisions)
 
     page.heading("Input: logins per day and quarantined share (last 30 days)")

@@ -31,13 +31,15 @@ def version(spark: SparkSession, path: str) -> int | None:
     return int(row[0]) if row else None
 
 
-def replace_where(df: DataFrame, path: str, predicate: str, partition_by: list[str] | None = None) -> None:
+def replace_where(df: DataFrame, path: str, predicate: str, partition_by: list[str] | None = None,
+                  merge_schema: bool = False) -> None:
     """Write `df` replacing exactly the rows matching `predicate` (idempotent re-runs).
 
-    Every row of `df` must match the predicate. Creates the table on first write.
+    Every row of `df` must match the predicate. Creates the table on first write. `merge_schema`
+    lets `df` add columns the table lacks (older rows read them as null).
     """
     spark = df.sparkSession
-    w = df.write.format("delta")
+    w = df.write.format("delta").option("mergeSchema", str(merge_schema).lower())
     if partition_by:
         w = w.partitionBy(*partition_by)
     if exists(spark, path):

@@ -8,6 +8,9 @@
   `ato.monitoring.metrics.COUNTS` and the metrics derived from them, with the day's label maturity.
 - `gold/business_daily`: the same per decided day over all traffic (ATO rate, false lockouts,
   friction index, losses prevented vs friction cost, and against the rules alone).
+- `gold/shadow_daily`: per decided day x champion x shadow version, the same counts and metrics for
+  each `side` (the champion's model action before the policy, the shadow's action) over the decisions
+  the shadow scored: the two models on the same logins (`ato promote --require-live` reads it).
 - `gold/drift_daily`: the night's serving inputs and scores against each model's reference, and the
   attack mix against the day before (`ato.spark.drift`).
 
@@ -37,6 +40,7 @@ from ato.tables import (
     DRIFT_DAILY,
     LABELS,
     PERFORMANCE_DAILY,
+    SHADOW_DAILY,
 )
 
 if TYPE_CHECKING:
@@ -45,6 +49,7 @@ if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
 GROUP = ("decided_date", "model_version", "fallback_level")
+SHADOW_GROUP = ("decided_date", "model_version", "shadow_version", "side")
 
 
 def _rules_actions(decisions: DataFrame, rules_path: str) -> DataFrame:
@@ -127,6 +132,21 @@ def count_columns() -> list[Column]:
     return cols
 
 
+def shadow_sides(out: DataFrame) -> DataFrame | None:
+    """The shadowed outcome rows twice: side `champion` with the champion model's own action (before
+    the policy, which the shadow never meets), side `shadow` with the shadow's score and action.
+    None when gold/decisions has no shadow column yet."""
+    from pyspark.sql import functions as F
+
+    if "shadow_score" not in out.columns:
+        return None
+    shadowed = out.where(F.col("shadow_score").isNotNull())
+    champ = shadowed.withColumn("side", F.lit("champion")).withColumn("action", F.coalesce("model_action", "action"))
+    shadow = (shadowed.withColumn("side", F.lit("shadow")).withColumn("action", F.col("shadow_action"))
+              .withColumn("risk_score", F.col("shadow_score")))
+    return champ.unionByName(shadow)
+
+
 def label_delays(spark: SparkSession, settings: Settings, night: date) -> list[int]:
     """Days from attack (or the login it names) to report, of takeover labels of the lookback."""
     from pyspark.sql import functions as F
@@ -157,9 +177,13 @@ def run_monitor(spark: SparkSession, settings: Settings, night: date) -> dict[st
         if not days:
             return {"night": night.isoformat(), "decision_days": 0}
         pred = lake.in_dates("decided_date", days)
-        lake.replace_where(out, settings.table_path("gold", DECISION_OUTCOMES), pred, ["decided_date"])
+        # (decisions gain audit columns over time, e.g. the shadow's: outcomes follow)
+        lake.replace_where(out, settings.table_path("gold", DECISION_OUTCOMES), pred, ["decided_date"], merge_schema=True)
         delays = label_delays(spark, settings, night)
         tables = {PERFORMANCE_DAILY: _to_pandas(out, GROUP), BUSINESS_DAILY: _to_pandas(out, ("decided_date",))}
+        sides = shadow_sides(out)
+        if sides is not None:
+            tables[SHADOW_DAILY] = _to_pandas(sides, SHADOW_GROUP)
     finally:
         out.unpersist()
     written = {}
@@ -171,6 +195,8 @@ def run_monitor(spark: SparkSession, settings: Settings, night: date) -> dict[st
                            ["decided_date"])
         written[DRIFT_DAILY] = drift.count()
     for name, counts in tables.items():
+        if counts.empty:  # no shadow ran on these days
+            continue
         d = derive(counts, settings.costs)
         d["label_maturity"] = maturity(delays, [(night - x).days for x in d["decided_date"]])
         d["night"] = night

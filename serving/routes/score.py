@@ -61,6 +61,10 @@ async def answer(rt: Runtime, attempt: dict[str, Any], key: str | None) -> tuple
     m.decided(d.action, level, d.latency_ms / 1000)
     if d.store_error:
         m.store_errors.labels(d.store_error).inc()
+    if d.shadow is not None:
+        m.shadow.labels("same" if d.shadow.action == d.model_action else "other").inc()
+    elif d.fallback_level == 0 and decider.models.shadow is not None:
+        m.shadow.labels("skipped").inc()
     for g in d.guardrails:
         m.guardrails.labels(g, level).inc()
     event_id = attempt["event_id"] or decision_id
@@ -83,7 +87,10 @@ def audit_record(decision_id: str, event_id: str, attempt: dict[str, Any], time_
             "outcome": attempt["outcome"], "risk_score": d.risk_score, "action": d.action, "reasons": d.reasons,
             "fallback_level": d.fallback_level, "model_version": d.model_version, "latency_ms": d.latency_ms,
             "snapshot_as_of": d.snapshot_as_of, "store_error": d.store_error, "guardrails": d.guardrails,
-            "key_name": key, "features": features}
+            "key_name": key, "model_action": d.model_action,
+            **({"shadow_version": d.shadow.version, "shadow_score": d.shadow.risk_score,
+                "shadow_action": d.shadow.action} if d.shadow is not None else {}),
+            "features": features}
 
 
 def audit_line(decision_id: str, event_id: str, attempt: dict[str, Any], time_s: float, d: Decision,

@@ -31,6 +31,7 @@ from ato.tables import (
     DRIFT_DAILY,
     LABELS,
     PERFORMANCE_DAILY,
+    SHADOW_DAILY,
     TRAINING,
 )
 from tests.conftest import make_settings
@@ -61,8 +62,13 @@ def _decisions(src: Settings) -> pa.Table:
                  if (x := getattr(r, f)) is not None}
         if r.login_date == SHIFTED_DAY and (x := feats.get(SHIFTED)) is not None:
             feats[SHIFTED] = x * 10 + 5  # a broken speed-layer counter on the last day
+        shadow: dict[str, Any] = {"model_action": action}
+        if level == 0 and r.login_date > date(2026, 8, 3):  # v2's model decisions, with v3 in shadow
+            q = min(0.99, 0.02 + 0.9 * _u(r.event_id + "sh") * (4 if r.label == 1 else 0.1))
+            shadow |= {"shadow_version": "v3", "shadow_score": q, "shadow_action": "temporary_lock" if q >= 0.6 else
+                       "step_up_mfa" if q >= 0.1 else "allow"}
         rows.append({
-            "decision_id": "d_" + r.event_id, "event_id": r.event_id, "account_id": r.account_id,
+            **shadow, "decision_id": "d_" + r.event_id, "event_id": r.event_id, "account_id": r.account_id,
             "event_time": r.event_time, "decided_at": r.event_time + timedelta(milliseconds=5), "ip_hash": r.ip_hash,
             "device_hash": r.device_hash, "channel": "web", "outcome": "success", "risk_score": p, "action": action,
             "reasons": [], "fallback_level": level, "model_version": "rules" if level == 2 else
@@ -185,6 +191,23 @@ def test_model_performance_daily_equals_an_independent_duckdb_computation(
     assert business["label_maturity"].is_monotonic_decreasing  # older days are more complete
     assert (business["rules_scored"] == business["decisions"]).all()
     assert business["net_benefit_vs_rules"].notna().all()
+
+    # Champion vs shadow on the decisions the shadow scored: each side as the independent query
+    # computes it with that side's action and score.
+    shadow = deltars.read(s, "gold", SHADOW_DAILY).to_pandas()
+    assert set(shadow["side"]) == {"champion", "shadow"} and set(shadow["shadow_version"]) == {"v3"}
+    for name, act, score in (("champion", "model_action", "risk_score"), ("shadow", "shadow_action", "shadow_score")):
+        con.sql(f"CREATE OR REPLACE VIEW side AS SELECT * REPLACE ({act} AS action, {score} AS risk_score) "
+                "FROM decisions WHERE shadow_score IS NOT NULL")
+        want_side = con.sql(INDEPENDENT.format(cutoff=NIGHT + timedelta(days=1)).replace(
+            "SELECT * FROM decisions", "SELECT * FROM side")).df()
+        got_side = shadow[shadow["side"] == name].sort_values("decided_date", ignore_index=True)
+        assert len(got_side) == len(want_side) == 3 and want_side["ato"].sum() > 0
+        for col in ("decisions", "ato", "legit", "n_lock", "recall_challenged", "false_lock_rate",
+                    "est_recall_challenged", "takeovers_allowed"):
+            assert all(_same(a, b) for a, b in zip(want_side[col], got_side[col], strict=True)), (name, col)
+    sides = shadow.groupby("side")["recall_challenged"].mean()
+    assert sides["shadow"] != sides["champion"]
 
     # One outcome row per decision (the retried one included), re-run gives the same tables.
     outcomes = deltars.read(s, "gold", DECISION_OUTCOMES).to_pandas()

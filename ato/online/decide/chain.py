@@ -24,7 +24,7 @@ from ato.features.request import LoginSignals
 from ato.model.bundle import Scorer
 from ato.online.decide.breaker import Background, Breaker, BreakerOpenError, retrieve
 from ato.online.decide.clock import ServerClock
-from ato.online.decide.decision import FALLBACK, MODEL, RULES, SHED, Decision
+from ato.online.decide.decision import FALLBACK, MODEL, RULES, SHED, Decision, Shadow
 from ato.online.decide.enrich import Enricher
 from ato.online.decide.local_speed import LocalSpeed
 from ato.online.decide.models import Models
@@ -64,6 +64,7 @@ class Decider:
         self._local_is_store = self.replica is None and isinstance(own, LocalSpeed)
         self.background = Background(self.breaker)  # store calls nobody waits for any more
         self._warned_at = -1e9
+        self.shadow_skipped = 0  # decisions too slow already for the shadow model
 
     async def decide(self, attempt: dict[str, Any], time_s: float, in_flight: int) -> Decision:
         """The chain's decision, then the policy on top of it."""
@@ -73,6 +74,7 @@ class Decider:
         j = self.policy.judge(d.full if d.full is not None else d.features, d.fallback_level, d.login, d.action,
                               d.risk_score, d.tiers, self.local_speed, self.clock.now(),
                               local=d.local_velocity and not self._local_is_store)
+        d.model_action = d.action
         d.action, d.reasons, d.guardrails = j.action, j.reasons + d.reasons, j.names
         return d
 
@@ -121,6 +123,8 @@ class Decider:
             else:
                 try:
                     d = self._model(models.model, vec, login, MODEL, models.version or "", t0, as_of)
+                    if models.shadow is not None:
+                        self._shadow(models, vec, d, t0)
                     if store_error is not None:  # the replica's rows and this worker's velocities
                         d.store_error, d.notes, d.local_velocity = store_error, notes, True
                     return d
@@ -199,6 +203,19 @@ class Decider:
         reasons = scorer.row_reasons(x, self.conf.reasons) if action != "allow" and self.conf.reasons else []
         return Decision(p, action, reasons, level, version, (time.perf_counter() - t0) * 1000, vec, login, as_of,
                         tiers=scorer.tiers)
+
+    def _shadow(self, models: Models, vec: Vector, d: Decision, t0: float) -> None:
+        """The challenger on the champion's vector, into `d.shadow` (never its answer). Skipped when the
+        decision is already slow (and never under shedding: not called there); a failure is logged only."""
+        if (time.perf_counter() - t0) * 1000 > self.conf.shadow_skip_after_ms:
+            self.shadow_skipped += 1
+            return
+        try:
+            p, action, _ = models.shadow.score_row(vec)  # type: ignore[union-attr]
+            d.shadow = Shadow(models.shadow_version or "", p, action)
+        except Exception as exc:
+            self._warn(f"shadow model failed ({type(exc).__name__}); the champion's answer stands")
+        d.latency_ms = (time.perf_counter() - t0) * 1000  # what the request waited, shadow included
 
     def _rules(self, models: Models, vec: Vector, login: LiveLogin, level: int, t0: float, as_of: str | None,
                store_error: str | None) -> Decision:

@@ -29,3 +29,12 @@ class Decision:
     tiers: Tiers | None = None  # the answering model's tiers (attack mode tightens them)
     guardrails: list[str] = field(default_factory=list)  # what the policy fired (metrics, audit)
     local_velocity: bool = False  # the velocities are this process's own counts (no shared store answered)
+    model_action: str | None = None  # the answering link's own action, before the policy (the shadow's peer)
+    shadow: Shadow | None = None  # the challenger's answer on the same vector (serving.shadow), audited only
+
+
+@dataclass(frozen=True)
+class Shadow:
+    version: str
+    risk_score: float
+    action: str

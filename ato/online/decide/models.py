@@ -1,29 +1,40 @@
-"""The live models of the decision chain: the champion's scorers (from the registry) and the rules."""
+"""The live models of the decision chain: the champion's scorers (from the registry), the rules, and
+the shadow challenger's login model when `serving.shadow` is on and the registry names one."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from ato.model.bundle import Scorer, load_bundle
-from ato.model.registry import champion, registry_dir
+from ato.model.registry import challenger, champion, registry_dir
 from ato.model.rules import RuleSet, load_rules, rules_path
 from ato.settings import Settings
 
 
 @dataclass(frozen=True)
 class Models:
-    """The champion's scorers (None before any model is promoted) and the rules."""
+    """The champion's scorers (None before any model is promoted), the rules, and the shadow's model."""
 
     version: str | None
     model: Scorer | None
     fallback: Scorer | None
     rules: RuleSet
+    shadow_version: str | None = None
+    shadow: Scorer | None = None
+
+
+def wanted(settings: Settings) -> tuple[str | None, str | None]:
+    """(champion, shadow) versions serving should hold now: the shadow only when switched on and not the champion."""
+    version = champion(settings)
+    shadow = challenger(settings) if settings.serving.shadow else None
+    return version, (shadow if shadow != version else None)
 
 
 def load_models(settings: Settings) -> Models:
     rules = load_rules(rules_path(settings))
-    version = champion(settings)
+    version, shadow = wanted(settings)
+    shadow_model = load_bundle(registry_dir(settings) / shadow)["model"] if shadow else None
     if version is None:
-        return Models(None, None, None, rules)
+        return Models(None, None, None, rules, shadow if shadow_model else None, shadow_model)
     scorers = load_bundle(registry_dir(settings) / version)
-    return Models(version, scorers["model"], scorers.get("fallback"), rules)
+    return Models(version, scorers["model"], scorers.get("fallback"), rules, shadow, shadow_model)
