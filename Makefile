@@ -58,10 +58,10 @@ demo: setup  ## simulate a world, ingest it, backfill the nightly batch layer, t
 	$(BIN)/ato train --promote
 	@echo "demo: starting the scoring service on the snapshot of the last day's eve and replaying that day through it"
 	$(BIN)/ato replay
-	@echo "demo: monitoring the replayed decisions (filed under today, UTC) against the world's labels: outcomes, daily metrics, drift, retrain check"
-	$(BIN)/ato nightly --date $$(date -u +%F) --steps decisions,monitor,report
+	@echo "demo: monitoring the replayed decisions (filed under the replayed day) against the world's labels: outcomes, daily metrics, drift, retrain check"
+	$(BIN)/ato nightly --date $$(ls data/serving/audit | tail -1) --steps decisions,monitor,report
 	$(BIN)/ato sql "SELECT decided_date, decisions, ato, round(recall_challenged, 3) AS recall, round(est_recall_challenged, 3) AS est_recall, round(false_lock_rate, 5) AS false_locks, round(friction_index, 2) AS friction, round(net_benefit_vs_rules) AS vs_rules FROM gold_business_daily"
-	$(BIN)/ato monitor check --date $$(date -u +%F) --dry-run
+	$(BIN)/ato monitor check --date $$(ls data/serving/audit | tail -1) --dry-run
 
 bench: setup
 	$(BIN)/python benchmarks/ingest.py

@@ -1,7 +1,7 @@
 """gold/decisions: the API's audit log for one day, loaded by the nightly `decisions` step.
 
 Every worker appends `<serving.audit_dir>/<D>/decisions-<host>-<pid>.jsonl` (UTC day of the
-decision). Loading day D replaces the `decided_date = D` partition (delta-rs, no JVM), so a
+decision; with `serving.clock: replay`, of the replayed event, so a recorded day lands on its day). Loading day D replaces the `decided_date = D` partition (delta-rs, no JVM), so a
 re-run gives the same table; a line that is not a decision (cut by a full disk, say) is counted
 and left out, never guessed at.
 """

@@ -126,7 +126,8 @@ class ServingConf(_Section):
     clock: Literal["system", "replay"] = Field(
         "system", description="Server time, which prunes the speed layer and bounds event times: `system` (the "
                               "machine's clock) or `replay` (the newest event time seen; for replays of recorded "
-                              "days and tests only: it trusts the events' times).")
+                              "days and tests only: it trusts the events' times, and files each audit line under its event's "
+                              "day).")
     max_event_age_h: float = Field(168.0, gt=0, description="A login whose event_time is more than this before server "
                                                             "time is refused (422 naming event_time).")
     max_event_lead_s: float = Field(300.0, ge=0, description="... or more than this after it (with `clock: replay`, "

@@ -15,6 +15,7 @@ import os
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ato.model.registry import champion
@@ -91,11 +92,12 @@ class Runtime:
             self.spool[stream] = JsonlAppender(os.path.join(self.settings.paths.spool, stream), "api")
         return self.spool[stream]
 
-    def append(self, appender: Any, record: dict[str, Any] | bytes, what: str) -> bool:
-        """Append to the audit log or a spool file; a failure is counted and logged (its type, at most once
-        a second per kind) and reported as False, never raised: the caller still answers."""
+    def append(self, appender: Any, record: dict[str, Any] | bytes, what: str, at: datetime | None = None) -> bool:
+        """Append to the audit log or a spool file (in the file of `at`'s UTC day; default: now); a failure
+        is counted and logged (its type, at most once a second per kind) and reported as False, never
+        raised: the caller still answers."""
         try:
-            appender.append(record)
+            appender.append(record, at)
             return True
         except Exception as exc:
             self.metrics.write_failures.labels(what).inc()

@@ -63,10 +63,11 @@ def live_verdict(rows: pd.DataFrame, settings: Settings) -> Verdict:
 
 def promote(settings: Settings, version: str, require_live: bool | None = None) -> Verdict:
     """`registry.promote`, with the live verdict asked first when `require_live` (default: conf
-    `model.promote_require_live`). Raises PromotionRefused as it does."""
+    `model.promote_require_live`) and there is a champion to have been compared with (the first
+    model only has to beat the rules). Raises PromotionRefused as it does."""
     from ato.model import registry
 
-    live = None
-    if settings.model.promote_require_live if require_live is None else require_live:
-        live = live_verdict(shadow_rows(settings, version, registry.champion(settings)), settings)
+    live, champ = None, registry.champion(settings)
+    if (settings.model.promote_require_live if require_live is None else require_live) and champ is not None:
+        live = live_verdict(shadow_rows(settings, version, champ), settings)
     return registry.promote(settings, version, live)

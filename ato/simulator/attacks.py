@@ -180,6 +180,39 @@ def fraud_ring(w: World, cid: int, day: int) -> tuple[Campaign, list[RepEntry]]:
     return Campaign(cid, "fraud_ring", start, len(victims), len(victims), len(victims)), []
 
 
+def _proxies(w: World, country: str) -> np.ndarray:
+    """The residential proxy exits an operation rents in `country` (drawn once, then reused)."""
+    if country not in w.proxies:
+        cities = np.flatnonzero(w.net.countries == country)
+        blocks = np.concatenate([w.net.blocks_where("residential", int(c)) for c in cities])
+        n = w.cfg.shift.proxies_per_country
+        w.proxies[country] = w.net.random_ip(w.rng, w.rng.choice(blocks, n))
+    return w.proxies[country]
+
+
+def mimicry(w: World, cid: int, day: int) -> tuple[Campaign, list[RepEntry]]:
+    """The tactic-shift world's new attack (conf `shift`), one operation a day from the shift day:
+    a verified password list tried through residential proxies in each victim's own country, with
+    the victim's own device fingerprint and user agent (an anti-detect browser), one attempt per
+    account at the victim's usual hour (no bursts, no failures first); the hits are cashed out."""
+    rng, pop, net, cfg = w.rng, w.pop, w.net, w.cfg.shift
+    n = min(pop.n, max(1, int(cfg.attempts_per_day * pop.n / 10_000)))
+    victims = rng.choice(pop.n, size=n, replace=False)
+    countries = net.countries[pop.home_city[victims]]
+    ip = np.array([int(rng.choice(_proxies(w, str(c)))) for c in countries], dtype=np.int64)
+    dev = w.devs.acct_dev[victims, (rng.random(n) * w.devs.n_dev[victims]).astype(np.int64)]
+    t = (w.t0_ms + day * DAY_MS + (pop.habit_hour_utc[victims] * HOUR).astype(np.int64)
+         + rng.integers(-HOUR, HOUR, n)).astype(np.int64)
+    win = rng.random(n) < cfg.success_rate
+    outcome = np.where(win, "success", "bad_password").astype(object)
+    w.logins.add(n, account=pop.account_id[victims], t=t, ip=ip, device=dev, outcome=outcome, attack="mimicry",
+                 campaign=cid)
+    for i in np.flatnonzero(win):
+        if rng.random() < cfg.cash_out_share:
+            _cash_out(w, int(victims[i]), int(t[i]), int(ip[i]), int(dev[i]), "mimicry", cid, (1.5, 3), change=None)
+    return Campaign(cid, "mimicry", int(t.min()), n, n, int(win.sum())), []
+
+
 GENERATORS: dict[str, Callable[[World, int, int], tuple[Campaign, list[RepEntry]]]] = {
     "credential_stuffing": credential_stuffing,
     "targeted_ato": targeted_ato,

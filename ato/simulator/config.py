@@ -40,6 +40,17 @@ class StuffingConf(_M):
     ip_pool_max: int = Field(400, ge=1)
 
 
+class ShiftConf(_M):
+    """A tactic shift (README "Tactic-shift world"): from `day` on, one operation a day logs into
+    accounts as their owners would (`ato.simulator.attacks.mimicry`)."""
+
+    day: int | None = Field(None, ge=1, description="First simulated day (0-based) of the new tactic; None: no shift.")
+    attempts_per_day: int = Field(2500, ge=1, description="Login attempts a day at 10,000 accounts (one per account).")
+    success_rate: float = Field(0.04, ge=0, le=1, description="Share of attempts whose password works (a verified list).")
+    proxies_per_country: int = Field(60, ge=1, description="Residential proxy exits per country, reused day after day.")
+    cash_out_share: float = Field(0.8, ge=0, le=1, description="Share of hits cashed out (payout change, payments).")
+
+
 class SimulatorConfig(_M):
     accounts: int = Field(10000, ge=10, description="Number of accounts.")
     days: int = Field(45, ge=1, description="Days simulated.")
@@ -57,6 +68,7 @@ class SimulatorConfig(_M):
     labels: LabelConf = LabelConf()
     campaigns: CampaignConf = CampaignConf()
     stuffing: StuffingConf = StuffingConf()
+    shift: ShiftConf = ShiftConf()
     reputation_coverage: float = Field(0.6, ge=0, le=1)
 
 

@@ -3,7 +3,7 @@ sessions' payments and the occasional account change."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -33,6 +33,7 @@ class World:
     logins: Columns
     payments: Columns
     changes: Columns
+    proxies: dict[str, np.ndarray] = field(default_factory=dict)  # residential proxy exits per country (mimicry)
 
 
 def plan_travel(cfg: SimulatorConfig, net: Internet, pop: Population, rng: np.random.Generator) -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ato.progress import QUIET, Progress
-from ato.simulator.attacks import GENERATORS, Campaign, RepEntry, base_reputation
+from ato.simulator.attacks import GENERATORS, Campaign, RepEntry, base_reputation, mimicry
 from ato.simulator.config import SimulatorConfig
 from ato.simulator.frames import CHANGE_COLS, LOGIN_COLS, PAYMENT_COLS, Columns, Devices
 from ato.simulator.geo import build_internet, ips_to_str
@@ -43,9 +43,11 @@ def _campaigns(w: World, progress: Progress) -> tuple[list[Campaign], list[RepEn
     for kind in GENERATORS:
         n = int(rng.poisson(getattr(cfg.campaigns, kind) * scale))
         plan += [(kind, int(rng.integers(0, max(1, cfg.days - 1)))) for _ in range(n)]
+    if cfg.shift.day is not None:  # the tactic-shift world: the new operation every day from then on
+        plan += [("mimicry", day) for day in range(cfg.shift.day, cfg.days)]
     camps, rep = [], base_reputation(w)
     for cid, (kind, day) in enumerate(progress.track(plan, len(plan), "attack campaigns")):
-        c, r = GENERATORS[kind](w, cid, day)
+        c, r = (mimicry if kind == "mimicry" else GENERATORS[kind])(w, cid, day)
         camps.append(c)
         rep += r
     return camps, rep

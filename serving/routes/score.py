@@ -68,8 +68,10 @@ async def answer(rt: Runtime, attempt: dict[str, Any], key: str | None) -> tuple
     for g in d.guardrails:
         m.guardrails.labels(g, level).inc()
     event_id = attempt["event_id"] or decision_id
+    # a replayed day (clock: replay) is filed under the day it happened, as if decided then
+    filed = datetime.fromtimestamp(time_s, UTC) if rt.settings.serving.clock == "replay" else None
     rt.append(rt.audit, audit_line(decision_id, event_id, attempt, time_s, d,
-                                   d.features if rt.settings.serving.audit_features else None, key), "audit")
+                                   d.features if rt.settings.serving.audit_features else None, key), "audit", filed)
     body = {"decision_id": decision_id, "event_id": event_id, "risk_score": round(d.risk_score, 6),
             "action": d.action, "reasons": d.reasons, "model_version": d.model_version,
             "fallback_level": d.fallback_level, "latency_ms": round(d.latency_ms, 3),

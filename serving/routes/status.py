@@ -31,7 +31,8 @@ async def model(rt: RuntimeDep) -> dict[str, Any]:
     return {"model_version": m.version, "features": len(m.model.features) if m.model else 0,
             "tiers": m.model.tiers.starts if m.model else {}, "fallback": m.fallback is not None,
             "rules": len(m.rules.rules), "test_metrics": test, "snapshot_as_of": d.store.as_of,
-            "store": d.store.name, "breaker": d.breaker.state, "budget_ms": s.serving.budget_ms,
+            "shadow_version": m.shadow_version, "store": d.store.name, "breaker": d.breaker.state,
+            "budget_ms": s.serving.budget_ms,
             "guardrails": [g.name for g in d.policy.guardrails.guardrails], "attack_mode": attack_doc(rt)}
 
 

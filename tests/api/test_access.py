@@ -141,7 +141,7 @@ async def test_times_past_the_calendar_are_a_422(settings: Settings, models: Mod
 class BrokenAppender:
     """An audit log or spool file that cannot be written (a full disk), injected on purpose."""
 
-    def append(self, record: dict[str, Any]) -> None:
+    def append(self, record: dict[str, Any], now: Any = None) -> None:
         raise OSError(28, "No space left on device")
 
     def close(self) -> None:

@@ -49,6 +49,8 @@ async def test_the_shadow_is_audited_and_never_changes_the_answer(tmp_path: Path
     assert {k: shadowed[k] for k in ANSWER} == {k: plain[k] for k in ANSWER}
     assert plain["action"] == "allow" and plain["fallback_level"] == 0
     [line] = audit(shadow_settings)
+    [folder] = [p.parent.name for p in Path(shadow_settings.serving.audit_dir).rglob("*.jsonl")]
+    assert folder == "2026-08-06", "a replayed decision is filed under its event's day (clock: replay)"
     assert (line["shadow_version"], line["shadow_action"], line["model_action"]) == (SHADOW, "step_up_mfa", "allow")
     assert line["shadow_score"] == pytest.approx(line["risk_score"])  # same booster, same vector
     [before] = audit(plain_settings)

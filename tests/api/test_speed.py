@@ -130,9 +130,9 @@ async def test_events_reach_the_spool_before_the_speed_layer(settings: Settings,
         writer = rt.spool_writer("logins")
         append = writer.append
 
-        def spy(rec: dict[str, Any], **kw: Any) -> None:
+        def spy(rec: dict[str, Any], now: Any = None) -> None:
             order.append(("spool", rt.chain.local_speed.stats()["event_ids"]))
-            append(rec, **kw)
+            append(rec, now)
 
         writer.append = spy
         assert (await c.post("/v1/events", json={"logins": stuffing(3)})).status_code == 200

@@ -1,0 +1,292 @@
+"""The monitoring loop on the tactic-shift world, night by night (README "Tactic-shift world").
+
+1. simulate conf/scenarios/tactic_shift.yaml (with --stable: the same world without the shift)
+   into ROOT/all;
+2. bootstrap: the spool of the days before the first night arrives, is ingested and backfilled
+   (aggregates, training set, gate, actions, publish), and the first champion is trained and promoted;
+3. every night D from --first: D's spool files arrive and are ingested; one `ato serve` (kept up
+   for the whole run: shadow scoring on, replay clock, reloads every second) scores every login of D
+   on snapshot D-1 as the login backend would send it; the nightly steps of D run (decisions,
+   monitor, validate, aggregates, training, gate, actions, publish, report); then what the DAGs run
+   after `monitor`: `ato monitor check` (a due retrain records its trigger), and when due what
+   ato_retrain runs on the asset event, `ato train --date D --shadow --reason <the trigger's
+   reasons>`; when a challenger is in shadow, `ato promote <it> --require-live` first.
+4. per night: ground-truth recall of the new tactic's takeovers (the answer, the champion's model,
+   the shadow), of the other attacks and the legit challenge rate, beside what the monitor saw
+   (drifted features, estimated and realised recall, the trigger) -> ROOT/nights.jsonl and a table.
+
+The settings are the defaults except: paths under ROOT, `batch.label_maturity_days` 3 (the world's
+takeovers are reported within days: median 2), `model.val_days` and `model.test_days` 3 (the final
+model fits the oldest `train_days` of its window, so with the defaults a new tactic would enter the
+fit 17 days after it starts, plus the maturity), `monitor.retrain_cooldown_days` --cooldown,
+`serving.shadow` on and `model.promote_require_live` on. Everything runs in one process and one
+Spark session (the DAG tasks run the same functions, one process each); run it alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY = "tactic-shift-key"
+NIGHT_STEPS = ("decisions", "monitor", "validate", "aggregates", "training", "gate", "actions", "publish", "report")
+BOOT_STEPS = ("ingest", "validate", "aggregates", "training", "gate", "actions", "publish")
+
+
+def environment(root: Path, cooldown: int) -> dict[str, str]:
+    return {
+        "ATO_LAKE_ROOT": str(root / "lake"), "ATO_SPOOL": str(root / "spool"), "ATO_WORLD_DIR": str(root / "all/world"),
+        "ATO_MODEL_DIR": str(root / "models"), "ATO_ONLINE_DIR": str(root / "online"),
+        "ATO_SERVING__AUDIT_DIR": str(root / "audit"), "ATO_PATHS__REPORTS": str(root / "reports"),
+        "ATO_ENRICH__GEO_DB": str(root / "all/world/ip_geo.csv"), "ATO_BATCH__LABEL_MATURITY_DAYS": "3",
+        # the final model fits the oldest train_days of its window: with the default 7 validation and
+        # 10 test days a tactic enters the fit only 17 days (+ maturity) after it starts
+        "ATO_MODEL__VAL_DAYS": "3", "ATO_MODEL__TEST_DAYS": "3",
+        "ATO_MONITOR__RETRAIN_COOLDOWN_DAYS": str(cooldown), "ATO_SERVING__SHADOW": "true",
+        "ATO_MODEL__PROMOTE_REQUIRE_LIVE": "true", "ATO_SERVING__CLOCK": "replay", "ATO_SERVING__RELOAD_S": "1",
+        "ATO_API_KEYS": KEY, "ATO_HMAC_KEY": os.environ.get("ATO_HMAC_KEY", "tactic-shift-demo-key"),
+    }
+
+
+def arrive(root: Path, first: date | None, last: date) -> int:
+    """Spool files of days [first, last] (all before `last` when first is None) into ROOT/spool."""
+    n = 0
+    for f in sorted((root / "all/spool").rglob("*")):
+        if not f.is_file():
+            continue
+        try:
+            day = date.fromisoformat(f.stem)
+        except ValueError:  # the reputation feed (one file, dated rows): with the first batch
+            day = None
+        if day is None and first is not None:
+            continue
+        if day is not None and (day > last or (first is not None and day < first)):
+            continue
+        dest = root / "spool" / f.relative_to(root / "all/spool")
+        if not dest.exists():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(f, dest)
+            n += 1
+    return n
+
+
+class Service:
+    """One `ato serve` for the whole run (its speed layer carries over from night to night)."""
+
+    def __init__(self, root: Path, port: int) -> None:
+        import httpx
+
+        self.log = root / "serve.log"
+        self.proc = subprocess.Popen([sys.executable, "-m", "ato.cli", "serve", "--port", str(port),
+                                      "--log-level", "warning"], cwd=ROOT, stdout=self.log.open("ab"),
+                                     stderr=subprocess.STDOUT)
+        self.client = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": KEY}, timeout=30)
+        self.wait(lambda m: True)
+
+    def wait(self, ok: Any, timeout: float = 120) -> dict[str, Any]:
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                r = self.client.get("/v1/model")
+                if r.status_code == 200 and ok(r.json()):
+                    return dict(r.json())
+            except Exception:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > end:
+                raise RuntimeError(f"the service did not get ready; see {self.log}")
+            time.sleep(0.3)
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        r = self.client.post(path, json=body)
+        r.raise_for_status()
+        return dict(r.json())
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+
+
+def truth_numbers(s: Any, world: Path, day: date) -> dict[str, Any]:
+    """Ground truth of night D's decisions: who challenged which takeovers and legit logins."""
+    import pandas as pd
+    import pyarrow.compute as pc
+
+    from ato import deltars
+    from ato.tables import DECISIONS
+
+    dec = deltars.read(s, "gold", DECISIONS, ["event_id", "action", "model_action", "shadow_action", "fallback_level"],
+                       pc.field("decided_date") == pc.scalar(day)).to_pandas()
+    truth = pd.read_parquet(world / "login_truth.parquet", columns=["event_id", "attack_type", "outcome"])
+    m = dec.merge(truth, on="event_id", how="left")
+    ok = m[m["outcome"] == "success"]
+    groups = {"mimicry": ok["attack_type"] == "mimicry",
+              "other_attacks": ok["attack_type"].notna() & (ok["attack_type"] != "mimicry"),
+              "legit": ok["attack_type"].isna()}
+    out: dict[str, Any] = {"decisions": len(dec), "level_0_share": round(float((dec["fallback_level"] == 0).mean()), 4)}
+    for name, mask in groups.items():
+        g = ok[mask]
+        out[f"{name}_n"] = len(g)
+        out[f"{name}_challenged"] = round(float((g["action"] != "allow").mean()), 4) if len(g) else None
+        out[f"{name}_model_challenged"] = round(float((g["model_action"] != "allow").mean()), 4) if len(g) else None
+        sh = g[g["shadow_action"].notna()]
+        out[f"{name}_shadow_challenged"] = round(float((sh["shadow_action"] != "allow").mean()), 4) if len(sh) else None
+    return out
+
+
+def monitor_numbers(s: Any, day: date, champion: str | None) -> dict[str, Any]:
+    """What the monitor wrote for day D on night D."""
+    import pyarrow.compute as pc
+
+    from ato import deltars
+    from ato.tables import BUSINESS_DAILY, DRIFT_DAILY
+
+    on_day = pc.field("decided_date") == pc.scalar(day)
+    b = deltars.read(s, "gold", BUSINESS_DAILY, where=on_day).to_pandas()
+    d = deltars.read(s, "gold", DRIFT_DAILY, where=on_day).to_pandas()
+    mine = d[(d["model_version"] == champion) & (d["kind"] == "feature")]
+    score = d[(d["model_version"] == champion) & (d["kind"] == "score")]
+    row = b.iloc[0] if len(b) else None
+    return {"est_recall": None if row is None else round(float(row["est_recall_challenged"]), 4),
+            "drifted_features": int(mine["drifted"].sum()), "score_psi": round(float(score["psi"].iloc[0]), 4)
+            if len(score) else None,
+            "top_drift": mine.sort_values("psi", ascending=False)["name"].head(4).tolist()}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--root", type=Path, help="working folder (default: data/tactic-shift or data/tactic-stable)")
+    ap.add_argument("--stable", action="store_true", help="the same world without the shift (the false-alarm check)")
+    ap.add_argument("--first", type=int, default=36, help="first night, as a day index of the world (default 36)")
+    ap.add_argument("--nights", type=int, default=19, help="nights to run (default 19)")
+    ap.add_argument("--cooldown", type=int, default=3, help="monitor.retrain_cooldown_days for the run (default 3)")
+    ap.add_argument("--accounts", type=int, help="override the scenario's accounts (smoke runs)")
+    ap.add_argument("--port", type=int, default=8061)
+    a = ap.parse_args()
+    root = (a.root or ROOT / ("data/tactic-stable" if a.stable else "data/tactic-shift")).resolve()
+    os.environ.update(environment(root, a.cooldown))
+
+    from ato.model import registry
+    from ato.model.train_and_register import train_and_register
+    from ato.monitoring.shadow import compare_live, promote, shadow_rows
+    from ato.monitoring.trigger import check_retrain
+    from ato.nightly import date_range, run_nightly
+    from ato.online.replay.feed import replay_day
+    from ato.settings import load_settings
+    from ato.simulator.config import load_simulator_config
+    from ato.simulator.run import simulate
+    from ato.spark.session import get_spark
+
+    cfg = load_simulator_config(ROOT / "conf/scenarios/tactic_shift.yaml",
+                                **({"accounts": a.accounts} if a.accounts else {}))
+    if a.stable:
+        cfg = cfg.model_copy(update={"shift": cfg.shift.model_copy(update={"day": None})})
+    start = cfg.start
+    first, last = start + timedelta(days=a.first), start + timedelta(days=a.first + a.nights - 1)
+    shift_day = None if cfg.shift.day is None else start + timedelta(days=cfg.shift.day)
+    s = load_settings()
+    t0 = time.perf_counter()
+    if not (root / "all/world/login_truth.parquet").exists():
+        shutil.rmtree(root, ignore_errors=True)
+        print(f"simulating {cfg.accounts} accounts x {cfg.days} days (shift: {shift_day or 'none'}) ...", flush=True)
+        simulate(cfg, root / "all/spool", root / "all/world")
+    spark = get_spark(s, "ato-tactic-shift")
+    nights_file = root / "nights.jsonl"
+    done = {json.loads(x)["night"] for x in nights_file.read_text().splitlines()} if nights_file.exists() else set()
+    if registry.champion(s) is None:
+        arrive(root, None, first - timedelta(days=1))
+        print(f"bootstrap: ingest and backfill {start} .. {first - timedelta(days=1)} ...", flush=True)
+        run_nightly(s, date_range(start, first - timedelta(days=1)), BOOT_STEPS, spark_factory=lambda: spark)
+        res = train_and_register(s, first - timedelta(days=1), promote=True, reason="bootstrap")
+        print(f"bootstrap champion {res.version}: {res.verdict}  ({time.perf_counter() - t0:.0f} s)", flush=True)
+    svc = Service(root, a.port)
+    warm = not done
+    try:
+        for day in date_range(first, last):
+            if day.isoformat() in done:
+                continue
+            n0 = time.perf_counter()
+            row: dict[str, Any] = {"night": day.isoformat(), "shifted": shift_day is not None and day >= shift_day}
+            arrive(root, day, day)
+            run_nightly(s, [day], ("ingest",), spark_factory=lambda: spark)
+            champ, shadow = registry.champion(s), registry.challenger(s)
+            want = (champ, shadow if shadow != champ else None, (day - timedelta(days=1)).isoformat())
+            svc.wait(lambda m, w=want: (m["model_version"], m["shadow_version"], m["snapshot_as_of"]) == w)
+            r0 = time.perf_counter()
+            replay_day(svc.post, s, day, lambda b: True, warm_up=warm)
+            warm = False
+            row["replay_s"] = round(time.perf_counter() - r0, 1)
+            run_nightly(s, [day], NIGHT_STEPS, spark_factory=lambda: spark)
+            row |= {"champion": champ, "shadow": shadow, **truth_numbers(s, root / "all/world", day),
+                    **monitor_numbers(s, day, champ)}
+            if shadow is not None and shadow != champ:
+                row["live"] = compare_live(shadow_rows(s, shadow, champ), s)
+                try:
+                    row["promoted"] = {"version": shadow, "why": promote(s, shadow).why}
+                except registry.PromotionRefused as e:
+                    row["promotion_refused"] = str(e)
+            check = check_retrain(s, day)
+            row["check"] = check.as_dict()
+            if check.retrain:
+                res = train_and_register(s, day, promote=True, shadow=True, reason="; ".join(check.reasons))
+                row["retrained"] = {"version": res.version, "promoted": bool(res.verdict and res.verdict.promote),
+                                    "why": res.verdict.why if res.verdict else None,
+                                    "shadow": registry.challenger(s) == res.version}
+            row["seconds"] = round(time.perf_counter() - n0, 1)
+            with nights_file.open("a") as f:
+                f.write(json.dumps(row, default=str) + "\n")
+            print(line(row), flush=True)
+    finally:
+        svc.close()
+    summary(nights_file, shift_day, s)
+    print(f"\ntotal {time.perf_counter() - t0:.0f} s; nights: {nights_file}")
+    return 0
+
+
+def pct(v: Any) -> str:
+    return "   -  " if v is None else f"{v:6.1%}"
+
+
+def line(r: dict[str, Any]) -> str:
+    what = []
+    if r.get("promoted"):
+        what.append(f"PROMOTED {r['promoted']['version']}")
+    if r.get("retrained"):
+        what.append(f"retrain -> {r['retrained']['version']} ({'shadow' if r['retrained']['shadow'] else 'not shadowed'})")
+    elif r["check"].get("held_back"):
+        what.append("trigger held back (cool-down)")
+    return (f"{r['night']} {'S' if r['shifted'] else ' '} champion {r['champion']} | new tactic "
+            f"{r['mimicry_n']:>3} answer {pct(r['mimicry_challenged'])} model {pct(r['mimicry_model_challenged'])} "
+            f"shadow {pct(r['mimicry_shadow_challenged'])} | other attacks {pct(r['other_attacks_challenged'])} | legit "
+            f"challenged {pct(r['legit_challenged'])} | drifted {r['drifted_features']:>2}, est. recall "
+            f"{pct(r['est_recall'])} | {'; '.join(what) or '-'} ({r['seconds']:.0f} s)")
+
+
+def summary(nights_file: Path, shift_day: date | None, s: Any) -> None:
+    rows = [json.loads(x) for x in nights_file.read_text().splitlines()]
+    print("\n" + "\n".join(line(r) for r in rows))
+    flagged = [r["night"] for r in rows if r["check"]["reasons"]]
+    triggered = [r["night"] for r in rows if r.get("retrained")]
+    promoted = [(r["night"], r["promoted"]["version"]) for r in rows if r.get("promoted")]
+    print(f"\nshift starts: {shift_day or 'never (stable world)'}")
+    print(f"nights the monitor found a reason to retrain: {flagged or 'none'}")
+    print(f"retrains triggered (after the cool-down): {triggered or 'none'}")
+    print(f"promotions on live evidence: {promoted or 'none'}")
+    if shift_day is not None and flagged:
+        lag = (date.fromisoformat(flagged[0]) - shift_day).days
+        print(f"flagged {lag} day(s) after the shift started (goal: within 3)")
+    for r in rows:
+        if r.get("check", {}).get("reasons"):
+            print(f"  {r['night']}: {'; '.join(r['check']['reasons'])}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
