@@ -7,7 +7,8 @@
 3. every night D from --first: D's spool files arrive and are ingested; one `ato serve` (kept up
    for the whole run: shadow scoring on, replay clock, reloads every second) scores every login of D
    on snapshot D-1 as the login backend would send it; the nightly steps of D run (decisions,
-   monitor, validate, aggregates, training, gate, actions, publish, report); then what the DAGs run
+   monitor, validate, aggregates, training, gate, actions, publish; the report once, for the last
+   night); then what the DAGs run
    after `monitor`: `ato monitor check` (a due retrain records its trigger), and when due what
    ato_retrain runs on the asset event, `ato train --date D --shadow --reason <the trigger's
    reasons>`; when a challenger is in shadow, `ato promote <it> --require-live` first.
@@ -38,7 +39,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "tactic-shift-key"
-NIGHT_STEPS = ("decisions", "monitor", "validate", "aggregates", "training", "gate", "actions", "publish", "report")
+NIGHT_STEPS = ("decisions", "monitor", "validate", "aggregates", "training", "gate", "actions", "publish")
 BOOT_STEPS = ("ingest", "validate", "aggregates", "training", "gate", "actions", "publish")
 
 
@@ -246,7 +247,9 @@ def main() -> int:
             print(line(row), flush=True)
     finally:
         svc.close()
+    report = run_nightly(s, [last], ("report",)).report  # the monitoring time series, champion vs shadow
     summary(nights_file, shift_day, s)
+    print(f"nightly report: {report}")
     print(f"\ntotal {time.perf_counter() - t0:.0f} s; nights: {nights_file}")
     return 0
 

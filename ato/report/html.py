@@ -31,6 +31,9 @@ class Page:
     def text(self, text: str) -> None:
         self.parts.append(f"<p>{html.escape(text)}</p>")
 
+    def link(self, text: str, href: str) -> None:
+        self.parts.append(f'<p><a href="{html.escape(href)}">{html.escape(text)}</a></p>')
+
     def table(self, header: Sequence[str], rows: Sequence[Sequence[Any]], flag_col: int | None = None) -> None:
         """A table; with `flag_col`, a cell that is False is shown as a failure."""
         out = ["<table><tr>", *[f"<th>{html.escape(str(h))}</th>" for h in header], "</tr>"]

@@ -1,11 +1,13 @@
 """The nightly report for as-of date D: gate verdicts, monitoring (business metrics over time,
 estimated vs realised recall, per model version and fallback level), input volume and quarantine per day,
-snapshot feature distributions, the training set's labels and its strongest stuffing signal.
+snapshot feature distributions, the training set's labels and its strongest stuffing signal, and a
+link to the day's per-feature drift page (Evidently, `ato.report.evidently_pages`).
 Reads the lake through DuckDB (no JVM); written to `<paths.reports>/nightly-<D>.html`.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -13,6 +15,8 @@ from ato.report.drift import drift_section
 from ato.report.html import Page
 from ato.report.monitoring import monitoring_section, shadow_section
 from ato.settings import Settings
+
+log = logging.getLogger("ato.report")
 
 
 def _plt() -> object:
@@ -22,6 +26,21 @@ def _plt() -> object:
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _drift_pages(settings: Settings, page: Page, as_of: date) -> None:
+    """Evidently's per-feature page of the day, linked (a failure there never stops the report)."""
+    from ato.report.evidently_pages import SAMPLE, write_drift_page
+
+    try:
+        path = write_drift_page(settings, as_of)
+    except Exception as exc:  # the page is a picture; the numbers are gold/drift_daily's
+        log.error("Evidently drift page failed: %s: %s", type(exc).__name__, exc)
+        page.text(f"per-feature drift page: failed ({type(exc).__name__}; see the log)")
+        return
+    if path is not None:
+        page.link(f"per-feature drift page of {as_of} (Evidently, up to {SAMPLE:,} of the champion's decisions "
+                  "against its reference)", path.name)
 
 
 def build_nightly_report(settings: Settings, as_of: date) -> Path:
@@ -47,6 +66,7 @@ def build_nightly_report(settings: Settings, as_of: date) -> Path:
     monitoring_section(page, con, plt, views, as_of)
     shadow_section(page, con, plt, views, as_of)
     drift_section(page, con, plt, views, as_of, settings.monitor.psi_threshold, settings.monitor.min_decisions)
+    _drift_pages(settings, page, as_of)
 
     page.heading("Input: logins per day and quarantined share (last 30 days)")
     vol = con.sql(f"""SELECT event_date, count(*) FROM silver_logins WHERE event_date BETWEEN DATE '{lo}' AND DATE '{d}'

@@ -81,22 +81,49 @@ def feature_drift(spark: SparkSession, settings: Settings, night: date) -> list[
     return rows
 
 
-def attack_mix(spark: SparkSession, settings: Settings, night: date) -> list[dict[str, Any]]:
-    """Reason codes and guardrails among challenged logins of `night` against the day before."""
+NEW_NETWORK_DAYS = 7  # a challenged login's IP is "new" when no login from it was challenged in this many days before
+
+
+def _new_networks(challenged: DataFrame, day: date) -> dict[str, int]:
+    """Challenged logins of `day` from IPs with (new) or without (seen) a challenged login in the
+    `NEW_NETWORK_DAYS` days before it."""
     from pyspark.sql import functions as F
 
-    dec = (lake.read(spark, settings.table_path("gold", DECISIONS))
-           .where(F.col("decided_date").isin(night, night - timedelta(days=1)) & (F.col("action") != "allow")))
+    cur = challenged.where(F.col("decided_date") == F.lit(day)).where(F.col("ip_hash").isNotNull())
+    before = (challenged.where(F.col("decided_date").between(F.lit(day - timedelta(days=NEW_NETWORK_DAYS)),
+                                                             F.lit(day - timedelta(days=1))))
+              .select("ip_hash").distinct().withColumn("seen", F.lit(True)))
+    rows = cur.join(before, "ip_hash", "left").groupBy(F.coalesce("seen", F.lit(False)).alias("seen")).count().collect()
+    return {("seen" if r[0] else "new"): int(r[1]) for r in rows}
+
+
+def attack_mix(spark: SparkSession, settings: Settings, night: date) -> list[dict[str, Any]]:
+    """Among challenged logins of `night` against the day before: the mix of reason codes, of
+    guardrails, of user agents (browser family / OS from the audited vector) and of new vs seen
+    networks (IPs without a challenged login in the week before)."""
+    from pyspark.sql import functions as F
+
+    yesterday = night - timedelta(days=1)
+    challenged = (lake.read(spark, settings.table_path("gold", DECISIONS))
+                  .where(F.col("decided_date").between(F.lit(yesterday - timedelta(days=NEW_NETWORK_DAYS)), F.lit(night))
+                         & (F.col("action") != "allow")))
+    dec = challenged.where(F.col("decided_date").isin(night, yesterday))
+    ua = F.concat_ws("/", F.coalesce(F.get_json_object("features_json", "$.ua_family"), F.lit("?")),
+                     F.coalesce(F.get_json_object("features_json", "$.os_family"), F.lit("?")))
+    keyed = {"reasons": F.explode("reasons"), "guardrails": F.explode("guardrails"), "user_agents": ua}
     rows = []
-    for col in ("reasons", "guardrails"):
-        mix: dict[date, dict[str, int]] = {night: {}, night - timedelta(days=1): {}}
-        for d, k, n in dec.select("decided_date", F.explode(col).alias("k")).groupBy("decided_date", "k").count().collect():
-            mix[d][k] = int(n)
-        p, tvd = mix_shift(mix[night], mix[night - timedelta(days=1)])
+    for col in (*keyed, "networks"):
+        mix: dict[date, dict[str, int]] = {night: {}, yesterday: {}}
+        if col == "networks":
+            mix = {d: _new_networks(challenged, d) for d in mix}
+        else:
+            for d, k, n in dec.select("decided_date", keyed[col].alias("k")).groupBy("decided_date", "k").count().collect():
+                mix[d][k] = int(n)
+        p, tvd = mix_shift(mix[night], mix[yesterday])
         rows.append({"decided_date": night, "model_version": "*", "kind": "attack_mix", "name": col, "psi": p,
                      "ks": None, "tvd": tvd, "n": sum(mix[night].values()), "missing_ref": None, "missing_cur": None,
                      "drifted": bool(p == p and p > settings.monitor.psi_threshold
-                                     and min(sum(mix[night].values()), sum(mix[night - timedelta(days=1)].values()))
+                                     and min(sum(mix[night].values()), sum(mix[yesterday].values()))
                                      >= settings.monitor.min_decisions)})
     return rows
 

@@ -162,7 +162,11 @@ def test_model_performance_daily_equals_an_independent_duckdb_computation(
     counts = np.bincount(bin_numeric(np.array([np.nan if v is None else v for v in vals], float), entry["edges"]),
                          minlength=len(entry["edges"]) + 2)
     assert v2.loc[SHIFTED, "psi"] == pytest.approx(psi(entry["shares"], counts))
-    assert set(drift.loc[drift["kind"] == "attack_mix", "name"]) == {"reasons", "guardrails"}
+    mix = drift[drift["kind"] == "attack_mix"].set_index("name")
+    assert set(mix.index) == {"reasons", "guardrails", "user_agents", "networks"}
+    challenged = [d for d in day if d["action"] != "allow"]
+    assert mix.loc["user_agents", "n"] == len(challenged) > 0
+    assert mix.loc["networks", "n"] == sum(1 for d in challenged if d["ip_hash"])
 
     out = run_monitor(spark, s, NIGHT)
     assert out["decision_days"] == 6 and out["rows"][BUSINESS_DAILY] == 6

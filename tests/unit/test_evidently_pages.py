@@ -1,0 +1,62 @@
+"""The per-feature drift page (Evidently) of a day: the champion's audited vectors of the day
+against the reference stored with it, drawn on a sample; none without enough decisions."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from ato import deltars
+from ato.decisions import SCHEMA
+from ato.features.columns import CATEGORICAL_FEATURES, FEATURES
+from ato.monitoring.drift import SCORE, reference, write_reference
+from ato.report.evidently_pages import reference_frame, write_drift_page
+from ato.tables import DECISIONS
+from tests.conftest import make_settings
+
+pytestmark = pytest.mark.unit
+DAY = date(2026, 9, 10)
+
+
+def vectors(n: int, rng: np.random.Generator, shift: float = 0.0) -> pd.DataFrame:
+    df = pd.DataFrame({f: rng.poisson(2.0, n).astype(float) for f in FEATURES if f not in CATEGORICAL_FEATURES})
+    for f in CATEGORICAL_FEATURES:
+        df[f] = rng.choice(["a", "b", "c"], n)
+    df["ip_failures_24h"] += shift * rng.poisson(6.0, n)
+    return df
+
+
+def test_a_drift_page_for_the_champion_on_a_sample(tmp_path: Path) -> None:
+    s = make_settings(tmp_path, ATO_MODEL_DIR=str(tmp_path / "models"), ATO_PATHS__REPORTS=str(tmp_path / "reports"),
+                      ATO_MONITOR__MIN_DECISIONS="500")
+    rng = np.random.default_rng(3)
+    ref_rows = vectors(3000, rng)
+    ref = reference(ref_rows, FEATURES, CATEGORICAL_FEATURES, rng.random(3000))
+    folder = tmp_path / "models" / "v1"
+    folder.mkdir(parents=True)
+    write_reference(folder, ref)
+    (tmp_path / "models" / "champion").write_text(json.dumps({"version": "v1"}))
+
+    drawn = reference_frame(ref, 4000)
+    assert set(drawn.columns) == {*FEATURES, SCORE}
+    assert drawn["logins_30d"].mean() == pytest.approx(ref_rows["logins_30d"].mean(), rel=0.1)
+    assert set(drawn["outcome"].dropna()) <= {"a", "b", "c", "(other)"}
+
+    assert write_drift_page(s, DAY) is None, "no decisions yet"
+    cur = vectors(800, rng, shift=1.0)
+    rows = [{"decision_id": f"d{i}", "decided_at": pd.Timestamp("2026-09-10T10:00:00Z"), "account_id": "a",
+             "action": "allow", "fallback_level": 0, "model_version": "v1", "risk_score": float(rng.random()),
+             "features_json": json.dumps(r), "decided_date": DAY} for i, r in enumerate(cur.to_dict("records"))]
+    deltars.write(s, "gold", DECISIONS, pa.Table.from_pylist(rows[:400], schema=SCHEMA), partition_by=["decided_date"])
+    assert write_drift_page(s, DAY) is None, "400 decisions: under monitor.min_decisions"
+    deltars.write(s, "gold", DECISIONS, pa.Table.from_pylist(rows[400:], schema=SCHEMA), partition_by=["decided_date"])
+    page = write_drift_page(s, DAY)
+    assert page is not None and page.name == "drift-2026-09-10.html"
+    text = page.read_text()
+    assert len(text) > 50_000 and "ip_failures_24h" in text and "logins_30d" in text
