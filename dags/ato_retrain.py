@@ -4,8 +4,10 @@
 why (the reasons of the asset events that triggered the run, else "weekly schedule or by hand") >>
 train (ato train --date D: matured logins up to D minus the label maturity, rolling-origin
 choices, calibrated tiers, fallback model, baselines, registry entry and HTML report) >>
-promote (only if the new version beats the champion on the same test window; a refusal is
-logged as a verdict and the champion stays). Trigger it by hand with
+promote (only if the new version beats the champion on the same test window, and with
+model.promote_require_live only once it was not worse in shadow on live traffic; a refusal is
+logged as a verdict, the champion stays and the new version is the shadow challenger that serving
+scores beside it when serving.shadow is on). Trigger it by hand with
 `airflow dags trigger ato_retrain`. Wiring only; nothing heavy is imported here.
 """
 
@@ -48,7 +50,8 @@ def ato_retrain() -> None:
     @task.bash(cwd=PROJECT)
     def train(reason: str) -> str:
         # XCom: its --json document (one stdout line); the reason is kept with the version.
-        return ato("train", "--date", "{{ ds }}", "--json", "--reason", reason)
+        # --shadow: a version the promote task refuses becomes the shadow challenger (ato shadow)
+        return ato("train", "--date", "{{ ds }}", "--json", "--shadow", "--reason", reason)
 
     @task.bash(cwd=PROJECT, retries=0)  # a refusal is a verdict, not a glitch
     def promote(trained: str) -> str:

@@ -98,7 +98,7 @@ def test_tasks_hand_json_documents_on_and_submit_spark_steps_when_configured(tmp
     assert cmd["aggregates"].endswith("spark_jobs/nightly.py --date '{{ ds }}' --steps aggregates --json")
     assert cmd["publish"].endswith("-m ato.cli nightly --date '{{ ds }}' --steps publish")
     assert "spark_jobs/nightly.py" in cmd["gate"] and """--versions-before '{"gold/x": 3}'""" in cmd["gate"]
-    assert cmd["train"].endswith("-m ato.cli train --date '{{ ds }}' --json --reason 'drift: the score drifted'")
+    assert cmd["train"].endswith("-m ato.cli train --date '{{ ds }}' --json --shadow --reason 'drift: the score drifted'")
     assert cmd["retrain_check"].endswith("-m ato.cli monitor check --date '{{ ds }}' --json")
     # ato_retrain runs weekly or when the nightly's request_retrain updates the asset.
     assert cmd["retrain_schedule"] == "AssetOrTimeSchedule"
