@@ -166,8 +166,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--root", type=Path, help="working folder (default: data/tactic-shift or data/tactic-stable)")
     ap.add_argument("--stable", action="store_true", help="the same world without the shift (the false-alarm check)")
-    ap.add_argument("--first", type=int, default=36, help="first night, as a day index of the world (default 36)")
-    ap.add_argument("--nights", type=int, default=19, help="nights to run (default 19)")
+    ap.add_argument("--first", type=int, default=37, help="first night, as a day index of the world (default 37)")
+    ap.add_argument("--nights", type=int, default=14, help="nights to run (default 14)")
     ap.add_argument("--cooldown", type=int, default=3, help="monitor.retrain_cooldown_days for the run (default 3)")
     ap.add_argument("--accounts", type=int, help="override the scenario's accounts (smoke runs)")
     ap.add_argument("--port", type=int, default=8061)
@@ -176,6 +176,7 @@ def main() -> int:
     os.environ.update(environment(root, a.cooldown))
 
     from ato.model import registry
+    from ato.model.data import NotEnoughData
     from ato.model.train_and_register import train_and_register
     from ato.monitoring.shadow import compare_live, promote, shadow_rows
     from ato.monitoring.trigger import check_retrain
@@ -237,10 +238,14 @@ def main() -> int:
             check = check_retrain(s, day)
             row["check"] = check.as_dict()
             if check.retrain:
-                res = train_and_register(s, day, promote=True, shadow=True, reason="; ".join(check.reasons))
-                row["retrained"] = {"version": res.version, "promoted": bool(res.verdict and res.verdict.promote),
-                                    "why": res.verdict.why if res.verdict else None,
-                                    "shadow": registry.challenger(s) == res.version}
+                try:
+                    res = train_and_register(s, day, promote=True, shadow=True, reason="; ".join(check.reasons))
+                except NotEnoughData as e:  # the retrain task would fail; the champion stays
+                    row["retrain_failed"] = str(e)
+                else:
+                    row["retrained"] = {"version": res.version, "promoted": bool(res.verdict and res.verdict.promote),
+                                        "why": res.verdict.why if res.verdict else None,
+                                        "shadow": registry.challenger(s) == res.version}
             row["seconds"] = round(time.perf_counter() - n0, 1)
             with nights_file.open("a") as f:
                 f.write(json.dumps(row, default=str) + "\n")
@@ -264,6 +269,8 @@ def line(r: dict[str, Any]) -> str:
         what.append(f"PROMOTED {r['promoted']['version']}")
     if r.get("retrained"):
         what.append(f"retrain -> {r['retrained']['version']} ({'shadow' if r['retrained']['shadow'] else 'not shadowed'})")
+    elif r.get("retrain_failed"):
+        what.append(f"retrain failed: {r['retrain_failed']}")
     elif r["check"].get("held_back"):
         what.append("trigger held back (cool-down)")
     return (f"{r['night']} {'S' if r['shifted'] else ' '} champion {r['champion']} | new tactic "
