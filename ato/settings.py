@@ -134,7 +134,9 @@ class MonitorConf(_Section):
                                                        "logins of a replay drift on every feature).")
     retrain_drifted_features: int = Field(5, ge=1, description="Retrain trigger: this many of the champion's features "
                                                                "drifted on the night (or its score drifted).")
-    recall_days: int = Field(3, ge=1, description="Retrain trigger: days averaged for estimated and realised recall.")
+    recall_days: int = Field(3, ge=1, description="Retrain trigger: days pooled for estimated and realised recall "
+                                                  "(a full window of them: a single day's estimate swings with "
+                                                  "that day's attacks).")
     retrain_recall_drop: float = Field(0.1, gt=0, le=1, description="Retrain trigger: estimated or realised recall of "
                                                                      "challenges this far below the champion's expected.")
     mature_share: float = Field(0.8, gt=0, le=1, description="Retrain trigger: realised recall only over days whose "

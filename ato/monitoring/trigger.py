@@ -89,7 +89,9 @@ def check_retrain(settings: Settings, night: date, record: bool = True) -> Retra
         est = (recent.groupby("decided_date")[["est_ato_challenged", "est_ato", "calibrated"]].sum().sort_index()
                .tail(m.recall_days))
         out.numbers["calibrated_decisions"] = int(est["calibrated"].sum()) if len(est) else 0
-        if len(est) and est["calibrated"].sum() >= m.min_decisions:
+        out.numbers["estimate_days"] = len(est)
+        # a full window only: one day's ratio swings with that day's attacks (a quiet day is "low recall")
+        if len(est) == m.recall_days and est["calibrated"].sum() >= m.min_decisions:
             value = float(pooled(est, settings.costs)["est_recall_challenged"])
             out.numbers["estimated_recall"] = value
             if value < expected - m.retrain_recall_drop:
@@ -99,7 +101,8 @@ def check_retrain(settings: Settings, night: date, record: bool = True) -> Retra
     if expected is not None and not business.empty:
         mature = business[(business["decided_date"] <= night) & (business["label_maturity"] >= m.mature_share)
                           & (business["ato"] > 0)].sort_values("decided_date").tail(m.recall_days)
-        if len(mature):
+        out.numbers["realised_days"] = len(mature)
+        if len(mature) == m.recall_days:
             value = float(pooled(mature, settings.costs)["recall_challenged"])
             out.numbers["realised_recall"] = value
             if value < expected - m.retrain_recall_drop:

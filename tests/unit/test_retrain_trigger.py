@@ -59,6 +59,23 @@ def test_an_estimate_on_few_decisions_triggers_nothing(tmp_path: Path) -> None:
     assert not v.retrain and v.numbers["calibrated_decisions"] == 300 and "estimated_recall" not in v.numbers
 
 
+def test_recall_is_judged_on_a_full_window_of_days_only(tmp_path: Path) -> None:
+    """The first nights of a champion have one or two days of estimates: a quiet day reads as low
+    recall (few high scores to challenge), so nothing is judged until recall_days are there."""
+    s = _settings(tmp_path)
+    _night(s, drifted=0, score_drift=False, est=0.2, realised=0.2)
+    for table in (PERFORMANCE_DAILY, BUSINESS_DAILY):
+        rows = deltars.read(s, "gold", table).to_pandas()
+        keep = rows["decided_date"] >= NIGHT - timedelta(days=1)
+        if table == BUSINESS_DAILY:  # two matured days only
+            keep = rows["decided_date"].isin([NIGHT - timedelta(days=5), NIGHT - timedelta(days=6)])
+        _write(s, table, rows[keep].to_dict("records"))
+    v = check_retrain(s, NIGHT)
+    assert not v.retrain and not v.reasons
+    assert (v.numbers["estimate_days"], v.numbers["realised_days"]) == (2, 2)
+    assert "estimated_recall" not in v.numbers and "realised_recall" not in v.numbers
+
+
 def test_a_stable_night_triggers_nothing(tmp_path: Path) -> None:
     s = _settings(tmp_path)
     _night(s, drifted=2, score_drift=False, est=0.78, realised=0.8)
