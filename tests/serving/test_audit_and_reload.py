@@ -10,7 +10,7 @@ import shutil
 import signal
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -38,19 +38,19 @@ def test_audit_log_keeps_every_acknowledged_decision_through_a_crash(
             ids.append(r.json()["decision_id"])
     a.proc.send_signal(signal.SIGKILL)  # no shutdown hook runs
     a.proc.wait()
-    today = datetime.now(UTC).date()
-    table, files, bad = read_audit(a.settings, today)
+    day = date(2026, 8, 6)  # the requests' event day: a replayed decision is filed under it (clock: replay)
+    table, files, bad = read_audit(a.settings, day)
     assert files == 1 and bad == 0 and sorted(table.column("decision_id").to_pylist()) == sorted(ids)
     text = "\n".join(p.read_text() for p in Path(a.settings.serving.audit_dir).rglob("*.jsonl"))
     assert "20.0.1.7" not in text and "dev-test-1" not in text, "no raw IP or device id in the audit log"
-    first = load_decisions(a.settings, today)
-    again = load_decisions(a.settings, today)
+    first = load_decisions(a.settings, day)
+    again = load_decisions(a.settings, day)
     assert first.rows == again.rows == 40 and first.by_level == {0: 40}
     from ato import deltars
     from ato.tables import DECISIONS
 
     gold = deltars.read(a.settings, "gold", DECISIONS).to_pandas()
-    assert len(gold[gold["decided_date"] == today]) == 40, "re-loading a day replaces it"
+    assert len(gold[gold["decided_date"] == day]) == 40, "re-loading a day replaces it"
     def strict(c: str) -> None:
         raise AssertionError(f"features_json holds {c}: not strict JSON")
 
