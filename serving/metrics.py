@@ -54,6 +54,7 @@ class Metrics:
         self._triggers: set[str] = set()
         self._decided: dict[tuple[str, str], tuple[Any, Any]] = {}
         self._responded: dict[tuple[str, str], Any] = {}
+        self._shadowed: dict[str, Any] = {}
 
     def decided(self, action: str, level: str, seconds: float) -> None:
         """One decision: its latency and its count (the labelled children looked up once per pair)."""
@@ -69,6 +70,13 @@ class Metrics:
         c = self._responded.get(key)
         if c is None:
             c = self._responded[key] = self.responses.labels(*key)
+        c.inc()
+
+    def shadowed(self, result: str) -> None:
+        """One level-0 decision with a shadow loaded: `same`, `other` or `skipped` (child looked up once)."""
+        c = self._shadowed.get(result)
+        if c is None:
+            c = self._shadowed[result] = self.shadow.labels(result)
         c.inc()
 
     def set_speed(self, stats: dict[str, int]) -> None:

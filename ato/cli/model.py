@@ -87,7 +87,7 @@ def _champion_change(action: str, args: argparse.Namespace) -> int:
 def _shadow(args: argparse.Namespace) -> int:
     """`ato shadow V` sets the challenger, `--off` clears it; alone, shows it with its live record."""
     from ato.model import registry
-    from ato.monitoring.shadow import compare_live, live_verdict, shadow_rows
+    from ato.monitoring.shadow import compare_live, judge, shadow_rows
 
     s = load_settings()
     try:
@@ -98,9 +98,9 @@ def _shadow(args: argparse.Namespace) -> int:
     version, champ = registry.challenger(s), registry.champion(s)
     doc: dict[str, Any] = {"challenger": version, "champion": champ, "serving_shadow_on": s.serving.shadow}
     if version is not None:
-        rows = shadow_rows(s, version, champ)
-        v = live_verdict(rows, s)
-        doc |= {"live": compare_live(rows, s), "not_worse": v.promote, "why": v.why}
+        live = compare_live(shadow_rows(s, version, champ), s)
+        v = judge(live, s)
+        doc |= {"live": live, "not_worse": v.promote, "why": v.why}
     if wants_json(args):
         emit(doc)
         return 0

@@ -45,8 +45,12 @@ def compare_live(rows: pd.DataFrame, settings: Settings) -> dict[str, Any]:
 
 def live_verdict(rows: pd.DataFrame, settings: Settings) -> Verdict:
     """Not worse on live traffic (module docstring), with the numbers that decided it."""
-    m, c = settings.model, compare_live(rows, settings)
-    ch, sh = c["champion"], c["shadow"]
+    return judge(compare_live(rows, settings), settings)
+
+
+def judge(c: dict[str, Any], settings: Settings) -> Verdict:
+    """`live_verdict` on the pooled comparison `compare_live` gave."""
+    m, ch, sh = settings.model, c["champion"], c["shadow"]
     if c["takeovers"] < m.live_min_takeovers:
         return Verdict(False, f"not enough live evidence: {c['takeovers']} labelled takeovers over {c['days']} days "
                               f"of shadow scoring (model.live_min_takeovers {m.live_min_takeovers})")

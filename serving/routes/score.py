@@ -62,9 +62,9 @@ async def answer(rt: Runtime, attempt: dict[str, Any], key: str | None) -> tuple
     if d.store_error:
         m.store_errors.labels(d.store_error).inc()
     if d.shadow is not None:
-        m.shadow.labels("same" if d.shadow.action == d.model_action else "other").inc()
+        m.shadowed("same" if d.shadow.action == d.model_action else "other")
     elif d.fallback_level == 0 and decider.models.shadow is not None:
-        m.shadow.labels("skipped").inc()
+        m.shadowed("skipped")
     for g in d.guardrails:
         m.guardrails.labels(g, level).inc()
     event_id = attempt["event_id"] or decision_id

@@ -64,7 +64,6 @@ class Decider:
         self._local_is_store = self.replica is None and isinstance(own, LocalSpeed)
         self.background = Background(self.breaker)  # store calls nobody waits for any more
         self._warned_at = -1e9
-        self.shadow_skipped = 0  # decisions too slow already for the shadow model
 
     async def decide(self, attempt: dict[str, Any], time_s: float, in_flight: int) -> Decision:
         """The chain's decision, then the policy on top of it."""
@@ -208,7 +207,6 @@ class Decider:
         """The challenger on the champion's vector, into `d.shadow` (never its answer). Skipped when the
         decision is already slow (and never under shedding: not called there); a failure is logged only."""
         if (time.perf_counter() - t0) * 1000 > self.conf.shadow_skip_after_ms:
-            self.shadow_skipped += 1
             return
         try:
             p, action, _ = models.shadow.score_row(vec)  # type: ignore[union-attr]

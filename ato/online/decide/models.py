@@ -24,17 +24,18 @@ class Models:
 
 
 def wanted(settings: Settings) -> tuple[str | None, str | None]:
-    """(champion, shadow) versions serving should hold now: the shadow only when switched on and not the champion."""
+    """(champion, shadow) versions serving should hold now: a shadow only when switched on, beside a
+    champion (it is scored where the champion's model decides) and not the champion itself."""
     version = champion(settings)
-    shadow = challenger(settings) if settings.serving.shadow else None
+    shadow = challenger(settings) if settings.serving.shadow and version is not None else None
     return version, (shadow if shadow != version else None)
 
 
 def load_models(settings: Settings) -> Models:
     rules = load_rules(rules_path(settings))
     version, shadow = wanted(settings)
-    shadow_model = load_bundle(registry_dir(settings) / shadow)["model"] if shadow else None
     if version is None:
-        return Models(None, None, None, rules, shadow if shadow_model else None, shadow_model)
+        return Models(None, None, None, rules)
+    shadow_model = load_bundle(registry_dir(settings) / shadow)["model"] if shadow else None
     scorers = load_bundle(registry_dir(settings) / version)
     return Models(version, scorers["model"], scorers.get("fallback"), rules, shadow, shadow_model)
