@@ -37,7 +37,10 @@ def run_dag(dag_id: str, day: str, home: Path, src: Settings, **extra: str) -> s
     subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
     out = subprocess.run([airflow, "dags", "test", dag_id, day], env=env, capture_output=True, text=True, timeout=900)
     log = out.stdout + out.stderr
-    assert out.returncode == 0 and "failed" not in log.lower().split("dagrun finished")[-1], log[-5000:]
+    if out.returncode != 0 or "failed" in log.lower().split("dagrun finished")[-1]:
+        (home / "dags-test.log").write_text(log)  # `dags test` keeps no task logs of its own
+        failed = [ln for ln in log.splitlines() if "state=failed" in ln or "Traceback" in ln or "rror" in ln]
+        raise AssertionError("\n".join(failed[-40:]) + f"\n... whole log: {home / 'dags-test.log'}\n" + log[-3000:])
     return log
 
 
