@@ -5,8 +5,10 @@ aggregates (30-day snapshots as of D) >> training_set >> quality_gate >> actions
 rows, no JVM) >> publish >> report;
 beside them, ingest >> decisions (the API's audit log of day D into gold/decisions) >> monitor
 (decisions joined with the labels known tonight: outcomes, daily performance and business
-metrics, drift) >> report, and monitor >> retrain_check (`ato monitor check`) >> request_retrain,
-which updates the asset `ato_retrain_request` (scheduling ato_retrain) only when a retrain is due.
+metrics, drift) >> report, and monitor >> promote_challenger (`ato promote --challenger
+--require-live`: the shadow challenger takes over once its live record is not worse; a refusal is
+a verdict) >> retrain_check (`ato monitor check`) >> request_retrain, which updates the asset
+`ato_retrain_request` (scheduling ato_retrain) only when a retrain is due.
 
 Wiring only: every task runs `ato nightly --date D --steps <step>` as its own process, so
 the scheduler never holds a JVM, and the logic is the `ato` package's (with spark.submit set,
@@ -61,6 +63,11 @@ def ato_nightly() -> None:
     def retrain_check() -> str:
         return ato("monitor", "check", "--date", "{{ ds }}", "--json")  # XCom: the verdict
 
+    @task.bash(cwd=PROJECT, retries=0)  # a refusal is a verdict (exit 3), not a glitch
+    def promote_challenger() -> str:
+        # the shadow challenger takes over once monitoring shows it not worse on live traffic
+        return f"{ato('promote', '--challenger', '--require-live', '--json')} || test $? -eq 3"
+
     @task(outlets=[Asset(RETRAIN_REQUEST)])
     def request_retrain(check: str) -> None:
         """An asset event (ato_retrain is scheduled on it) when monitoring says a retrain is due."""
@@ -74,8 +81,11 @@ def ato_nightly() -> None:
     # The API's audit log -> gold/decisions -> monitoring (and maybe a retrain request); publishing
     # never waits for them.
     monitor = ingest >> step("decisions") >> step("monitor")
+    # the challenger is judged first: a champion it replaces tonight is not judged on its predecessor's drift
     check = retrain_check()
-    monitor >> [report, check]
+    promoted = promote_challenger()
+    monitor >> [report, promoted]
+    promoted >> check
     request_retrain(check)  # type: ignore[arg-type]  # an XComArg resolves to the str at run time
     (ingest >> step("validate") >> versions >> step("training", task_id="training_set")
      >> quality_gate(versions) >> step("actions") >> step("publish") >> report)

@@ -70,17 +70,34 @@ def _champion_change(action: str, args: argparse.Namespace) -> int:
         if action == "promote":
             from ato.monitoring.shadow import promote
 
-            why = promote(s, args.version, True if args.require_live else None).why
-            msg = f"{args.version} is the champion: {why}"
+            version = _promotion_candidate(s, args)
+            if version is None:  # --challenger with none in shadow: nothing to decide
+                return _answer(args, {"action": action, "champion": before, "previous": before,
+                                   "why": "no shadow challenger"}, f"no shadow challenger; champion {before}")
+            why = promote(s, version, True if args.require_live else None).why
+            msg = f"{version} is the champion: {why}"
         else:
             why = f"rolled back from {before}"
             msg = f"champion rolled back to {registry.rollback(s)}"
     except registry.PromotionRefused as e:
         raise Refused(f"{action} refused: {e}", 3, {"action": action, "champion": before, "why": str(e)}) from e
+    return _answer(args, {"action": action, "champion": registry.champion(s), "previous": before, "why": why}, msg)
+
+
+def _promotion_candidate(s: Any, args: argparse.Namespace) -> str | None:
+    """The version `ato promote` is asked about: V, or with --challenger the shadow challenger."""
+    from ato.model import registry
+
+    if bool(args.version) == bool(args.challenger):
+        raise Refused("promote takes a version or --challenger (the shadow challenger), not both or neither", 2)
+    return args.version or registry.challenger(s)
+
+
+def _answer(args: argparse.Namespace, doc: dict[str, Any], text: str) -> int:
     if wants_json(args):
-        emit({"action": action, "champion": registry.champion(s), "previous": before, "why": why})
+        emit(doc)
     else:
-        print(msg)
+        print(text)
     return 0
 
 
@@ -180,7 +197,10 @@ def add_commands(sub: Any) -> None:
                     "most model.promote_max_recall_drop recall at 1%% step-up; one that adds a part the champion "
                     "lacks (the action model) needs only a PR-AUC not lower. The first model must beat the "
                     "rules. A refusal exits 3 with the reason.")
-    p.add_argument("version", help="a version id as `ato models` lists it, e.g. 20260831-04053bcd")
+    p.add_argument("version", nargs="?", help="a version id as `ato models` lists it, e.g. 20260831-04053bcd")
+    p.add_argument("--challenger", action="store_true",
+                   help="the shadow challenger (`ato shadow`); with none, nothing happens (exit 0). The nightly "
+                        "runs `ato promote --challenger --require-live` after monitoring")
     p.add_argument("--require-live", action="store_true",
                    help="also require that V, scored in shadow, was not worse than the champion on live traffic "
                         "(gold/shadow_daily; default: model.promote_require_live)")

@@ -80,6 +80,8 @@ print(json.dumps({
     "train": retrain.get_task("train").python_callable("drift: the score drifted"),
     "promote": retrain.get_task("promote").python_callable(doc),
     "retrain_check": nightly.get_task("retrain_check").python_callable(),
+    "promote_challenger": nightly.get_task("promote_challenger").python_callable(),
+    "check_upstream": sorted(nightly.get_task("retrain_check").upstream_task_ids),
     "retrain_schedule": type(retrain.timetable).__name__,
     "retrain_assets": sorted(a.name for a in retrain.timetable.asset_condition.objects),
     "retrain_outlets": [o.name for o in nightly.get_task("request_retrain").outlets],
@@ -106,7 +108,9 @@ def test_tasks_hand_json_documents_on_and_submit_spark_steps_when_configured(tmp
     # ato_retrain runs weekly or when the nightly's request_retrain updates the asset.
     assert cmd["retrain_schedule"] == "AssetOrTimeSchedule"
     assert cmd["retrain_assets"] == cmd["retrain_outlets"] == ["ato_retrain_request"]
-    assert cmd["monitor_downstream"] == ["report", "retrain_check"]
+    assert cmd["monitor_downstream"] == ["promote_challenger", "report"]
+    assert cmd["check_upstream"] == ["promote_challenger"]
+    assert cmd["promote_challenger"].endswith("-m ato.cli promote --challenger --require-live --json || test $? -eq 3")
     assert cmd["promote"].endswith("-m ato.cli promote 20260806-abc || test $? -eq 3")
 
 
@@ -153,6 +157,7 @@ def test_airflow_dags_test_runs_the_nightly_through_spark_submit(
     perf = deltars.read(lake, "gold", PERFORMANCE_DAILY).to_pandas()
     assert sorted(perf["fallback_level"]) == [0, 1, 2] and perf["decisions"].sum() == 3, "the monitor task ran"
     assert "no retrain due" in log, "retrain_check ran and request_retrain skipped: no asset event"
+    assert '"why": "no shadow challenger"' in log, "promote_challenger ran with nothing in shadow"
     assert date(2026, 8, 7) in deltars.partition_dates(lake, "gold", TRAINING, "login_date"), "08-07 matured"
     assert date(2026, 8, 7) in deltars.partition_dates(lake, "gold", ACTION_TRAINING, "action_date"), "actions task"
 

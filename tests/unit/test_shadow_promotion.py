@@ -84,6 +84,9 @@ def test_shadow_then_promotion_on_live_evidence(tmp_path: Path, capsys: pytest.C
     models = tiny_models(s)
     register(s, models, "v1", champion=True)
     register(s, models, "v2")
+    code, doc = run_json(capsys, "promote", "--challenger", "--require-live")  # what the nightly runs
+    assert code == 0 and doc["why"] == "no shadow challenger" and doc["champion"] == "v1"
+    assert run_json(capsys, "promote")[0] == run_json(capsys, "promote", "v2", "--challenger")[0] == 2
     code, doc = run_json(capsys, "shadow", "v1")
     assert code == 3 and "is the champion" in doc["error"]
     code, doc = run_json(capsys, "shadow", "v2")
@@ -100,7 +103,7 @@ def test_shadow_then_promotion_on_live_evidence(tmp_path: Path, capsys: pytest.C
     assert doc["shadow"] == "v2" and [v["shadow"] for v in doc["versions"]] == [False, True]
 
     write_shadow(s, [side(d, "champion", 6, 4, 50) for d in days] + [side(d, "shadow", 9, 1, 50) for d in days])
-    code, doc = run_json(capsys, "promote", "v2", "--require-live")
+    code, doc = run_json(capsys, "promote", "--challenger", "--require-live")
     assert code == 0 and doc["champion"] == "v2" and "on live traffic: not worse live" in doc["why"]
     assert registry.challenger(s) is None  # the shadow took over
     assert [h["action"] for h in registry.history(s)] == ["promote", "shadow", "promote", "unshadow"]
