@@ -11,7 +11,8 @@
    night); then what the DAGs run
    after `monitor`: `ato monitor check` (a due retrain records its trigger), and when due what
    ato_retrain runs on the asset event, `ato train --date D --shadow --reason <the trigger's
-   reasons>`; when a challenger is in shadow, `ato promote <it> --require-live` first.
+   reasons>`; when a challenger is in shadow, what the nightly's promote_challenger runs first,
+   `ato promote --challenger --require-live`.
 4. per night: ground-truth recall of the new tactic's takeovers (the answer, the champion's model,
    the shadow), of the other attacks and the legit challenge rate, beside what the monitor saw
    (drifted features, estimated and realised recall, the trigger) -> ROOT/nights.jsonl and a table.
@@ -43,8 +44,8 @@ NIGHT_STEPS = ("decisions", "monitor", "validate", "aggregates", "training", "ga
 BOOT_STEPS = ("ingest", "validate", "aggregates", "training", "gate", "actions", "publish")
 
 
-def environment(root: Path, cooldown: int) -> dict[str, str]:
-    return {
+def environment(root: Path, cooldown: int, refit: bool = False) -> dict[str, str]:
+    return {"ATO_MODEL__REFIT_ON_VAL": str(refit).lower(),
         "ATO_LAKE_ROOT": str(root / "lake"), "ATO_SPOOL": str(root / "spool"), "ATO_WORLD_DIR": str(root / "all/world"),
         "ATO_MODEL_DIR": str(root / "models"), "ATO_ONLINE_DIR": str(root / "online"),
         "ATO_SERVING__AUDIT_DIR": str(root / "audit"), "ATO_PATHS__REPORTS": str(root / "reports"),
@@ -169,11 +170,12 @@ def main() -> int:
     ap.add_argument("--first", type=int, default=37, help="first night, as a day index of the world (default 37)")
     ap.add_argument("--nights", type=int, default=14, help="nights to run (default 14)")
     ap.add_argument("--cooldown", type=int, default=3, help="monitor.retrain_cooldown_days for the run (default 3)")
+    ap.add_argument("--refit", action="store_true", help="model.refit_on_val on (README \"Model\")")
     ap.add_argument("--accounts", type=int, help="override the scenario's accounts (smoke runs)")
     ap.add_argument("--port", type=int, default=8061)
     a = ap.parse_args()
     root = (a.root or ROOT / ("data/tactic-stable" if a.stable else "data/tactic-shift")).resolve()
-    os.environ.update(environment(root, a.cooldown))
+    os.environ.update(environment(root, a.cooldown, a.refit))
 
     from ato.model import registry
     from ato.model.data import NotEnoughData

@@ -156,12 +156,16 @@ class Split:
     positives: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def make_split(df: pd.DataFrame, w: Window) -> Split:
+def make_split(df: pd.DataFrame, w: Window, refit: bool = False) -> Split:
+    """Blocks by date; accounts with a takeover in training are left out of validation and test
+    (and, when the served model is refitted on validation too, `refit`, those of validation out of test)."""
     train = in_dates(df, w.train).to_numpy()
     seen = set(df.loc[train & (df["label"] == 1), "account_id"])
     leak = df["account_id"].isin(seen).to_numpy()
     val = in_dates(df, w.val).to_numpy() & ~leak
     test = in_dates(df, w.test).to_numpy() & ~leak
+    if refit:
+        test &= ~df["account_id"].isin(set(df.loc[val & (df["label"] == 1), "account_id"])).to_numpy()
     split = Split(train, val, test, dropped_accounts=len(seen))
     for name, mask in (("train", train), ("val", val), ("test", test)):
         part = df[mask & (df["label"] == 1).to_numpy()]

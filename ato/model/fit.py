@@ -81,31 +81,23 @@ def make_sampler(cat_idx: list[int], ratio: float, n_pos: int, seed: int) -> Any
                    k_neighbors=max(1, min(5, n_pos - 1)), random_state=seed)
 
 
-def fit(method: str, params: dict[str, Any], train: Block, val: Block, cat_idx: list[int], *,
-        seed: int, max_rounds: int, early_stop: int, smote_ratio: float,
-        monotone: list[int] | None = None) -> Fitted:
-    """Fit one booster; `method` is none | class_weight | smote_nc. `monotone` (+1/0 per
-    feature) keeps the score from falling when a risk signal rises."""
+def _classifier(params: dict[str, Any], rounds: int, seed: int, monotone: list[int] | None) -> Any:
     import lightgbm as lgb
-    from sklearn.metrics import average_precision_score
 
     extra: dict[str, Any] = {}
     if monotone and any(monotone):
         extra = {"monotone_constraints": monotone, "monotone_constraints_method": "advanced"}
-    clf = lgb.LGBMClassifier(
-        objective="binary", n_estimators=max_rounds, subsample=0.8, subsample_freq=1,
+    return lgb.LGBMClassifier(
+        objective="binary", n_estimators=rounds, subsample=0.8, subsample_freq=1,
         random_state=seed, deterministic=True, force_row_wise=True, n_jobs=2, verbose=-1, **params, **extra)
-    fit_kw: dict[str, Any] = {
-        "eval_metric": "average_precision", "categorical_feature": cat_idx,
-        "callbacks": [lgb.early_stopping(early_stop, first_metric_only=True, verbose=False)],
-    }
-    impute = method == "smote_nc"
-    if impute:
-        train, val = train.imputed(), val.imputed()
-    fit_kw["eval_X"], fit_kw["eval_y"] = (val.X,), (val.y,)
-    fit_kw["eval_sample_weight"] = [val.w]
+
+
+def _fit_rows(clf: Any, method: str, train: Block, cat_idx: list[int], seed: int, smote_ratio: float,
+              fit_kw: dict[str, Any]) -> dict[str, Any]:
+    """Fit `clf` on `train` rebalanced by `method`; what the training block held."""
     n_pos = int(train.y.sum())
     info: dict[str, Any] = {"train_rows": len(train.y), "train_positives": n_pos}
+    fit_kw = {"categorical_feature": cat_idx, **fit_kw}
     if method == "smote_nc":
         from imblearn.pipeline import Pipeline
 
@@ -121,6 +113,26 @@ def fit(method: str, params: dict[str, Any], train: Block, val: Block, cat_idx: 
         if method == "class_weight":
             w[train.y == 1] *= (len(train.y) - n_pos) / max(n_pos, 1)
         clf.fit(train.X, train.y, sample_weight=w, **fit_kw)
+    return info
+
+
+def fit(method: str, params: dict[str, Any], train: Block, val: Block, cat_idx: list[int], *,
+        seed: int, max_rounds: int, early_stop: int, smote_ratio: float,
+        monotone: list[int] | None = None) -> Fitted:
+    """Fit one booster; `method` is none | class_weight | smote_nc. `monotone` (+1/0 per
+    feature) keeps the score from falling when a risk signal rises."""
+    import lightgbm as lgb
+    from sklearn.metrics import average_precision_score
+
+    clf = _classifier(params, max_rounds, seed, monotone)
+    impute = method == "smote_nc"
+    if impute:
+        train, val = train.imputed(), val.imputed()
+    fit_kw: dict[str, Any] = {
+        "eval_metric": "average_precision", "eval_X": (val.X,), "eval_y": (val.y,), "eval_sample_weight": [val.w],
+        "callbacks": [lgb.early_stopping(early_stop, first_metric_only=True, verbose=False)],
+    }
+    info = _fit_rows(clf, method, train, cat_idx, seed, smote_ratio, fit_kw)
     best = int(clf.best_iteration_ or clf.n_estimators)
     booster = clf.booster_
     raw = np.asarray(booster.predict(val.X, num_iteration=best))
@@ -128,3 +140,14 @@ def fit(method: str, params: dict[str, Any], train: Block, val: Block, cat_idx: 
     yk = val.y[keep]
     ap = float(average_precision_score(yk, raw[keep], sample_weight=val.w[keep])) if 0 < yk.sum() < len(yk) else 0.0
     return Fitted(method, dict(params), booster, best, impute, ap, info)
+
+
+def refit(f: Fitted, rows: Block, cat_idx: list[int], *, seed: int, smote_ratio: float,
+          monotone: list[int] | None = None) -> Fitted:
+    """`f` made again on `rows` (training and validation blocks together) with its parameters,
+    rebalancing and number of rounds, no early stopping (nothing is left to stop on). Its
+    validation PR-AUC stays the one that chose it."""
+    clf = _classifier(f.params, f.best_iteration, seed, monotone)
+    info = _fit_rows(clf, f.method, rows.imputed() if f.impute else rows, cat_idx, seed, smote_ratio, {})
+    return Fitted(f.method, dict(f.params), clf.booster_, f.best_iteration, f.impute, f.val_pr_auc,
+                  {**f.extra, "refit": info})

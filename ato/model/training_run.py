@@ -18,7 +18,7 @@ from ato.features.columns import CATEGORICAL_FEATURES, FEATURES
 from ato.model import data as D
 from ato.model.bundle import Scorer
 from ato.model.calibration_choice import Part
-from ato.model.fit import Block, Fitted, fit, search_params
+from ato.model.fit import Block, Fitted, fit, refit, search_params
 from ato.model.labels import training_targets
 from ato.model.metrics import successful
 from ato.model.tiers import calibrate_and_tier
@@ -62,8 +62,10 @@ class TrainingRun:
     def version(self) -> str:
         # the calibrators and tiers too: a changed budget or cost table must not overwrite a version in place
         decide = {n: [sc.calibrator.method, sc.tiers.starts] for n, sc in sorted(self.scorers.items())}
-        key = json.dumps([self.data_hash, self.chosen.method, self.chosen.params, self.metrics.get("seed"), decide],
-                         sort_keys=True)
+        parts = [self.data_hash, self.chosen.method, self.chosen.params, self.metrics.get("seed"), decide]
+        if self.metrics.get("refit_on_val"):  # another booster from the same choices
+            parts.append("refit_on_val")
+        key = json.dumps(parts, sort_keys=True)
         return f"{self.window.end:%Y%m%d}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
 
 
@@ -87,10 +89,10 @@ def _block(X: np.ndarray, y: np.ndarray, w: np.ndarray, mask: np.ndarray) -> Blo
 class _Folds:
     """Encoded matrices per fold, so every candidate is fitted on identical inputs."""
 
-    def __init__(self, df: pd.DataFrame, y: np.ndarray, w: np.ndarray, folds: list[D.Window]) -> None:
+    def __init__(self, df: pd.DataFrame, y: np.ndarray, w: np.ndarray, folds: list[D.Window], refit: bool) -> None:
         self.df, self.y, self.w = df, y, w
         self.success = successful(df)
-        self.splits = [D.make_split(df, f) for f in folds]
+        self.splits = [D.make_split(df, f, refit) for f in folds]
         self.encoders = [D.Encoder.fit(df[s.train]) for s in self.splits]
         self.cache: dict[tuple[int, tuple[str, ...]], np.ndarray] = {}
 
@@ -107,6 +109,15 @@ class _Folds:
         return fit(method, params, _block(X, self.y, self.w, sp.train), _block(X, self.y, self.w, sp.val), cat,
                    seed=m.seed, max_rounds=m.max_rounds, early_stop=m.early_stopping_rounds, smote_ratio=m.smote_ratio,
                    monotone=mono)
+
+
+    def refit(self, k: int, f: Fitted, features: tuple[str, ...], s: Settings) -> Fitted:
+        """`f` (fold k's) made again on fold k's training and validation blocks together."""
+        X, sp = self.X(k, features), self.splits[k]
+        cat = [features.index(c) for c in CATEGORICAL_FEATURES if c in features]
+        mono = [int(c in D.RISK_UP_FEATURES) for c in features] if s.model.monotone else None
+        return refit(f, _block(X, self.y, self.w, sp.train | sp.val), cat, seed=s.model.seed,
+                     smote_ratio=s.model.smote_ratio, monotone=mono)
 
 
 def _choose(folds: _Folds, s: Settings, progress: Progress) -> tuple[list[Trial], list[Trial], Trial, list[Fitted]]:
@@ -139,10 +150,13 @@ def _val_part(folds: _Folds, k: int, f: Fitted, features: tuple[str, ...]) -> Pa
 
 
 def _scorer(name: str, f: Fitted, features: tuple[str, ...], enc: D.Encoder, final: Part, parts: list[Part],
-            s: Settings) -> tuple[Scorer, dict[str, Any]]:
+            s: Settings, serve: Fitted | None = None) -> tuple[Scorer, dict[str, Any]]:
+    """Calibrator and tiers from `f`'s out-of-sample validation scores; the booster scored is
+    `serve` (f refitted on training + validation, model.refit_on_val) or f itself."""
     cal, tiers, choice = calibrate_and_tier(final.raw, final.y, final.w, s, logit_in=True, folds=parts,
                                             success_val=final.success)
-    return Scorer(name, features, enc, f.booster, f.best_iteration, f.impute, cal, tiers), choice
+    b = serve or f
+    return Scorer(name, features, enc, b.booster, b.best_iteration, b.impute, cal, tiers), choice
 
 
 def train(settings: Settings, as_of: date | None = None, progress: Progress | None = None) -> TrainingRun:
@@ -160,19 +174,24 @@ def train(settings: Settings, as_of: date | None = None, progress: Progress | No
         dhash = D.data_hash(df)
     y, w = training_targets(df)
     fold_windows = D.rolling_folds(s, window)
-    folds = _Folds(df, y, w, fold_windows)
+    folds = _Folds(df, y, w, fold_windows, s.model.refit_on_val)
     imbalance, search, chosen, per_fold = _choose(folds, s, progress)
     k = len(folds.splits) - 1
     sp, enc, final = folds.splits[k], folds.encoders[k], per_fold[-1]
     with progress.step("fallback model (request signals and velocity windows)"):
         fb = folds.fit(k, chosen.method, chosen.params, D.FALLBACK_FEATURES, s)
+    serve: dict[str, Fitted | None] = {"model": None, "fallback": None}
+    if s.model.refit_on_val:  # the newest labelled days reach the served boosters validation_days sooner
+        with progress.step("refit on training + validation days"):
+            serve = {"model": folds.refit(k, final, FEATURES, s), "fallback": folds.refit(k, fb, D.FALLBACK_FEATURES, s)}
     scorers, calibration = {}, {}
     with progress.step(f"calibrators {', '.join(s.model.calibrators)} compared on validation"):
         model_parts = [_val_part(folds, i, f, FEATURES) for i, f in enumerate(per_fold)]
-        scorers["model"], calibration["model"] = _scorer("model", final, FEATURES, enc, model_parts[-1], model_parts, s)
+        scorers["model"], calibration["model"] = _scorer("model", final, FEATURES, enc, model_parts[-1], model_parts, s,
+                                                         serve["model"])
         fb_part = _val_part(folds, k, fb, D.FALLBACK_FEATURES)  # only the final fold has a fallback booster
         scorers["fallback"], calibration["fallback"] = _scorer("fallback", fb, D.FALLBACK_FEATURES, enc, fb_part,
-                                                              [fb_part], s)
+                                                              [fb_part], s, serve["fallback"])
     val, test = df[sp.val].reset_index(drop=True), df[sp.test].reset_index(drop=True)
     for name, sc in scorers.items():
         for part in (val, test):
@@ -183,6 +202,7 @@ def train(settings: Settings, as_of: date | None = None, progress: Progress | No
     metrics = evaluate_blocks(s, window, val, test, has_truth)
     metrics["calibration"] = calibration
     metrics.update({"seed": s.model.seed, "imbalance_method": chosen.method, "params": chosen.params,
+                    "refit_on_val": s.model.refit_on_val,
                     "rows": len(df), "data_hash": dhash})
     splits = {f"fold{i + 1}" if i < k else "final": sp_.positives for i, sp_ in enumerate(folds.splits)}
     # Time decides the blocks, so an attack type can be missing from one: say so rather than hide it.

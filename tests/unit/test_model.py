@@ -259,3 +259,33 @@ def test_one_row_path_scores_exactly_as_the_frame_path() -> None:
     assert [o[1] for o in one[:10]] == list(action[:10])
     slow = rows.iloc[[10]].assign(logins_30d=np.nan)
     assert one[10][0] == pytest.approx(float(scorer.score(slow)[1][0]))
+
+
+def test_refit_on_validation_learns_a_tactic_that_starts_there() -> None:
+    """model.refit_on_val: a tactic first seen in the validation days (takeovers on the owner's
+    device and country, told apart only by one other signal) is invisible to the booster fitted on
+    the training days and learnt by the same booster refitted on training + validation days."""
+    from sklearn.metrics import average_precision_score
+
+    df = make_rows(seed=9)
+    sig = next(c for c in FEATURES if c not in (*CATEGORICAL_FEATURES, "new_device", "new_country", "hour_deviation"))
+    rng = np.random.default_rng(1)
+    new = (df["label"] == 1).to_numpy() & (df["login_date"] >= WINDOW.val[0]).to_numpy()
+    df.loc[new, "new_device"] = (rng.random(new.sum()) < 0.03).astype(float)
+    df.loc[new, "new_country"] = 0.0
+    df.loc[new, sig] = df.loc[new, sig] + 8
+    y = df["label"].to_numpy()
+    train, val, X_test, test = _blocks(df, y)
+    f = _fit("none", train, val)
+    both = Block(np.vstack([train.X, val.X]), np.concatenate([train.y, val.y]), np.concatenate([train.w, val.w]))
+    r = fitmod.refit(f, both, CAT, seed=3, smote_ratio=0.05)
+    assert r.best_iteration == f.best_iteration and r.params == f.params and r.method == f.method
+    assert r.extra["refit"]["train_rows"] == len(train.y) + len(val.y)
+    ap_f = average_precision_score(y[test], f.predict(X_test))
+    ap_r = average_precision_score(y[test], r.predict(X_test))
+    assert ap_r > ap_f + 0.3, (ap_f, ap_r)
+    # refitted on validation too, the test block leaves out accounts with a takeover in validation
+    sp, spr = make_split(df, WINDOW), make_split(df, WINDOW, refit=True)
+    in_val = set(df.loc[sp.val & (y == 1), "account_id"])
+    assert in_val & set(df.loc[sp.test, "account_id"]) and not in_val & set(df.loc[spr.test, "account_id"])
+    assert (spr.test <= sp.test).all() and spr.val.tolist() == sp.val.tolist()
