@@ -1,13 +1,29 @@
-"""Read the lake without a JVM: every Delta table as a DuckDB view, through delta-rs."""
+"""Read the lake without a JVM: every Delta table as a DuckDB view, through delta-rs.
+
+The connection is locked down for analysts: DuckDB's own file access is off and its configuration
+locked once the views are registered (`read_csv('/etc/passwd')`, `COPY ... TO`, `ATTACH` and
+`INSTALL` are refused), so a query reads the lake's tables and nothing else on the host. Bronze
+tables hold identifiers as they arrived (raw IPs, device ids, user agents, quarantine's raw
+records); they are views only with `raw=True` (`ato sql --raw`, which is logged)."""
 
 from __future__ import annotations
 
+import getpass
+import hashlib
+import json
+import logging
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
 from ato import deltars
 from ato.tables import LAYERS
+
+log = logging.getLogger(__name__)
+RAW_LAYER = "bronze"
+NOT_RAW = frozenset({"bronze_ingest_log"})  # the ingest ledger: file names and counts
+ACCESS_LOG = "_access/raw_access.jsonl"  # under the lake root
 
 
 def list_tables(root: str) -> dict[str, str]:
@@ -23,9 +39,32 @@ def list_tables(root: str) -> dict[str, str]:
     return out
 
 
-def connect(root: str) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with a view per table (`silver_logins`, `bronze_quarantine`, ...)."""
+def is_raw(name: str) -> bool:
+    """Does view `name` hold raw identifiers (bronze, but not the ingest ledger)?"""
+    return name.startswith(f"{RAW_LAYER}_") and name not in NOT_RAW
+
+
+def connect(root: str, raw: bool = False) -> duckdb.DuckDBPyConnection:
+    """A locked-down DuckDB connection with a view per table (`silver_logins`, `gold_decisions`,
+    and with `raw` the bronze tables, `bronze_logins`, `bronze_quarantine` ...)."""
     con = duckdb.connect()
     for name, path in list_tables(root).items():
-        con.register(name, deltars.dataset_at(path))
+        if raw or not is_raw(name):
+            con.register(name, deltars.dataset_at(path))
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
     return con
+
+
+def log_raw_access(root: str, query: str) -> Path:
+    """Record that raw tables were opened: who, when, which views, and a hash of the query (its
+    text may itself hold identifiers), in `<lake>/_access/raw_access.jsonl` and the log."""
+    tables = sorted(n for n in list_tables(root) if is_raw(n))
+    entry = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "user": getpass.getuser(), "tables": tables,
+             "query_sha256": hashlib.sha256(query.encode()).hexdigest()}
+    path = Path(root) / ACCESS_LOG
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as f:
+        f.write(json.dumps(entry) + "\n")
+    log.warning("raw tables opened by %s (%d views); recorded in %s", entry["user"], len(tables), path)
+    return path

@@ -57,18 +57,29 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _sql(args: argparse.Namespace) -> int:
-    from ato.analyst import connect, list_tables
+    import duckdb
+
+    from ato.analyst import connect, is_raw, list_tables, log_raw_access
 
     settings = load_settings()
+    root = settings.paths.lake_root
     if not args.query:
-        tables = list_tables(settings.paths.lake_root)
+        tables = list_tables(root)
         if wants_json(args):
-            emit({"tables": tables})
+            emit({"tables": tables, "raw": sorted(n for n in tables if is_raw(n))})
         else:
             for name, path in tables.items():
-                print(f"{name}\t{path}")
+                print(f"{name}\t{path}" + ("\t(raw identifiers: --raw)" if is_raw(name) else ""))
         return 0
-    rel = connect(settings.paths.lake_root).sql(args.query)
+    if args.raw:
+        log_raw_access(root, args.query)
+    try:
+        rel = connect(root, raw=args.raw).sql(args.query)
+    except duckdb.Error as e:
+        hint = ""
+        if not args.raw and any(is_raw(n) and n in args.query.lower() for n in list_tables(root)):
+            hint = " (bronze tables hold raw identifiers: they are views only with --raw, which is logged)"
+        raise Refused(f"query refused: {e}{hint}") from e
     if rel is None:  # a statement without a result (SET, CREATE VIEW ...)
         if wants_json(args):
             emit({"columns": [], "rows": []})
@@ -113,8 +124,13 @@ def add_commands(sub: Any) -> None:
     q = sub.add_parser(
         "sql", help="query the lake with DuckDB (no JVM); no query lists the tables",
         description="Every Delta table under paths.lake_root is a view named <layer>_<table> "
-                    "(silver_logins, bronze_quarantine, gold_training_set ...), read through delta-rs.")
+                    "(silver_logins, gold_training_set ...), read through delta-rs. DuckDB's own file access "
+                    "is off: a query reads these views and nothing else on the host. Bronze tables (raw IPs, "
+                    "device ids, user agents, quarantine's raw records) need --raw.")
     q.add_argument("query", nargs="?", help="SQL over the views, e.g. \"SELECT count(*) FROM silver_logins\"")
+    q.add_argument("--raw", action="store_true",
+                   help="also the bronze tables, which hold raw identifiers; logged with your user name and a "
+                        "hash of the query in <lake>/_access/raw_access.jsonl")
     q.add_argument("--max-rows", type=int, default=40,
                    help="rows to print (the console table only; --json returns every row: use LIMIT)")
     add_json(q)

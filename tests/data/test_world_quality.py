@@ -73,7 +73,7 @@ def test_analysts_read_every_table_without_a_jvm(spark: Any, world_lake: tuple[S
     assert rel is not None
     n = rel.fetchall()[0]
     assert n is not None and n[0] == lake.read(spark, s.table_path("silver", "logins")).count()
-    con = connect(str(root))
+    con = connect(str(root), raw=True)
     for layer in ("bronze", "silver"):
         for t in ("logins", "payments", "labels"):
             got = con.sql(f"SELECT count(*) FROM {layer}_{t}").fetchall()[0]

@@ -94,6 +94,34 @@ def test_sql_json_returns_rows_and_tables(tmp_path: Path, capsys: pytest.Capture
     assert doc["rows"] == [{"country": "FR", "n": 3}, {"country": "US", "n": 3}]
 
 
+def test_sql_reads_the_lake_and_nothing_else_and_raw_tables_only_with_raw(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    lake = tmp_path / "lake"
+    write_deltalake(str(lake / "silver" / "logins"), pa.table({"n": [1, 2]}))
+    write_deltalake(str(lake / "bronze" / "logins"), pa.table({"ip": ["203.0.113.9"]}))
+    write_deltalake(str(lake / "bronze" / "_ingest_log"), pa.table({"rows_in": [1]}))
+    monkeypatch.setenv("ATO_LAKE_ROOT", str(lake))
+    code, doc = run_json(capsys, "sql")
+    assert doc["raw"] == ["bronze_logins"] and "bronze_ingest_log" in doc["tables"]
+    for query in ("SELECT * FROM read_csv('/etc/passwd')", f"COPY silver_logins TO '{tmp_path}/out.csv'",
+                  "SET enable_external_access = true", f"ATTACH '{tmp_path}/x.duckdb'"):
+        code, doc = run_json(capsys, "sql", query)
+        assert code == 2 and doc["ok"] is False and "query refused" in doc["error"], (query, doc)
+    assert not (tmp_path / "out.csv").exists()
+    code, doc = run_json(capsys, "sql", "SELECT ip FROM bronze_logins")
+    assert code == 2 and "--raw" in doc["error"]
+    assert not (lake / "_access").exists()
+    code, doc = run_json(capsys, "sql", "SELECT ip FROM bronze_logins", "--raw")
+    assert code == 0 and doc["rows"] == [{"ip": "203.0.113.9"}]
+    (entry,) = [json.loads(x) for x in (lake / "_access" / "raw_access.jsonl").read_text().splitlines()]
+    assert entry["tables"] == ["bronze_logins"] and entry["user"] and "203.0.113.9" not in json.dumps(entry)
+    code, doc = run_json(capsys, "sql", "SELECT sum(rows_in) AS n FROM bronze_ingest_log")  # the ledger is no raw data
+    assert code == 0 and doc["rows"] == [{"n": 1}]
+
+
 def _version(root: Path, name: str, pr_auc: float, champ: str | None = None, report: bool = True) -> None:
     d = root / name
     d.mkdir(parents=True)
