@@ -20,6 +20,13 @@ def pseudonymize(key: bytes, value: str | None, hex_chars: int = 32) -> str | No
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:hex_chars]
 
 
+def key_fingerprint(key: bytes) -> str:
+    """A short, one-way name of a key (an HMAC of a constant under it): stored beside the hashes a
+    key made (snapshot manifest, model bundle), so a process holding another key notices before its
+    hashes silently never match. It tells nothing about the key itself."""
+    return hmac.new(key, b"ato-risk key fingerprint v1", hashlib.sha256).hexdigest()[:16]
+
+
 def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
     """(K xor ipad, K xor opad) as in RFC 2104, for computing HMAC without a library."""
     if len(key) > BLOCK:

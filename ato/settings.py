@@ -19,7 +19,9 @@ from ato.model_conf import CostConf, ModelConf
 from ato.serving_conf import ApiConf, PolicyConf, ServingConf, SpeedConf
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
-DEV_HMAC_KEY = "ato-dev-key-not-for-production"
+DEV_HMAC_KEY = "ato-dev-key-not-for-production-use-only-local"
+MIN_KEY_BYTES = 32  # an HMAC key shorter than the SHA-256 output it keys is the weak link
+DEV_KEY_ENVS = ("local", "test")  # the only environments where the development key may be used
 
 # Documented short environment names -> (section, field).
 ENV_ALIASES: dict[str, tuple[str, str]] = {
@@ -174,13 +176,18 @@ class Settings(_Section):
 
     @field_validator("privacy")
     @classmethod
-    def _no_placeholder_key_in_production(cls, v: Privacy, info: Any) -> Privacy:
-        if info.data.get("env") == "production" and v.hmac_key in ("", DEV_HMAC_KEY):
-            raise ValueError("production needs a real HMAC key in ATO_HMAC_KEY")
+    def _no_weak_or_development_key(cls, v: Privacy, info: Any) -> Privacy:
+        env = info.data.get("env")
+        if env not in DEV_KEY_ENVS and v.hmac_key in ("", DEV_HMAC_KEY):
+            raise ValueError(f"env {env} needs a real HMAC key in ATO_HMAC_KEY (the development key, which is in "
+                             f"git, is for {' and '.join(DEV_KEY_ENVS)} settings only)")
+        if v.hmac_key and len(v.hmac_key.encode()) < MIN_KEY_BYTES:
+            raise ValueError(f"the HMAC key (ATO_HMAC_KEY) has {len(v.hmac_key.encode())} bytes; at least "
+                             f"{MIN_KEY_BYTES} are needed (e.g. `openssl rand -hex 32`)")
         return v
 
     def hmac_key_bytes(self) -> bytes:
-        """The pseudonymization key; the development key only outside production."""
+        """The pseudonymization key; the development key only in local and test settings."""
         if self.privacy.hmac_key:
             return self.privacy.hmac_key.encode()
         warnings.warn("ATO_HMAC_KEY is not set: using the development key", stacklevel=2)

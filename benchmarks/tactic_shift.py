@@ -55,7 +55,7 @@ def environment(root: Path, cooldown: int, refit: bool = False) -> dict[str, str
         "ATO_MODEL__VAL_DAYS": "3", "ATO_MODEL__TEST_DAYS": "3",
         "ATO_MONITOR__RETRAIN_COOLDOWN_DAYS": str(cooldown), "ATO_SERVING__SHADOW": "true",
         "ATO_MODEL__PROMOTE_REQUIRE_LIVE": "true", "ATO_SERVING__CLOCK": "replay", "ATO_SERVING__RELOAD_S": "1",
-        "ATO_API_KEYS": KEY, "ATO_HMAC_KEY": os.environ.get("ATO_HMAC_KEY", "tactic-shift-demo-key"),
+        "ATO_API_KEYS": KEY, "ATO_HMAC_KEY": os.environ.get("ATO_HMAC_KEY", "tactic-shift-world-key-not-for-production"),
     }
 
 

@@ -27,6 +27,7 @@ from ato.online.decide.enrich import Enricher
 from ato.online.decide.models import Models, load_models, wanted
 from ato.online.decide.records import snapshot_cutoff_s
 from ato.online.decide.store import EmbeddedStore, OnlineStore, open_store
+from ato.online.key_check import check_key
 from ato.online.keys import KeyRing
 from ato.online.sensitive import ActionBook, ActionScorer, load_action_model
 from ato.online.snapshot.files import published_as_of, read_action_states
@@ -109,6 +110,7 @@ class Runtime:
 
     async def start(self) -> None:
         s, g = self.settings, self.given
+        check_key(s)  # refuse to start: with another key than the batch layer's, no hash would match
         try:
             store = open_store(s) if g.store is None else g.store
         except Exception as exc:  # an unreadable published snapshot: start without one, the reload retries
@@ -170,6 +172,7 @@ class Runtime:
     async def reload(self) -> list[str]:
         """Pick up a new snapshot (with the reputation feed) or champion; returns what changed."""
         d, s, changed = self.chain, self.settings, []
+        check_key(s)  # a snapshot or champion made under another key is not picked up (reload_loop logs it)
         if d.replica is not None:
             try:  # a bad replica load must not hold back the store's snapshot or a new champion
                 await d.replica.refresh()

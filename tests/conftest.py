@@ -11,7 +11,7 @@ import pytest
 
 from ato.settings import Settings, load_settings
 
-TEST_KEY = "test-hmac-key"
+TEST_KEY = "test-hmac-key-of-the-suite-32-bytes+"
 # Campaign rates are per 30 days at 10,000 accounts; a 400-account, 4-day world needs them boosted.
 BOOSTED_CAMPAIGNS = {"credential_stuffing": 600, "targeted_ato": 1500, "session_hijack": 1500,
                      "low_and_slow": 1500, "fraud_ring": 400}

@@ -15,6 +15,7 @@ from ato.model.bundle import load_bundle
 from ato.model.evaluation import evaluate_part, test_target
 from ato.model.training_run import TrainingRun, train
 from ato.monitoring.drift import reference, write_reference
+from ato.privacy import key_fingerprint
 from ato.progress import Progress
 from ato.sensitive.model import train_action_model
 from ato.settings import Settings
@@ -83,6 +84,7 @@ def train_and_register(s: Settings, as_of: date | None = None, promote: bool = F
         "imbalance_method": run.chosen.method, "params": run.chosen.params,
         "scorers": {n: sc.meta() for n, sc in run.scorers.items()},
         "costs": s.costs.model_dump(), "label_maturity_days": s.batch.label_maturity_days, "reason": reason,
+        "key_fingerprint": key_fingerprint(s.hmac_key_bytes()),  # the key its training set's hashes were made with
     }
 
     def save(folder: Path) -> None:

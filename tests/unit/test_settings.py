@@ -15,7 +15,7 @@ def test_defaults_from_conf_and_env_overrides() -> None:
 
 
 def test_cluster_overlay_switches_paths_and_master() -> None:
-    s = load_settings(environ={"ATO_ENV": "cluster"})
+    s = load_settings(environ={"ATO_ENV": "cluster", "ATO_HMAC_KEY": "c" * 32})
     assert s.spark.master == "yarn"
     assert s.paths.lake_root.startswith("s3a://")
 
@@ -39,10 +39,24 @@ def test_env_value_error_names_environment() -> None:
         load_settings(environ={"ATO_INGEST__MAX_QUARANTINE_FRACTION": "2"})
 
 
-def test_production_refuses_placeholder_key(tmp_path: Path) -> None:
+@pytest.mark.parametrize("env", ["production", "cluster"])
+def test_only_local_and_test_settings_may_use_the_development_key(tmp_path: Path, env: str) -> None:
+    from ato.settings import DEV_HMAC_KEY
+
     (tmp_path / "settings.yaml").write_text((CONF_DIR / "settings.yaml").read_text())
-    (tmp_path / "production.yaml").write_text("env: production\n")
-    with pytest.raises(SettingsError, match="real HMAC key"):
-        load_settings(tmp_path, environ={"ATO_ENV": "production"})
-    ok = load_settings(tmp_path, environ={"ATO_ENV": "production", "ATO_HMAC_KEY": "s3cret"})
-    assert ok.hmac_key_bytes() == b"s3cret"
+    (tmp_path / f"{env}.yaml").write_text(f"env: {env}\n")
+    with pytest.raises(SettingsError, match=f"env {env} needs a real HMAC key"):
+        load_settings(tmp_path, environ={"ATO_ENV": env})
+    with pytest.raises(SettingsError, match=f"env {env} needs a real HMAC key"):
+        load_settings(tmp_path, environ={"ATO_ENV": env, "ATO_HMAC_KEY": DEV_HMAC_KEY})
+    with pytest.raises(SettingsError, match="has 6 bytes; at least 32"):
+        load_settings(tmp_path, environ={"ATO_ENV": env, "ATO_HMAC_KEY": "s3cret"})
+    key = "k" * 32
+    assert load_settings(tmp_path, environ={"ATO_ENV": env, "ATO_HMAC_KEY": key}).hmac_key_bytes() == key.encode()
+    with pytest.warns(UserWarning, match="development key"):  # local: allowed, and said
+        assert load_settings(environ={}).hmac_key_bytes() == DEV_HMAC_KEY.encode()
+
+
+def test_the_cluster_overlay_refuses_to_start_with_the_development_key() -> None:
+    with pytest.raises(SettingsError, match="env cluster needs a real HMAC key"):
+        load_settings(environ={"ATO_ENV": "cluster", "ATO_HMAC_KEY": ""})

@@ -19,6 +19,7 @@ from typing import Any
 from ato import deltars
 from ato.features.columns import ACCOUNT_FEATURES, ENTITY_FEATURES
 from ato.features.request import HISTORY_COLUMNS
+from ato.privacy import key_fingerprint
 from ato.sensitive.events import account_states
 from ato.settings import Settings
 from ato.tables import ENTITY_KEYS, SNAPSHOT_TABLES
@@ -78,7 +79,9 @@ def publish(settings: Settings, as_of: date) -> Published:
     pq.write_table(states, out, compression="zstd")
     rows[ACTION_KIND], files[ACTION_KIND] = states.num_rows, {"file": out.name, "sha256": _sha256(out),
                                                               "key": "account_id"}
-    manifest = {"as_of": as_of.isoformat(), "rows": rows, "files": files, "columns": {k: list(v) for k, v in SERVING_COLUMNS.items()}}
+    manifest = {"as_of": as_of.isoformat(), "rows": rows, "files": files,
+                "columns": {k: list(v) for k, v in SERVING_COLUMNS.items()},
+                "key_fingerprint": key_fingerprint(settings.hmac_key_bytes())}  # serving checks its key against it
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
     final = root / rel
     shutil.rmtree(final, ignore_errors=True)
