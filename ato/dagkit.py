@@ -36,8 +36,29 @@ def default_args(retries: int, retry_delay: timedelta) -> dict[str, Any]:
 # The asset the nightly's monitoring updates when it decides a retrain is due; ato_retrain is
 # scheduled on it (and weekly). Its events carry {"night", "reasons"} in `extra`.
 RETRAIN_REQUEST = "ato_retrain_request"
+# ato_retrain's weekly schedule (cron, UTC): Sundays 00:00 unless ATO_RETRAIN_CRON says otherwise.
+RETRAIN_CRON = os.environ.get("ATO_RETRAIN_CRON", "0 0 * * 0")
+
+
+def _extras(events: Any) -> list[dict[str, Any]]:
+    return [getattr(e, "extra", None) or {} for evs in (events or {}).values() for e in evs]
 
 
 def trigger_reasons(events: Any) -> list[str]:
     """The reasons in the asset events that triggered a run (`triggering_asset_events`)."""
-    return [r for evs in (events or {}).values() for e in evs for r in ((getattr(e, "extra", None) or {}).get("reasons") or [])]
+    return [r for x in _extras(events) for r in (x.get("reasons") or [])]
+
+
+def trigger_night(events: Any) -> str | None:
+    """The latest night named by the asset events that triggered a run (None: not asset-triggered)."""
+    return max((x["night"] for x in _extras(events) if x.get("night")), default=None)
+
+
+def retrain_why(context: Any) -> dict[str, str]:
+    """What an ato_retrain run trains for and why: the night and reasons of the monitoring's asset
+    events, else (weekly schedule, by hand) its logical date, or the day it was due to run (an
+    asset-triggered or manual run has no logical date in Airflow 3, so `{{ ds }}` cannot be used)."""
+    events = context.get("triggering_asset_events")
+    reasons = trigger_reasons(events)
+    night = trigger_night(events) or context.get("ds") or context["dag_run"].run_after.date().isoformat()
+    return {"night": night, "reason": "; ".join(reasons) if reasons else "weekly schedule or by hand"}

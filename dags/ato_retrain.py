@@ -1,7 +1,9 @@
 """ato_retrain: weekly, when the nightly's monitoring asks for it (the asset
-`ato_retrain_request`, with its reasons), and on demand: retraining for logical date D.
+`ato_retrain_request`, with its night and reasons), and on demand: retraining for night D.
 
-why (the reasons of the asset events that triggered the run, else "weekly schedule or by hand") >>
+why (D and the reasons of the asset events that triggered the run; else D is the logical date, or
+the day the run was due for a manual one, and the reason "weekly schedule or by hand"; an
+asset-triggered run has no logical date in Airflow 3) >>
 train (ato train --date D: matured logins up to D minus the label maturity, rolling-origin
 choices, calibrated tiers, fallback model, baselines, registry entry and HTML report) >>
 promote (only if the new version beats the champion on the same test window, and with
@@ -13,6 +15,7 @@ scores beside it when serving.shadow is on). Trigger it by hand with
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import (
@@ -24,15 +27,23 @@ from airflow.sdk import (
     task,
 )
 
-from ato.dagkit import PROJECT, RETRAIN_REQUEST, ato, default_args, json_field, trigger_reasons
+from ato.dagkit import (
+    PROJECT,
+    RETRAIN_CRON,
+    RETRAIN_REQUEST,
+    ato,
+    default_args,
+    json_field,
+    retrain_why,
+)
 
 
 @dag(
     dag_id="ato_retrain",
     description="ATO model: train, evaluate against baselines, register, promote if better",
-    # Sundays 00:00 UTC, or as soon as the nightly's monitoring updates the asset (its cool-down,
+    # Sundays 00:00 UTC (ATO_RETRAIN_CRON), or as soon as the nightly's monitoring updates the asset (its cool-down,
     # conf monitor.retrain_cooldown_days, keeps that from storming).
-    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 0 * * 0", timezone="UTC"),
+    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable(RETRAIN_CRON, timezone="UTC"),
                                  assets=[Asset(RETRAIN_REQUEST)]),
     start_date=datetime(2026, 8, 1, tzinfo=UTC),
     catchup=False,
@@ -43,15 +54,15 @@ from ato.dagkit import PROJECT, RETRAIN_REQUEST, ato, default_args, json_field, 
 def ato_retrain() -> None:
     @task
     def why() -> str:
-        """Why this run: the monitoring trigger's reasons, or the schedule / a person."""
-        reasons = trigger_reasons(get_current_context().get("triggering_asset_events"))
-        return "; ".join(reasons) if reasons else "weekly schedule or by hand"
+        """The night to train for and why: the monitoring trigger's, or the schedule's / a person's."""
+        return json.dumps(retrain_why(get_current_context()))
 
     @task.bash(cwd=PROJECT)
-    def train(reason: str) -> str:
+    def train(why: str) -> str:
         # XCom: its --json document (one stdout line); the reason is kept with the version.
         # --shadow: a version the promote task refuses becomes the shadow challenger (ato shadow)
-        return ato("train", "--date", "{{ ds }}", "--json", "--shadow", "--reason", reason)
+        return ato("train", "--date", json_field(why, "night"), "--json", "--shadow", "--reason",
+                   json_field(why, "reason"))
 
     @task.bash(cwd=PROJECT, retries=0)  # a refusal is a verdict, not a glitch
     def promote(trained: str) -> str:

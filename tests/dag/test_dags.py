@@ -77,7 +77,7 @@ print(json.dumps({
     "aggregates": nightly.get_task("aggregates").python_callable(),
     "publish": nightly.get_task("publish").python_callable(),
     "gate": nightly.get_task("quality_gate").python_callable(doc),
-    "train": retrain.get_task("train").python_callable("drift: the score drifted"),
+    "train": retrain.get_task("train").python_callable(json.dumps({"night": "2026-09-09", "reason": "drift: the score drifted"})),
     "promote": retrain.get_task("promote").python_callable(doc),
     "retrain_check": nightly.get_task("retrain_check").python_callable(),
     "promote_challenger": nightly.get_task("promote_challenger").python_callable(),
@@ -103,7 +103,7 @@ def test_tasks_hand_json_documents_on_and_submit_spark_steps_when_configured(tmp
     assert cmd["aggregates"].endswith("spark_jobs/nightly.py --date '{{ ds }}' --steps aggregates --json")
     assert cmd["publish"].endswith("-m ato.cli nightly --date '{{ ds }}' --steps publish")
     assert "spark_jobs/nightly.py" in cmd["gate"] and """--versions-before '{"gold/x": 3}'""" in cmd["gate"]
-    assert cmd["train"].endswith("-m ato.cli train --date '{{ ds }}' --json --shadow --reason 'drift: the score drifted'")
+    assert cmd["train"].endswith("-m ato.cli train --date 2026-09-09 --json --shadow --reason 'drift: the score drifted'")
     assert cmd["retrain_check"].endswith("-m ato.cli monitor check --date '{{ ds }}' --json")
     # ato_retrain runs weekly or when the nightly's request_retrain updates the asset.
     assert cmd["retrain_schedule"] == "AssetOrTimeSchedule"
@@ -117,15 +117,66 @@ def test_tasks_hand_json_documents_on_and_submit_spark_steps_when_configured(tmp
 CHATTER = ("ivy default cache", ":: resolving", "log4j profile", "nativecodeloader", "setting default log level")
 
 
+def audit_lines(champion: str) -> str:
+    """Three decisions of an unknown version at fallback levels 0-2, and 120 of the champion on
+    inputs unlike anything it was trained on (every feature far outside its reference)."""
+    from ato.features.columns import CATEGORICAL_FEATURES, FEATURES
+
+    far = {f: ("zz" if f in CATEGORICAL_FEATURES else 1e6) for f in FEATURES}
+    rows = [("v", i, {"new_device": 0}, 0.01) for i in range(3)] + [(champion, 0, far, 0.99)] * 120
+    return "".join(json.dumps({
+        "decision_id": f"d{i}", "event_id": f"e{i}", "decided_at": f"2026-08-08T10:{i // 60:02d}:{i % 60:02d}+00:00",
+        "event_time": "2026-08-08T10:00:00+00:00", "account_id": "acct_0000001", "action": "allow",
+        "risk_score": score, "reasons": [], "fallback_level": level, "model_version": version, "features": feats}) + "\n"
+        for i, (version, level, feats, score) in enumerate(rows))
+
+
+def run_asset_triggered(home: Path, env: dict[str, str], dag_id: str, timeout_s: float = 600) -> tuple[str, str]:
+    """Run the Airflow scheduler (LocalExecutor) and the API server its tasks report to until the
+    run of `dag_id` that an asset event queued ends; its (run_type, state)."""
+    import socket
+    import sqlite3
+    import time
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**env, "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+           "AIRFLOW__CORE__PARALLELISM": "2"}
+    airflow = str(Path(sys.executable).parent / "airflow")
+    procs = [subprocess.Popen([airflow, *args], env=env, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
+             for args, f in ((["api-server", "--host", "127.0.0.1", "--port", str(port)], (home / "api.log").open("w")),
+                             (["scheduler"], (home / "scheduler.log").open("w")))]
+    try:
+        deadline, got = time.monotonic() + timeout_s, None
+        while time.monotonic() < deadline:
+            with sqlite3.connect(home / "airflow.db") as db:
+                got = db.execute("SELECT run_type, state FROM dag_run WHERE dag_id = ?", (dag_id,)).fetchall()
+            if got and got[0][1] in ("success", "failed"):
+                break
+            time.sleep(3)
+        assert got and len(got) == 1, f"{dag_id} runs: {got} (logs under {home})"
+        return got[0]
+    finally:
+        for p in procs:
+            os.killpg(p.pid, 15)
+            p.wait(timeout=60)
+
+
 @pytest.mark.dag
 @pytest.mark.spark
-@pytest.mark.timeout(1200)
-def test_airflow_dags_test_runs_the_nightly_through_spark_submit(
-        backfilled: tuple[Settings, Any], small_world: tuple[Path, Path, Any], tmp_path: Path) -> None:
+@pytest.mark.timeout(1500)
+def test_airflow_dags_test_runs_the_nightly_and_its_asset_event_schedules_the_retrain(
+        backfilled: tuple[Settings, Any], trained: tuple[Settings, Any], small_world: tuple[Path, Path, Any],
+        tmp_path: Path) -> None:
     """The next night (08-08) after the backfill, as the scheduler runs it: every task its own
     process, the Spark steps through spark-submit of spark_jobs/ (ATO_SPARK_SUBMIT=1), the gate fed
-    by the aggregates task's --json document, and no Spark start-up chatter in the task logs."""
+    by the aggregates task's --json document, and no Spark start-up chatter in the task logs. The
+    champion's inputs drifted that day, so retrain_check finds a retrain due and request_retrain
+    updates the asset; the Airflow scheduler then runs ato_retrain on that event (no logical date),
+    which trains for 08-08 and keeps the monitoring's reason with the new version."""
     from ato import deltars
+    from ato.model import registry
     from ato.online.snapshot.files import current
     from ato.settings import load_settings
     from ato.tables import ACTION_TRAINING, DECISIONS, PERFORMANCE_DAILY, TRAINING
@@ -133,19 +184,31 @@ def test_airflow_dags_test_runs_the_nightly_through_spark_submit(
     src, _ = backfilled
     spool, world, _ = small_world
     shutil.copytree(src.paths.lake_root, tmp_path / "lake")
+    shutil.copytree(trained[0].paths.models, tmp_path / "models")
+    models = Settings.model_validate({"paths": {"models": str(tmp_path / "models")}})
+    champion = registry.champion(models)
+    assert champion is not None
     audit = tmp_path / "audit" / "2026-08-08" / "decisions-host-1.jsonl"  # as the API writes it
     audit.parent.mkdir(parents=True)
-    audit.write_text("".join(json.dumps({
-        "decision_id": f"d{i}", "event_id": f"e{i}", "decided_at": f"2026-08-08T10:00:0{i}+00:00",
-        "event_time": "2026-08-08T10:00:00+00:00", "account_id": "acct_0000001", "action": "allow",
-        "risk_score": 0.01, "reasons": [], "fallback_level": i, "model_version": "v", "features": {"new_device": 0}}) + "\n"
-        for i in range(3)))
-    log = run_dag("ato_nightly", "2026-08-08", tmp_path / "airflow", src, ATO_LAKE_ROOT=str(tmp_path / "lake"),
-                  ATO_SERVING__AUDIT_DIR=str(tmp_path / "audit"), ATO_SPARK_SUBMIT="1",
-                  ATO_SPOOL=str(spool), ATO_ONLINE_DIR=str(tmp_path / "online"),
-                  ATO_ENRICH__GEO_DB=str(world / "ip_geo.csv"), ATO_SPARK_MASTER="local[2]",
-                  ATO_SPARK__SHUFFLE_PARTITIONS="2", ATO_SPARK__DRIVER_MEMORY="1g",
-                  ATO_PATHS__REPORTS=str(tmp_path / "reports"), ATO_MODEL_DIR=str(tmp_path / "models"))
+    audit.write_text(audit_lines(champion))
+    home, dag_env = tmp_path / "airflow", {
+        "ATO_LAKE_ROOT": str(tmp_path / "lake"), "ATO_SERVING__AUDIT_DIR": str(tmp_path / "audit"),
+        "ATO_SPARK_SUBMIT": "1", "ATO_SPOOL": str(spool), "ATO_ONLINE_DIR": str(tmp_path / "online"),
+        "ATO_ENRICH__GEO_DB": str(world / "ip_geo.csv"), "ATO_SPARK_MASTER": "local[2]",
+        "ATO_SPARK__SHUFFLE_PARTITIONS": "2", "ATO_SPARK__DRIVER_MEMORY": "1g",
+        "ATO_PATHS__REPORTS": str(tmp_path / "reports"), "ATO_MODEL_DIR": str(tmp_path / "models"),
+        "ATO_MONITOR__MIN_DECISIONS": "100", "ATO_WORLD_DIR": str(world), "ATO_MODEL__TRAIN_DAYS": "4",
+        "ATO_MODEL__VAL_DAYS": "1", "ATO_MODEL__TEST_DAYS": "1", "ATO_MODEL__FOLDS": "1",
+        "ATO_MODEL__SEARCH_TRIALS": "2",
+        # ato_retrain registered and unpaused before the night, so the event queues it; its weekly
+        # schedule moved to 29 February, so only the asset can start it here
+        "ATO_RETRAIN_CRON": "0 0 29 2 *", "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True"}
+    env = airflow_env(home, ATO_HMAC_KEY=src.privacy.hmac_key, ATO_BATCH__LABEL_MATURITY_DAYS="1",
+                      ATO_DAG_RETRIES="0", **dag_env)
+    airflow = str(Path(sys.executable).parent / "airflow")
+    for args in (["db", "migrate"], ["dags", "reserialize"], ["dags", "unpause", "ato_retrain"]):
+        subprocess.run([airflow, *args], env=env, check=True, capture_output=True, timeout=300)
+    log = run_dag("ato_nightly", "2026-08-08", home, src, **dag_env)
     assert log.count("spark_jobs/nightly.py") >= 4, "ingest, aggregates, training and gate ran under spark-submit"
     assert not [c for c in CHATTER if c in log.lower()], "Spark start-up chatter reached the task logs"
     snap = current(Settings.model_validate({"online": {"snapshot_dir": str(tmp_path / "online")}}))
@@ -153,13 +216,20 @@ def test_airflow_dags_test_runs_the_nightly_through_spark_submit(
     assert (tmp_path / "reports" / "nightly-2026-08-08.html").exists()
     lake = load_settings(environ={"ATO_LAKE_ROOT": str(tmp_path / "lake")})
     decisions = deltars.read(lake, "gold", DECISIONS).to_pandas()
-    assert sorted(decisions["decision_id"]) == ["d0", "d1", "d2"], "the decisions task loaded the audit log"
+    assert len(decisions) == 123 and {"d0", "d1", "d2"} <= set(decisions["decision_id"]), "the audit log loaded"
     perf = deltars.read(lake, "gold", PERFORMANCE_DAILY).to_pandas()
-    assert sorted(perf["fallback_level"]) == [0, 1, 2] and perf["decisions"].sum() == 3, "the monitor task ran"
-    assert "no retrain due" in log, "retrain_check ran and request_retrain skipped: no asset event"
+    mine = perf[perf["model_version"] == "v"]
+    assert sorted(mine["fallback_level"]) == [0, 1, 2] and perf["decisions"].sum() == 123, "the monitor task ran"
     assert '"why": "no shadow challenger"' in log, "promote_challenger ran with nothing in shadow"
     assert date(2026, 8, 7) in deltars.partition_dates(lake, "gold", TRAINING, "login_date"), "08-07 matured"
     assert date(2026, 8, 7) in deltars.partition_dates(lake, "gold", ACTION_TRAINING, "action_date"), "actions task"
+    assert "no retrain due" not in log, "the drifted champion's retrain_check found a retrain due"
+
+    assert run_asset_triggered(home, env, "ato_retrain") == ("asset_triggered", "success")
+    new = [v for v in registry.versions(models) if v != champion]
+    assert len(new) == 1 and new[0].startswith("20260807-"), "trained for night 08-08: logins up to 08-07"
+    reason = registry.metrics(models, new[0])["reason"]
+    assert reason.startswith("drift: ") and "features drifted on 2026-08-08" in reason, reason
 
 
 @pytest.mark.dag
