@@ -141,6 +141,10 @@ class MonitorConf(_Section):
                                                   "that day's attacks).")
     retrain_recall_drop: float = Field(0.1, gt=0, le=1, description="Retrain trigger: estimated or realised recall of "
                                                                      "challenges this far below the champion's expected.")
+    recall_z: float = Field(2.33, ge=0, description="Retrain trigger: a recall drop counts only when it is at least "
+                                                    "this many binomial standard errors, sqrt(r(1-r)/n) over the "
+                                                    "window's n takeovers (expected ones for the estimate): 2.33 is a "
+                                                    "1 % one-sided chance of a false alarm per check.")
     mature_share: float = Field(0.8, gt=0, le=1, description="Retrain trigger: realised recall only over days whose "
                                                              "label maturity reaches this.")
     retrain_cooldown_days: int = Field(7, ge=0, description="Retrain trigger: none within this many days of the last.")

@@ -10,6 +10,13 @@ Reasons, each with its threshold in conf `monitor`:
 - realised recall: over the latest `recall_days` days whose labels are at least
   `mature_share` complete, recall fell more than `retrain_recall_drop` below the same expectation.
 
+Both recall rules also need the shortfall to be beyond the sampling noise of a recall measured on
+that few takeovers: at least `recall_z` binomial standard errors, sqrt(r (1 - r) / n), with r the
+expected recall and n the window's takeovers (for the estimate, its expected takeovers, the sum
+of p). On a small world a quiet 3-day window holds ~4 expected takeovers, whose recall swings by
+±0.2 by chance alone: a 0.1 drop there is noise, and on the stable tactic-shift world it fired a
+retrain on a night nothing had changed.
+
 A trigger within `retrain_cooldown_days` of the last one is held back (and says so): a retrain
 storm cannot happen. Fired triggers are appended to `<models>/retrain_triggers.jsonl`, which the
 cool-down reads.
@@ -18,6 +25,7 @@ cool-down reads.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -59,6 +67,13 @@ def _read(settings: Settings, table: str) -> pd.DataFrame:
     return deltars.read(settings, "gold", table).to_pandas() if deltars.exists(settings, "gold", table) else pd.DataFrame()
 
 
+def shortfall_z(expected: float, value: float, n: float) -> float:
+    """How many binomial standard errors a recall `value` measured on `n` takeovers lies below
+    `expected` (negative: above it)."""
+    se = math.sqrt(max(expected * (1 - expected), 1e-6) / max(n, 1e-9))
+    return (expected - value) / se
+
+
 def check_retrain(settings: Settings, night: date, record: bool = True) -> RetrainCheck:
     """The verdict for `night`; with `record`, a fired trigger is logged for the cool-down."""
     m = settings.monitor
@@ -93,10 +108,13 @@ def check_retrain(settings: Settings, night: date, record: bool = True) -> Retra
         # a full window only: one day's ratio swings with that day's attacks (a quiet day is "low recall")
         if len(est) == m.recall_days and est["calibrated"].sum() >= m.min_decisions:
             value = float(pooled(est, settings.costs)["est_recall_challenged"])
-            out.numbers["estimated_recall"] = value
-            if value < expected - m.retrain_recall_drop:
+            n = float(est["est_ato"].sum())
+            z = shortfall_z(expected, value, n)
+            out.numbers |= {"estimated_recall": value, "estimated_takeovers": n, "estimated_recall_z": z}
+            if value < expected - m.retrain_recall_drop and z >= m.recall_z:
                 out.reasons.append(f"estimated recall {value:.3f} over the last {len(est)} days is below the "
-                                   f"expected {expected:.3f} by more than {m.retrain_recall_drop}")
+                                   f"expected {expected:.3f} by more than {m.retrain_recall_drop} ({z:.1f} standard "
+                                   f"errors on {n:.1f} expected takeovers)")
     business = _read(settings, BUSINESS_DAILY)
     if expected is not None and not business.empty:
         mature = business[(business["decided_date"] <= night) & (business["label_maturity"] >= m.mature_share)
@@ -104,10 +122,13 @@ def check_retrain(settings: Settings, night: date, record: bool = True) -> Retra
         out.numbers["realised_days"] = len(mature)
         if len(mature) == m.recall_days:
             value = float(pooled(mature, settings.costs)["recall_challenged"])
-            out.numbers["realised_recall"] = value
-            if value < expected - m.retrain_recall_drop:
+            n = float(mature["ato"].sum())
+            z = shortfall_z(expected, value, n)
+            out.numbers |= {"realised_recall": value, "realised_takeovers": int(n), "realised_recall_z": z}
+            if value < expected - m.retrain_recall_drop and z >= m.recall_z:
                 out.reasons.append(f"realised recall {value:.3f} on {len(mature)} matured days is below the "
-                                   f"expected {expected:.3f} by more than {m.retrain_recall_drop}")
+                                   f"expected {expected:.3f} by more than {m.retrain_recall_drop} ({z:.1f} standard "
+                                   f"errors on {int(n)} takeovers)")
 
     if out.reasons:
         last = max((datetime.fromisoformat(t["night"]).date() for t in _triggers(settings)), default=None)
