@@ -34,6 +34,8 @@ def test_train_registers_every_scorer_with_the_required_metrics(trained: tuple[S
     assert m["evaluated_against"] == "world_truth"
     bundle = json.loads((res.folder / "bundle.json").read_text())
     assert {"training_window", "data_hash", "created_by", "scorers"} <= set(bundle)
+    from ato.privacy import key_fingerprint
+    assert bundle["key_fingerprint"] == key_fingerprint(s.hmac_key_bytes()), "serving checks it"
     for name in ("model", "fallback"):
         assert (res.folder / f"{name}.txt").is_file() and bundle["scorers"][name]["feature_hash"]
     fallback = set(bundle["scorers"]["fallback"]["features"])

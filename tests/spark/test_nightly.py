@@ -47,6 +47,8 @@ def test_backfill_gives_one_snapshot_per_date_and_publishes_the_last(spark: Any,
     assert ts.where("label = 1").count() > 0, "the boosted world reports takeovers within a day"
     assert all(c.passed for c in summary.checks)
     assert (current(s) or {}).get("as_of") == LAST.isoformat()
+    from ato.privacy import key_fingerprint
+    assert (current(s) or {}).get("key_fingerprint") == key_fingerprint(s.hmac_key_bytes()), "serving checks it"
     acct = load(s, "account")
     last_rows = (spark.read.format("delta").load(s.table_path("gold", "account_features_daily"))
                  .where(f"as_of_date = '{LAST}'").count())
