@@ -172,6 +172,11 @@ def verdict_for(s: Settings, version: str) -> Verdict:
     current = champion(s)
     if current == version:
         return Verdict(False, f"{version} is already the champion")
+    b = m.get("stepup_budget") or {}
+    if b.get("realised") is not None and b["realised"] > b["budget"] + b["tolerance"]:
+        # rank metrics cannot see thresholds that challenge far more customers than budgeted
+        return Verdict(False, f"overspends the step-up budget on its test days: {b['realised']:.2%} of successful "
+                              f"legit logins challenged against {b['budget']:.2%} (tolerance {b['tolerance']:.2%})")
     if current is None:
         return compare(m["test"]["model"], m["test"]["rules"], s, "rules")
     cmp_ = m.get("champion_on_same_test") or {}

@@ -133,7 +133,7 @@ def test_reasons_name_the_largest_positive_contributions() -> None:
 
 
 def _version(root: Path, name: str, pr_auc: float, recall: float, champ: dict[str, Any] | None = None,
-             action_model: bool = False) -> None:
+             action_model: bool = False, challenged: float = 0.011) -> None:
     d = root / name
     d.mkdir(parents=True)
     (d / "bundle.json").write_text("{}")
@@ -141,7 +141,7 @@ def _version(root: Path, name: str, pr_auc: float, recall: float, champ: dict[st
         (d / "action_model.txt").write_text("tree\n")
     m = {"test": {"model": {"pr_auc": pr_auc, "recall_at_1pct_stepup": recall},
                   "rules": {"pr_auc": 0.1, "recall_at_1pct_stepup": 0.2}},
-         "champion_on_same_test": champ}
+         "champion_on_same_test": champ, "stepup_budget": {"budget": 0.01, "realised": challenged, "tolerance": 0.003}}
     (d / "metrics.json").write_text(json.dumps(m))
 
 
@@ -158,6 +158,11 @@ def test_promotion_needs_a_win_on_the_same_test_window_and_rollback_restores(tmp
     _version(tmp_path, "v4", 0.7, 0.6, {"version": "v0", "metrics": {"pr_auc": 0.1, "recall_at_1pct_stepup": 0.1}})
     with pytest.raises(registry.PromotionRefused, match="not compared with the current champion"):
         registry.promote(s, "v4")
+    # better ranked, but its thresholds challenge 12 % of legit logins on its test days (budget 1 %)
+    _version(tmp_path, "v6", 0.74, 0.96, {"version": "v1", "metrics": {"pr_auc": 0.5, "recall_at_1pct_stepup": 0.6}},
+             challenged=0.121)
+    with pytest.raises(registry.PromotionRefused, match=r"overspends the step-up budget on its test days: 12.10%"):
+        registry.promote(s, "v6")
     _version(tmp_path, "v5", 0.7, 0.6, {"version": "v1", "metrics": {"pr_auc": 0.5, "recall_at_1pct_stepup": 0.6}})
     assert registry.promote(s, "v5").promote and registry.champion(s) == "v5"
     assert registry.rollback(s) == "v1" and registry.champion(s) == "v1"
