@@ -144,10 +144,20 @@ def run_asset_triggered(home: Path, env: dict[str, str], dag_id: str, timeout_s:
     env = {**env, "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
            "AIRFLOW__CORE__PARALLELISM": "2"}
     airflow = str(Path(sys.executable).parent / "airflow")
-    procs = [subprocess.Popen([airflow, *args], env=env, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
-             for args, f in ((["api-server", "--host", "127.0.0.1", "--port", str(port)], (home / "api.log").open("w")),
-                             (["scheduler"], (home / "scheduler.log").open("w")))]
+
+    def start(args: list[str], log: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([airflow, *args], env=env, stdout=(home / log).open("w"), stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+    procs = [start(["api-server", "--host", "127.0.0.1", "--port", str(port)], "api.log")]
     try:
+        # the scheduler only once the API its tasks report to answers: a task that meets an API
+        # still starting fails on a read timeout (seen on a busy machine)
+        deadline = time.monotonic() + 180
+        while not _answers(f"http://127.0.0.1:{port}/execution/health"):
+            assert time.monotonic() < deadline and procs[0].poll() is None, f"the API server did not start ({home})"
+            time.sleep(1)
+        procs.append(start(["scheduler"], "scheduler.log"))
         deadline, got = time.monotonic() + timeout_s, None
         while time.monotonic() < deadline:
             with sqlite3.connect(home / "airflow.db") as db:
@@ -161,6 +171,16 @@ def run_asset_triggered(home: Path, env: dict[str, str], dag_id: str, timeout_s:
         for p in procs:
             os.killpg(p.pid, 15)
             p.wait(timeout=60)
+
+
+def _answers(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return bool(r.status == 200)
+    except OSError:
+        return False
 
 
 @pytest.mark.dag
