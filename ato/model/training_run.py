@@ -103,21 +103,23 @@ class _Folds:
 
     def fit(self, k: int, method: str, params: dict[str, Any], features: tuple[str, ...], s: Settings) -> Fitted:
         X, sp = self.X(k, features), self.splits[k]
-        cat = [features.index(c) for c in CATEGORICAL_FEATURES if c in features]
-        m = s.model
-        mono = [int(f in D.RISK_UP_FEATURES) for f in features] if m.monotone else None
+        (cat, mono), m = _constraints(features, s), s.model
         return fit(method, params, _block(X, self.y, self.w, sp.train), _block(X, self.y, self.w, sp.val), cat,
                    seed=m.seed, max_rounds=m.max_rounds, early_stop=m.early_stopping_rounds, smote_ratio=m.smote_ratio,
                    monotone=mono)
 
-
     def refit(self, k: int, f: Fitted, features: tuple[str, ...], s: Settings) -> Fitted:
         """`f` (fold k's) made again on fold k's training and validation blocks together."""
         X, sp = self.X(k, features), self.splits[k]
-        cat = [features.index(c) for c in CATEGORICAL_FEATURES if c in features]
-        mono = [int(c in D.RISK_UP_FEATURES) for c in features] if s.model.monotone else None
+        cat, mono = _constraints(features, s)
         return refit(f, _block(X, self.y, self.w, sp.train | sp.val), cat, seed=s.model.seed,
                      smote_ratio=s.model.smote_ratio, monotone=mono)
+
+
+def _constraints(features: tuple[str, ...], s: Settings) -> tuple[list[int], list[int] | None]:
+    """The categorical columns of `features`, and (model.monotone) +1/0 per feature for the risk signals."""
+    cat = [features.index(c) for c in CATEGORICAL_FEATURES if c in features]
+    return cat, [int(f in D.RISK_UP_FEATURES) for f in features] if s.model.monotone else None
 
 
 def _choose(folds: _Folds, s: Settings, progress: Progress) -> tuple[list[Trial], list[Trial], Trial, list[Fitted]]:
