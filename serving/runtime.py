@@ -59,6 +59,7 @@ class Runtime:
         self.keyring = (KeyRing.from_settings(settings) if api_keys is None else
                         api_keys if isinstance(api_keys, KeyRing) else KeyRing.plain(api_keys))
         self._failed_at: dict[str, float] = {}
+        self._key_checked: tuple[str | None, str | None] | None = None  # (snapshot, champion) whose key matched
         self.in_flight = 0
         self.loop_lag_s = 0.0
         self.decider: Decider | None = None
@@ -111,6 +112,7 @@ class Runtime:
     async def start(self) -> None:
         s, g = self.settings, self.given
         check_key(s)  # refuse to start: with another key than the batch layer's, no hash would match
+        self._key_checked = (published_as_of(s), champion(s))
         try:
             store = open_store(s) if g.store is None else g.store
         except Exception as exc:  # an unreadable published snapshot: start without one, the reload retries
@@ -172,7 +174,10 @@ class Runtime:
     async def reload(self) -> list[str]:
         """Pick up a new snapshot (with the reputation feed) or champion; returns what changed."""
         d, s, changed = self.chain, self.settings, []
-        check_key(s)  # a snapshot or champion made under another key is not picked up (reload_loop logs it)
+        made = (published_as_of(s), champion(s))
+        if made != self._key_checked:  # a snapshot or champion made under another key is not picked up
+            check_key(s)  # (reload_loop logs it, and checks again next time)
+            self._key_checked = made
         if d.replica is not None:
             try:  # a bad replica load must not hold back the store's snapshot or a new champion
                 await d.replica.refresh()
