@@ -122,6 +122,28 @@ def fit_platt(raw: np.ndarray, y: np.ndarray, w: np.ndarray, logit_in: bool) -> 
     return Calibrator((-FAR, FAR), (b - a * FAR, b + a * FAR), "platt", logit_in=logit_in, logit_out=True)
 
 
+def rank_matched(cal: Calibrator, served_raw: np.ndarray, fitted_raw: np.ndarray, levels: int = 400) -> Calibrator:
+    """`cal`, fitted on booster A's scores, carried over to booster B by rank: a B score takes the
+    probability `cal` gives the A score of the same quantile among reference rows both scored
+    (`served_raw` = B's, `fitted_raw` = A's, same rows, out of sample for both). B then flags the
+    same share of the reference rows as A at every threshold, so tiers set on A's probabilities keep
+    their volumes. Knots are denser in the upper tail, where the action thresholds sit. One
+    `Calibrator` again (its knots evaluated through both maps), so serving and bundles do not change."""
+    zb = logit(served_raw) if cal.logit_in else np.asarray(served_raw, dtype=float)
+    za = logit(fitted_raw) if cal.logit_in else np.asarray(fitted_raw, dtype=float)
+    if len(zb) != len(za) or len(zb) < 2:
+        raise ValueError("rank matching needs the same reference rows (at least 2) scored by both boosters")
+    q = np.unique(np.r_[np.linspace(0.0, 1.0, levels // 2), 1.0 - np.geomspace(1e-5, 0.5, levels // 2)])
+    kb, ka = np.quantile(zb, q), np.quantile(za, q)
+    kb, first = np.unique(kb, return_index=True)  # ties in B's scores: one knot, A's score at its lowest quantile
+    ka = ka[first]
+    inside = cal._xa[(cal._xa > ka[0]) & (cal._xa < ka[-1])]  # cal's own knots placed on B's scale keep its
+    knots = np.unique(np.r_[kb, np.interp(inside, ka, kb)])  # steps: both maps are piecewise linear
+    v = np.interp(np.interp(knots, kb, ka), cal._xa, cal._ya)
+    return Calibrator(tuple(float(x) for x in knots), tuple(float(x) for x in v), f"{cal.method}+rank_matched",
+                      logit_in=cal.logit_in, logit_out=cal.logit_out)
+
+
 def fit_calibrator(method: str, raw: np.ndarray, y: np.ndarray, w: np.ndarray, logit_in: bool) -> Calibrator:
     """Fit one candidate on labelled rows (weights > 0); both classes must be present."""
     if method == "isotonic":

@@ -17,6 +17,7 @@ import pandas as pd
 from ato.features.columns import CATEGORICAL_FEATURES, FEATURES
 from ato.model import data as D
 from ato.model.bundle import Scorer
+from ato.model.calibration import rank_matched
 from ato.model.calibration_choice import Part
 from ato.model.fit import Block, Fitted, fit, refit, search_params
 from ato.model.labels import training_targets
@@ -152,13 +153,22 @@ def _val_part(folds: _Folds, k: int, f: Fitted, features: tuple[str, ...]) -> Pa
 
 
 def _scorer(name: str, f: Fitted, features: tuple[str, ...], enc: D.Encoder, final: Part, parts: list[Part],
-            s: Settings, serve: Fitted | None = None) -> tuple[Scorer, dict[str, Any]]:
+            s: Settings, serve: Fitted | None = None, reference: np.ndarray | None = None,
+            ) -> tuple[Scorer, dict[str, Any]]:
     """Calibrator and tiers from `f`'s out-of-sample validation scores; the booster scored is
-    `serve` (f refitted on training + validation, model.refit_on_val) or f itself."""
+    `serve` (f refitted on training + validation, model.refit_on_val; its calibrator rank-matched
+    to f's on the `reference` rows) or f itself."""
     cal, tiers, choice = calibrate_and_tier(final.raw, final.y, final.w, s, logit_in=True, folds=parts,
                                             success_val=final.success)
-    b = serve or f
-    return Scorer(name, features, enc, b.booster, b.best_iteration, b.impute, cal, tiers), choice
+    if serve is None:
+        return Scorer(name, features, enc, f.booster, f.best_iteration, f.impute, cal, tiers), choice
+    # The refitted booster saw validation, so its scores there cannot be calibrated; its scores are
+    # carried onto f's scale by rank on the test days (scores only, no labels), which neither saw.
+    if reference is None or len(reference) < 2:
+        raise ValueError("model.refit_on_val needs test days to carry the calibration over (model.test_days)")
+    cal = rank_matched(cal, serve.predict(reference), f.predict(reference))
+    choice = {**choice, "rank_matched_on_test_rows": len(reference)}
+    return Scorer(name, features, enc, serve.booster, serve.best_iteration, serve.impute, cal, tiers), choice
 
 
 def train(settings: Settings, as_of: date | None = None, progress: Progress | None = None) -> TrainingRun:
@@ -190,10 +200,11 @@ def train(settings: Settings, as_of: date | None = None, progress: Progress | No
     with progress.step(f"calibrators {', '.join(s.model.calibrators)} compared on validation"):
         model_parts = [_val_part(folds, i, f, FEATURES) for i, f in enumerate(per_fold)]
         scorers["model"], calibration["model"] = _scorer("model", final, FEATURES, enc, model_parts[-1], model_parts, s,
-                                                         serve["model"])
+                                                         serve["model"], folds.X(k, FEATURES)[sp.test])
         fb_part = _val_part(folds, k, fb, D.FALLBACK_FEATURES)  # only the final fold has a fallback booster
         scorers["fallback"], calibration["fallback"] = _scorer("fallback", fb, D.FALLBACK_FEATURES, enc, fb_part,
-                                                              [fb_part], s, serve["fallback"])
+                                                              [fb_part], s, serve["fallback"],
+                                                              folds.X(k, D.FALLBACK_FEATURES)[sp.test])
     val, test = df[sp.val].reset_index(drop=True), df[sp.test].reset_index(drop=True)
     for name, sc in scorers.items():
         for part in (val, test):

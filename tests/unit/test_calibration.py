@@ -3,11 +3,13 @@ before money moved, without a JVM."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from ato.model.calibration import Calibrator, fit_calibrator
+from ato.model.calibration import Calibrator, fit_calibrator, logit, rank_matched
 from ato.model.calibration_choice import Part, budget_start, choose, compare
 from ato.model.campaigns import campaigns_stopped
 from ato.model.metrics import budget_tolerance
@@ -143,3 +145,28 @@ def test_a_campaign_counts_as_stopped_only_when_a_decision_came_before_its_money
     assert out["campaigns_stopped"] == 4 and out["campaigns_stopped_before_money"] == pytest.approx(0.8)
     assert out["campaigns_stopped_by_login"] == pytest.approx(0.6)
     assert out["by_attack_type"]["session_hijack"] == {"campaigns": 1, "stopped": 1}
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_calibrator_rank_matched_to_another_booster_gives_the_same_probability_by_rank(method: str) -> None:
+    """model.refit_on_val: booster B orders the reference rows like A but on another scale (here
+    a monotone transform of A's log-odds); carried over by rank, B's probabilities equal what `cal`
+    gives A on the same rows, within the knots' interpolation, and survive JSON."""
+    raw, y = scores(seed=5)
+    cal = fit_calibrator(method, raw, y, np.ones(len(y)), logit_in=True)
+    ref, _ = scores(n=20_000, seed=6)
+    other = 1 / (1 + np.exp(-(2.5 * logit(ref) + 9.0)))  # B: same order, other scale
+    carried = rank_matched(cal, other, ref)
+    assert carried.method == f"{method}+rank_matched" and carried.logit_in == cal.logit_in
+    want, got = cal(ref), carried(other)
+    assert np.all(np.diff(carried(np.sort(other))) >= -1e-12)
+    top = ref >= np.quantile(ref, 0.95)  # where the action thresholds sit, the knots are dense
+    close = np.isclose(got[top], want[top], rtol=0.02, atol=1e-6)
+    assert close.mean() > 0.99, close.mean()  # a step of isotonic's can fall between two knots
+    for t in np.quantile(want, [0.9, 0.99, 0.999]):  # the volumes tiers are set by
+        assert abs(float((got >= t).mean()) - float((want >= t).mean())) < 0.001
+    assert abs(np.mean(got) - np.mean(want)) < 0.1 * np.mean(want)
+    again = Calibrator.from_json(json.loads(json.dumps(carried.to_json())))
+    np.testing.assert_array_equal(again(other), got)
+    with pytest.raises(ValueError, match="same reference rows"):
+        rank_matched(cal, other[:5], ref[:6])

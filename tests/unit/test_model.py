@@ -16,6 +16,7 @@ import pytest
 from ato.features.columns import CATEGORICAL_FEATURES, FEATURES
 from ato.model import fit as fitmod
 from ato.model import registry
+from ato.model.calibration import fit_calibrator, rank_matched
 from ato.model.data import Encoder, Window, make_split
 from ato.model.fit import Block, fit
 from ato.model.metrics import evaluate
@@ -289,6 +290,14 @@ def test_refit_on_validation_learns_a_tactic_that_starts_there() -> None:
     ap_f = average_precision_score(y[test], f.predict(X_test))
     ap_r = average_precision_score(y[test], r.predict(X_test))
     assert ap_r > ap_f + 0.3, (ap_f, ap_r)
+    # its calibrator carried over by rank on the test rows: above f's top-1 % threshold both flag
+    # the same share of test, and the refitted booster's flags catch more of the tactic
+    cal = fit_calibrator("isotonic_interp", f.predict(val.X), val.y, val.w, logit_in=True)
+    carried = rank_matched(cal, r.predict(X_test), f.predict(X_test))
+    pf, pr = cal(f.predict(X_test)), carried(r.predict(X_test))
+    t = float(np.quantile(pf, 0.99))
+    assert abs(float((pr >= t).mean()) - float((pf >= t).mean())) < 0.003
+    assert y[test][pr >= t].sum() > y[test][pf >= t].sum()
     # refitted on validation too, the test block leaves out accounts with a takeover in validation
     sp, spr = make_split(df, WINDOW), make_split(df, WINDOW, refit=True)
     in_val = set(df.loc[sp.val & (y == 1), "account_id"])
