@@ -135,7 +135,10 @@ class MonitorConf(_Section):
                                                        "at least this many decisions (below it they are noise: a few "
                                                        "logins of a replay drift on every feature).")
     retrain_drifted_features: int = Field(5, ge=1, description="Retrain trigger: this many of the champion's features "
-                                                               "drifted on the night (or its score drifted).")
+                                                               "drifted on the night (or its score drifted) ...")
+    retrain_score_moved: float = Field(0.05, ge=0, description="... and the score moved too: its PSI or KS at least "
+                                                               "this (inputs that drift without moving the score "
+                                                               "change no decision; 0 = feature drift alone).")
     recall_days: int = Field(3, ge=1, description="Retrain trigger: days pooled for estimated and realised recall "
                                                   "(a full window of them: a single day's estimate swings with "
                                                   "that day's attacks).")

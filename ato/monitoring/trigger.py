@@ -3,7 +3,11 @@
 Reasons, each with its threshold in conf `monitor`:
 
 - drift: the champion's score drifted on night D, or at least `retrain_drifted_features`
-  features did (gold/drift_daily);
+  features did (gold/drift_daily) while the score moved by at least `retrain_score_moved` (PSI or
+  KS): inputs that drift without moving the score change no decision. On the stable tactic-shift
+  world a credential-stuffing campaign leaving the 30-day window drifted 7 features (its reference
+  was drawn while the campaign was inside it) and left the score where it was (KS 0.00-0.01);
+  the shifted world's drifted features moved it (KS 0.10) from the day the shift started;
 - estimated recall: the mean estimated recall of challenges over the last `recall_days` days
   with model decisions fell more than `retrain_recall_drop` below what the champion's reference
   expects (its test block, scored as serving scores it);
@@ -89,11 +93,18 @@ def check_retrain(settings: Settings, night: date, record: bool = True) -> Retra
         drifted = sorted(mine.loc[mine["drifted"] & (mine["kind"] == "feature"), "name"])
         score = mine[mine["kind"] == "score"]
         out.numbers["drifted_features"] = len(drifted)
+        moved = 0.0
         if not score.empty:
             out.numbers["score_psi"] = float(score["psi"].iloc[0])
+            out.numbers["score_ks"] = float(score["ks"].iloc[0]) if pd.notna(score["ks"].iloc[0]) else None
+            moved = max(out.numbers["score_psi"], out.numbers["score_ks"] or 0.0)
         if len(drifted) >= m.retrain_drifted_features:
-            out.reasons.append(f"drift: {len(drifted)} features drifted on {night} ({', '.join(drifted[:5])}"
-                               f"{' ...' if len(drifted) > 5 else ''})")
+            what = f"{len(drifted)} features drifted on {night} ({', '.join(drifted[:5])}{' ...' if len(drifted) > 5 else ''})"
+            if moved >= m.retrain_score_moved:
+                out.reasons.append(f"drift: {what}, the score moved (PSI or KS {moved:.3f})")
+            else:
+                out.numbers["drift_without_score"] = (f"{what}; the score did not move (PSI or KS {moved:.3f} < "
+                                                      f"{m.retrain_score_moved}): no retrain")
         if not score.empty and bool(score["drifted"].iloc[0]):
             out.reasons.append(f"drift: the score drifted on {night} (PSI {score['psi'].iloc[0]:.3f}, "
                                f"KS {score['ks'].iloc[0]:.3f})")

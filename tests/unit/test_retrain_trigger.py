@@ -37,11 +37,12 @@ def _write(s: Settings, table: str, rows: list[dict[str, object]]) -> None:
     deltars.write(s, "gold", table, pa.Table.from_pandas(pd.DataFrame(rows), preserve_index=False), mode="overwrite")
 
 
-def _night(s: Settings, drifted: int, score_drift: bool, est: float, realised: float, night: date = NIGHT) -> None:
+def _night(s: Settings, drifted: int, score_drift: bool, est: float, realised: float, night: date = NIGHT,
+           score_ks: float = 0.07) -> None:
     feats = [{"decided_date": night, "model_version": V, "kind": "feature", "name": f"f{i}", "psi": 0.5 if i < drifted else 0.01,
               "ks": 0.01, "drifted": i < drifted} for i in range(20)]
     score = {"decided_date": night, "model_version": V, "kind": "score", "name": "score", "psi": 0.3 if score_drift else 0.01,
-             "ks": 0.2 if score_drift else 0.01, "drifted": score_drift}
+             "ks": 0.2 if score_drift else score_ks, "drifted": score_drift}
     _write(s, DRIFT_DAILY, [*feats, score])
     days = [night - timedelta(days=i) for i in range(10)]
     _write(s, PERFORMANCE_DAILY, [{"decided_date": d, "model_version": V, "fallback_level": 0, "est_ato": 10.0,
@@ -99,6 +100,25 @@ def test_drift_or_a_recall_drop_triggers_once_then_the_cool_down_holds(
     _night(s, drifted=drifted, score_drift=score, est=est, realised=real, night=NIGHT + timedelta(days=7))
     later = check_retrain(s, NIGHT + timedelta(days=7))
     assert later.retrain
+
+
+def test_features_that_drift_without_moving_the_score_trigger_nothing(tmp_path: Path) -> None:
+    """As on the stable tactic-shift world's nights 09-16/17: a credential-stuffing campaign left the
+    30-day window, 7 features drifted against a reference drawn while it was inside, and the score
+    did not move (KS 0.00-0.01). The same features with the score moved past
+    `monitor.retrain_score_moved` (the shifted world: KS 0.10) trigger."""
+    s = _settings(tmp_path)
+    _night(s, drifted=7, score_drift=False, est=0.8, realised=0.8, score_ks=0.01)
+    v = check_retrain(s, NIGHT)
+    assert not v.retrain and not v.reasons and v.numbers["drifted_features"] == 7
+    assert "the score did not move (PSI or KS 0.010 < 0.05)" in v.numbers["drift_without_score"]
+    _night(s, drifted=7, score_drift=False, est=0.8, realised=0.8, score_ks=0.1)
+    v = check_retrain(s, NIGHT)
+    assert v.retrain and v.reasons == [v.reasons[0]] and "the score moved (PSI or KS 0.100)" in v.reasons[0]
+    off = load_settings(environ={"ATO_LAKE_ROOT": str(tmp_path / "lake"), "ATO_MODEL_DIR": str(tmp_path / "models"),
+                                 "ATO_MONITOR__RETRAIN_SCORE_MOVED": "0"})
+    _night(s, drifted=7, score_drift=False, est=0.8, realised=0.8, night=NIGHT + timedelta(days=8), score_ks=0.0)
+    assert check_retrain(off, NIGHT + timedelta(days=8)).retrain  # 0: feature drift alone, as before
 
 
 def test_a_drop_within_the_noise_of_a_quiet_window_triggers_nothing(tmp_path: Path) -> None:
