@@ -157,13 +157,14 @@ def _scorer(name: str, f: Fitted, features: tuple[str, ...], enc: D.Encoder, fin
             ) -> tuple[Scorer, dict[str, Any]]:
     """Calibrator and tiers from `f`'s out-of-sample validation scores; the booster scored is
     `serve` (f refitted on training + validation, model.refit_on_val; its calibrator rank-matched
-    to f's on the `reference` rows) or f itself."""
+    to f's on the `reference` rows: the test days' successful logins) or f itself."""
     cal, tiers, choice = calibrate_and_tier(final.raw, final.y, final.w, s, logit_in=True, folds=parts,
                                             success_val=final.success)
     if serve is None:
         return Scorer(name, features, enc, f.booster, f.best_iteration, f.impute, cal, tiers), choice
     # The refitted booster saw validation, so its scores there cannot be calibrated; its scores are
-    # carried onto f's scale by rank on the test days (scores only, no labels), which neither saw.
+    # carried onto f's scale by rank on the test days' successful logins (scores only, no labels),
+    # which neither saw: both then challenge the same share of them.
     if reference is None or len(reference) < 2:
         raise ValueError("model.refit_on_val needs test days to carry the calibration over (model.test_days)")
     cal = rank_matched(cal, serve.predict(reference), f.predict(reference))
@@ -197,14 +198,17 @@ def train(settings: Settings, as_of: date | None = None, progress: Progress | No
         with progress.step("refit on training + validation days"):
             serve = {"model": folds.refit(k, final, FEATURES, s), "fallback": folds.refit(k, fb, D.FALLBACK_FEATURES, s)}
     scorers, calibration = {}, {}
+    # a refitted booster's calibrator is rank-matched on the test days' successful logins: the ones the
+    # step-up budget is spent on (a failed login challenges no customer)
+    ref_rows = sp.test & folds.success
     with progress.step(f"calibrators {', '.join(s.model.calibrators)} compared on validation"):
         model_parts = [_val_part(folds, i, f, FEATURES) for i, f in enumerate(per_fold)]
         scorers["model"], calibration["model"] = _scorer("model", final, FEATURES, enc, model_parts[-1], model_parts, s,
-                                                         serve["model"], folds.X(k, FEATURES)[sp.test])
+                                                         serve["model"], folds.X(k, FEATURES)[ref_rows])
         fb_part = _val_part(folds, k, fb, D.FALLBACK_FEATURES)  # only the final fold has a fallback booster
         scorers["fallback"], calibration["fallback"] = _scorer("fallback", fb, D.FALLBACK_FEATURES, enc, fb_part,
                                                               [fb_part], s, serve["fallback"],
-                                                              folds.X(k, D.FALLBACK_FEATURES)[sp.test])
+                                                              folds.X(k, D.FALLBACK_FEATURES)[ref_rows])
     val, test = df[sp.val].reset_index(drop=True), df[sp.test].reset_index(drop=True)
     for name, sc in scorers.items():
         for part in (val, test):
