@@ -98,3 +98,44 @@ def write(settings: Settings, layer: str, table: str, data: pa.Table,
                         schema_mode=schema_mode)
     else:
         raise ValueError(f"{layer}/{table}: a predicate replaces rows, it needs mode='overwrite'")
+
+
+def delete(settings: Settings, layer: str, table: str, predicate: str) -> int:
+    """Delete the rows matching a SQL `predicate` (whole files where it names partitions only,
+    else the touched files rewritten without them); the rows deleted. Raises NoTable."""
+    metrics = _open(settings.table_path(layer, table)).delete(predicate)
+    return int(metrics.get("num_deleted_rows") or 0)
+
+
+def housekeep(settings: Settings, layer: str, table: str, *, vacuum_hours: int, log_days: int) -> int:
+    """Retention's table upkeep: the Delta properties that say how long removed files and log
+    entries stay (set when they differ), VACUUM of files older than `vacuum_hours` that no current
+    version needs (the properties' grace period, enforced by us, so 0 purges at once), then a
+    checkpoint and the log trimmed to `log_days`. The files vacuumed. Raises NoTable."""
+    dt = _open(settings.table_path(layer, table))
+    want = {"delta.deletedFileRetentionDuration": f"interval {vacuum_hours} hours",
+            "delta.logRetentionDuration": f"interval {log_days} days"}
+    if any(dt.metadata().configuration.get(k) != v for k, v in want.items()):
+        dt.alter.set_table_properties(want)
+    removed = dt.vacuum(retention_hours=vacuum_hours, dry_run=False, enforce_retention_duration=False)
+    dt.create_checkpoint()
+    dt.cleanup_metadata()
+    _sweep(settings.table_path(layer, table))
+    return len(removed)
+
+
+def _sweep(path: str) -> None:
+    """On a local lake, what VACUUM leaves behind: Spark's `.<file>.crc` checksums of removed files
+    and partition folders left empty."""
+    from pathlib import Path
+
+    root = Path(path)
+    if not root.is_dir():
+        return
+    for crc in root.rglob(".*.crc"):
+        if "_delta_log" not in crc.parts and not crc.with_name(crc.name[1:-4]).exists():
+            crc.unlink()
+    for d in sorted((p for p in root.rglob("*") if p.is_dir() and "_delta_log" not in p.parts),
+                    key=lambda p: len(p.parts), reverse=True):
+        if not any(d.iterdir()):
+            d.rmdir()

@@ -5,7 +5,8 @@ ingest (spool -> bronze/quarantine -> enriched silver) -> decisions (the API's a
 -> validate (input gate on day D)
 -> aggregates (daily partials, 30-day snapshots as of D) -> training (rows for logins of
 D - label_maturity_days) -> gate (GE suites on what was built) -> actions (sensitive-action rows
-of the same days, `ato.sensitive.rows`, no JVM) -> publish (snapshot D for serving) -> report (HTML with plots). `ato nightly` runs them in one process; the Airflow DAG runs each as its own task
+of the same days, `ato.sensitive.rows`, no JVM) -> publish (snapshot D for serving) -> report (HTML
+with plots) -> retention (what is older than its retention on night D removed, `ato.privacy`, no JVM). `ato nightly` runs them in one process; the Airflow DAG runs each as its own task
 through the same function. A failed step or gate restores every gold table it touched, and
 nothing is published, so the previous snapshot stays live.
 """
@@ -27,7 +28,8 @@ from ato.settings import Settings
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-STEPS = ("ingest", "decisions", "monitor", "validate", "aggregates", "training", "gate", "actions", "publish", "report")
+STEPS = ("ingest", "decisions", "monitor", "validate", "aggregates", "training", "gate", "actions", "publish", "report",
+         "retention")
 BUILD_STEPS = {"aggregates", "training", "gate"}  # Spark steps that write (or check) gold
 
 
@@ -50,6 +52,7 @@ class NightlySummary:
     decisions: dict[str, int] = field(default_factory=dict)
     monitor: dict[str, Any] = field(default_factory=dict)
     report: str | None = None
+    retention: dict[str, Any] = field(default_factory=dict)
     versions_before: dict[str, int | None] = field(default_factory=dict)
 
 
@@ -128,6 +131,11 @@ def run_nightly(settings: Settings, dates: list[date], steps: tuple[str, ...] = 
 
         with timed("report", f"report: HTML for {dates[-1]}"):
             s.report = str(build_nightly_report(settings, dates[-1]))
+    if "retention" in steps:
+        from ato.privacy.retention import run_retention
+
+        with timed("retention", f"retention: stores past their retention on {dates[-1]}"):
+            s.retention = run_retention(settings, dates[-1], progress).as_dict()
     return s
 
 

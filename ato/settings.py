@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ato.model_conf import CostConf, ModelConf
+from ato.privacy.conf import RetentionConf
 from ato.serving_conf import ApiConf, PolicyConf, ServingConf, SpeedConf
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
@@ -180,6 +181,7 @@ class Settings(_Section):
     speed: SpeedConf = SpeedConf()
     api: ApiConf = ApiConf()
     policy: PolicyConf = PolicyConf()
+    retention: RetentionConf = RetentionConf()
 
     @field_validator("privacy")
     @classmethod

@@ -2,7 +2,7 @@
 
 ingest (spool -> bronze/quarantine -> enriched silver) >> validate (input gate) >>
 aggregates (30-day snapshots as of D) >> training_set >> quality_gate >> actions (sensitive-action
-rows, no JVM) >> publish >> report;
+rows, no JVM) >> publish >> report >> retention (stores past their retention removed, no JVM);
 beside them, ingest >> decisions (the API's audit log of day D into gold/decisions) >> monitor
 (decisions joined with the labels known tonight: outcomes, daily performance and business
 metrics, drift) >> report, and monitor >> promote_challenger (`ato promote --challenger
@@ -88,7 +88,7 @@ def ato_nightly() -> None:
     promoted >> check
     request_retrain(check)  # type: ignore[arg-type]  # an XComArg resolves to the str at run time
     (ingest >> step("validate") >> versions >> step("training", task_id="training_set")
-     >> quality_gate(versions) >> step("actions") >> step("publish") >> report)
+     >> quality_gate(versions) >> step("actions") >> step("publish") >> report >> step("retention"))
 
 
 ato_nightly()

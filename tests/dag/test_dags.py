@@ -86,6 +86,8 @@ print(json.dumps({
     "retrain_assets": sorted(a.name for a in retrain.timetable.asset_condition.objects),
     "retrain_outlets": [o.name for o in nightly.get_task("request_retrain").outlets],
     "monitor_downstream": sorted(nightly.get_task("monitor").downstream_task_ids),
+    "retention": nightly.get_task("retention").python_callable(),
+    "retention_upstream": sorted(nightly.get_task("retention").upstream_task_ids),
 }))
 """
 
@@ -110,6 +112,8 @@ def test_tasks_hand_json_documents_on_and_submit_spark_steps_when_configured(tmp
     assert cmd["retrain_assets"] == cmd["retrain_outlets"] == ["ato_retrain_request"]
     assert cmd["monitor_downstream"] == ["promote_challenger", "report"]
     assert cmd["check_upstream"] == ["promote_challenger"]
+    assert cmd["retention"].endswith("-m ato.cli nightly --date '{{ ds }}' --steps retention")  # no JVM
+    assert cmd["retention_upstream"] == ["report"]
     assert cmd["promote_challenger"].endswith("-m ato.cli promote --challenger --require-live --json || test $? -eq 3")
     assert cmd["promote"].endswith("-m ato.cli promote 20260806-abc || test $? -eq 3")
 
