@@ -4,6 +4,7 @@ Reads return Arrow tables (`.to_pandas()` keeps delta-rs's microsecond timestamp
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Literal
 
@@ -102,9 +103,57 @@ def write(settings: Settings, layer: str, table: str, data: pa.Table,
 
 def delete(settings: Settings, layer: str, table: str, predicate: str) -> int:
     """Delete the rows matching a SQL `predicate` (whole files where it names partitions only,
-    else the touched files rewritten without them); the rows deleted. Raises NoTable."""
+    else the touched files rewritten without them); the rows deleted. The predicate is written to
+    the table's log: for erasure, where the values themselves must not be, use `rewrite`. Raises NoTable."""
     metrics = _open(settings.table_path(layer, table)).delete(predicate)
     return int(metrics.get("num_deleted_rows") or 0)
+
+
+def _literal(v: object) -> str:
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def rewrite(settings: Settings, layer: str, table: str, columns: list[str],
+            match: Callable[[pa.Table], pa.Array], fix: Callable[[pa.Table], pa.Table], chunk: int = 16) -> int:
+    """Replace the partitions holding rows where `match` (of `columns`) is true with `fix` of
+    their rows, `chunk` partitions per commit, naming only partition values in the log (a delete's
+    predicate, and the value it matched, would stay in the log's commit info). The matching rows.
+    Raises NoTable."""
+    import pyarrow.compute as pc
+    from deltalake import write_deltalake
+
+    path = settings.table_path(layer, table)
+    dt = _open(path)
+    parts = dt.metadata().partition_columns
+    if len(parts) != 1:
+        raise ValueError(f"{layer}/{table}: rewrite needs one partition column, the table has {parts}")
+    col = parts[0]
+    scan = dt.to_pyarrow_dataset().to_table(columns=list(dict.fromkeys([col, *columns])))
+    hit = scan.filter(match(scan))
+    values = sorted({str(v) for v in hit[col].to_pylist()})
+    import pyarrow as pa
+
+    schema = pa.schema(dt.schema().to_arrow())
+    for i in range(0, len(values), chunk):
+        some = values[i:i + chunk]
+        rows = _open(path).to_pyarrow_dataset().to_table(filter=pc.field(col).cast("string").isin(some))
+        new = fix(rows).select([f.name for f in schema]).cast(schema)
+        write_deltalake(path, new, mode="overwrite", partition_by=parts,
+                        predicate=f"{col} IN ({', '.join(_literal(v) for v in some)})")
+    return len(hit)
+
+
+def trim_log(settings: Settings, layer: str, table: str, log_days: int) -> None:
+    """Drop the log's history now (erasure with --purge: the replaced files' statistics hold the
+    erased values): log retention briefly 0, a checkpoint, the expired entries removed, retention
+    back to `log_days`."""
+    dt = _open(settings.table_path(layer, table))
+    dt.alter.set_table_properties({"delta.logRetentionDuration": "interval 0 days"})
+    dt.create_checkpoint()
+    dt.cleanup_metadata()
+    dt.alter.set_table_properties({"delta.logRetentionDuration": f"interval {log_days} days"})
+    dt.create_checkpoint()
+    _sweep(settings.table_path(layer, table))
 
 
 def housekeep(settings: Settings, layer: str, table: str, *, vacuum_hours: int, log_days: int) -> int:
@@ -134,6 +183,11 @@ def _sweep(path: str) -> None:
         return
     for crc in root.rglob(".*.crc"):
         if "_delta_log" not in crc.parts and not crc.with_name(crc.name[1:-4]).exists():
+            crc.unlink()
+    log = root / "_delta_log"  # Spark's version checksums (they list files with their statistics)
+    for crc in [*log.glob("*.crc"), *log.glob(".*.crc")]:
+        version = crc.name.lstrip(".").split(".")[0]
+        if version.isdigit() and not (log / f"{version}.json").exists() and crc.exists():
             crc.unlink()
     for d in sorted((p for p in root.rglob("*") if p.is_dir() and "_delta_log" not in p.parts),
                     key=lambda p: len(p.parts), reverse=True):

@@ -6,7 +6,8 @@ and erasure reaches each one from here, so a table added later is covered by dec
 `keep` names the retention class (`retention.raw_days`, `lake_days`, `decision_days`, or
 `forever` for tables without personal data); `age_by` is the date (or timestamp) column a row is
 aged by; `account` the column that names the account (None: the table holds no account id, or,
-for quarantine, only inside the raw record); `raw` the columns holding raw identifiers."""
+for quarantine, only inside the raw record); `lists` array columns of account ids; `raw` the
+columns holding raw identifiers."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ class Table:
     account: str | None = "account_id"
     raw: tuple[str, ...] = ()
     holds: str = ""
+    lists: tuple[str, ...] = ()  # array columns of account ids (the exact distinct sets of the IP/device partials)
 
     @property
     def key(self) -> str:
@@ -65,7 +67,8 @@ TABLES: tuple[Table, ...] = (
             ("user_agent", "extra") if s == T.LOGINS else ("extra",),
             "typed, deduplicated events; IPs and device ids as keyed hashes") for s in STREAMS),
     *(Table("gold", t, "lake", "event_date", "account_id" if e == "account" else None, (),
-            f"per {e} and day: counts and sums") for e, t in T.PARTIAL_TABLES.items()),
+            f"per {e} and day: counts and sums" + ("" if e == "account" else ", the set of accounts seen"),
+            () if e == "account" else ("accounts",)) for e, t in T.PARTIAL_TABLES.items()),
     *(Table("gold", t, "lake", "as_of_date", "account_id" if e == "account" else None, (),
             f"per {e} and night: the 30-day features") for e, t in T.SNAPSHOT_TABLES.items()),
     Table("gold", T.TRAINING, "lake", "login_date", holds="labelled logins with their point-in-time features"),

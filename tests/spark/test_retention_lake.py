@@ -43,6 +43,7 @@ def test_every_lake_table_is_registered_with_its_account_column(backfilled: tupl
     assert found and not set(found) - set(registry), f"tables missing from ato/privacy/stores.py: {set(found) - set(registry)}"
     for key, columns in found.items():
         assert ("account_id" in columns) == (registry[key].account == "account_id"), key
+        assert ("accounts" in columns) == ("accounts" in registry[key].lists), key
 
 
 def test_retention_on_the_built_lake_then_the_next_night_passes_its_gates(
