@@ -75,6 +75,8 @@ class SparkConf(_Section):
 class Privacy(_Section):
     hmac_key: str = Field("", description="Key for pseudonymizing IPs/device ids (from ATO_HMAC_KEY).")
     hash_hex_chars: int = Field(32, ge=16, le=64, description="Hex characters kept of each HMAC.")
+    silver_extra_keys: dict[str, list[str]] = Field(default_factory=lambda: {"labels": ["attack_type"]}, description=(
+        "Per stream, the unknown fields (`extra`) silver keeps; bronze keeps all of them for retention.raw_days."))
 
 
 class IngestConf(_Section):

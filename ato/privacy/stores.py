@@ -64,8 +64,8 @@ TABLES: tuple[Table, ...] = (
           "rejected records, raw text and the reason (the account only inside `raw`)"),
     Table("bronze", T.LEDGER, "forever", None, None, (), "one row per ingested file: path, hash, counts"),
     *(Table("silver", s, "lake", "event_date", None if s == T.IP_REPUTATION else "account_id",
-            ("user_agent", "extra") if s == T.LOGINS else ("extra",),
-            "typed, deduplicated events; IPs and device ids as keyed hashes") for s in STREAMS),
+            ("extra",), "typed, deduplicated events; IPs and device ids as keyed hashes, the user agent parsed, "
+            "only allow-listed unknown fields") for s in STREAMS),
     *(Table("gold", t, "lake", "event_date", "account_id" if e == "account" else None, (),
             f"per {e} and day: counts and sums" + ("" if e == "account" else ", the set of accounts seen"),
             () if e == "account" else ("accounts",)) for e, t in T.PARTIAL_TABLES.items()),

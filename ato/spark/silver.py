@@ -71,7 +71,7 @@ def _logins(spark: SparkSession, settings: Settings, df: DataFrame) -> DataFrame
         rep = (lake.read(spark, rep_path).select("network", F.col("category").alias("ip_rep_category"),
                                                  F.col("score").alias("ip_rep_score"), "as_of").toPandas())
     df = cidr_lookup(df, "ip", rep, {"ip_rep_category": "string", "ip_rep_score": "double"}, "event_time", "as_of")
-    df = with_user_agent(df).withColumn("ip_prefix", ipv4_prefix24("ip"))
+    df = with_user_agent(df).withColumn("ip_prefix", ipv4_prefix24("ip")).drop("user_agent")  # parsed is enough
     return _pseudonymize(df, settings, ["ip", "ip_prefix", "device_id"])
 
 
@@ -89,6 +89,8 @@ def transform(spark: SparkSession, settings: Settings, stream: str, bronze: Data
         df = df.withColumn("duration_s", F.unix_timestamp("ended_at") - F.unix_timestamp("started_at"))
     elif stream == "labels":
         df = df.withColumn("label_id", F.sha2(F.concat_ws("\u0001", *[F.coalesce(F.col(k).cast("string"), F.lit("")) for k in c.key]), 256))
+    keep = settings.privacy.silver_extra_keys.get(stream, [])  # the unknown fields silver may keep
+    df = df.withColumn("extra", F.map_filter("extra", lambda k, _: k.isin(*keep) if keep else F.lit(False)))
     return df.drop("_source_file", "_row_id", "_ingested_at")
 
 

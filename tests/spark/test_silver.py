@@ -61,20 +61,20 @@ def test_silver_logins_dedup_hash_and_enrich(spark: Any, tmp_path: Path) -> None
                    outcome="bad_mfa", country=None, city=None, latitude=None, longitude=None, asn=None,
                    session_id=None),
     ])
-    chrome = {"user_agent": CHROME, "ua_family": "chrome", "ua_major": 128, "os_family": "windows",
+    chrome = {"ua_family": "chrome", "ua_major": 128, "os_family": "windows",  # no raw user agent in silver
               "device_class": "desktop", "is_automation_ua": False}
     common = {"account_id": "acct_0000001", "extra": {}, "_ingest_id": "ing_test", "ip_rep_category": None,
               "ip_rep_score": None, **chrome}
     assert_rows(transform(spark, s, "logins", bronze), [
         {**common, "event_id": "e1", "event_time": ts("2026-08-01T10:00"), "event_date": D1, "outcome": "success",
-         "channel": "web", "session_id": "ss-1", "extra": {"tenant": "eu-1"},
+         "channel": "web", "session_id": "ss-1", "extra": {},  # "tenant" stays in bronze: not allow-listed
          "country": "US", "city": "New York", "latitude": 40.7, "longitude": -74.0, "asn": 20001,
          "geo_source": "event", "ip_rep_category": "hosting", "ip_rep_score": 0.4,
          "ip_hash": h("20.0.1.10"), "ip_prefix_hash": h("20.0.1.0/24"), "device_hash": h("dev-1")},
         {**common, "event_id": "e2", "event_time": ts("2026-08-01T11:00"), "event_date": D1, "outcome": "success",
          "channel": "api", "session_id": None,
          "country": "US", "city": "Boston", "latitude": 42.3, "longitude": -71.0, "asn": 20002,  # the /16
-         "geo_source": "lookup", "user_agent": "python-requests/2.31.0", "ua_family": "script", "ua_major": 2,
+         "geo_source": "lookup", "ua_family": "script", "ua_major": 2,
          "os_family": "other", "device_class": "bot", "is_automation_ua": True,
          "ip_hash": h("20.0.2.20"), "ip_prefix_hash": h("20.0.2.0/24"), "device_hash": None},
         {**common, "event_id": "e3", "event_time": ts("2026-08-02T12:00"), "event_date": D2, "outcome": "bad_mfa",
@@ -92,10 +92,12 @@ def test_silver_sessions_labels_and_payments(spark: Any, settings: Settings) -> 
     ])
     assert [(r["session_id"], r["duration_s"]) for r in rows(transform(spark, settings, "sessions", sessions),
                                                            ("session_id",))] == [("s1", 125), ("s2", None)]
-    label = make_label(login_event_id=None, reported_at="2026-08-03T09:00:00Z")
+    label = make_label(login_event_id=None, reported_at="2026-08-03T09:00:00Z",
+                       extra={"attack_type": "mimicry", "agent_email": "jane@example.com"})
     got = rows(transform(spark, settings, "labels", bronze_frame(spark, "labels", [label, label])), ("label_id",))
     key = "\x01".join(["acct_0000001", "", "ato", "customer_report", "2026-08-03 09:00:00"])
     assert [r["label_id"] for r in got] == [hashlib.sha256(key.encode()).hexdigest()]  # one row: deduplicated
+    assert got[0]["extra"] == {"attack_type": "mimicry"}  # privacy.silver_extra_keys: the rest stays in bronze
     pays = bronze_frame(spark, "payments", [make_payment(event_id="p1", ip=None, device_id="dev-9")])
     (p,) = rows(transform(spark, settings, "payments", pays), ("event_id",))
     assert (p["ip_hash"], p["device_hash"]) == (None, h("dev-9"))
