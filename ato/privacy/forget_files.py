@@ -4,12 +4,13 @@ a crash leaves either the old or the new file, never half of one; re-running fin
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from ato.ingest.discover import sha256_of as sha256
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -28,14 +29,6 @@ def token_regex(account: str) -> str:
     """The account id as a whole token in free text (JSON, CSV, a malformed record), for Python
     and for the Rust regex engine of delta-rs (no look-behind there)."""
     return f"(^|[^{TOKEN[1:-1]}]){re.escape(account)}([^{TOKEN[1:-1]}]|$)"
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _replace(path: Path, data: bytes) -> None:

@@ -18,7 +18,6 @@ replayed world keeps its own calendar.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ato import deltars
+from ato.ingest.discover import sha256_of
 from ato.privacy.stores import FOLDERS, TABLES, Table, days
 from ato.tables import LEDGER
 
@@ -92,14 +92,6 @@ def _ingested(settings: Settings) -> set[str]:
     return set(deltars.read(settings, "bronze", LEDGER, ["sha256"]).column("sha256").to_pylist())
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _folders(settings: Settings, night: date, out: RetentionRun) -> None:
     for folder in FOLDERS:
         n, root = days(settings, folder), folder.root(settings)
@@ -112,7 +104,7 @@ def _folders(settings: Settings, night: date, out: RetentionRun) -> None:
                 d = _day(f, root)
                 if d is None or d >= cutoff:
                     continue
-                if _sha256(f) in ingested:
+                if sha256_of(f) in ingested:
                     f.unlink()
                     removed += 1
                 else:
