@@ -34,8 +34,9 @@ class ModelConf(_Section):
     refit_on_val: bool = Field(
         False, description="After choosing, fit the served boosters again on the training and validation days "
         "together (same parameters and rounds); calibration and tiers stay those of the out-of-sample validation "
-        "scores, and test leaves out accounts with a takeover in validation. A new tactic then reaches the served "
-        "model val_days sooner; validation metrics become in-sample.")
+        "scores, carried over by rank on the test days' successful logins, and test leaves out accounts with a "
+        "takeover in validation. A new tactic then reaches the served model val_days sooner; validation metrics "
+        "become in-sample.")
     max_rounds: int = Field(600, ge=10, description="Boosting rounds cap (early stopping usually ends sooner).")
     early_stopping_rounds: int = Field(40, ge=5, description="Stop when validation average precision stalls this long.")
     max_false_lock_rate: float = Field(0.001, ge=0, le=1, description="Lock threshold raised until validation false locks are at most this share of legit logins.")
