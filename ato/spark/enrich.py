@@ -20,14 +20,29 @@ UA_SCHEMA = ("user_agent string, ua_family string, ua_major int, os_family strin
              "device_class string, is_automation_ua boolean")
 
 
-def hmac_hex(col: Column | str, key: bytes, hex_chars: int) -> Column:
-    """HMAC-SHA256(key, col) as hex, computed exactly as RFC 2104 with built-in functions."""
+PAD_COLUMNS = ("_hmac_ipad", "_hmac_opad")
+
+
+def with_hmac_pads(df: DataFrame, key: bytes) -> DataFrame:
+    """`df` with the key's HMAC pads (`ato.privacy.hmac_pads`) as two columns, cross-joined from a
+    broadcast one-row frame: the pads travel as data, so no plan (explain, the Spark UI, the event
+    log's plan descriptions) shows key material, as literals in the expression would."""
     from pyspark.sql import functions as F
 
     ipad, opad = hmac_pads(key)
+    pads = df.sparkSession.createDataFrame([(bytearray(ipad), bytearray(opad))],
+                                           f"{PAD_COLUMNS[0]} binary, {PAD_COLUMNS[1]} binary")
+    return df.crossJoin(F.broadcast(pads))
+
+
+def hmac_hex(col: Column | str, hex_chars: int) -> Column:
+    """HMAC-SHA256(key, col) as hex, exactly as RFC 2104 with built-in functions, on a frame that
+    carries the key's pads (`with_hmac_pads`)."""
+    from pyspark.sql import functions as F
+
     c = F.col(col) if isinstance(col, str) else col
-    inner = F.unhex(F.sha2(F.concat(F.lit(ipad), F.encode(c, "UTF-8")), 256))
-    return F.when(c.isNotNull(), F.substring(F.sha2(F.concat(F.lit(opad), inner), 256), 1, hex_chars))
+    inner = F.unhex(F.sha2(F.concat(F.col(PAD_COLUMNS[0]), F.encode(c, "UTF-8")), 256))
+    return F.when(c.isNotNull(), F.substring(F.sha2(F.concat(F.col(PAD_COLUMNS[1]), inner), 256), 1, hex_chars))
 
 
 def ipv4_prefix24(col: str) -> Column:

@@ -16,9 +16,11 @@ from ato.contracts import contract
 from ato.settings import Settings
 from ato.spark import lake
 from ato.spark.enrich import (
+    PAD_COLUMNS,
     cidr_lookup,
     hmac_hex,
     ipv4_prefix24,
+    with_hmac_pads,
     with_user_agent,
 )
 
@@ -35,10 +37,11 @@ def _dedup(df: DataFrame, key: tuple[str, ...]) -> DataFrame:
 
 
 def _pseudonymize(df: DataFrame, settings: Settings, cols: list[str]) -> DataFrame:
-    key, n = settings.hmac_key_bytes(), settings.privacy.hash_hex_chars
+    n = settings.privacy.hash_hex_chars
+    df = with_hmac_pads(df, settings.hmac_key_bytes())
     for c in cols:
-        df = df.withColumn(f"{c.removesuffix('_id')}_hash", hmac_hex(c, key, n))
-    return df.drop(*cols)
+        df = df.withColumn(f"{c.removesuffix('_id')}_hash", hmac_hex(c, n))
+    return df.drop(*cols, *PAD_COLUMNS)
 
 
 def _geo_db(spark: SparkSession, settings: Settings) -> pd.DataFrame | None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
-from ato.spark.enrich import cidr_lookup, hmac_hex, ipv4_prefix24, with_user_agent
-from tests.builders import frame, make_login, ts
+from ato.spark.enrich import cidr_lookup, hmac_hex, ipv4_prefix24, with_hmac_pads, with_user_agent
+from tests.builders import bronze_frame, frame, make_login, ts
 from tests.spark.exact import assert_rows
 
 pytestmark = pytest.mark.spark
@@ -54,11 +55,34 @@ def test_a_lookup_without_time_takes_the_longest_prefix(spark: Any) -> None:
 @pytest.mark.parametrize("key", [b"test-hmac-key", b"k" * 100], ids=["short-key", "key-over-one-block"])
 def test_hmac_and_prefix_columns(spark: Any, key: bytes) -> None:
     values = ["198.51.100.7", "", "dév-ice", "256.1.1.1", "2001:db8::1", "10.0.0", None]
-    df = frame(spark, "v string", [{"v": v} for v in values])
-    got = df.select("v", hmac_hex("v", key, 20).alias("hash"), ipv4_prefix24("v").alias("prefix"))
+    df = with_hmac_pads(frame(spark, "v string", [{"v": v} for v in values]), key)
+    got = df.select("v", hmac_hex("v", 20).alias("hash"), ipv4_prefix24("v").alias("prefix"))
     prefix = {"198.51.100.7": "198.51.100.0/24"}
     assert_rows(got, [{"v": v, "hash": None if v is None else hmac.new(key, v.encode(), hashlib.sha256).hexdigest()[:20],
                        "prefix": prefix.get(v or "")} for v in values], order=("v",))
+
+
+def test_no_key_material_in_the_plans_of_silver(spark: Any, tmp_path: Path) -> None:
+    """The HMAC pads reach Spark as data (a broadcast one-row frame), not as literals: neither the
+    key nor its pads (hex or base64) appear in any plan of a silver build, which is what the
+    Spark UI and the event log's plan descriptions show."""
+    import base64
+
+    from ato.privacy import hmac_pads
+    from ato.spark.silver import transform
+    from tests.conftest import make_settings
+
+    s = make_settings(tmp_path)
+    key = s.hmac_key_bytes()
+    out = transform(spark, s, "logins", bronze_frame(spark, "logins", [make_login(event_id="e1")]))
+    row = out.first()
+    assert row is not None and row["ip_hash"]
+    qe = out._jdf.queryExecution()
+    plans = (qe.toString() + qe.executedPlan().toString()).lower()
+    secrets = [key.decode(errors="ignore")]
+    for pad in hmac_pads(key):
+        secrets += [pad.hex()[:24], base64.b64encode(pad).decode()[:24]]
+    assert "_hmac_ipad" in plans and not [x for x in secrets if x.lower() in plans]
 
 
 def test_user_agents_are_parsed_into_columns(spark: Any) -> None:
