@@ -37,6 +37,7 @@ from ato.privacy.forget_files import (
     sha256,
     token_regex,
 )
+from ato.privacy.retention import ingested_hashes
 from ato.privacy.stores import FOLDERS, TABLES, Table
 from ato.tables import LEDGER
 
@@ -115,9 +116,7 @@ def _tables(settings: Settings, account: str, out: Erasure, purge: bool, fail_af
 def _files(settings: Settings, account: str, out: Erasure) -> None:
     import pyarrow as pa
 
-    ingested: set[str] = set()
-    if deltars.exists(settings, "bronze", LEDGER):
-        ingested = set(deltars.read(settings, "bronze", LEDGER, ["sha256"]).column("sha256").to_pylist())
+    ingested = ingested_hashes(settings)
     for folder in FOLDERS:
         root = folder.root(settings)
         if not root.is_dir():

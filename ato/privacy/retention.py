@@ -84,7 +84,7 @@ def _day(path: Path, root: Path) -> date | None:
     return date.fromisoformat(m.group(1)) if m else None
 
 
-def _ingested(settings: Settings) -> set[str]:
+def ingested_hashes(settings: Settings) -> set[str]:
     """SHA-256 of every file the ingest ledger took in: a spool file is removed only when exactly
     its content was ingested (one still being appended to has another hash)."""
     if not deltars.exists(settings, "bronze", LEDGER):
@@ -99,7 +99,7 @@ def _folders(settings: Settings, night: date, out: RetentionRun) -> None:
             continue
         cutoff, removed = night - timedelta(days=n), 0
         if folder.name == "spool":
-            ingested = _ingested(settings)
+            ingested = ingested_hashes(settings)
             for f in sorted(p for p in root.rglob("*") if p.is_file()):
                 d = _day(f, root)
                 if d is None or d >= cutoff:

@@ -7,7 +7,6 @@ back as plain rows (the embedded store, the Redis load).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -19,6 +18,7 @@ from typing import Any
 from ato import deltars
 from ato.features.columns import ACCOUNT_FEATURES, ENTITY_FEATURES
 from ato.features.request import HISTORY_COLUMNS
+from ato.ingest.discover import sha256_of
 from ato.privacy import key_fingerprint
 from ato.sensitive.events import account_states
 from ato.settings import Settings
@@ -38,10 +38,6 @@ class Published:
     as_of: str
     path: str
     rows: dict[str, int]
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def current(settings: Settings) -> dict[str, Any] | None:
@@ -70,14 +66,14 @@ def publish(settings: Settings, as_of: date) -> Published:
         tbl = tbl.sort_by(key)
         out = tmp / f"{kind}.parquet"
         pq.write_table(tbl, out, compression="zstd")
-        rows[kind], files[kind] = tbl.num_rows, {"file": out.name, "sha256": _sha256(out), "key": key}
+        rows[kind], files[kind] = tbl.num_rows, {"file": out.name, "sha256": sha256_of(out), "key": key}
     if rows["account"] == 0:
         shutil.rmtree(tmp)
         raise ValueError(f"no account snapshot for {as_of}: nothing to publish")
     states = account_states(settings, as_of)  # what the next day's sensitive actions are scored on
     out = tmp / f"{ACTION_KIND}.parquet"
     pq.write_table(states, out, compression="zstd")
-    rows[ACTION_KIND], files[ACTION_KIND] = states.num_rows, {"file": out.name, "sha256": _sha256(out),
+    rows[ACTION_KIND], files[ACTION_KIND] = states.num_rows, {"file": out.name, "sha256": sha256_of(out),
                                                               "key": "account_id"}
     manifest = {"as_of": as_of.isoformat(), "rows": rows, "files": files,
                 "columns": {k: list(v) for k, v in SERVING_COLUMNS.items()},
@@ -108,7 +104,7 @@ def load(settings: Settings, kind: str) -> Any:
     if m is None:
         raise FileNotFoundError(f"no snapshot published under {settings.online.snapshot_dir}")
     path = Path(settings.online.snapshot_dir) / "snapshots" / m["as_of"] / m["files"][kind]["file"]
-    if _sha256(path) != m["files"][kind]["sha256"]:
+    if sha256_of(path) != m["files"][kind]["sha256"]:
         raise ValueError(f"{path}: content does not match its manifest")
     return pd.read_parquet(path)
 
