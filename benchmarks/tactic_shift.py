@@ -23,6 +23,12 @@ model fits the oldest `train_days` of its window, so with the defaults a new tac
 fit 17 days after it starts, plus the maturity), `monitor.retrain_cooldown_days` --cooldown,
 `serving.shadow` on and `model.promote_require_live` on. Everything runs in one process and one
 Spark session (the DAG tasks run the same functions, one process each); run it alone.
+
+With --dags, steps 3's nightly, check, retrain and promotion run through Airflow instead: `airflow
+dags test ato_nightly D` (every task its own `ato` process), and the scheduler of a project-local
+Airflow (ROOT/airflow) runs ato_retrain on the nightly's asset event, with the reason recorded by
+the retrain; the day's ingest before the replay stays in-process (the replay reads the day's
+logins from bronze).
 """
 
 from __future__ import annotations
@@ -163,6 +169,58 @@ def monitor_numbers(s: Any, day: date, champion: str | None) -> dict[str, Any]:
             "top_drift": mine.sort_values("psi", ascending=False)["name"].head(4).tolist()}
 
 
+class Dags:
+    """Nights through Airflow (--dags): a project-local Airflow under ROOT/airflow whose scheduler
+    runs for the whole run, so the nightly's asset event starts ato_retrain as in production;
+    ato_nightly itself is paused there (no catch-up) and run night by night with `airflow dags test`."""
+
+    def __init__(self, root: Path) -> None:
+        from ato.airflow_local import airflow, airflow_env, scheduler
+
+        self.home = root / "airflow"
+        self.home.mkdir(parents=True, exist_ok=True)
+        # ato_retrain only on the asset (its weekly schedule moved to 29 February); DAGs paused at
+        # creation, ato_retrain then unpaused, so the scheduler never catches up ato_nightly
+        self.env = airflow_env(self.home, ATO_RETRAIN_CRON="0 0 29 2 *", ATO_DAG_RETRIES="0",
+                               AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="True")
+        for args in (["db", "migrate"], ["dags", "reserialize"], ["dags", "unpause", "ato_retrain"]):
+            airflow(self.env, *args)
+        self._scheduler = scheduler(self.home, self.env)
+        self._scheduler.__enter__()
+
+    def close(self) -> None:
+        self._scheduler.__exit__(None, None, None)
+
+    def night(self, s: Any, day: date, champ: str | None, shadow: str | None) -> dict[str, Any]:
+        """`airflow dags test ato_nightly D`, then the ato_retrain run its asset event queued."""
+        import re
+
+        from ato.airflow_local import dags_test, runs, wait_runs
+        from ato.model import registry
+
+        before, known = len(runs(self.home, "ato_retrain")), set(registry.versions(s))
+        ok, log = dags_test(self.env, "ato_nightly", day.isoformat(), timeout=5400)
+        (self.home / f"nightly-{day}.log").write_text(log)
+        if not ok:
+            raise RuntimeError(f"ato_nightly {day} failed: see {self.home / f'nightly-{day}.log'}")
+        out: dict[str, Any] = {}
+        # retrain_check's --json document, as its task logged it
+        starts = [m.start() for m in re.finditer(re.escape('{"night": "' + day.isoformat() + '"'), log)]
+        docs = [json.JSONDecoder().raw_decode(log[i:])[0] for i in starts]
+        checks = [d for d in docs if "retrain" in d]
+        out["check"] = checks[-1] if checks else {"reasons": [], "retrain": False, "unparsed": True}
+        if shadow is not None and shadow != champ:
+            out["promoted" if registry.champion(s) == shadow else "promotion_refused"] = {"version": shadow}
+        if out["check"].get("retrain"):
+            got = wait_runs(self.home, "ato_retrain", before + 1, timeout_s=5400)
+            new = [v for v in registry.versions(s) if v not in known]
+            latest = new[-1] if new else None
+            out["retrained"] = {"airflow_run": got[-1], "version": latest,
+                                "reason": (registry.metrics(s, latest) or {}).get("reason") if latest else None,
+                                "shadow": registry.challenger(s) == latest, "promoted": registry.champion(s) == latest}
+        return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--root", type=Path, help="working folder (default: data/tactic-shift or data/tactic-stable)")
@@ -173,6 +231,8 @@ def main() -> int:
     ap.add_argument("--refit", action="store_true", help="model.refit_on_val on (README \"Model\")")
     ap.add_argument("--accounts", type=int, help="override the scenario's accounts (smoke runs)")
     ap.add_argument("--port", type=int, default=8061)
+    ap.add_argument("--dags", action="store_true", help="run each night through Airflow: `airflow dags test "
+                    "ato_nightly D` (every task its own process), ato_retrain run by the scheduler on the asset event")
     a = ap.parse_args()
     root = (a.root or ROOT / ("data/tactic-stable" if a.stable else "data/tactic-shift")).resolve()
     os.environ.update(environment(root, a.cooldown, a.refit))
@@ -213,6 +273,7 @@ def main() -> int:
         print(f"bootstrap champion {res.version}: {res.verdict}  ({time.perf_counter() - t0:.0f} s)", flush=True)
     svc = Service(root, a.port)
     warm = not done
+    dags = Dags(root) if a.dags else None
     try:
         for day in date_range(first, last):
             if day.isoformat() in done:
@@ -228,32 +289,38 @@ def main() -> int:
             replay_day(svc.post, s, day, lambda b: True, warm_up=warm)
             warm = False
             row["replay_s"] = round(time.perf_counter() - r0, 1)
-            run_nightly(s, [day], NIGHT_STEPS, spark_factory=lambda: spark)
+            if dags is not None:
+                row |= dags.night(s, day, champ, shadow)
+            else:
+                run_nightly(s, [day], NIGHT_STEPS, spark_factory=lambda: spark)
+                if shadow is not None and shadow != champ:
+                    row["live"] = compare_live(shadow_rows(s, shadow, champ), s)
+                    try:
+                        row["promoted"] = {"version": shadow, "why": promote(s, shadow).why}
+                    except registry.PromotionRefused as e:
+                        row["promotion_refused"] = str(e)
+                check = check_retrain(s, day)
+                row["check"] = check.as_dict()
+                if check.retrain:
+                    try:
+                        res = train_and_register(s, day, promote=True, shadow=True, reason="; ".join(check.reasons))
+                    except NotEnoughData as e:  # the retrain task would fail; the champion stays
+                        row["retrain_failed"] = str(e)
+                    else:
+                        row["retrained"] = {"version": res.version,
+                                            "promoted": bool(res.verdict and res.verdict.promote),
+                                            "why": res.verdict.why if res.verdict else None,
+                                            "shadow": registry.challenger(s) == res.version}
             row |= {"champion": champ, "shadow": shadow, **truth_numbers(s, root / "all/world", day),
                     **monitor_numbers(s, day, champ)}
-            if shadow is not None and shadow != champ:
-                row["live"] = compare_live(shadow_rows(s, shadow, champ), s)
-                try:
-                    row["promoted"] = {"version": shadow, "why": promote(s, shadow).why}
-                except registry.PromotionRefused as e:
-                    row["promotion_refused"] = str(e)
-            check = check_retrain(s, day)
-            row["check"] = check.as_dict()
-            if check.retrain:
-                try:
-                    res = train_and_register(s, day, promote=True, shadow=True, reason="; ".join(check.reasons))
-                except NotEnoughData as e:  # the retrain task would fail; the champion stays
-                    row["retrain_failed"] = str(e)
-                else:
-                    row["retrained"] = {"version": res.version, "promoted": bool(res.verdict and res.verdict.promote),
-                                        "why": res.verdict.why if res.verdict else None,
-                                        "shadow": registry.challenger(s) == res.version}
             row["seconds"] = round(time.perf_counter() - n0, 1)
             with nights_file.open("a") as f:
                 f.write(json.dumps(row, default=str) + "\n")
             print(line(row), flush=True)
     finally:
         svc.close()
+        if dags is not None:
+            dags.close()
     report = run_nightly(s, [last], ("report",)).report  # the monitoring time series, champion vs shadow
     summary(nights_file, shift_day, s)
     print(f"nightly report: {report}")

@@ -4,7 +4,6 @@ the nightly DAG for real (each task a separate `ato` process) on a small ingeste
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -14,18 +13,9 @@ from typing import Any
 
 import pytest
 
+from ato.airflow_local import DAGS, airflow, airflow_env, dags_test, scheduler, wait_runs
 from ato.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
-DAGS = ROOT / "dags"
-
-
-def airflow_env(home: Path, **extra: str) -> dict[str, str]:
-    """A project-local, throwaway Airflow: SQLite under `home`, our dags folder, no examples."""
-    return {**os.environ, **extra,
-            "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db"}
 
 
 def run_dag(dag_id: str, day: str, home: Path, src: Settings, **extra: str) -> str:
@@ -33,11 +23,9 @@ def run_dag(dag_id: str, day: str, home: Path, src: Settings, **extra: str) -> s
     log's tail unless the run succeeded; returns the log (task logs included)."""
     env = airflow_env(home, ATO_HMAC_KEY=src.privacy.hmac_key, ATO_BATCH__LABEL_MATURITY_DAYS="1",
                       ATO_DAG_RETRIES="0", **extra)
-    airflow = str(Path(sys.executable).parent / "airflow")
-    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
-    out = subprocess.run([airflow, "dags", "test", dag_id, day], env=env, capture_output=True, text=True, timeout=900)
-    log = out.stdout + out.stderr
-    if out.returncode != 0 or "failed" in log.lower().split("dagrun finished")[-1]:
+    airflow(env, "db", "migrate")
+    ok, log = dags_test(env, dag_id, day)
+    if not ok:
         (home / "dags-test.log").write_text(log)  # `dags test` keeps no task logs of its own
         failed = [ln for ln in log.splitlines() if "state=failed" in ln or "Traceback" in ln or "rror" in ln]
         raise AssertionError("\n".join(failed[-40:]) + f"\n... whole log: {home / 'dags-test.log'}\n" + log[-3000:])
@@ -135,58 +123,6 @@ def audit_lines(champion: str) -> str:
         for i, (version, level, feats, score) in enumerate(rows))
 
 
-def run_asset_triggered(home: Path, env: dict[str, str], dag_id: str, timeout_s: float = 600) -> tuple[str, str]:
-    """Run the Airflow scheduler (LocalExecutor) and the API server its tasks report to until the
-    run of `dag_id` that an asset event queued ends; its (run_type, state)."""
-    import socket
-    import sqlite3
-    import time
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**env, "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-           "AIRFLOW__CORE__PARALLELISM": "2"}
-    airflow = str(Path(sys.executable).parent / "airflow")
-
-    def start(args: list[str], log: str) -> subprocess.Popen[bytes]:
-        return subprocess.Popen([airflow, *args], env=env, stdout=(home / log).open("w"), stderr=subprocess.STDOUT,
-                                start_new_session=True)
-
-    procs = [start(["api-server", "--host", "127.0.0.1", "--port", str(port)], "api.log")]
-    try:
-        # the scheduler only once the API its tasks report to answers: a task that meets an API
-        # still starting fails on a read timeout (seen on a busy machine)
-        deadline = time.monotonic() + 180
-        while not _answers(f"http://127.0.0.1:{port}/execution/health"):
-            assert time.monotonic() < deadline and procs[0].poll() is None, f"the API server did not start ({home})"
-            time.sleep(1)
-        procs.append(start(["scheduler"], "scheduler.log"))
-        deadline, got = time.monotonic() + timeout_s, None
-        while time.monotonic() < deadline:
-            with sqlite3.connect(home / "airflow.db") as db:
-                got = db.execute("SELECT run_type, state FROM dag_run WHERE dag_id = ?", (dag_id,)).fetchall()
-            if got and got[0][1] in ("success", "failed"):
-                break
-            time.sleep(3)
-        assert got and len(got) == 1, f"{dag_id} runs: {got} (logs under {home})"
-        return got[0]
-    finally:
-        for p in procs:
-            os.killpg(p.pid, 15)
-            p.wait(timeout=60)
-
-
-def _answers(url: str) -> bool:
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(url, timeout=5) as r:
-            return bool(r.status == 200)
-    except OSError:
-        return False
-
-
 @pytest.mark.dag
 @pytest.mark.spark
 @pytest.mark.timeout(1500)
@@ -229,9 +165,8 @@ def test_airflow_dags_test_runs_the_nightly_and_its_asset_event_schedules_the_re
         "ATO_RETRAIN_CRON": "0 0 29 2 *", "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True"}
     env = airflow_env(home, ATO_HMAC_KEY=src.privacy.hmac_key, ATO_BATCH__LABEL_MATURITY_DAYS="1",
                       ATO_DAG_RETRIES="0", **dag_env)
-    airflow = str(Path(sys.executable).parent / "airflow")
     for args in (["db", "migrate"], ["dags", "reserialize"], ["dags", "unpause", "ato_retrain"]):
-        subprocess.run([airflow, *args], env=env, check=True, capture_output=True, timeout=300)
+        airflow(env, *args)
     log = run_dag("ato_nightly", "2026-08-08", home, src, **dag_env)
     assert log.count("spark_jobs/nightly.py") >= 4, "ingest, aggregates, training and gate ran under spark-submit"
     assert not [c for c in CHATTER if c in log.lower()], "Spark start-up chatter reached the task logs"
@@ -249,7 +184,8 @@ def test_airflow_dags_test_runs_the_nightly_and_its_asset_event_schedules_the_re
     assert date(2026, 8, 7) in deltars.partition_dates(lake, "gold", ACTION_TRAINING, "action_date"), "actions task"
     assert "no retrain due" not in log, "the drifted champion's retrain_check found a retrain due"
 
-    assert run_asset_triggered(home, env, "ato_retrain") == ("asset_triggered", "success")
+    with scheduler(home, env):
+        assert wait_runs(home, "ato_retrain", 1) == [("asset_triggered", "success")]
     new = [v for v in registry.versions(models) if v != champion]
     assert len(new) == 1 and new[0].startswith("20260807-"), "trained for night 08-08: logins up to 08-07"
     reason = registry.metrics(models, new[0])["reason"]
