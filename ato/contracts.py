@@ -57,6 +57,11 @@ class StreamContract:
     def required(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields if f.required)
 
+    @property
+    def pseudonymized(self) -> tuple[str, ...]:
+        """The identifiers silver keeps only as keyed hashes (`<name without _id>_hash`)."""
+        return tuple(f.name for f in self.fields if f.pseudonymize)
+
 
 def _f(name: str, kind: Kind = "string", **kw: Any) -> FieldSpec:
     return FieldSpec(name, kind, **kw)
@@ -120,8 +125,8 @@ CONTRACTS: dict[str, StreamContract] = {
                 _f("amount", "double", min=0, max=1e9),
                 _f("currency"),
                 _f("status", values=PAYMENT_STATUSES),
-                _f("payee_id"),
-                _f("payment_method_id"),
+                _f("payee_id", pseudonymize=True),
+                _f("payment_method_id", pseudonymize=True),
                 _opt("device_id", pseudonymize=True),
                 _opt("ip", pseudonymize=True),
             ),

@@ -53,6 +53,7 @@ class NightlySummary:
     monitor: dict[str, Any] = field(default_factory=dict)
     report: str | None = None
     retention: dict[str, Any] = field(default_factory=dict)
+    rehash: dict[str, Any] = field(default_factory=dict)  # a key rotation's re-hashed days (README "Rotating the key")
     versions_before: dict[str, int | None] = field(default_factory=dict)
 
 
@@ -152,9 +153,14 @@ def _build(settings: Settings, dates: list[date], steps: tuple[str, ...], s: Nig
             # The training rows need the snapshot of the day before each login date: build
             # the ones missing alongside (a backfill's first days).
             have = gold.existing_snapshot_dates(spark, settings)
-            snap_dates = sorted(set(dates) | ({d - timedelta(days=1) for d in login_dates} - have))
+            before = {d - timedelta(days=1) for d in login_dates}
             with timed("aggregates", f"aggregates: 30-day snapshots as of {run_id(dates)}"):
-                s.partial_days = [d.isoformat() for d in gold.build_partials_for(spark, settings, snap_dates)]
+                rehash = gold.rehash_for(spark, settings, sorted(set(dates) | before))
+                # after a rotation, the training rows' snapshots are rebuilt too, to match their re-hashed logins
+                snap_dates = sorted(set(dates) | (before if rehash.all_days else before - have))
+                s.rehash = rehash.as_dict() if rehash.days or rehash.missing else {}
+                s.partial_days = [d.isoformat() for d in gold.build_partials_for(spark, settings, snap_dates,
+                                                                                  rehash.all_days)]
                 s.snapshot_rows = gold.build_snapshots_for(spark, settings, snap_dates)
             s.snapshot_dates = [d.isoformat() for d in snap_dates]
         if "training" in steps:

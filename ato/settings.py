@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ato.model_conf import CostConf, ModelConf
+from ato.privacy import key_fingerprint
 from ato.privacy.conf import RetentionConf
 from ato.serving_conf import ApiConf, PolicyConf, ServingConf, SpeedConf
 
@@ -34,6 +35,7 @@ ENV_ALIASES: dict[str, tuple[str, str]] = {
     "ATO_SPARK_MASTER": ("spark", "master"),
     "ATO_SPARK_SUBMIT": ("spark", "submit"),
     "ATO_HMAC_KEY": ("privacy", "hmac_key"),
+    "ATO_HMAC_KEY_PREVIOUS": ("privacy", "hmac_key_previous"),
     "ATO_STORE": ("serving", "store"),
     "ATO_REDIS_URL": ("serving", "redis_url"),
 }
@@ -74,6 +76,10 @@ class SparkConf(_Section):
 
 class Privacy(_Section):
     hmac_key: str = Field("", description="Key for pseudonymizing IPs/device ids (from ATO_HMAC_KEY).")
+    hmac_key_previous: str = Field("", description=(
+        "During a key rotation only (README \"Rotating the key\"), the key before ATO_HMAC_KEY (from "
+        "ATO_HMAC_KEY_PREVIOUS): serving hashes with it while the published snapshot was made with it, and "
+        "the nightly re-hashes the feature window's silver days it made. Empty otherwise."))
     hash_hex_chars: int = Field(32, ge=16, le=64, description="Hex characters kept of each HMAC.")
     silver_extra_keys: dict[str, list[str]] = Field(default_factory=lambda: {"labels": ["attack_type"]}, description=(
         "Per stream, the unknown fields (`extra`) silver keeps; bronze keeps all of them for retention.raw_days."))
@@ -192,9 +198,14 @@ class Settings(_Section):
         if env not in DEV_KEY_ENVS and v.hmac_key in ("", DEV_HMAC_KEY):
             raise ValueError(f"env {env} needs a real HMAC key in ATO_HMAC_KEY (the development key, which is in "
                              f"git, is for {' and '.join(DEV_KEY_ENVS)} settings only)")
-        if v.hmac_key and len(v.hmac_key.encode()) < MIN_KEY_BYTES:
-            raise ValueError(f"the HMAC key (ATO_HMAC_KEY) has {len(v.hmac_key.encode())} bytes; at least "
-                             f"{MIN_KEY_BYTES} are needed (e.g. `openssl rand -hex 32`)")
+        for name, key in (("ATO_HMAC_KEY", v.hmac_key), ("ATO_HMAC_KEY_PREVIOUS", v.hmac_key_previous)):
+            if key and len(key.encode()) < MIN_KEY_BYTES:
+                raise ValueError(f"the HMAC key ({name}) has {len(key.encode())} bytes; at least "
+                                 f"{MIN_KEY_BYTES} are needed (e.g. `openssl rand -hex 32`)")
+        if v.hmac_key_previous and v.hmac_key_previous == (v.hmac_key or DEV_HMAC_KEY):
+            raise ValueError("ATO_HMAC_KEY_PREVIOUS is the same key as ATO_HMAC_KEY: a rotation needs a new key")
+        if env not in DEV_KEY_ENVS and v.hmac_key_previous == DEV_HMAC_KEY:
+            raise ValueError(f"env {env}: ATO_HMAC_KEY_PREVIOUS is the development key (it is in git)")
         return v
 
     def hmac_key_bytes(self) -> bytes:
@@ -203,6 +214,13 @@ class Settings(_Section):
             return self.privacy.hmac_key.encode()
         warnings.warn("ATO_HMAC_KEY is not set: using the development key", stacklevel=2)
         return DEV_HMAC_KEY.encode()
+
+    def hmac_keys(self) -> dict[str, bytes]:
+        """Key id (`ato.privacy.key_fingerprint`) -> key: the current key first, then, during a
+        rotation, the previous one."""
+        keys = [self.hmac_key_bytes()] + ([self.privacy.hmac_key_previous.encode()]
+                                          if self.privacy.hmac_key_previous else [])
+        return {key_fingerprint(k): k for k in keys}
 
     def table_path(self, layer: str, table: str) -> str:
         """`<lake_root>/<layer>/<table>`."""

@@ -60,6 +60,7 @@ class Runtime:
                         api_keys if isinstance(api_keys, KeyRing) else KeyRing.plain(api_keys))
         self._failed_at: dict[str, float] = {}
         self._key_checked: tuple[str | None, str | None] | None = None  # (snapshot, champion) whose key matched
+        self.hmac_key = b""  # the key requests are hashed with (`check_key`), set at start
         self.in_flight = 0
         self.loop_lag_s = 0.0
         self.decider: Decider | None = None
@@ -111,7 +112,9 @@ class Runtime:
 
     async def start(self) -> None:
         s, g = self.settings, self.given
-        check_key(s)  # refuse to start: with another key than the batch layer's, no hash would match
+        # refuse to start with another key than the batch layer's (no hash would match); during a
+        # rotation, hash with the key of the published snapshot
+        self.hmac_key = check_key(s)
         self._key_checked = (published_as_of(s), champion(s))
         try:
             store = open_store(s) if g.store is None else g.store
@@ -124,14 +127,15 @@ class Runtime:
             log.warning("online store unavailable at start (%s): serving degraded until it answers",
                         type(exc).__name__)
         models = await asyncio.to_thread(load_models, s) if g.models is None else g.models
-        enricher = await asyncio.to_thread(Enricher.load, s) if g.enricher is None else g.enricher
+        enricher = await asyncio.to_thread(Enricher.load, s, self.hmac_key) if g.enricher is None else g.enricher
         self.decider = Decider(s, store, models, enricher, replica=await self._replica(store))
         try:
             book = await asyncio.to_thread(ActionBook.load, s)
         except Exception as exc:  # as for the store: start without the snapshot's states
             log.error("action states could not be read (%s): starting without them", type(exc).__name__)
             book = ActionBook()
-        self.action_scorer = ActionScorer(s, book, await asyncio.to_thread(load_action_model, s), champion(s))
+        self.action_scorer = ActionScorer(s, book, await asyncio.to_thread(load_action_model, s), champion(s),
+                                          self.hmac_key)
         self.decider.policy.attack.on_change = self._attack_changed
         settle_heap()
         self.metrics.set_model(models.version)
@@ -173,19 +177,24 @@ class Runtime:
 
     async def reload(self) -> list[str]:
         """Pick up a new snapshot (with the reputation feed) or champion; returns what changed."""
-        d, s, changed = self.chain, self.settings, []
+        d, s, changed, rekeyed = self.chain, self.settings, [], False
         made = (published_as_of(s), champion(s))
         if made != self._key_checked:  # a snapshot or champion made under another key is not picked up
-            check_key(s)  # (reload_loop logs it, and checks again next time)
+            key = check_key(s)  # (reload_loop logs it, and checks again next time)
             self._key_checked = made
+            if key != self.hmac_key:  # a rotation: the first snapshot made under the new key
+                self.hmac_key = self.actions.key = key
+                rekeyed = True
+                changed.append(f"key of snapshot {made[0]}")
         if d.replica is not None:
             try:  # a bad replica load must not hold back the store's snapshot or a new champion
                 await d.replica.refresh()
             except Exception as exc:
                 log.warning("snapshot replica refresh failed (%s): keeping %s", type(exc).__name__, d.replica.as_of)
-        if await d.store.refresh():
-            if self.given.enricher is None:
-                d.enricher = await asyncio.to_thread(Enricher.load, s)
+        refreshed = await d.store.refresh()
+        if (refreshed or rekeyed) and self.given.enricher is None:
+            d.enricher = await asyncio.to_thread(Enricher.load, s, self.hmac_key)
+        if refreshed:
             changed.append(f"snapshot {d.store.as_of}")
         acts = self.actions
         published = published_as_of(s)  # the action states are read from the published files, whatever the store

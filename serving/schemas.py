@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from ato.contracts import CHANNELS, LABEL_SOURCES, LABELS, OUTCOMES, contract
 from ato.features.actions import ACTION_KINDS
 from ato.model.actions import ACTIONS
+from ato.privacy import normalize_ip
 
 _LOGIN = contract("logins")
 FUTURE_SLACK = timedelta(days=1)
@@ -41,9 +42,10 @@ def check_event_time(v: datetime | None) -> datetime | None:
 
 
 def check_ip(v: str) -> str:
-    """An IPv4 or IPv6 address as text; ValueError (a 422) otherwise."""
+    """An IPv4 or IPv6 address as text, in any spelling `ato.privacy.normalize_ip` reads (leading
+    zeros, brackets, a zone id, IPv4-mapped IPv6); ValueError (a 422) otherwise."""
     try:
-        ipaddress.ip_address(v)
+        ipaddress.ip_address(normalize_ip(v) or "")
     except ValueError:
         raise ValueError("not an IPv4 or IPv6 address") from None
     return v

@@ -20,7 +20,7 @@ BOOSTED_CAMPAIGNS = {"credential_stuffing": 600, "targeted_ato": 1500, "session_
 def make_settings(root: Path, geo_db: Path | None = None, **extra: str) -> Settings:
     env = {**extra,
         "ATO_LAKE_ROOT": str(root / "lake"),
-        "ATO_HMAC_KEY": TEST_KEY,
+        "ATO_HMAC_KEY": extra.get("ATO_HMAC_KEY", TEST_KEY),
         "ATO_SPARK_MASTER": "local[2]",
         "ATO_SPARK__SHUFFLE_PARTITIONS": "2",
         "ATO_ENRICH__GEO_DB": str(geo_db or root / "no-geo-db.csv"),

@@ -93,7 +93,9 @@ def print_nightly(s: NightlySummary | None, checks: list[Check]) -> None:
             "decisions": ", ".join(f"{d} {n:,}" for d, n in s.decisions.items()) + " decisions",
             "validate": _passed("input"),
             "aggregates": f"partials for {len(s.partial_days)} days; snapshots "
-                          + ", ".join(f"{k} {v:,}" for k, v in s.snapshot_rows.items()),
+                          + ", ".join(f"{k} {v:,}" for k, v in s.snapshot_rows.items())
+                          + "".join(f"; key rotation, {what}: " + ", ".join(f"{k} {_span(v)}" for k, v in per.items())
+                                    for what, per in s.rehash.items() if per),
             "training": f"{s.training_rows:,} rows for logins of {_span(s.training_dates)}",
             "gate": _passed("output"),
             "actions": f"{s.action_rows:,} sensitive-action rows",

@@ -15,7 +15,7 @@ from typing import Any
 from ato.features.actions import Action, ActionState
 from ato.online.decide.records import snapshot_cutoff_s
 from ato.online.snapshot.files import read_action_states
-from ato.privacy import pseudonymize
+from ato.privacy import normalize_ip, pseudonymize
 from ato.sensitive.model import ActionModel, reasons
 from ato.settings import Settings
 
@@ -103,8 +103,8 @@ class ActionScorer:
     """Pseudonymizes an action's ids, computes its features on the book and scores them."""
 
     def __init__(self, settings: Settings, book: ActionBook, model: ActionModel | None,
-                 model_for: str | None = None) -> None:
-        self.key, self.hex = settings.hmac_key_bytes(), settings.privacy.hash_hex_chars
+                 model_for: str | None = None, key: bytes | None = None) -> None:
+        self.key, self.hex = key or settings.hmac_key_bytes(), settings.privacy.hash_hex_chars
         self.book, self.model = book, model
         self.model_for = model_for  # the champion version `model` was loaded for
 
@@ -114,8 +114,8 @@ class ActionScorer:
     def action(self, req: dict[str, Any], time_s: float) -> Action:
         amount = req.get("amount")
         return Action(str(req["event_id"]), time_s, str(req["kind"]), None if amount is None else float(amount),
-                      req.get("payee_id"), req.get("payment_method_id"), self.hash(req.get("device_id")),
-                      self.hash(req.get("ip")))
+                      self.hash(req.get("payee_id")), self.hash(req.get("payment_method_id")),
+                      self.hash(req.get("device_id")), self.hash(normalize_ip(req.get("ip"))))
 
     def decide(self, req: dict[str, Any], time_s: float) -> ActionDecision:
         a = self.action(req, time_s)

@@ -57,8 +57,8 @@ def read_events(settings: Settings, first: date, last: date) -> pd.DataFrame:
                                                  "device_hash"], pc.field("outcome") == "success")
     ch = _read(settings, ACCOUNT_CHANGES, first, last, ["event_id", "event_time", "account_id", "change_type",
                                                          "ip_hash", "device_hash"])
-    pm = _read(settings, PAYMENTS, first, last, ["event_id", "event_time", "account_id", "amount", "payee_id",
-                                                  "payment_method_id", "ip_hash", "device_hash"])
+    pm = _read(settings, PAYMENTS, first, last, ["event_id", "event_time", "account_id", "amount", "payee_hash",
+                                                  "payment_method_hash", "ip_hash", "device_hash"])
     parts = [
         pd.DataFrame({"account_id": lg["account_id"], "t": _seconds(lg["event_time"]), "rank": LOGIN,
                       "event_id": lg["event_id"], "kind": "login", "device": lg["device_hash"], "ip": lg["ip_hash"]}),
@@ -66,8 +66,8 @@ def read_events(settings: Settings, first: date, last: date) -> pd.DataFrame:
                       "event_id": ch["event_id"], "kind": ch["change_type"], "device": ch["device_hash"],
                       "ip": ch["ip_hash"]}),
         pd.DataFrame({"account_id": pm["account_id"], "t": _seconds(pm["event_time"]), "rank": PAYMENT,
-                      "event_id": pm["event_id"], "kind": "payment", "amount": pm["amount"], "payee": pm["payee_id"],
-                      "method": pm["payment_method_id"], "device": pm["device_hash"], "ip": pm["ip_hash"]}),
+                      "event_id": pm["event_id"], "kind": "payment", "amount": pm["amount"], "payee": pm["payee_hash"],
+                      "method": pm["payment_method_hash"], "device": pm["device_hash"], "ip": pm["ip_hash"]}),
     ]
     df = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else \
         pd.DataFrame(columns=COLUMNS)

@@ -1,4 +1,4 @@
-"""Enrichment in Spark: keyed HMAC, /24 prefixes, CIDR lookups (NumPy in a pandas UDF), user agents."""
+"""Enrichment in Spark: keyed HMAC, normalized IPs and their /24 or /64 networks, CIDR lookups (NumPy in a pandas UDF), user agents."""
 
 from __future__ import annotations
 
@@ -8,30 +8,32 @@ import numpy as np
 import pandas as pd
 
 from ato.enrich.useragent import parse_user_agent
-from ato.privacy import hmac_pads
+from ato.privacy import hmac_pads, ip_prefix, key_fingerprint, normalize_ip
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from pyspark.sql import Column, DataFrame
 
-IPV4_RE = r"^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$"
+IPV4_RE = r"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"  # canonical only
 UA_SCHEMA = ("user_agent string, ua_family string, ua_major int, os_family string, "
              "device_class string, is_automation_ua boolean")
 
 
 PAD_COLUMNS = ("_hmac_ipad", "_hmac_opad")
+KEY_ID_COLUMN = "_hmac_key_id"
 
 
 def with_hmac_pads(df: DataFrame, key: bytes) -> DataFrame:
-    """`df` with the key's HMAC pads (`ato.privacy.hmac_pads`) as two columns, cross-joined from a
-    broadcast one-row frame: the pads travel as data, so no plan (explain, the Spark UI, the event
-    log's plan descriptions) shows key material, as literals in the expression would."""
+    """`df` with the key's HMAC pads (`ato.privacy.hmac_pads`) as two columns and its id
+    (`key_fingerprint`) as a third, cross-joined from a broadcast one-row frame: they travel as
+    data, so no plan (explain, the Spark UI, the event log's plan descriptions) shows anything
+    derived from the key, as literals in the expression would."""
     from pyspark.sql import functions as F
 
     ipad, opad = hmac_pads(key)
-    pads = df.sparkSession.createDataFrame([(bytearray(ipad), bytearray(opad))],
-                                           f"{PAD_COLUMNS[0]} binary, {PAD_COLUMNS[1]} binary")
+    pads = df.sparkSession.createDataFrame([(bytearray(ipad), bytearray(opad), key_fingerprint(key))],
+                                           f"{PAD_COLUMNS[0]} binary, {PAD_COLUMNS[1]} binary, {KEY_ID_COLUMN} string")
     return df.crossJoin(F.broadcast(pads))
 
 
@@ -45,11 +47,30 @@ def hmac_hex(col: Column | str, hex_chars: int) -> Column:
     return F.when(c.isNotNull(), F.substring(F.sha2(F.concat(F.col(PAD_COLUMNS[1]), inner), 256), 1, hex_chars))
 
 
-def ipv4_prefix24(col: str) -> Column:
-    """'203.0.113.7' -> '203.0.113.0/24' (as `ato.privacy.ipv4_prefix24`)."""
+def _normal_ips(ips: pd.Series) -> pd.DataFrame:
+    """(normalized address, its /24 or /64 network) of each address, as `ato.privacy.normalize_ip`
+    and `ip_prefix`; canonical dotted quads (nearly every row) take a vectorized path."""
+    s = ips.astype("string")
+    canonical = s.str.fullmatch(IPV4_RE).fillna(False).to_numpy(dtype=bool)
+    ip = s.astype(object).where(pd.notna(s), None)
+    prefix = pd.Series(None, index=s.index, dtype=object)
+    prefix[canonical] = s[canonical].str.replace(r"\.[0-9]+$", ".0/24", regex=True).astype(object)
+    for i in np.flatnonzero(~canonical & s.notna().to_numpy(dtype=bool)):
+        ip.iat[i] = normalize_ip(s.iat[i])
+        prefix.iat[i] = ip_prefix(ip.iat[i])
+    return pd.DataFrame({"ip": ip, "prefix": prefix})
+
+
+def with_normal_ip(df: DataFrame, col: str = "ip", prefix_col: str | None = None) -> DataFrame:
+    """`col` normalized (`ato.privacy.normalize_ip`: one text per address) and, with `prefix_col`,
+    its /24 (IPv4) or /64 (IPv6) network, as serving computes them for a request."""
     from pyspark.sql import functions as F
 
-    return F.when(F.col(col).rlike(IPV4_RE), F.concat(F.regexp_extract(col, r"^(\d+\.\d+\.\d+)\.", 1), F.lit(".0/24")))
+    udf = F.pandas_udf(_normal_ips, "ip string, prefix string")  # type: ignore[call-overload]
+    df = df.withColumn("_nip", udf(F.col(col)))
+    if prefix_col:
+        df = df.withColumn(prefix_col, F.col("_nip.prefix"))
+    return df.withColumn(col, F.col("_nip.ip")).drop("_nip")
 
 
 def cidr_lookup(df: DataFrame, ip_col: str, ref: pd.DataFrame, take: dict[str, str],

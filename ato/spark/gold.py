@@ -22,6 +22,8 @@ from ato.tables import LABELS, LOGINS, PARTIAL_TABLES, SNAPSHOT_TABLES, TRAINING
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
+    from ato.privacy.rotation import Rehash
+
 SILVER_INPUTS = ("logins", "sessions", "payments", "account_changes")
 
 
@@ -62,13 +64,15 @@ def _dates_in(settings: Settings, layer: str, table: str, col: str) -> set[date]
     return set(deltars.partition_dates(settings, layer, table, col))
 
 
-def build_partials_for(spark: SparkSession, settings: Settings, as_of_dates: list[date]) -> list[date]:
+def build_partials_for(spark: SparkSession, settings: Settings, as_of_dates: list[date],
+                       also: set[date] | None = None) -> list[date]:
     """Derive the daily partials the snapshots of `as_of_dates` need: the latest days always
-    (late events), and any day in their windows that has silver logins but no partial yet."""
+    (late events), any day in their windows that has silver logins but no partial yet, and `also`
+    (days whose silver was rebuilt, e.g. re-hashed after a key rotation)."""
     silver = {s: _silver(spark, settings, s) for s in SILVER_INPUTS}
     have = _dates_in(settings, "gold", PARTIAL_TABLES["account"], "event_date")
     with_data = _dates_in(settings, "silver", LOGINS, "event_date")
-    need: set[date] = set()
+    need: set[date] = set(also or ()) & with_data
     for d in as_of_dates:
         window = {d - timedelta(days=i) for i in range(WINDOW_DAYS)}
         need |= (window & with_data) - have
@@ -80,6 +84,18 @@ def build_partials_for(spark: SparkSession, settings: Settings, as_of_dates: lis
         lake.replace_where(df.repartition("event_date"), settings.table_path("gold", PARTIAL_TABLES[kind]),
                            lake.in_dates("event_date", days), ["event_date"])
     return days
+
+
+def rehash_for(spark: SparkSession, settings: Settings, as_of_dates: list[date]) -> Rehash:
+    """After a key rotation: rebuild from bronze the silver days of the windows of `as_of_dates`
+    hashed under another key (`ato.privacy.rotation`); a no-op (one column read) otherwise."""
+    from ato.privacy.rotation import plan_rehash
+    from ato.spark.silver import build_silver
+
+    plan = plan_rehash(settings, min(as_of_dates) - timedelta(days=WINDOW_DAYS - 1), max(as_of_dates))
+    for stream, days in plan.days.items():
+        build_silver(spark, settings, stream, days)
+    return plan
 
 
 def build_snapshots_for(spark: SparkSession, settings: Settings, as_of_dates: list[date]) -> dict[str, int]:

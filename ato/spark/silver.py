@@ -1,7 +1,8 @@
 """Silver tables: bronze deduplicated by key, typed, enriched, identifiers pseudonymized.
 
 Rebuilt per event date from bronze (replaceWhere on the date), so a re-run of a
-date gives the same rows. Raw IPs and device ids never reach silver.
+date gives the same rows. Raw IPs (normalized first), device ids, payee and payment-method ids never
+reach silver: each becomes a keyed hash (`<name>_hash`).
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from ato.contracts import contract
 from ato.settings import Settings
 from ato.spark import lake
 from ato.spark.enrich import (
+    KEY_ID_COLUMN,
     PAD_COLUMNS,
     cidr_lookup,
     hmac_hex,
-    ipv4_prefix24,
     with_hmac_pads,
+    with_normal_ip,
     with_user_agent,
 )
 
@@ -37,11 +39,13 @@ def _dedup(df: DataFrame, key: tuple[str, ...]) -> DataFrame:
 
 
 def _pseudonymize(df: DataFrame, settings: Settings, cols: list[str]) -> DataFrame:
+    """`cols` replaced by their keyed hashes (`<col without _id>_hash`), and `key_id`: the id of the
+    key that made them (`ato.privacy.key_fingerprint`), so a rotation knows which rows to re-hash."""
     n = settings.privacy.hash_hex_chars
     df = with_hmac_pads(df, settings.hmac_key_bytes())
     for c in cols:
         df = df.withColumn(f"{c.removesuffix('_id')}_hash", hmac_hex(c, n))
-    return df.drop(*cols, *PAD_COLUMNS)
+    return df.withColumnRenamed(KEY_ID_COLUMN, "key_id").drop(*cols, *PAD_COLUMNS)
 
 
 def _geo_db(spark: SparkSession, settings: Settings) -> pd.DataFrame | None:
@@ -59,6 +63,7 @@ def _logins(spark: SparkSession, settings: Settings, df: DataFrame) -> DataFrame
     from pyspark.sql import functions as F
 
     geo = _geo_db(spark, settings)
+    df = with_normal_ip(df, "ip", "ip_prefix")
     has_geo = F.col("country").isNotNull() & F.col("asn").isNotNull()
     if geo is not None:
         geo = geo.rename(columns={c: f"g_{c}" for c in GEO_COLS})
@@ -74,8 +79,9 @@ def _logins(spark: SparkSession, settings: Settings, df: DataFrame) -> DataFrame
         rep = (lake.read(spark, rep_path).select("network", F.col("category").alias("ip_rep_category"),
                                                  F.col("score").alias("ip_rep_score"), "as_of").toPandas())
     df = cidr_lookup(df, "ip", rep, {"ip_rep_category": "string", "ip_rep_score": "double"}, "event_time", "as_of")
-    df = with_user_agent(df).withColumn("ip_prefix", ipv4_prefix24("ip")).drop("user_agent")  # parsed is enough
-    return _pseudonymize(df, settings, ["ip", "ip_prefix", "device_id"])
+    df = with_user_agent(df).drop("user_agent")  # parsed is enough
+    ids = contract("logins").pseudonymized  # ip first, then its network's, as silver's columns have always been
+    return _pseudonymize(df, settings, [ids[0], "ip_prefix", *ids[1:]])
 
 
 def transform(spark: SparkSession, settings: Settings, stream: str, bronze: DataFrame) -> DataFrame:
@@ -86,8 +92,8 @@ def transform(spark: SparkSession, settings: Settings, stream: str, bronze: Data
     df = _dedup(bronze, c.key)
     if stream == "logins":
         df = _logins(spark, settings, df)
-    elif stream in ("payments", "account_changes"):
-        df = _pseudonymize(df, settings, ["ip", "device_id"])
+    elif c.pseudonymized:
+        df = _pseudonymize(with_normal_ip(df) if "ip" in c.field_names else df, settings, list(c.pseudonymized))
     elif stream == "sessions":
         df = df.withColumn("duration_s", F.unix_timestamp("ended_at") - F.unix_timestamp("started_at"))
     elif stream == "labels":
@@ -107,4 +113,4 @@ def build_silver(spark: SparkSession, settings: Settings, stream: str, dates: li
     bronze = lake.read(spark, settings.table_path("bronze", stream)).where(pred)
     out = transform(spark, settings, stream, bronze)
     lake.replace_where(out.repartition("event_date").sortWithinPartitions(F.col(contract(stream).time_field)),
-                       settings.table_path("silver", stream), pred, ["event_date"])
+                       settings.table_path("silver", stream), pred, ["event_date"], merge_schema=True)

@@ -62,6 +62,7 @@ async def test_an_action_sees_the_session_the_scored_login_opened(settings: Sett
     assert [x["event_id"] for x in lines] == ["p-1", "p-2", "c-1"]
     text = "".join(p.read_text() for p in Path(settings.serving.audit_dir).rglob("*.jsonl"))
     assert IP not in text and DEVICE not in text and lines[0]["ip_hash"]
+    assert '"payee_1"' not in text and '"pm_1"' not in text, "payees and payment methods are pseudonymized too"
 
 
 class _Fixed:

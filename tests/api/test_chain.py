@@ -62,6 +62,18 @@ async def test_level_0_the_model_on_the_full_vector(settings: Settings, models: 
     assert line["ip_hash"] and "20.0.1.7" not in json.dumps(line), "pseudonymized ids only"
 
 
+@pytest.mark.parametrize("spelling", ["020.000.001.007", "::ffff:20.0.1.7", "::FFFF:1400:107", " 20.0.1.7"])
+async def test_another_spelling_of_a_known_ip_is_the_same_ip(settings: Settings, models: Models, spelling: str) -> None:
+    """The snapshot knows 20.0.1.7 (silver hashed its normalized text); the API normalizes too, so
+    leading zeros or an IPv4-mapped IPv6 address are not a new IP, and nowhere is the raw text kept."""
+    async with serve(build_app(settings, models)) as c:
+        plain = (await c.post("/v1/score", json=make_score_request(explain=True))).json()
+        other = (await c.post("/v1/score", json=make_score_request(explain=True, ip=spelling))).json()
+    assert plain["features"]["new_ip"] == other["features"]["new_ip"] == 0
+    first, second = audit(settings)
+    assert first["ip_hash"] == second["ip_hash"] and spelling.strip() not in json.dumps(second)
+
+
 async def test_level_1_when_the_store_refuses_then_the_breaker_opens(settings: Settings, models: Models) -> None:
     store = FaultyStore(tiny_store(settings), "raise")
     failures = settings.serving.breaker_failures

@@ -64,3 +64,40 @@ async def test_a_snapshot_published_under_another_key_is_not_picked_up(tmp_path:
         with pytest.raises(KeyMismatch):
             await app.state.rt.reload()
         assert (await c.post("/v1/score", json=make_score_request())).status_code == 200
+
+
+async def test_during_a_rotation_serving_hashes_with_the_snapshots_key_then_switches(tmp_path: Path,
+                                                                                     models: Models) -> None:
+    """ATO_HMAC_KEY is the new key, ATO_HMAC_KEY_PREVIOUS the old one: while the published snapshot
+    is the old key's, requests are hashed with the old key (they match the snapshot); the first
+    snapshot made under the new key switches serving to it at the next reload. A snapshot made
+    under neither is still refused."""
+    from ato.privacy import pseudonymize
+    from serving.app import create_app
+    from tests.api.builders import API_KEY, tiny_store
+    from tests.api.test_chain import audit
+
+    new = b"the-new-deployment-key-of-32-bytes!!"
+    s = api_settings(tmp_path, ATO_HMAC_KEY=new.decode(), ATO_HMAC_KEY_PREVIOUS=OTHER_KEY.decode())
+    assert list(s.hmac_keys()) == [key_fingerprint(new), key_fingerprint(OTHER_KEY)]
+    publish_manifest(s, "2026-08-05", OTHER_KEY)
+    app = create_app(s, models=models, store=tiny_store(s), api_keys={API_KEY})
+    chars = s.privacy.hash_hex_chars
+    async with serve(app) as c:
+        assert (await c.post("/v1/score", json=make_score_request(ip="20.0.1.7"))).status_code == 200
+        publish_manifest(s, "2026-08-06", new)
+        assert "key of snapshot 2026-08-06" in await app.state.rt.reload()
+        assert (await c.post("/v1/score", json=make_score_request(ip="20.0.1.7"))).status_code == 200
+        publish_manifest(s, "2026-08-07", b"a-third-key-nobody-here-holds-32-bytes")
+        with pytest.raises(KeyMismatch, match="ATO_HMAC_KEY_PREVIOUS"):
+            await app.state.rt.reload()
+    before, after = (x["ip_hash"] for x in audit(s))
+    assert before == pseudonymize(OTHER_KEY, "20.0.1.7", chars)
+    assert after == pseudonymize(new, "20.0.1.7", chars)
+
+
+def test_a_previous_key_is_held_to_the_same_rules(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="ATO_HMAC_KEY_PREVIOUS"):
+        api_settings(tmp_path, ATO_HMAC_KEY_PREVIOUS="short")
+    with pytest.raises(ValueError, match="same key"):
+        api_settings(tmp_path, ATO_HMAC_KEY=OTHER_KEY.decode(), ATO_HMAC_KEY_PREVIOUS=OTHER_KEY.decode())

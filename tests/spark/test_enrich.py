@@ -11,7 +11,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from ato.spark.enrich import cidr_lookup, hmac_hex, ipv4_prefix24, with_hmac_pads, with_user_agent
+from ato.privacy import ip_prefix, normalize_ip
+from ato.spark.enrich import cidr_lookup, hmac_hex, with_hmac_pads, with_normal_ip, with_user_agent
 from tests.builders import bronze_frame, frame, make_login, ts
 from tests.spark.exact import assert_rows
 
@@ -53,13 +54,21 @@ def test_a_lookup_without_time_takes_the_longest_prefix(spark: Any) -> None:
 
 
 @pytest.mark.parametrize("key", [b"test-hmac-key", b"k" * 100], ids=["short-key", "key-over-one-block"])
-def test_hmac_and_prefix_columns(spark: Any, key: bytes) -> None:
+def test_hmac_column(spark: Any, key: bytes) -> None:
     values = ["198.51.100.7", "", "dév-ice", "256.1.1.1", "2001:db8::1", "10.0.0", None]
     df = with_hmac_pads(frame(spark, "v string", [{"v": v} for v in values]), key)
-    got = df.select("v", hmac_hex("v", 20).alias("hash"), ipv4_prefix24("v").alias("prefix"))
-    prefix = {"198.51.100.7": "198.51.100.0/24"}
-    assert_rows(got, [{"v": v, "hash": None if v is None else hmac.new(key, v.encode(), hashlib.sha256).hexdigest()[:20],
-                       "prefix": prefix.get(v or "")} for v in values], order=("v",))
+    got = df.select("v", hmac_hex("v", 20).alias("hash"))
+    assert_rows(got, [{"v": v, "hash": None if v is None else hmac.new(key, v.encode(), hashlib.sha256).hexdigest()[:20]}
+                      for v in values], order=("v",))
+
+
+def test_normal_ip_and_network_columns_as_serving_computes_them(spark: Any) -> None:
+    values = ["198.51.100.7", "198.051.100.007", "::ffff:198.51.100.7", "2001:DB8:0:0:1::7", "[2001:db8::1]",
+              "fe80::1%eth0", "256.1.1.1", "10.0.0", "", None]
+    df = frame(spark, "i int, ip string", [{"i": i, "ip": v} for i, v in enumerate(values)])
+    got = with_normal_ip(df, "ip", "net")
+    assert_rows(got, [{"i": i, "ip": normalize_ip(v), "net": ip_prefix(normalize_ip(v))} for i, v in enumerate(values)],
+                order=("i",))
 
 
 def test_no_key_material_in_the_plans_of_silver(spark: Any, tmp_path: Path) -> None:

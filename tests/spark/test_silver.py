@@ -54,10 +54,10 @@ def test_silver_logins_dedup_hash_and_enrich(spark: Any, tmp_path: Path) -> None
     bronze = bronze_frame(spark, "logins", [
         {**e1, "outcome": "bad_password", "_ingested_at": ts("2026-08-03T00:00")},  # a later copy: dropped
         e1,
-        make_login(event_id="e2", event_time="2026-08-01T11:00:00Z", ip="20.0.2.20", device_id=None, country=None,
+        make_login(event_id="e2", event_time="2026-08-01T11:00:00Z", ip="::ffff:20.0.2.20", device_id=None, country=None,
                    city=None, latitude=None, longitude=None, asn=None, user_agent="python-requests/2.31.0",
                    channel="api", session_id=None),
-        make_login(event_id="e3", event_time="2026-08-02T12:00:00Z", ip="198.51.100.7", device_id="dev-3",
+        make_login(event_id="e3", event_time="2026-08-02T12:00:00Z", ip="2001:DB8:0:1:0:0:0:9", device_id="dev-3",
                    outcome="bad_mfa", country=None, city=None, latitude=None, longitude=None, asn=None,
                    session_id=None),
     ])
@@ -74,14 +74,14 @@ def test_silver_logins_dedup_hash_and_enrich(spark: Any, tmp_path: Path) -> None
         {**common, "event_id": "e2", "event_time": ts("2026-08-01T11:00"), "event_date": D1, "outcome": "success",
          "channel": "api", "session_id": None,
          "country": "US", "city": "Boston", "latitude": 42.3, "longitude": -71.0, "asn": 20002,  # the /16
-         "geo_source": "lookup", "ua_family": "script", "ua_major": 2,
+         "geo_source": "lookup", "ua_family": "script", "ua_major": 2,  # IPv4-mapped: normalized, then looked up
          "os_family": "other", "device_class": "bot", "is_automation_ua": True,
          "ip_hash": h("20.0.2.20"), "ip_prefix_hash": h("20.0.2.0/24"), "device_hash": None},
         {**common, "event_id": "e3", "event_time": ts("2026-08-02T12:00"), "event_date": D2, "outcome": "bad_mfa",
          "channel": "web", "session_id": None,
          "country": None, "city": None, "latitude": None, "longitude": None, "asn": None,
-         "geo_source": None,  # no geo anywhere; the botnet listing came three days later
-         "ip_hash": h("198.51.100.7"), "ip_prefix_hash": h("198.51.100.0/24"), "device_hash": h("dev-3")},
+         "geo_source": None,  # no geo for IPv6 (the offline database is IPv4)
+         "ip_hash": h("2001:db8:0:1::9"), "ip_prefix_hash": h("2001:db8:0:1::/64"), "device_hash": h("dev-3")},
     ], order=("event_id",))
 
 
@@ -98,10 +98,13 @@ def test_silver_sessions_labels_and_payments(spark: Any, settings: Settings) -> 
     key = "\x01".join(["acct_0000001", "", "ato", "customer_report", "2026-08-03 09:00:00"])
     assert [r["label_id"] for r in got] == [hashlib.sha256(key.encode()).hexdigest()]  # one row: deduplicated
     assert got[0]["extra"] == {"attack_type": "mimicry"}  # privacy.silver_extra_keys: the rest stays in bronze
-    pays = bronze_frame(spark, "payments", [make_payment(event_id="p1", ip=None, device_id="dev-9")])
-    (p,) = rows(transform(spark, settings, "payments", pays), ("event_id",))
+    pays = bronze_frame(spark, "payments", [make_payment(event_id="p1", ip=None, device_id="dev-9"),
+                                            make_payment(event_id="p2", ip="010.0.0.1")])
+    p, p2 = rows(transform(spark, settings, "payments", pays), ("event_id",))
     assert (p["ip_hash"], p["device_hash"]) == (None, h("dev-9"))
-    assert not {"ip", "device_id", "_source_file", "_row_id", "_ingested_at"} & set(p)
+    assert (p["payee_hash"], p["payment_method_hash"]) == (h("payee_1"), h("pm_1"))  # pseudonymized like devices
+    assert p2["ip_hash"] == h("10.0.0.1")
+    assert not {"ip", "device_id", "payee_id", "payment_method_id", "_source_file", "_row_id", "_ingested_at"} & set(p)
 
 
 def test_rebuilding_a_date_replaces_that_date_only(spark: Any, settings: Settings) -> None:

@@ -1,7 +1,7 @@
 import pytest
 
 from ato.enrich.useragent import parse_user_agent
-from ato.privacy import hmac_pads, ipv4_prefix24, pseudonymize
+from ato.privacy import hmac_pads, ip_prefix, normalize_ip, pseudonymize
 
 pytestmark = pytest.mark.unit
 
@@ -24,9 +24,34 @@ def test_pads_are_block_sized() -> None:
     assert len(ipad) == len(opad) == 64
 
 
-def test_prefix24() -> None:
-    assert ipv4_prefix24("203.0.113.7") == "203.0.113.0/24"
-    assert ipv4_prefix24("2001:db8::1") is None
+@pytest.mark.parametrize(("given", "normal", "network"), [
+    ("203.0.113.7", "203.0.113.7", "203.0.113.0/24"),
+    (" 203.0.113.7\n", "203.0.113.7", "203.0.113.0/24"),
+    ("203.000.113.007", "203.0.113.7", "203.0.113.0/24"),     # leading zeros, read as decimal
+    ("::ffff:203.0.113.7", "203.0.113.7", "203.0.113.0/24"),  # IPv4-mapped IPv6
+    ("::FFFF:cb00:7107", "203.0.113.7", "203.0.113.0/24"),    # the same, in hex
+    ("2001:DB8:0:0:1:0:0:7", "2001:db8::1:0:0:7", "2001:db8::/64"),
+    ("2001:0db8:0001:0002:0000:0000:0000:0007", "2001:db8:1:2::7", "2001:db8:1:2::/64"),
+    ("[2001:db8:1:2::7]", "2001:db8:1:2::7", "2001:db8:1:2::/64"),
+    ("fe80::1%eth0", "fe80::1", "fe80::/64"),                  # zone id dropped
+    ("256.1.1.1", "256.1.1.1", None),                          # no address: kept (hashed), no network
+    ("Not-An-IP", "not-an-ip", None),
+    ("", None, None),
+    (None, None, None),
+])
+def test_ip_normalization_and_network(given: str | None, normal: str | None, network: str | None) -> None:
+    assert normalize_ip(given) == normal
+    assert ip_prefix(normal) == network
+
+
+def test_spellings_of_one_address_share_one_hash() -> None:
+    spellings = ["10.1.2.3", "010.001.002.003", "::ffff:10.1.2.3", "::ffff:a01:203", " 10.1.2.3"]
+    assert len({pseudonymize(b"k" * 32, normalize_ip(s)) for s in spellings}) == 1
+    six = ["2001:db8::7", "2001:0DB8:0:0:0:0:0:7", "[2001:db8::7]", "2001:db8::7%2"]
+    assert len({pseudonymize(b"k" * 32, normalize_ip(s)) for s in six}) == 1
+    # the /64 groups one subscriber's addresses and no one else's
+    assert ip_prefix(normalize_ip("2001:db8:1:2::7")) == ip_prefix(normalize_ip("2001:db8:1:2:ffff::1"))
+    assert ip_prefix(normalize_ip("2001:db8:1:2::7")) != ip_prefix(normalize_ip("2001:db8:1:3::7"))
 
 
 @pytest.mark.parametrize(

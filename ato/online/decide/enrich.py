@@ -1,6 +1,7 @@
-"""A login request enriched as silver enriches a login: pseudonymized ids and /24 prefix, geo and
-ASN (the request's own when it has country and ASN, else the offline CIDR database), IP
-reputation known at the login's time, parsed user agent. Raw IPs and device ids stop here.
+"""A login request enriched as silver enriches a login: the IP normalized, pseudonymized ids and the
+IP's /24 (IPv6: /64) network, geo and ASN (the request's own when it has country and ASN, else the
+offline CIDR database), IP reputation known at the login's time, parsed user agent. Raw IPs and
+device ids stop here.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pandas as pd
 
 from ato.enrich.cidr import CidrIndex
 from ato.enrich.useragent import parse_user_agent
-from ato.privacy import ipv4_prefix24, pseudonymize
+from ato.privacy import ip_prefix, normalize_ip, pseudonymize
 from ato.settings import Settings
 
 GEO = ("country", "city", "latitude", "longitude", "asn")
@@ -90,8 +91,9 @@ def _nan_to_none(v: Any) -> Any:
 class Enricher:
     """Built once per reference-data version; `enrich` is called per request."""
 
-    def __init__(self, settings: Settings, geo: pd.DataFrame | None, reputation: pd.DataFrame | None) -> None:
-        self.key = settings.hmac_key_bytes()
+    def __init__(self, settings: Settings, geo: pd.DataFrame | None, reputation: pd.DataFrame | None,
+                 key: bytes | None = None) -> None:
+        self.key = key or settings.hmac_key_bytes()  # serving: the published snapshot's key (`serving_key`)
         self.hex_chars = settings.privacy.hash_hex_chars
         self.geo = None if geo is None else _Lookup(CidrIndex.build(geo["network"]), _records(geo))
         self._ip_cache: dict[str, _IpFacts] = {}
@@ -120,15 +122,16 @@ class Enricher:
         if facts is None:
             if len(self._ip_cache) > 200_000:
                 self._ip_cache.clear()
-            n = ip_int(ip)
-            facts = _IpFacts(pseudonymize(self.key, ip, self.hex_chars),
-                             pseudonymize(self.key, ipv4_prefix24(ip), self.hex_chars), n,
+            norm = normalize_ip(ip)  # as silver: one text, so one hash, per address
+            n = ip_int(norm)
+            facts = _IpFacts(pseudonymize(self.key, norm, self.hex_chars),
+                             pseudonymize(self.key, ip_prefix(norm), self.hex_chars), n,
                              self.geo.get(n) if self.geo else None)
             self._ip_cache[ip] = facts
         return facts
 
     @classmethod
-    def load(cls, settings: Settings) -> Enricher:
+    def load(cls, settings: Settings, key: bytes | None = None) -> Enricher:
         """Geo database from conf, reputation feed from silver (delta-rs; absent tables are fine)."""
         geo_path = Path(settings.enrich.geo_db)
         geo = None
@@ -142,7 +145,7 @@ class Enricher:
             rep = deltars.read(settings, "silver", IP_REPUTATION, ["network", "category", "score", "as_of"]).to_pandas()
         except Exception:
             rep = None
-        return cls(settings, geo, rep)
+        return cls(settings, geo, rep, key)
 
     def enrich(self, account_id: str, time_s: float, outcome: str, channel: str, ip: str, user_agent: str,
                device_id: str | None, geo: dict[str, Any]) -> Enriched:
