@@ -17,7 +17,6 @@ from ato.airflow_local import DAGS, airflow, airflow_env, dags_test, scheduler, 
 from ato.settings import Settings
 
 
-
 def run_dag(dag_id: str, day: str, home: Path, src: Settings, **extra: str) -> str:
     """`airflow dags test DAG DAY` in a throwaway Airflow under `home`; fails the test with the
     log's tail unless the run succeeded; returns the log (task logs included)."""

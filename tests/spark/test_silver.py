@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from ato.privacy import key_fingerprint
 from ato.settings import Settings
 from ato.spark import lake
 from ato.spark.silver import build_silver, transform
@@ -64,7 +65,7 @@ def test_silver_logins_dedup_hash_and_enrich(spark: Any, tmp_path: Path) -> None
     chrome = {"ua_family": "chrome", "ua_major": 128, "os_family": "windows",  # no raw user agent in silver
               "device_class": "desktop", "is_automation_ua": False}
     common = {"account_id": "acct_0000001", "extra": {}, "_ingest_id": "ing_test", "ip_rep_category": None,
-              "ip_rep_score": None, **chrome}
+              "ip_rep_score": None, "key_id": key_fingerprint(TEST_KEY.encode()), **chrome}  # the key's id
     assert_rows(transform(spark, s, "logins", bronze), [
         {**common, "event_id": "e1", "event_time": ts("2026-08-01T10:00"), "event_date": D1, "outcome": "success",
          "channel": "web", "session_id": "ss-1", "extra": {},  # "tenant" stays in bronze: not allow-listed
