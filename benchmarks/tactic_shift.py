@@ -193,8 +193,6 @@ class Dags:
 
     def night(self, s: Any, day: date, champ: str | None, shadow: str | None) -> dict[str, Any]:
         """`airflow dags test ato_nightly D`, then the ato_retrain run its asset event queued."""
-        import re
-
         from ato.airflow_local import dags_test, runs, wait_runs
         from ato.model import registry
 
@@ -204,10 +202,10 @@ class Dags:
         if not ok:
             raise RuntimeError(f"ato_nightly {day} failed: see {self.home / f'nightly-{day}.log'}")
         out: dict[str, Any] = {}
-        # retrain_check's --json document, as its task logged it
-        starts = [m.start() for m in re.finditer(re.escape('{"night": "' + day.isoformat() + '"'), log)]
-        docs = [json.JSONDecoder().raw_decode(log[i:])[0] for i in starts]
-        checks = [d for d in docs if "retrain" in d]
+        # retrain_check's --json document: the line of the task's output that holds it
+        lines = [ln for ln in log.splitlines() if f'"night": "{day}"' in ln and '"retrain": ' in ln and "{" in ln]
+        docs = [json.JSONDecoder().raw_decode(ln[ln.index("{"):])[0] for ln in lines]
+        checks = [d for d in docs if d.get("night") == day.isoformat() and "retrain" in d]
         out["check"] = checks[-1] if checks else {"reasons": [], "retrain": False, "unparsed": True}
         if shadow is not None and shadow != champ:
             out["promoted" if registry.champion(s) == shadow else "promotion_refused"] = {"version": shadow}
