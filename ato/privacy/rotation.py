@@ -24,7 +24,7 @@ from ato.privacy.stores import STREAMS
 if TYPE_CHECKING:
     from ato.settings import Settings
 
-HASHED_STREAMS = tuple(s for s in STREAMS if s != "ip_reputation" and contract(s).pseudonymized)
+HASHED_STREAMS = tuple(s for s in STREAMS if contract(s).pseudonymized)
 
 
 def current_key_id(settings: Settings) -> str:
