@@ -1,0 +1,102 @@
+"""From raw account profiles and activity to what linking needs, with no raw PII: keyed hashes of
+normal forms, keyed 3-gram hashes for fuzzy similarity, the email domain, the postal prefix.
+
+`link_values` turns both into one long table (account_id, kind, value, time): every attribute an
+account has that another account might share. Candidate pairs (`ato.rings.candidates`) block on it.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ato.privacy import normalize_ip, pseudonymize
+from ato.rings.text import (
+    address_key,
+    address_normal,
+    email_parts,
+    fold,
+    keyed_shingles,
+    name_tokens,
+    phone_normal,
+)
+
+# Kinds an operator reuses on purpose (one shared value is evidence) and kinds many honest people
+# share (evidence only together with others). `ato.rings.features` counts both.
+HARD_KINDS = ("device", "bank", "phone", "email", "address", "ip", "payee", "payment_method")
+SOFT_KINDS = ("ip24", "address_key", "name_token", "email_domain")
+KINDS = HARD_KINDS + SOFT_KINDS
+ACTIVITY_KINDS = {"login_device": "device", "login_ip": "ip", "payee": "payee", "payment_method": "payment_method"}
+
+
+def _h(key: bytes, value: str | None, hex_chars: int = 32) -> str | None:
+    return pseudonymize(key, value, hex_chars) if value else None
+
+
+def ip24(ip: str | None) -> str | None:
+    """The /24 of an IPv4 address ('10.1.2.3' -> '10.1.2'); None for IPv6 or no address."""
+    norm = normalize_ip(ip)
+    if not norm or norm.count(".") != 3:
+        return None
+    return norm.rsplit(".", 1)[0]
+
+
+def pseudonymous_profiles(raw: pd.DataFrame, key: bytes) -> pd.DataFrame:
+    """One row per `accounts` event: keyed hashes and shingles instead of the raw fields."""
+    out = []
+    for r in raw.itertuples(index=False):
+        local, domain = email_parts(r.email)
+        ip = normalize_ip(r.signup_ip)
+        out.append({
+            "account_id": r.account_id, "event_time": r.event_time,
+            "email_hash": _h(key, f"{local}@{domain}" if domain else None), "email_domain": domain or None,
+            "local_shingles": keyed_shingles(key, local),
+            "phone_hash": _h(key, phone_normal(r.phone)),
+            "name_tokens": sorted({h for t in name_tokens(r.full_name) if (h := _h(key, t, 16))}),
+            "name_shingles": keyed_shingles(key, " ".join(name_tokens(r.full_name))),
+            "address_hash": _h(key, f"{fold(r.postal_code)}|{address_normal(r.address)}" if r.address else None),
+            "address_key_hash": _h(key, address_key(r.address, r.postal_code)),
+            "address_shingles": keyed_shingles(key, address_normal(r.address)),
+            "postal_prefix": fold(r.postal_code)[:3] or None,
+            "bank_hash": _h(key, fold(r.bank_account).replace(" ", "")),
+            "business_hash": _h(key, fold(r.business_name)),
+            "signup_ip_hash": _h(key, ip), "signup_ip24_hash": _h(key, ip24(ip)),
+            "signup_device_hash": _h(key, r.signup_device_id),
+        })
+    return pd.DataFrame(out)
+
+
+def account_profiles(events: pd.DataFrame) -> pd.DataFrame:
+    """One row per account: the latest profile, the first event's time as the sign-up time."""
+    ev = events.sort_values(["account_id", "event_time"])
+    latest = ev.groupby("account_id", sort=True).tail(1).set_index("account_id")
+    latest["signup_time"] = ev.groupby("account_id")["event_time"].min()
+    return latest.drop(columns=["event_time"]).reset_index()
+
+
+def hashed_activity(activity: pd.DataFrame, key: bytes) -> pd.DataFrame:
+    """Raw activity rows (account_id, kind, value, time) -> the link kinds with keyed values; login
+    IPs also give their /24."""
+    a = activity[activity["kind"].isin(list(ACTIVITY_KINDS))]
+    ips = a[a["kind"] == "login_ip"]
+    nets = pd.DataFrame({"account_id": ips["account_id"], "kind": "ip24",
+                         "value": [_h(key, ip24(v)) for v in ips["value"]], "time": ips["time"]})
+    values = [_h(key, normalize_ip(v) if k == "login_ip" else v) for k, v in zip(a["kind"], a["value"], strict=True)]
+    own = pd.DataFrame({"account_id": a["account_id"], "kind": a["kind"].map(ACTIVITY_KINDS), "value": values, "time": a["time"]})
+    return pd.concat([own, nets], ignore_index=True).dropna(subset=["value"])
+
+
+_PROFILE_KINDS = {"signup_device_hash": "device", "bank_hash": "bank", "phone_hash": "phone", "email_hash": "email",
+                  "address_hash": "address", "signup_ip_hash": "ip", "signup_ip24_hash": "ip24",
+                  "address_key_hash": "address_key", "email_domain": "email_domain"}
+
+
+def link_values(events: pd.DataFrame, activity: pd.DataFrame) -> pd.DataFrame:
+    """Every (account, kind, value, time) an account holds, from all its profile events (an old bank
+    account still links) and its hashed activity; duplicates collapse to their first time."""
+    parts = [pd.DataFrame({"account_id": events["account_id"], "kind": kind, "value": events[col], "time": events["event_time"]})
+             for col, kind in _PROFILE_KINDS.items()]
+    toks = events[["account_id", "name_tokens", "event_time"]].explode("name_tokens")
+    parts.append(pd.DataFrame({"account_id": toks["account_id"], "kind": "name_token", "value": toks["name_tokens"], "time": toks["event_time"]}))
+    parts.append(activity[["account_id", "kind", "value", "time"]])
+    links = pd.concat(parts, ignore_index=True).dropna(subset=["value"])
+    return links.groupby(["account_id", "kind", "value"], as_index=False, sort=True)["time"].min()
