@@ -15,7 +15,7 @@ what the rest of the simulator draws. `ato.simulator.ring_world` adds the rings.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -148,7 +148,7 @@ def legit_people(accounts: list[str], start: datetime, seed: int, p: dict[str, n
         "business_name": [word(rng, 2) + " Ltd" if rng.random() < 0.05 else None for _ in range(n)],
         "signup_ip": signup_ip, "signup_device_id": [d[0] for d in devices],
     })
-    merchants = np.array([f"merchant_{k:04d}" for k in range(400)], dtype=object)
+    merchants = np.array([f"merchant_{k:05d}" for k in range(merchant_count(n))], dtype=object)
     rows: list[tuple[str, str, str, datetime]] = []
     for k, acct in enumerate(accounts):
         t = start + timedelta(hours=float(rng.uniform(0, 24 * 30)))
@@ -170,5 +170,7 @@ def legit_people(accounts: list[str], start: datetime, seed: int, p: dict[str, n
     return People(profiles, activity, truth)
 
 
-def utc(d: datetime) -> datetime:
-    return d if d.tzinfo else d.replace(tzinfo=UTC)
+def merchant_count(accounts: int) -> int:
+    """Merchants grow with the platform (one per 25 accounts): a fixed list would make every merchant
+    popular at 100,000 accounts, capped out of the candidates, and hide how candidates scale."""
+    return max(400, accounts // 25)

@@ -25,6 +25,7 @@ from ato.simulator.identities import (
     bank_of,
     email_of,
     legit_people,
+    merchant_count,
     phone_of,
     pools,
     random_block,
@@ -88,6 +89,7 @@ class _Operator:
     drop: tuple[str, str]
     bases: list[str]
     mail: str
+    merchants: int = 400
     must: str = ""  # every member shares at least one kept attribute: that is what makes it a member
 
     def pick(self, kind: str) -> str | None:
@@ -114,7 +116,7 @@ class _Operator:
                "country": country, "bank_account": self.pick("bank") or bank_of(rng, country),
                "business_name": None, "signup_ip": ip, "signup_device_id": device}
         act: list[tuple[str, str, str | None, datetime]] = [(a, "login_device", device, t), (a, "login_ip", ip, t), (a, "payment_method", f"pm_{a}_0", t),
-               (a, "payee", self.pick("payee") or f"merchant_{int(rng.integers(400)):04d}", t + timedelta(days=1))]
+               (a, "payee", self.pick("payee") or f"merchant_{int(rng.integers(self.merchants)):05d}", t + timedelta(days=1))]
         return row, act
 
 
@@ -153,6 +155,7 @@ def build_ring_world(accounts: int = 10000, days: int = 45, start: datetime = da
         burst = start + timedelta(days=float(rng.uniform(-60, days - 1)))
         country = str(rng.choice(["US", "GB", "DE", "FR", "NL"]))
         op = _operator(rng, style, r, seed, country, names)
+        op.merchants = merchant_count(accounts)
         if style == "takeover":  # genuine profiles; only the operator's devices and mule payees link them
             free = [a for a in legit_ids if a not in taken]
             members = [str(a) for a in rng.choice(free, size=int(size), replace=False)]
