@@ -3,7 +3,7 @@ on a small ring world with a crafted ring added (README "Fraud rings")."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -13,6 +13,7 @@ from ato.rings.candidates import candidate_pairs
 from ato.rings.components import min_label_components, rings_of, scipy_components
 from ato.rings.evaluate import bcubed
 from ato.rings.evidence import link_reasons
+from ato.rings.outputs import carry_ids, fraud_rings, ring_edges
 from ato.rings.pipeline import find_rings
 from ato.rings.profile import pseudonymous_profiles
 from ato.rings.text import address_key, email_parts, jaccard, keyed_shingles, name_tokens, shingles
@@ -136,3 +137,29 @@ def test_the_ring_world_is_deterministic_per_seed() -> None:
     assert not a.profiles["email"].equals(c.profiles["email"])
     sizes = a.truth[a.truth["ring"] >= 0].groupby("ring").size()
     assert sizes.between(3, 40).all()
+
+
+def test_ring_ids_carry_over_while_membership_overlaps() -> None:
+    previous = pd.DataFrame({"ring_id": ["R1", "R2", "R3"], "members": [["a", "b", "c"], ["d", "e", "f"], ["p", "q", "r"]]})
+    tonight = pd.Series({"a": "a", "b": "a", "c": "a", "g": "a",  # R1 grew
+                         "d": "d", "e": "d",  # R2 lost one
+                         "f": "f", "p": "f", "q": "f",  # takes R3 (2 of R3 vs 1 of R2, and R2 is taken)
+                         "x": "x", "y": "x", "z": "x"})  # new
+    ids = carry_ids(tonight, previous, date(2026, 9, 14))
+    assert ids == {"a": "R1", "d": "R2", "f": "R3", "x": "R20260914-0001"}
+
+
+def test_ring_tables_name_evidence_and_labelled_share() -> None:
+    kept = pd.DataFrame({"a": ["a", "a", "b"], "b": ["b", "c", "c"], "score": [0.9, 0.8, 0.7],
+                         "n_bank": [1, 1, 0], "n_device": [0, 1, 1], "signup_gap_log_hours": [1.0, 1.0, 9.0]})
+    rings = pd.Series({"a": "a", "b": "a", "c": "a"})
+    ids = {"a": "R1"}
+    edges = ring_edges(kept, rings, ids)
+    assert edges["reasons"][0] == ["shares 1 bank account", "signed up within a day of each other"]
+    signup = pd.Series(pd.to_datetime(["2026-08-01", "2026-08-02", "2026-08-05"]), index=["a", "b", "c"])
+    table = fraud_rings(edges, rings, ids, signup, labelled=["b"])
+    row = table.iloc[0]
+    assert (row["size"], row["members"], row["labelled"]) == (3, ["a", "b", "c"], ["b"])
+    assert row["labelled_share"] == pytest.approx(1 / 3)
+    assert row["top_evidence"] == "shares 1 bank account in 2 of 3 links"
+    assert str(row["last_seen"].date()) == "2026-08-05"

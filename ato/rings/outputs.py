@@ -1,0 +1,65 @@
+"""What analysts get from a ring run: the kept links with their reasons (`ring_edges`) and one row per
+ring (`fraud_rings`) whose id stays the same across nights while its membership overlaps.
+
+Pure pandas; the Spark step and the JVM-free pipeline both hand their frames to these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+import pandas as pd
+
+from ato.rings.evidence import link_reasons, top_reason
+
+EDGE_COLUMNS = ["ring_id", "a", "b", "score", "reasons"]
+RING_COLUMNS = ["ring_id", "size", "members", "first_seen", "last_seen", "top_evidence", "labelled_share", "labelled"]
+
+
+def carry_ids(components: pd.Series, previous: pd.DataFrame, night: date) -> dict[str, str]:
+    """component label -> ring id. A component takes the id of the previous ring it shares most
+    members with (each previous id goes to one component: the one with the largest overlap); the
+    others get a new id `R<night>-<n>`, numbered in order of their smallest member."""
+    prev_of = {m: r for r, members in zip(previous.get("ring_id", []), previous.get("members", []), strict=True)
+               for m in members}
+    overlaps: list[tuple[int, str, str]] = []
+    for label, members in components.groupby(components).groups.items():
+        counts = pd.Series([prev_of.get(m) for m in members]).dropna().value_counts()
+        overlaps += [(-int(n), str(label), str(r)) for r, n in counts.items()]
+    ids: dict[str, str] = {}
+    used: set[str] = set()
+    for _, label, ring in sorted(overlaps):
+        if label not in ids and ring not in used:
+            ids[label], used = ring, used | {ring}
+    fresh = sorted(str(label) for label in set(components.astype(str)) - set(ids))
+    ids |= {label: f"R{night:%Y%m%d}-{i:04d}" for i, label in enumerate(fresh, 1)}
+    return ids
+
+
+def ring_edges(kept: pd.DataFrame, rings: pd.Series, ids: dict[str, str]) -> pd.DataFrame:
+    """Kept links inside rings: both accounts, the score and the reasons in words (no values)."""
+    inside = kept[kept["a"].isin(rings.index) & kept["b"].isin(rings.index)]
+    out = pd.DataFrame({"ring_id": [ids[str(rings[a])] for a in inside["a"]], "a": inside["a"].to_numpy(),
+                        "b": inside["b"].to_numpy(), "score": inside["score"].to_numpy(),
+                        "reasons": [link_reasons(r) for r in inside.to_dict("records")]})
+    return out[EDGE_COLUMNS].sort_values(["ring_id", "score"], ascending=[True, False], ignore_index=True)
+
+
+def fraud_rings(edges: pd.DataFrame, rings: pd.Series, ids: dict[str, str], signup: pd.Series,
+                labelled: Iterable[str]) -> pd.DataFrame:
+    """One row per ring: size, members, first and last sign-up, the reason most of its links share,
+    and how many of its members are already labelled (takeover or fraud)."""
+    known = set(labelled)
+    rows = []
+    for label, members in rings.groupby(rings).groups.items():
+        ring_id = ids[str(label)]
+        ms = sorted(str(m) for m in members)
+        times = signup.reindex(ms).dropna()
+        lab = [m for m in ms if m in known]
+        reasons = edges.loc[edges["ring_id"] == ring_id, "reasons"].tolist()
+        rows.append({"ring_id": ring_id, "size": len(ms), "members": ms,
+                     "first_seen": times.min() if len(times) else pd.NaT, "last_seen": times.max() if len(times) else pd.NaT,
+                     "top_evidence": top_reason(reasons), "labelled_share": len(lab) / len(ms), "labelled": lab})
+    out = pd.DataFrame(rows, columns=RING_COLUMNS)
+    return out.sort_values(["size", "ring_id"], ascending=[False, True], ignore_index=True)
