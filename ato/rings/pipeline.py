@@ -17,10 +17,10 @@ import pandas as pd
 
 from ato.rings.candidates import candidate_pairs, kind_counts
 from ato.rings.components import min_label_components, rings_of
+from ato.rings.conf import RingsConf
 from ato.rings.features import pair_features
 from ato.rings.pair_model import PairModel, fit_pair_model, rule_links, split_cases
 from ato.rings.profile import account_profiles, hashed_activity, link_values, pseudonymous_profiles
-from ato.settings import RingsConf
 
 
 @dataclass

@@ -11,13 +11,13 @@ import pytest
 
 from ato.rings.candidates import candidate_pairs
 from ato.rings.components import min_label_components, rings_of, scipy_components
+from ato.rings.conf import RingsConf
 from ato.rings.evaluate import bcubed
 from ato.rings.evidence import link_reasons
 from ato.rings.outputs import carry_ids, fraud_rings, ring_edges
 from ato.rings.pipeline import find_rings
 from ato.rings.profile import pseudonymous_profiles
 from ato.rings.text import address_key, email_parts, jaccard, keyed_shingles, name_tokens, shingles
-from ato.settings import RingsConf
 from ato.simulator.ring_world import build_ring_world
 
 pytestmark = pytest.mark.unit

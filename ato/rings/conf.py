@@ -1,0 +1,28 @@
+"""Settings section `rings` of `ato.settings.Settings` (kept here, beside what it configures)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RingsConf(BaseModel):
+    """Fraud rings (README "Fraud rings"): blocking caps, training pairs, threshold choice."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    caps: dict[str, int] = Field(
+        default_factory=lambda: {"name_token": 20, "address_key": 20, "email_domain": 60},
+        description="Candidate pairs: a value held by more accounts than its kind's cap makes no pairs "
+                    "(carrier NAT, popular merchants, free-mail domains, common surnames); kinds not named take default_cap.")
+    default_cap: int = Field(50, ge=2, description="Cap of the kinds `caps` does not name (rings reach 40 accounts).")
+    unlabelled_per_positive: float = Field(20, ge=0, description="Pair model: unlabelled pairs drawn as training "
+                                                                 "negatives per positive (households, offices).")
+    threshold_beta: float = Field(0.5, gt=0, description="Pair threshold: the one whose rings best match the "
+                                                         "held-out known cases by B-cubed F-beta; beta < 1 weighs "
+                                                         "precision more (an innocent account in a ring costs more "
+                                                         "than a member left out).")
+    min_size: int = Field(3, ge=2, description="A component of at least this many accounts is a ring.")
+    test_share: float = Field(0.2, ge=0, lt=1, description="Newest share of investigated cases held out as unseen "
+                                                           "(with the never-investigated rings) for the evaluation.")
+    val_share: float = Field(0.25, gt=0, lt=1, description="Newest share of the known cases the threshold is chosen "
+                                                           "on; the older ones train the pair model.")
