@@ -70,8 +70,13 @@ def dataset_at(path: str) -> ds.Dataset:
 
 def read(settings: Settings, layer: str, table: str, columns: list[str] | None = None,
          where: pc.Expression | None = None) -> pa.Table:
-    """Rows matching `where` (partitions and file statistics prune the scan). Raises NoTable."""
-    return dataset(settings, layer, table).to_table(columns=columns, filter=where)
+    """Rows matching `where` (partitions and file statistics prune the scan). Raises NoTable.
+
+    Scans run on the calling thread (`use_threads=False`, here and below): with Arrow's scanner
+    threads, one `ato monitor check` process in six aborted at exit ("terminate called without an
+    active exception", exit 134: scanner threads outliving the interpreter, apache/arrow#34314),
+    which failed the nightly's `retrain_check` task; 0 in 46 runs without them."""
+    return dataset(settings, layer, table).to_table(columns=columns, filter=where, use_threads=False)
 
 
 def read_dates(settings: Settings, layer: str, table: str, column: str, first: date, last: date,
@@ -128,7 +133,7 @@ def rewrite(settings: Settings, layer: str, table: str, columns: list[str],
     if len(parts) != 1:
         raise ValueError(f"{layer}/{table}: rewrite needs one partition column, the table has {parts}")
     col = parts[0]
-    scan = dt.to_pyarrow_dataset().to_table(columns=list(dict.fromkeys([col, *columns])))
+    scan = dt.to_pyarrow_dataset().to_table(columns=list(dict.fromkeys([col, *columns])), use_threads=False)
     hit = scan.filter(match(scan))
     values = sorted({str(v) for v in hit[col].to_pylist()})
     import pyarrow as pa
@@ -136,7 +141,7 @@ def rewrite(settings: Settings, layer: str, table: str, columns: list[str],
     schema = pa.schema(dt.schema().to_arrow())
     for i in range(0, len(values), chunk):
         some = values[i:i + chunk]
-        rows = _open(path).to_pyarrow_dataset().to_table(filter=pc.field(col).cast("string").isin(some))
+        rows = _open(path).to_pyarrow_dataset().to_table(filter=pc.field(col).cast("string").isin(some), use_threads=False)
         new = fix(rows).select([f.name for f in schema]).cast(schema)
         write_deltalake(path, new, mode="overwrite", partition_by=parts,
                         predicate=f"{col} IN ({', '.join(_literal(v) for v in some)})")

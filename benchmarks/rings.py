@@ -5,8 +5,10 @@ For each size (default: the demo world's 10,000 accounts and 10x), builds the ri
 stage, candidate pairs per account (it should stay flat as the world grows: the caps keep blocks
 small) and pairs per second, then the quality on unseen rings, the model against the rule baseline
 (`ato.rings.evaluate`). With --curve, the same metrics at other thresholds for the first size (for
-reading only: the threshold is chosen on the known cases, never on these rings). Usage:
-    .venv/bin/python benchmarks/rings.py [--sizes 10000,100000] [--seed 7] [--curve] [--json OUT]
+reading only: the threshold is chosen on the known cases, never on these rings). With --spark, the
+same candidate pairs and the components of the kept links again on local Spark (`ato.spark.rings`),
+timed, with a check that they equal the pandas ones. Usage:
+    .venv/bin/python benchmarks/rings.py [--sizes 10000,100000] [--seed 7] [--curve] [--spark] [--json OUT]
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ def main() -> None:
     p.add_argument("--sizes", default="10000,100000", help="accounts per world, comma-separated")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--curve", action="store_true", help="metrics at other thresholds too (first size)")
+    p.add_argument("--spark", action="store_true", help="time the Spark candidates and components too")
     p.add_argument("--json", type=Path, help="write every number here")
     args = p.parse_args()
     from ato.rings.components import min_label_components, rings_of
@@ -70,6 +73,8 @@ def main() -> None:
                 e = evaluate_rings(kept, rings_of(min_label_components(kept), conf.min_size), world.truth, universe)
                 row["curve"][thr] = e
                 print(f"   {thr:<10}{e['bcubed_f1']:>8.3f}{e['ring_recall']:>10.3f}{e['legit_in_rings']:>9.4f}")
+        if args.spark:
+            row["spark"] = spark_stages(run, conf)
         out.append(row)
     if len(out) > 1:
         a, b = out[0], out[-1]
@@ -77,6 +82,36 @@ def main() -> None:
               f"{sum(b['seconds'].values()) / sum(a['seconds'].values()):.1f}x seconds")
     if args.json:
         args.json.write_text(json.dumps(out, indent=1, default=str))
+
+
+def spark_stages(run: Any, conf: Any) -> dict[str, float]:
+    """Candidates and components of the same run on local Spark: seconds, pairs/s, equal or not."""
+    import pandas as pd
+
+    from ato.rings.candidates import candidate_pairs
+    from ato.rings.components import min_label_components
+    from ato.settings import load_settings
+    from ato.spark.rings import candidate_pairs as spark_pairs
+    from ato.spark.rings import components
+    from ato.spark.session import get_spark
+
+    spark = get_spark(load_settings(), app="rings-bench")
+    links = spark.createDataFrame(run.links).cache()
+    links.count()
+    t = time.perf_counter()
+    pairs = spark_pairs(links, conf.caps, conf.default_cap).cache()
+    n = pairs.count()
+    cand = time.perf_counter() - t
+    kept = run.pairs.loc[run.pairs["kept"], ["a", "b"]]
+    t = time.perf_counter()
+    labels: pd.DataFrame = components(spark, spark.createDataFrame(kept)).toPandas()
+    comp = time.perf_counter() - t
+    same_pairs = n == len(candidate_pairs(run.links, conf.caps, conf.default_cap))
+    same_comp = bool(labels.set_index("account_id")["label"].sort_index().equals(min_label_components(kept).sort_index()))
+    print(f"   spark: candidates {cand:.1f} s ({n / max(cand, 1e-9):,.0f} pairs/s; same count as pandas: {same_pairs}), "
+          f"components of {len(kept):,} links {comp:.1f} s (same as pandas: {same_comp})")
+    return {"candidates_s": cand, "pairs": float(n), "components_s": comp, "same_pairs": float(same_pairs),
+            "same_components": float(same_comp)}
 
 
 if __name__ == "__main__":
