@@ -30,7 +30,7 @@ def main() -> None:
     p.add_argument("--spark", action="store_true", help="time the Spark candidates and components too")
     p.add_argument("--json", type=Path, help="write every number here")
     args = p.parse_args()
-    from ato.rings.components import min_label_components, rings_of
+    from ato.rings.components import rings_from_links
     from ato.rings.evaluate import evaluate_rings, unseen_accounts
     from ato.rings.pipeline import find_rings, pairs_per_second
     from ato.settings import load_settings
@@ -70,7 +70,7 @@ def main() -> None:
             print(f"   {'threshold':<10}{'b3 F1':>8}{'ring rec':>10}{'legit':>9}")
             for thr in (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5):
                 kept = run.pairs[run.pairs["score"] >= thr]
-                e = evaluate_rings(kept, rings_of(min_label_components(kept), conf.min_size), world.truth, universe)
+                e = evaluate_rings(kept, rings_from_links(kept, conf.min_size), world.truth, universe)
                 row["curve"][thr] = e
                 print(f"   {thr:<10}{e['bcubed_f1']:>8.3f}{e['ring_recall']:>10.3f}{e['legit_in_rings']:>9.4f}")
         if args.spark:
@@ -88,7 +88,6 @@ def spark_stages(run: Any, conf: Any) -> dict[str, float]:
     """Candidates and components of the same run on local Spark: seconds, pairs/s, equal or not."""
     import pandas as pd
 
-    from ato.rings.candidates import candidate_pairs
     from ato.rings.components import min_label_components
     from ato.settings import load_settings
     from ato.spark.rings import candidate_pairs as spark_pairs
@@ -106,7 +105,7 @@ def spark_stages(run: Any, conf: Any) -> dict[str, float]:
     t = time.perf_counter()
     labels: pd.DataFrame = components(spark, spark.createDataFrame(kept)).toPandas()
     comp = time.perf_counter() - t
-    same_pairs = n == len(candidate_pairs(run.links, conf.caps, conf.default_cap))
+    same_pairs = n == len(run.pairs)  # run.pairs: every pandas candidate, kept or not
     same_comp = bool(labels.set_index("account_id")["label"].sort_index().equals(min_label_components(kept).sort_index()))
     print(f"   spark: candidates {cand:.1f} s ({n / max(cand, 1e-9):,.0f} pairs/s; same count as pandas: {same_pairs}), "
           f"components of {len(kept):,} links {comp:.1f} s (same as pandas: {same_comp})")

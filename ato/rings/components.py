@@ -44,3 +44,8 @@ def rings_of(labels: pd.Series, min_size: int) -> pd.Series:
     """account_id -> ring (its component label) for components of at least `min_size` accounts."""
     size = labels.map(labels.value_counts())
     return labels[size >= min_size]
+
+
+def rings_from_links(kept: pd.DataFrame, min_size: int) -> pd.Series:
+    """account_id -> ring for the components of the kept links (a, b); none without links."""
+    return rings_of(min_label_components(kept), min_size) if len(kept) else pd.Series(dtype=object)

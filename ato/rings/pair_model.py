@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ato.rings.components import min_label_components, rings_of
+from ato.rings.components import rings_from_links
 from ato.rings.evaluate import bcubed
 from ato.rings.features import PAIR_FEATURES, monotone
 
@@ -114,8 +114,7 @@ def held_out_bcubed(pairs: pd.DataFrame, scores: np.ndarray, t: float, cases: pd
     against a threshold too (conservative). Accounts of other cases are left out."""
     mine = cases[cases["case_id"].isin(held)].drop_duplicates("account_id").set_index("account_id")["case_id"]
     others = pd.Index(cases.loc[~cases["case_id"].isin(held), "account_id"])
-    kept = pairs[scores >= t]
-    pred = rings_of(min_label_components(kept), min_size) if len(kept) else pd.Series(dtype=object)
+    pred = rings_from_links(pairs[scores >= t], min_size)
     pred = pred[pred.isin(pred[pred.index.isin(mine.index)])]
     universe = pd.Index(mine.index).union(pred.index).difference(others)
     codes = mine.astype("category").cat.codes

@@ -10,13 +10,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ato.rings.candidates import candidate_pairs, kind_counts
-from ato.rings.components import min_label_components, rings_of
+from ato.rings.components import rings_from_links
 from ato.rings.conf import RingsConf
 from ato.rings.features import pair_features
 from ato.rings.pair_model import PairModel, fit_pair_model, rule_links, split_cases
@@ -33,43 +33,38 @@ class RingRun:
     split: dict[str, str]
     rings: pd.Series  # account_id -> ring label (its smallest member)
     rule_rings: pd.Series  # the same from the rule baseline's links
-    seconds: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float]
 
-    @contextmanager
-    def timed(self, stage: str) -> Iterator[None]:
-        t = time.perf_counter()
-        yield
-        self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - t
+
+@contextmanager
+def _timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
+    t = time.perf_counter()
+    yield
+    seconds[stage] = time.perf_counter() - t
 
 
 def find_rings(events: pd.DataFrame, activity: pd.DataFrame, cases: pd.DataFrame, key: bytes,
                conf: RingsConf, seed: int = 7) -> RingRun:
     """Raw `accounts` events and raw activity rows in; rings out (README "Fraud rings")."""
-    run = RingRun(pd.DataFrame(), pd.DataFrame(), PairModel(None, 0.5), {}, pd.Series(dtype=object), pd.Series(dtype=object))
-    with run.timed("profiles"):
+    seconds: dict[str, float] = {}
+    with _timed(seconds, "profiles"):
         ev = pseudonymous_profiles(events, key)
-        run.links = link_values(ev, hashed_activity(activity, key))
+        links = link_values(ev, hashed_activity(activity, key))
         profiles = account_profiles(ev)
-    with run.timed("candidates"):
-        pairs = candidate_pairs(run.links, conf.caps, conf.default_cap)
-    with run.timed("features"):
-        pairs = pair_features(pairs, profiles, kind_counts(run.links))
-    with run.timed("fit"):
-        run.split = split_cases(cases, conf.test_share)
-        run.model = fit_pair_model(pairs, cases, run.split, seed=seed, unlabelled_per_positive=conf.unlabelled_per_positive,
-                                   beta=conf.threshold_beta, min_size=conf.min_size, val_share=conf.val_share)
-    with run.timed("score"):
-        pairs["score"] = run.model.score(pairs)
-        pairs["kept"] = pairs["score"] >= run.model.threshold
-    with run.timed("components"):
-        run.rings = _rings(pairs[pairs["kept"]], conf.min_size)
-    run.rule_rings = _rings(pairs[rule_links(pairs)], conf.min_size)
-    run.pairs = pairs
-    return run
-
-
-def _rings(kept: pd.DataFrame, min_size: int) -> pd.Series:
-    return rings_of(min_label_components(kept), min_size) if len(kept) else pd.Series(dtype=object)
+    with _timed(seconds, "candidates"):
+        pairs = candidate_pairs(links, conf.caps, conf.default_cap)
+    with _timed(seconds, "features"):
+        pairs = pair_features(pairs, profiles, kind_counts(links))
+    with _timed(seconds, "fit"):
+        split = split_cases(cases, conf.test_share)
+        model = fit_pair_model(pairs, cases, split, seed=seed, unlabelled_per_positive=conf.unlabelled_per_positive,
+                               beta=conf.threshold_beta, min_size=conf.min_size, val_share=conf.val_share)
+    with _timed(seconds, "score"):
+        pairs["score"] = model.score(pairs)
+        pairs["kept"] = pairs["score"] >= model.threshold
+    with _timed(seconds, "components"):
+        rings = rings_from_links(pairs[pairs["kept"]], conf.min_size)
+    return RingRun(links, pairs, model, split, rings, rings_from_links(pairs[rule_links(pairs)], conf.min_size), seconds)
 
 
 def pairs_per_second(run: RingRun) -> dict[str, float]:

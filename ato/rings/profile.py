@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ato.privacy import normalize_ip, pseudonymize
+from ato.privacy import ip_prefix, normalize_ip, pseudonymize
 from ato.rings.text import (
     address_key,
     address_normal,
@@ -32,14 +32,6 @@ def _h(key: bytes, value: str | None, hex_chars: int = 32) -> str | None:
     return pseudonymize(key, value, hex_chars) if value else None
 
 
-def ip24(ip: str | None) -> str | None:
-    """The /24 of an IPv4 address ('10.1.2.3' -> '10.1.2'); None for IPv6 or no address."""
-    norm = normalize_ip(ip)
-    if not norm or norm.count(".") != 3:
-        return None
-    return norm.rsplit(".", 1)[0]
-
-
 def pseudonymous_profiles(raw: pd.DataFrame, key: bytes) -> pd.DataFrame:
     """One row per `accounts` event: keyed hashes and shingles instead of the raw fields."""
     out = []
@@ -59,7 +51,7 @@ def pseudonymous_profiles(raw: pd.DataFrame, key: bytes) -> pd.DataFrame:
             "postal_prefix": fold(r.postal_code)[:3] or None,
             "bank_hash": _h(key, fold(r.bank_account).replace(" ", "")),
             "business_hash": _h(key, fold(r.business_name)),
-            "signup_ip_hash": _h(key, ip), "signup_ip24_hash": _h(key, ip24(ip)),
+            "signup_ip_hash": _h(key, ip), "signup_ip24_hash": _h(key, ip_prefix(ip)),
             "signup_device_hash": _h(key, r.signup_device_id),
         })
     return pd.DataFrame(out)
@@ -75,13 +67,15 @@ def account_profiles(events: pd.DataFrame) -> pd.DataFrame:
 
 def hashed_activity(activity: pd.DataFrame, key: bytes) -> pd.DataFrame:
     """Raw activity rows (account_id, kind, value, time) -> the link kinds with keyed values; login
-    IPs also give their /24."""
+    IPs are normalized first and also give their network (`ato.privacy.ip_prefix`: /24, IPv6 /64)."""
     a = activity[activity["kind"].isin(list(ACTIVITY_KINDS))]
-    ips = a[a["kind"] == "login_ip"]
+    is_ip = (a["kind"] == "login_ip").to_numpy()
+    raw = [normalize_ip(v) if ip else v for v, ip in zip(a["value"], is_ip, strict=True)]
+    ips = a[is_ip]
     nets = pd.DataFrame({"account_id": ips["account_id"], "kind": "ip24",
-                         "value": [_h(key, ip24(v)) for v in ips["value"]], "time": ips["time"]})
-    values = [_h(key, normalize_ip(v) if k == "login_ip" else v) for k, v in zip(a["kind"], a["value"], strict=True)]
-    own = pd.DataFrame({"account_id": a["account_id"], "kind": a["kind"].map(ACTIVITY_KINDS), "value": values, "time": a["time"]})
+                         "value": [_h(key, ip_prefix(v)) for v, ip in zip(raw, is_ip, strict=True) if ip], "time": ips["time"]})
+    own = pd.DataFrame({"account_id": a["account_id"], "kind": a["kind"].map(ACTIVITY_KINDS),
+                        "value": [_h(key, v) for v in raw], "time": a["time"]})
     return pd.concat([own, nets], ignore_index=True).dropna(subset=["value"])
 
 

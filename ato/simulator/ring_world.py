@@ -89,7 +89,7 @@ class _Operator:
     drop: tuple[str, str]
     bases: list[str]
     mail: str
-    merchants: int = 400
+    merchants: int  # merchant pool of the world (`identities.merchant_count`)
     must: str = ""  # every member shares at least one kept attribute: that is what makes it a member
 
     def pick(self, kind: str) -> str | None:
@@ -120,7 +120,8 @@ class _Operator:
         return row, act
 
 
-def _operator(rng: np.random.Generator, style: str, r: int, seed: int, country: str, names: dict[str, np.ndarray]) -> _Operator:
+def _operator(rng: np.random.Generator, style: str, r: int, seed: int, country: str, names: dict[str, np.ndarray],
+              merchants: int) -> _Operator:
     keep = set(rng.choice(HARD, size=int(rng.integers(2, 5)), replace=False))
     if style == "single_link":
         keep = {str(rng.choice(["bank", "device", "payee"]))}
@@ -132,7 +133,7 @@ def _operator(rng: np.random.Generator, style: str, r: int, seed: int, country: 
     drop = (address_of(rng, names["street"]), f"{int(rng.integers(10000, 99999))}")
     bases = [f"{zipf_pick(rng, names['first'], 1)[0]} {zipf_pick(rng, names['last'], 1)[0]}" for _ in range(int(rng.integers(1, 4)))]
     mail = str(rng.choice(FREE_MAIL))
-    return _Operator(rng, style, keep, pool, float(rng.uniform(0.6, 0.95)), drop, bases, mail)
+    return _Operator(rng, style, keep, pool, float(rng.uniform(0.6, 0.95)), drop, bases, mail, merchants)
 
 
 ACTIVITY_COLUMNS = ["account_id", "kind", "value", "time"]
@@ -154,8 +155,7 @@ def build_ring_world(accounts: int = 10000, days: int = 45, start: datetime = da
         style = str(rng.choice(["fabricated", "single_link", "takeover"], p=[0.6, 0.25, 0.15]))
         burst = start + timedelta(days=float(rng.uniform(-60, days - 1)))
         country = str(rng.choice(["US", "GB", "DE", "FR", "NL"]))
-        op = _operator(rng, style, r, seed, country, names)
-        op.merchants = merchant_count(accounts)
+        op = _operator(rng, style, r, seed, country, names, merchant_count(accounts))
         if style == "takeover":  # genuine profiles; only the operator's devices and mule payees link them
             free = [a for a in legit_ids if a not in taken]
             members = [str(a) for a in rng.choice(free, size=int(size), replace=False)]
