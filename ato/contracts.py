@@ -1,4 +1,4 @@
-"""The six input streams, defined once.
+"""The seven input streams, defined once.
 
 Every other shape derives from these definitions: the Spark schema
 (:func:`spark_schema`), the Arrow schema (:func:`arrow_schema`), the pydantic
@@ -32,7 +32,7 @@ class FieldSpec:
     values: tuple[str, ...] = ()  # non-empty: an enumeration
     min: float | None = None
     max: float | None = None
-    pseudonymize: bool = False  # an identifier HMAC-ed on the way to silver
+    pseudonymize: bool = False  # an identifier HMAC-ed on the way to silver (profile fields: hashes and shingles)
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ OUTCOMES = ("success", "bad_password", "bad_mfa", "unknown_account", "locked")
 CHANNELS = ("web", "ios", "android", "api")
 PAYMENT_STATUSES = ("succeeded", "failed", "declined", "refunded", "chargeback")
 CHANGE_TYPES = ("password_reset", "email_change", "phone_change", "mfa_reset", "payout_method_added")
-LABELS = ("ato", "legit")
+LABELS = ("ato", "legit", "fraud")
 LABEL_SOURCES = ("chargeback", "customer_report", "analyst", "step_up_passed")
 REPUTATION_CATEGORIES = ("tor", "hosting", "proxy", "botnet")
 
@@ -157,10 +157,34 @@ CONTRACTS: dict[str, StreamContract] = {
                 _f("source", values=LABEL_SOURCES),
                 _f("reported_at", "timestamp"),
                 _opt("attack_started_at", "timestamp"),
+                _opt("case_id"),
             ),
             key=("account_id", "login_event_id", "label", "source", "reported_at"),
             time_field="reported_at",
-            doc="Late, noisy ground truth: confirmed takeovers and confirmed legit logins.",
+            doc="Late, noisy ground truth: confirmed takeovers and confirmed legit logins; `fraud` with a "
+                "`case_id`: an account an analyst's investigation put in a fraud ring.",
+        ),
+        StreamContract(
+            "accounts",
+            (
+                _f("account_id"),
+                _f("event_time", "timestamp"),
+                _opt("created_at", "timestamp"),
+                _opt("email", pseudonymize=True),
+                _opt("phone", pseudonymize=True),
+                _opt("full_name", pseudonymize=True),
+                _opt("address", pseudonymize=True),
+                _opt("postal_code"),
+                _opt("country"),
+                _opt("bank_account", pseudonymize=True),
+                _opt("business_name", pseudonymize=True),
+                _opt("signup_ip", pseudonymize=True),
+                _opt("signup_device_id", pseudonymize=True),
+            ),
+            key=("account_id", "event_time"),
+            time_field="event_time",
+            doc="Account profiles: one row per account creation or profile change (raw PII: bronze only; "
+                "silver keeps keyed hashes, keyed 3-gram hashes, the email domain and the postal prefix).",
         ),
         StreamContract(
             "ip_reputation",

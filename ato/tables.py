@@ -13,6 +13,7 @@ PAYMENTS = "payments"
 ACCOUNT_CHANGES = "account_changes"
 LABELS = "labels"
 IP_REPUTATION = "ip_reputation"
+ACCOUNTS = "accounts"  # account profiles (raw PII in bronze only)
 QUARANTINE = "quarantine"
 LEDGER = "_ingest_log"
 
@@ -28,4 +29,6 @@ DECISION_OUTCOMES = "decision_outcomes"  # decisions with the labels known on th
 PERFORMANCE_DAILY = "model_performance_daily"  # per decided day x model version x fallback level
 BUSINESS_DAILY = "business_daily"  # per decided day, all traffic
 SHADOW_DAILY = "shadow_daily"  # per decided day x champion x shadow version x side: the two on the same decisions
+RING_EDGES = "ring_edges"  # per night: kept links between accounts of a ring, with their score and reasons
+FRAUD_RINGS = "fraud_rings"  # per night: one row per ring (ato.rings.outputs)
 DRIFT_DAILY = "drift_daily"  # per decided day: PSI / KS of features and score vs the model's reference, attack mix

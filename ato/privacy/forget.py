@@ -78,11 +78,11 @@ def _matchers(t: Table, account: str) -> list[tuple[list[str], Any, Any]]:
     import pyarrow.compute as pc
 
     out: list[tuple[list[str], Any, Any]] = []
-    if t.account is not None:
-        def rows(tbl: pa.Table, c: str = t.account) -> pa.Array:
+    for acc in ((t.account,) if t.account is not None else ()) + t.also:
+        def rows(tbl: pa.Table, c: str = acc) -> pa.Array:
             return pc.fill_null(pc.equal(tbl[c], account), False)
-        out.append(([t.account], rows, lambda tbl: tbl.filter(pc.invert(rows(tbl)))))
-    elif "raw" in t.raw:
+        out.append(([acc], rows, lambda tbl, r=rows: tbl.filter(pc.invert(r(tbl)))))
+    if t.account is None and "raw" in t.raw:
         def text(tbl: pa.Table) -> pa.Array:
             return pc.fill_null(pc.match_substring_regex(tbl["raw"], token_regex(account)), False)
         out.append((["raw"], text, lambda tbl: tbl.filter(pc.invert(text(tbl)))))

@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from ato import tables as T
+from ato.contracts import contract
 
 if TYPE_CHECKING:
     from ato.settings import Settings
 
 Keep = Literal["raw", "lake", "decision", "forever"]
-STREAMS = (T.LOGINS, T.PAYMENTS, T.ACCOUNT_CHANGES, T.LABELS, "sessions", T.IP_REPUTATION)
+STREAMS = (T.LOGINS, T.PAYMENTS, T.ACCOUNT_CHANGES, T.LABELS, "sessions", T.IP_REPUTATION, T.ACCOUNTS)
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class Table:
     raw: tuple[str, ...] = ()
     holds: str = ""
     lists: tuple[str, ...] = ()  # array columns of account ids (the exact distinct sets of the IP/device partials)
+    also: tuple[str, ...] = ()  # more columns holding one account id (a link's second account)
 
     @property
     def key(self) -> str:
@@ -55,7 +57,8 @@ class Folder:
 
 
 _RAW = {T.LOGINS: ("ip", "device_id", "user_agent", "extra"), T.PAYMENTS: ("ip", "device_id", "payee_id",
-        "payment_method_id", "extra"), T.ACCOUNT_CHANGES: ("ip", "device_id", "extra")}
+        "payment_method_id", "extra"), T.ACCOUNT_CHANGES: ("ip", "device_id", "extra"),
+        T.ACCOUNTS: (*contract(T.ACCOUNTS).pseudonymized, "extra")}
 
 TABLES: tuple[Table, ...] = (
     *(Table("bronze", s, "raw", "event_date", None if s == T.IP_REPUTATION else "account_id", _RAW.get(s, ("extra",)),
@@ -75,6 +78,10 @@ TABLES: tuple[Table, ...] = (
     Table("gold", T.ACTION_TRAINING, "lake", "action_date", holds="labelled sensitive actions with their features"),
     Table("gold", T.DECISIONS, "decision", "decided_date", holds="every decision the API made, from its audit files"),
     Table("gold", T.DECISION_OUTCOMES, "decision", "decided_date", holds="decisions with the labels known since"),
+    Table("gold", T.RING_EDGES, "lake", "night", "a", holds="per night: the kept links inside fraud rings, their "
+          "score and reasons (no values)", also=("b",)),
+    Table("gold", T.FRAUD_RINGS, "lake", "night", None, (), "per night: one row per fraud ring, its members",
+          ("members", "labelled")),
     *(Table("gold", t, "forever", None, None, (), "counts per day, no account") for t in
       (T.PERFORMANCE_DAILY, T.BUSINESS_DAILY, T.SHADOW_DAILY, T.DRIFT_DAILY, T.CHECKS)),
 )

@@ -32,29 +32,42 @@ def _h(key: bytes, value: str | None, hex_chars: int = 32) -> str | None:
     return pseudonymize(key, value, hex_chars) if value else None
 
 
-def pseudonymous_profiles(raw: pd.DataFrame, key: bytes) -> pd.DataFrame:
-    """One row per `accounts` event: keyed hashes and shingles instead of the raw fields."""
+# silver/accounts (`ato.spark.silver`): what `pseudonymous_profiles` returns, as a Spark schema
+PROFILE_DDL = ("account_id string, event_time timestamp, email_hash string, email_domain string, "
+               "local_shingles array<string>, phone_hash string, name_tokens array<string>, "
+               "name_shingles array<string>, address_hash string, address_key_hash string, "
+               "address_shingles array<string>, postal_prefix string, bank_hash string, business_hash string, "
+               "signup_ip_hash string, signup_ip24_hash string, signup_device_hash string")
+
+
+def pseudonymous_profiles(raw: pd.DataFrame, key: bytes, hex_chars: int = 32) -> pd.DataFrame:
+    """One row per `accounts` event: keyed hashes and shingles instead of the raw fields. Whole-value
+    hashes take `hex_chars` (silver's `privacy.hash_hex_chars`, so a sign-up IP or device hash equals
+    the one silver logins hold for the same IP or device)."""
+    def h(value: str | None, n: int = hex_chars) -> str | None:
+        return _h(key, value, n)
+
     out = []
     for r in raw.itertuples(index=False):
         local, domain = email_parts(r.email)
         ip = normalize_ip(r.signup_ip)
         out.append({
             "account_id": r.account_id, "event_time": r.event_time,
-            "email_hash": _h(key, f"{local}@{domain}" if domain else None), "email_domain": domain or None,
+            "email_hash": h(f"{local}@{domain}" if domain else None), "email_domain": domain or None,
             "local_shingles": keyed_shingles(key, local),
-            "phone_hash": _h(key, phone_normal(r.phone)),
-            "name_tokens": sorted({h for t in name_tokens(r.full_name) if (h := _h(key, t, 16))}),
+            "phone_hash": h(phone_normal(r.phone)),
+            "name_tokens": sorted({x for t in name_tokens(r.full_name) if (x := h(t, 16))}),
             "name_shingles": keyed_shingles(key, " ".join(name_tokens(r.full_name))),
-            "address_hash": _h(key, f"{fold(r.postal_code)}|{address_normal(r.address)}" if r.address else None),
-            "address_key_hash": _h(key, address_key(r.address, r.postal_code)),
+            "address_hash": h(f"{fold(r.postal_code)}|{address_normal(r.address)}" if r.address else None),
+            "address_key_hash": h(address_key(r.address, r.postal_code)),
             "address_shingles": keyed_shingles(key, address_normal(r.address)),
             "postal_prefix": fold(r.postal_code)[:3] or None,
-            "bank_hash": _h(key, fold(r.bank_account).replace(" ", "")),
-            "business_hash": _h(key, fold(r.business_name)),
-            "signup_ip_hash": _h(key, ip), "signup_ip24_hash": _h(key, ip_prefix(ip)),
-            "signup_device_hash": _h(key, r.signup_device_id),
+            "bank_hash": h(fold(r.bank_account).replace(" ", "")),
+            "business_hash": h(fold(r.business_name)),
+            "signup_ip_hash": h(ip), "signup_ip24_hash": h(ip_prefix(ip)),
+            "signup_device_hash": h(r.signup_device_id),
         })
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, columns=[c.split()[0] for c in PROFILE_DDL.split(", ")])
 
 
 def account_profiles(events: pd.DataFrame) -> pd.DataFrame:

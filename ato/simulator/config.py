@@ -51,6 +51,13 @@ class ShiftConf(_M):
     cash_out_share: float = Field(0.8, ge=0, le=1, description="Share of hits cashed out (payout change, payments).")
 
 
+class RingSimConf(_M):
+    """Fraud rings (`ato.simulator.accounts`): fabricated rings signed up during the world."""
+
+    rings_per_10k: float = Field(40, ge=0, description="Fabricated rings per 10,000 accounts (3-40 members each).")
+    investigated: float = Field(0.6, ge=0, le=1, description="Share of rings an analyst investigates (a case_id).")
+
+
 class SimulatorConfig(_M):
     accounts: int = Field(10000, ge=10, description="Number of accounts.")
     days: int = Field(45, ge=1, description="Days simulated.")
@@ -69,6 +76,7 @@ class SimulatorConfig(_M):
     campaigns: CampaignConf = CampaignConf()
     stuffing: StuffingConf = StuffingConf()
     shift: ShiftConf = ShiftConf()
+    rings: RingSimConf = RingSimConf()
     reputation_coverage: float = Field(0.6, ge=0, le=1)
 
 

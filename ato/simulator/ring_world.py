@@ -154,8 +154,7 @@ def build_ring_world(accounts: int = 10000, days: int = 45, start: datetime = da
     for r, size in enumerate(sizes):
         style = str(rng.choice(["fabricated", "single_link", "takeover"], p=[0.6, 0.25, 0.15]))
         burst = start + timedelta(days=float(rng.uniform(-60, days - 1)))
-        country = str(rng.choice(["US", "GB", "DE", "FR", "NL"]))
-        op = _operator(rng, style, r, seed, country, names, merchant_count(accounts))
+        op, country = new_operator(rng, style, r, seed, names, merchant_count(accounts))
         if style == "takeover":  # genuine profiles; only the operator's devices and mule payees link them
             free = [a for a in legit_ids if a not in taken]
             members = [str(a) for a in rng.choice(free, size=int(size), replace=False)]
@@ -166,19 +165,35 @@ def build_ring_world(accounts: int = 10000, days: int = 45, start: datetime = da
                 activity.append(pd.DataFrame([(a, "login_device", op.pick("device"), t), (a, "payee", op.pick("payee"), t)],
                                              columns=ACTIVITY_COLUMNS))
         else:
-            members, rows = [], []
-            for _ in range(int(size)):
-                a = f"acct_{next_id:07d}"
-                next_id += 1
-                row, act = op.member(a, burst + timedelta(hours=float(rng.exponential(6))), names, country)
-                members.append(a)
-                rows.append(row)
-                activity.append(pd.DataFrame(act, columns=ACTIVITY_COLUMNS))
+            members, rows, acts = fabricated_ring(op, next_id, int(size), burst, names, country)
+            next_id += len(members)
             profiles.append(pd.DataFrame(rows))
+            activity += acts
         truth_rows += [{"account_id": a, "ring": r, "style": style} for a in members]
     truth = _truth(people.truth, pd.DataFrame(truth_rows))
     return RingWorld(pd.concat(profiles, ignore_index=True), pd.concat(activity, ignore_index=True).dropna(),
-                     truth, _cases(rng, truth, start, days, investigated), start, days)
+                     truth, investigated_cases(rng, truth, start, days, investigated), start, days)
+
+
+def fabricated_ring(op: _Operator, first_id: int, size: int, burst: datetime, names: dict[str, np.ndarray],
+                    country: str) -> tuple[list[str], list[dict[str, object]], list[pd.DataFrame]]:
+    """`size` new accounts (`acct_<first_id>`...) signed up by one operator around `burst`: their ids,
+    profile rows and activity frames."""
+    members, rows, acts = [], [], []
+    for i in range(size):
+        a = f"acct_{first_id + i:07d}"
+        row, act = op.member(a, burst + timedelta(hours=float(op.rng.exponential(6))), names, country)
+        members.append(a)
+        rows.append(row)
+        acts.append(pd.DataFrame(act, columns=ACTIVITY_COLUMNS))
+    return members, rows, acts
+
+
+def new_operator(rng: np.random.Generator, style: str, r: int, seed: int, names: dict[str, np.ndarray],
+                 merchants: int) -> tuple[_Operator, str]:
+    """Ring `r`'s operator of `style` and its country."""
+    country = str(rng.choice(["US", "GB", "DE", "FR", "NL"]))
+    return _operator(rng, style, r, seed, country, names, merchants), country
 
 
 def _truth(people: pd.DataFrame, rings: pd.DataFrame) -> pd.DataFrame:
@@ -192,7 +207,7 @@ def _truth(people: pd.DataFrame, rings: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _cases(rng: np.random.Generator, truth: pd.DataFrame, start: datetime, days: int, share: float) -> pd.DataFrame:
+def investigated_cases(rng: np.random.Generator, truth: pd.DataFrame, start: datetime, days: int, share: float) -> pd.DataFrame:
     """Investigated rings: a case id, a report day in the world, most members labelled."""
     rows = []
     for r, g in truth[truth["ring"] >= 0].groupby("ring"):

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ato.progress import QUIET, Progress
+from ato.simulator.accounts import UA, RingStreams, ring_streams
 from ato.simulator.attacks import GENERATORS, Campaign, RepEntry, base_reputation, mimicry
 from ato.simulator.config import SimulatorConfig
 from ato.simulator.frames import CHANGE_COLS, LOGIN_COLS, PAYMENT_COLS, Columns, Devices
@@ -97,6 +98,22 @@ def _geo_columns(w: World, ip: np.ndarray, rng: np.random.Generator) -> dict[str
     }
 
 
+def _ring_rows(rs: RingStreams, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The fabricated ring members' logins and payments, shaped as the world's streams."""
+    lg, py = rs.logins, rs.payments
+    country = lg["account_id"].map(rs.profiles.drop_duplicates("account_id").set_index("account_id")["country"])
+    asn = [64512 + (int(a) * 256 + int(b)) % 1000 for a, b, *_ in (ip.split(".") for ip in lg["ip"])]  # the proxy's network
+    logins = pd.DataFrame({
+        "event_id": _ids(rng, "lg_", len(lg)), "event_time": rfc3339(lg["t"]), "account_id": lg["account_id"],
+        "outcome": "success", "ip": lg["ip"], "user_agent": UA, "device_id": lg["device_id"], "country": country,
+        "city": None, "latitude": None, "longitude": None, "asn": asn, "channel": "web", "session_id": None})
+    payments = pd.DataFrame({
+        "event_id": _ids(rng, "py_", len(py)), "event_time": rfc3339(py["t"]), "account_id": py["account_id"],
+        "amount": py["amount"], "currency": "USD", "status": "succeeded", "payee_id": py["payee_id"],
+        "payment_method_id": py["payment_method_id"], "device_id": py["device_id"], "ip": py["ip"]})
+    return logins, payments
+
+
 def simulate(cfg: SimulatorConfig, out: Path, world_dir: Path, progress: Progress = QUIET) -> SimulationSummary:
     """Write a deterministic synthetic world: events to `out`, truth and geo DB to `world_dir`."""
     w, camps, rep = play(cfg, progress)
@@ -140,19 +157,37 @@ def simulate(cfg: SimulatorConfig, out: Path, world_dir: Path, progress: Progres
             "change_type": ac["change_type"], "ip": ips_to_str(ac["ip"].to_numpy()), "device_id": dev_ids[cdev],
         })
         labels = make_labels(cfg, lg, py, end, rng)
+        won = lg[(lg["attack"] == "fraud_ring") & (lg["outcome"] == "success")]
+        start = datetime(cfg.start.year, cfg.start.month, cfg.start.day)
+        rs = ring_streams(list(w.pop.account_id), start, cfg.days, cfg.seed, cfg.rings.rings_per_10k,
+                          cfg.rings.investigated, won.rename(columns={"account": "account_id"}))
+        ring_logins, ring_payments = _ring_rows(rs, np.random.default_rng([cfg.seed, 3]))
+        logins = pd.concat([logins, ring_logins], ignore_index=True)
+        login_t = pd.concat([lg["t"], rs.logins["t"]], ignore_index=True)
+        payments = pd.concat([payments, ring_payments], ignore_index=True)
+        payment_t = pd.concat([py["t"], rs.payments["t"]], ignore_index=True)
+        case_ms = pd.Series([int(t.replace(tzinfo=UTC).timestamp() * 1000) for t in rs.cases["reported_at"]], dtype="int64")
+        cases = pd.DataFrame({"account_id": rs.cases["account_id"], "label": "fraud", "source": "analyst",
+                              "reported_at": case_ms, "case_id": rs.cases["case_id"]})  # no login, no attack start
+        label_t = pd.concat([labels["reported_at"], case_ms], ignore_index=True) if len(cases) else labels["reported_at"]
+        labels = pd.concat([labels.assign(case_id=None), cases], ignore_index=True) if len(cases) else labels.assign(case_id=None)
         labels_out = labels.assign(reported_at=rfc3339(labels["reported_at"]),
                                    attack_started_at=rfc3339(labels["attack_started_at"]))
+        profile_ms = pd.Series([int(t.replace(tzinfo=UTC).timestamp() * 1000) for t in rs.profiles["event_time"]], dtype="int64")
+        accounts = rs.profiles.assign(event_time=rfc3339(profile_ms), created_at=rfc3339(pd.Series(
+            [int(t.replace(tzinfo=UTC).timestamp() * 1000) for t in rs.profiles["created_at"]], dtype="int64")))
         reputation = pd.DataFrame(rep, columns=["network", "category", "score", "as_of"])
         reputation = reputation.drop_duplicates("network").sort_values(["as_of", "network"]).reset_index(drop=True)
         logins, summary.malformed["logins"] = inject_malformed(logins, "logins", cfg.malformed_share, rng)
         payments, summary.malformed["payments"] = inject_malformed(payments, "payments", cfg.malformed_share, rng)
     with progress.step(f"writing spool to {out}"):
         files = []
-        files += write_stream(logins, "logins", out, lg["t"])
+        files += write_stream(logins, "logins", out, login_t)
         files += write_stream(sessions, "sessions", out, s["t"].reset_index(drop=True))
-        files += write_stream(payments, "payments", out, py["t"])
+        files += write_stream(payments, "payments", out, payment_t)
         files += write_stream(changes, "account_changes", out, ac["t"])
-        files += write_stream(labels_out, "labels", out, labels["reported_at"])
+        files += write_stream(labels_out, "labels", out, label_t)
+        files += write_stream(accounts, "accounts", out, profile_ms)
         (out / "ip_reputation").mkdir(parents=True, exist_ok=True)
         reputation.assign(as_of=rfc3339(reputation["as_of"])).to_csv(out / "ip_reputation" / "feed.csv", index=False)
         files.append(out / "ip_reputation" / "feed.csv")
@@ -161,12 +196,17 @@ def simulate(cfg: SimulatorConfig, out: Path, world_dir: Path, progress: Progres
         truth = pd.DataFrame({"event_id": lg["event_id"], "account_id": lg["account"], "event_time": rfc3339(lg["t"]),
                               "outcome": lg["outcome"], "attack_type": lg["attack"].replace("", None),
                               "campaign_id": lg["campaign"].astype("int64")})
+        truth = pd.concat([truth, pd.DataFrame({"event_id": ring_logins["event_id"], "account_id": ring_logins["account_id"],
+                                                "event_time": ring_logins["event_time"], "outcome": "success",
+                                                "attack_type": None, "campaign_id": -1})], ignore_index=True)
         truth.to_parquet(world_dir / "login_truth.parquet", index=False)
+        rs.truth.to_parquet(world_dir / "ring_truth.parquet", index=False)
         pd.DataFrame([c.__dict__ for c in camps]).to_parquet(world_dir / "campaigns.parquet", index=False)
         w.net.geo_table().to_csv(world_dir / "ip_geo.csv", index=False)
     summary.files = len(files)
     summary.rows = {"logins": len(logins), "sessions": len(sessions), "payments": len(payments),
-                    "account_changes": len(changes), "labels": len(labels), "ip_reputation": len(reputation)}
+                    "account_changes": len(changes), "labels": len(labels), "ip_reputation": len(reputation),
+                    "accounts": len(accounts)}
     for c in camps:
         summary.campaigns[c.attack_type] = summary.campaigns.get(c.attack_type, 0) + 1
     att = lg[lg["attack"] != ""]

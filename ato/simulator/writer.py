@@ -23,6 +23,7 @@ FORMATS = {
     "labels": "csv",
     "sessions": "parquet",
     "ip_reputation": "csv",
+    "accounts": "jsonl",
 }
 
 

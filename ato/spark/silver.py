@@ -7,6 +7,7 @@ reach silver: each becomes a keyed hash (`<name>_hash`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -84,6 +85,26 @@ def _logins(spark: SparkSession, settings: Settings, df: DataFrame) -> DataFrame
     return _pseudonymize(df, settings, [ids[0], "ip_prefix", *ids[1:]])
 
 
+def _accounts(settings: Settings, df: DataFrame) -> DataFrame:
+    """Profiles with no raw PII: keyed hashes, keyed 3-gram hashes, the email domain and the postal
+    prefix (`ato.rings.profile.pseudonymous_profiles`, the same code the JVM-free ring finder runs)."""
+    from pyspark.sql import functions as F
+
+    from ato.rings.profile import PROFILE_DDL, pseudonymous_profiles
+
+    key_id, key = next(iter(settings.hmac_keys().items()))
+    n = settings.privacy.hash_hex_chars
+    kept = ["created_at", "country", "event_date"]
+
+    def hashed(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for b in batches:
+            yield pseudonymous_profiles(b, key, n).assign(**{c: b[c].to_numpy() for c in kept})
+
+    raw = list(contract("accounts").field_names)
+    return (df.select(*raw, "event_date").mapInPandas(hashed, f"{PROFILE_DDL}, created_at timestamp, country string, event_date date")
+            .withColumn("key_id", F.lit(key_id)).withColumn("extra", F.create_map().cast("map<string,string>")))
+
+
 def transform(spark: SparkSession, settings: Settings, stream: str, bronze: DataFrame) -> DataFrame:
     """Bronze rows of one stream -> silver rows (pure transform, no I/O but reference reads)."""
     from pyspark.sql import functions as F
@@ -92,6 +113,8 @@ def transform(spark: SparkSession, settings: Settings, stream: str, bronze: Data
     df = _dedup(bronze, c.key)
     if stream == "logins":
         df = _logins(spark, settings, df)
+    elif stream == "accounts":
+        df = _accounts(settings, df)
     elif c.pseudonymized:
         df = _pseudonymize(with_normal_ip(df) if "ip" in c.field_names else df, settings, list(c.pseudonymized))
     elif stream == "sessions":

@@ -1,0 +1,84 @@
+"""The `accounts` stream of the main world, and its fraud rings.
+
+Every account of the population gets a genuine profile (`ato.simulator.identities.legit_people`:
+households, colleagues, carrier NAT, free mail), exported on the first day (`created_at`: when it
+was really opened). Fabricating operators (`ato.simulator.ring_world`) sign up rings of new accounts
+during the world; each member logs in from the operator's devices and IPs and pays its mule payees.
+The world's `fraud_ring` takeover campaigns are rings too (one operator, shared devices and payees).
+Investigated rings are reported as analyst `fraud` labels with a `case_id`; the truth names them all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from ato.simulator.identities import legit_people, merchant_count, pools
+from ato.simulator.ring_world import fabricated_ring, investigated_cases, new_operator
+
+UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+
+
+@dataclass
+class RingStreams:
+    """What the rings add to the world: profiles, their logins and payments, case labels, truth."""
+
+    profiles: pd.DataFrame  # the `accounts` contract's fields
+    logins: pd.DataFrame  # account_id, t (ms), ip, device_id
+    payments: pd.DataFrame  # account_id, t (ms), payee_id, payment_method_id, ip, device_id, amount
+    cases: pd.DataFrame  # account_id, case_id, reported_at (datetime)
+    truth: pd.DataFrame  # account_id, ring, style (-1 / "legit": in no ring)
+
+
+def _ms(t: datetime) -> int:
+    return int(t.replace(tzinfo=UTC).timestamp() * 1000)
+
+
+def ring_streams(accounts: list[str], start: datetime, days: int, seed: int, rings_per_10k: float,
+                 investigated: float, takeover_rings: pd.DataFrame) -> RingStreams:
+    """Profiles for `accounts`, plus fabricated rings signed up inside the world's `days`.
+
+    `takeover_rings`: (account_id, campaign) of the world's successful `fraud_ring` takeovers.
+    """
+    rng = np.random.default_rng([seed, 202])
+    names = pools(np.random.default_rng([seed, 103]))
+    people = legit_people(accounts, start, seed, names)
+    legit = people.profiles.rename(columns={"event_time": "created_at"}).assign(event_time=start)
+    n = round(rings_per_10k * len(accounts) / 10000)
+    sizes = np.minimum(40, 3 + rng.geometric(0.11, n) - 1)
+    profiles, acts, truth = [legit], [], []
+    next_id = len(accounts)
+    for r, size in enumerate(sizes):
+        style = str(rng.choice(["fabricated", "single_link"], p=[0.7, 0.3]))
+        op, country = new_operator(rng, style, r, seed, names, merchant_count(len(accounts)))
+        burst = start + timedelta(days=float(rng.uniform(0, max(days - 2, 1))))
+        members, rows, act = fabricated_ring(op, next_id, int(size), burst, names, country)
+        next_id += len(members)
+        profiles.append(pd.DataFrame(rows).assign(created_at=lambda d: d["event_time"]))
+        acts += act
+        truth += [{"account_id": a, "ring": r, "style": style} for a in members]
+    for c, g in takeover_rings.groupby("campaign"):
+        truth += [{"account_id": a, "ring": 1000 + int(c), "style": "takeover"} for a in sorted(set(g["account_id"]))]
+    ring_truth = pd.DataFrame(truth, columns=["account_id", "ring", "style"]).drop_duplicates("account_id")
+    activity = pd.concat(acts, ignore_index=True) if acts else pd.DataFrame(columns=["account_id", "kind", "value", "time"])
+    wide = (activity.pivot_table(index="account_id", columns="kind", values="value", aggfunc="first")
+            .reindex(columns=["login_ip", "login_device", "payee", "payment_method"]))
+    when = activity[activity["kind"] == "login_device"].set_index("account_id")["time"]
+    paid = activity[activity["kind"] == "payee"].set_index("account_id")["time"]
+    logins = pd.DataFrame({"account_id": wide.index, "t": [_ms(t) for t in when.reindex(wide.index)],
+                           "ip": wide["login_ip"].to_numpy(), "device_id": wide["login_device"].to_numpy()}, dtype=object)
+    payments = pd.DataFrame({"account_id": wide.index, "t": [_ms(t) for t in paid.reindex(wide.index)],
+                             "payee_id": wide["payee"].to_numpy(), "payment_method_id": wide["payment_method"].to_numpy(),
+                             "ip": wide["login_ip"].to_numpy(), "device_id": wide["login_device"].to_numpy(),
+                             "amount": np.round(rng.uniform(150, 2500, len(wide)), 2)})
+    end = _ms(start + timedelta(days=days))
+    logins = logins.astype({"t": "int64"})
+    cases = investigated_cases(rng, ring_truth.assign(ring=ring_truth["ring"].astype(int)), start, days, investigated)
+    cases = cases[pd.Series([_ms(t) < end for t in cases["reported_at"]], index=cases.index, dtype=bool)]
+    cols = [c for c in people.profiles.columns if c != "event_time"] + ["event_time", "created_at"]
+    out = pd.concat(profiles, ignore_index=True)[["account_id", "event_time", "created_at", *cols[1:-2]]]
+    return RingStreams(out, logins[logins["t"] < end].reset_index(drop=True), payments[payments["t"] < end].reset_index(drop=True), cases.reset_index(drop=True),
+                       ring_truth)
