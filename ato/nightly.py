@@ -28,8 +28,8 @@ from ato.settings import Settings
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-STEPS = ("ingest", "decisions", "monitor", "validate", "aggregates", "training", "gate", "actions", "publish", "report",
-         "retention")
+STEPS = ("ingest", "decisions", "monitor", "validate", "aggregates", "training", "gate", "rings", "actions", "publish",
+         "report", "retention")
 BUILD_STEPS = {"aggregates", "training", "gate"}  # Spark steps that write (or check) gold
 
 
@@ -55,6 +55,7 @@ class NightlySummary:
     retention: dict[str, Any] = field(default_factory=dict)
     rehash: dict[str, Any] = field(default_factory=dict)  # a key rotation's re-hashed days (README "Rotating the key")
     versions_before: dict[str, int | None] = field(default_factory=dict)
+    rings: dict[str, Any] = field(default_factory=dict)  # the ring finder's night (`ato.rings.night`)
 
 
 def date_range(first: date, last: date) -> list[date]:
@@ -116,6 +117,12 @@ def run_nightly(settings: Settings, dates: list[date], steps: tuple[str, ...] = 
             raise GateFailed(checks)
     if BUILD_STEPS & set(steps):
         _build(settings, dates, steps, s, get_spark(), timed, versions_before)
+    if "rings" in steps:
+        from ato.spark.ring_step import build_rings
+
+        # rings are a night's picture: a backfill finds those of its last night only
+        with timed("rings", f"rings: fraud rings as of {dates[-1]}"):
+            s.rings = build_rings(get_spark(), settings, dates[-1])
     if "actions" in steps:
         from ato.sensitive.rows import build_action_rows
 

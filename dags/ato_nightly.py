@@ -3,6 +3,7 @@
 ingest (spool -> bronze/quarantine -> enriched silver) >> validate (input gate) >>
 aggregates (30-day snapshots as of D) >> training_set >> quality_gate >> actions (sensitive-action
 rows, no JVM) >> publish >> report >> retention (stores past their retention removed, no JVM);
+aggregates >> rings (fraud rings of D: gold/ring_edges, gold/fraud_rings) >> report;
 beside them, ingest >> decisions (the API's audit log of day D into gold/decisions) >> monitor
 (decisions joined with the labels known tonight: outcomes, daily performance and business
 metrics, drift) >> report, and monitor >> promote_challenger (`ato promote --challenger
@@ -89,6 +90,7 @@ def ato_nightly() -> None:
     request_retrain(check)  # type: ignore[arg-type]  # an XComArg resolves to the str at run time
     (ingest >> step("validate") >> versions >> step("training", task_id="training_set")
      >> quality_gate(versions) >> step("actions") >> step("publish") >> report >> step("retention"))
+    versions >> step("rings") >> report  # fraud rings (gold/ring_edges, gold/fraud_rings) for the report
 
 
 ato_nightly()

@@ -21,6 +21,10 @@ class RingsConf(BaseModel):
                                                          "held-out known cases by B-cubed F-beta; beta < 1 weighs "
                                                          "precision more (an innocent account in a ring costs more "
                                                          "than a member left out).")
+    min_cases: int = Field(4, ge=2, description="The nightly step finds rings once this many investigated cases "
+                                                "exist (fewer: it says so and writes no rings).")
+    window_days: int = Field(30, ge=1, description="Nightly step: days of logins and payments whose devices, IPs "
+                                                   "and payees link accounts.")
     min_size: int = Field(3, ge=2, description="A component of at least this many accounts is a ring.")
     test_share: float = Field(0.2, ge=0, lt=1, description="Newest share of investigated cases held out as unseen "
                                                            "(with the never-investigated rings) for the evaluation.")

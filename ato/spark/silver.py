@@ -7,7 +7,7 @@ reach silver: each becomes a keyed hash (`<name>_hash`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -96,12 +96,13 @@ def _accounts(settings: Settings, df: DataFrame) -> DataFrame:
     n = settings.privacy.hash_hex_chars
     kept = ["created_at", "country", "event_date"]
 
-    def hashed(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    def hashed(batches: Iterable[pd.DataFrame]) -> Iterable[pd.DataFrame]:
         for b in batches:
             yield pseudonymous_profiles(b, key, n).assign(**{c: b[c].to_numpy() for c in kept})
 
     raw = list(contract("accounts").field_names)
-    return (df.select(*raw, "event_date").mapInPandas(hashed, f"{PROFILE_DDL}, created_at timestamp, country string, event_date date")
+    schema = f"{PROFILE_DDL}, created_at timestamp, country string, event_date date"
+    return (df.select(*raw, "event_date").mapInPandas(hashed, schema)
             .withColumn("key_id", F.lit(key_id)).withColumn("extra", F.create_map().cast("map<string,string>")))
 
 

@@ -1,0 +1,108 @@
+"""`ato nightly --steps rings`: the ring finder on the lake for one night (README "Fraud rings").
+
+Reads silver (accounts, successful logins and payments of `rings.window_days`, labels), runs
+`ato.rings.night.find_night` with candidate pairs and components on Spark (`ato.spark.rings`), and
+replaces the night's rows of gold/ring_edges and gold/fraud_rings. A failure leaves both tables as
+they were.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from ato import tables as T
+from ato.rings.components import rings_of
+from ato.rings.night import find_night
+from ato.spark import lake
+from ato.spark.rings import candidate_pairs, components
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from ato.settings import Settings
+
+EDGES_DDL = "ring_id string, a string, b string, score double, reasons array<string>, night date"
+RINGS_DDL = ("ring_id string, size long, members array<string>, first_seen timestamp, last_seen timestamp, "
+             "top_evidence string, labelled_share double, labelled array<string>, night date")
+LINKS_DDL = "account_id string, kind string, value string, time timestamp"
+# silver column -> link kind (`ato.rings.profile.KINDS`)
+LOGIN_KINDS = {"device_hash": "device", "ip_hash": "ip", "ip_prefix_hash": "ip24"}
+PAYMENT_KINDS = {"payee_hash": "payee", "payment_method_hash": "payment_method", "device_hash": "device", "ip_hash": "ip"}
+
+
+def _activity(spark: SparkSession, settings: Settings, night: date) -> pd.DataFrame:
+    """(account_id, kind, value, time): each hashed value an account used in the window, first use."""
+    from pyspark.sql import functions as F
+
+    first = night - timedelta(days=settings.rings.window_days - 1)
+    parts: list[DataFrame] = []
+    for table, kinds, ok in ((T.LOGINS, LOGIN_KINDS, F.col("outcome") == "success"),
+                             (T.PAYMENTS, PAYMENT_KINDS, F.lit(True))):
+        path = settings.table_path("silver", table)
+        if not lake.exists(spark, path):
+            continue
+        df = lake.read(spark, path).where(F.col("event_date").between(F.lit(first), F.lit(night)) & ok)
+        parts += [df.select("account_id", F.lit(kind).alias("kind"), F.col(col).alias("value"),
+                            F.col("event_time").alias("time")) for col, kind in kinds.items() if col in df.columns]
+    if not parts:
+        return pd.DataFrame(columns=["account_id", "kind", "value", "time"])
+    union = parts[0]
+    for p in parts[1:]:
+        union = union.unionByName(p)
+    out: pd.DataFrame = (union.where(F.col("value").isNotNull()).groupBy("account_id", "kind", "value")
+                         .agg(F.min("time").alias("time")).toPandas())
+    return out
+
+
+def _before(night: date) -> datetime:
+    return datetime(night.year, night.month, night.day) + timedelta(days=1)
+
+
+def build_rings(spark: SparkSession, settings: Settings, night: date, seed: int = 7) -> dict[str, Any]:
+    """Find the night's rings and write them; returns the summary (`ato.rings.night.RingNight`)."""
+    from pyspark.sql import functions as F
+
+    accounts = settings.table_path("silver", T.ACCOUNTS)
+    if not lake.exists(spark, accounts):
+        return {"night": night.isoformat(), "skipped": "no silver/accounts: no account profiles ingested yet"}
+    end = F.lit(_before(night))
+    profiles = (lake.read(spark, accounts).where(F.col("event_time") < end)
+                .drop("extra", "key_id", "event_date").toPandas())
+    labels = lake.read(spark, settings.table_path("silver", T.LABELS)).where(F.col("reported_at") < end)
+    cases = labels.where(F.col("case_id").isNotNull()).select("account_id", "case_id", "reported_at").toPandas() \
+        if "case_id" in labels.columns else pd.DataFrame(columns=["account_id", "case_id", "reported_at"])
+    labelled = {r[0] for r in labels.where(F.col("label").isin("ato", "fraud")).select("account_id").distinct().collect()}
+    rings_path, edges_path = settings.table_path("gold", T.FRAUD_RINGS), settings.table_path("gold", T.RING_EDGES)
+    previous = pd.DataFrame(columns=["ring_id", "members"])
+    if lake.exists(spark, rings_path):
+        prev = lake.read(spark, rings_path).where(F.col("night") < F.lit(night))
+        last = prev.agg(F.max("night")).first()
+        if last is not None and last[0] is not None:
+            previous = prev.where(F.col("night") == F.lit(last[0])).select("ring_id", "members").toPandas()
+
+    def spark_pairs(links: pd.DataFrame, caps: dict[str, int], cap: int) -> pd.DataFrame:
+        got: pd.DataFrame = candidate_pairs(spark.createDataFrame(links, LINKS_DDL), caps, cap).toPandas()
+        return got.sort_values(["a", "b"], ignore_index=True)
+
+    def spark_components(kept: pd.DataFrame, min_size: int) -> pd.Series:
+        if not len(kept):
+            return pd.Series(dtype=object)
+        labels_: pd.DataFrame = components(spark, spark.createDataFrame(kept, "a string, b string")).toPandas()
+        return rings_of(labels_.set_index("account_id")["label"].sort_index(), min_size)
+
+    found = find_night(night, profiles, _activity(spark, settings, night), cases, labelled, previous,
+                       settings.rings, seed, spark_pairs, spark_components)
+    before = {p: lake.version(spark, p) for p in (edges_path, rings_path)}
+    where = f"night = DATE'{night.isoformat()}'"
+    try:
+        for frame, ddl, path in ((found.edges, EDGES_DDL, edges_path), (found.rings, RINGS_DDL, rings_path)):
+            df = spark.createDataFrame(frame.assign(night=night), ddl)
+            lake.replace_where(df, path, where, ["night"])
+    except BaseException:
+        for path, v in before.items():
+            lake.rollback(spark, path, v)
+        raise
+    return found.summary
