@@ -4,7 +4,7 @@ call. `ato` (the console script) and `python -m ato.cli` both run `main`.
   data.py    simulate, ingest, sql          batch.py   nightly, monitor check
   model.py   train, promote, rollback, shadow, models
   serve.py   serve, publish, replay         report.py  report nightly | training
-  privacy.py forget
+  privacy.py forget                         rings.py   rings list | show
   output.py  --json documents and refusals  summaries.py  the console tables
 """
 
@@ -35,12 +35,12 @@ def _verbose_everywhere(p: argparse.ArgumentParser, top: bool = True) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ato.cli import batch, data, model, privacy, report, serve
+    from ato.cli import batch, data, model, privacy, report, rings, serve
 
     p = argparse.ArgumentParser(prog="ato", description="Account-takeover risk scoring: batch layer, model, "
                                                         "scoring API.", epilog=EPILOG)
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
-    for group in (data, batch, model, serve, report, privacy):
+    for group in (data, batch, model, serve, report, rings, privacy):
         group.add_commands(sub)
     _verbose_everywhere(p)
     return p

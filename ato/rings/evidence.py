@@ -31,13 +31,21 @@ def link_reasons(pair: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def _tier(reason: str) -> int:
+    """2: a shared hard attribute; 1: another shared attribute; 0: a similarity or timing."""
+    if not reason.startswith("shares"):
+        return 0
+    return 2 if any(reason.removesuffix("s").endswith(" " + NAMES[k]) for k in HARD_KINDS) else 1
+
+
 def top_reason(pairs_reasons: list[list[str]]) -> str:
-    """The reason most links of a ring share ('shares 1 bank account' in 9 of 12 links)."""
+    """The strongest reason most links of a ring share ('shares 1 bank account in 9 of 12 links'): a
+    shared hard attribute before a soft one, before a similarity or timing, then the most links."""
     counts: dict[str, int] = {}
     for reasons in pairs_reasons:
         for r in reasons:
             counts[r] = counts.get(r, 0) + 1
     if not counts:
         return ""
-    best = max(counts, key=lambda r: (counts[r], r.startswith("shares")))
+    best = max(counts, key=lambda r: (_tier(r), counts[r], r))
     return f"{best} in {counts[best]} of {len(pairs_reasons)} links"

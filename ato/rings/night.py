@@ -54,7 +54,7 @@ def find_night(night: date, profiles: pd.DataFrame, activity: pd.DataFrame, case
                          fraud_rings(pd.DataFrame(columns=["ring_id", "reasons"]), pd.Series(dtype=object), {},
                                      pd.Series(dtype="datetime64[ns]"), labelled), summary)
     links = link_values(profiles, activity)
-    pairs = candidates(links, conf.caps, conf.default_cap)
+    pairs = candidates(links, conf.caps, conf.default_cap).sort_values(["a", "b"], ignore_index=True)  # one order on both engines
     pairs = pair_features(pairs, _with_signup(account_profiles(profiles)), kind_counts(links))
     model = fit_pair_model(pairs, cases, {c: "known" for c in cases["case_id"].unique()}, seed=seed,
                            unlabelled_per_positive=conf.unlabelled_per_positive, beta=conf.threshold_beta,
