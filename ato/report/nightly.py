@@ -1,7 +1,7 @@
 """The nightly report for as-of date D: gate verdicts, monitoring (business metrics over time,
 estimated vs realised recall, per model version and fallback level), input volume and quarantine per day,
-snapshot feature distributions, the training set's labels and its strongest stuffing signal, and a
-link to the day's per-feature drift page (Evidently, `ato.report.evidently_pages`).
+snapshot feature distributions, the training set's labels and its strongest stuffing signal, the
+night's fraud rings (`ato.report.rings`), and a link to the day's per-feature drift page (Evidently, `ato.report.evidently_pages`).
 Reads the lake through DuckDB (no JVM); written to `<paths.reports>/nightly-<D>.html`.
 """
 
@@ -14,6 +14,7 @@ from pathlib import Path
 from ato.report.drift import drift_section
 from ato.report.html import Page
 from ato.report.monitoring import monitoring_section, shadow_section
+from ato.report.rings import rings_section
 from ato.settings import Settings
 
 log = logging.getLogger("ato.report")
@@ -67,6 +68,7 @@ def build_nightly_report(settings: Settings, as_of: date) -> Path:
     shadow_section(page, con, plt, views, as_of)
     drift_section(page, con, plt, views, as_of, settings.monitor.psi_threshold, settings.monitor.min_decisions)
     _drift_pages(settings, page, as_of)
+    rings_section(page, con, plt, views, as_of)
 
     page.heading("Input: logins per day and quarantined share (last 30 days)")
     vol = con.sql(f"""SELECT event_date, count(*) FROM silver_logins WHERE event_date BETWEEN DATE '{lo}' AND DATE '{d}'
