@@ -76,6 +76,7 @@ CHANNELS = ("web", "ios", "android", "api")
 PAYMENT_STATUSES = ("succeeded", "failed", "declined", "refunded", "chargeback")
 CHANGE_TYPES = ("password_reset", "email_change", "phone_change", "mfa_reset", "payout_method_added")
 LABELS = ("ato", "legit", "fraud")
+FEEDBACK_LABELS = ("ato", "legit")  # what the API's feedback takes; `fraud` comes from analysts' ring cases
 LABEL_SOURCES = ("chargeback", "customer_report", "analyst", "step_up_passed")
 REPUTATION_CATEGORIES = ("tor", "hosting", "proxy", "botnet")
 

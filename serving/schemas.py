@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from ato.contracts import CHANNELS, LABEL_SOURCES, LABELS, OUTCOMES, contract
+from ato.contracts import CHANNELS, FEEDBACK_LABELS, LABEL_SOURCES, OUTCOMES, contract
 from ato.features.actions import ACTION_KINDS
 from ato.model.actions import ACTIONS
 from ato.privacy import normalize_ip
@@ -133,7 +133,7 @@ class FeedbackRequest(_Strict):
 
     account_id: str = Field(min_length=1, max_length=128)
     event_id: str | None = Field(None, max_length=128, description="The scored attempt's event_id.")
-    label: Literal[LABELS] = Field(description="ato: confirmed takeover; legit: false positive.")  # type: ignore[valid-type]
+    label: Literal[FEEDBACK_LABELS] = Field(description="ato: confirmed takeover; legit: false positive.")  # type: ignore[valid-type]
     source: Literal[LABEL_SOURCES] = Field("analyst", description="Who confirmed it.")  # type: ignore[valid-type]
     reported_at: datetime | None = Field(None, description="Default: now.")
     attack_started_at: datetime | None = None
