@@ -47,5 +47,5 @@ def top_reason(pairs_reasons: list[list[str]]) -> str:
             counts[r] = counts.get(r, 0) + 1
     if not counts:
         return ""
-    best = max(counts, key=lambda r: (_tier(r), counts[r], r))
+    best = max(counts, key=lambda r: (_tier(r), counts[r]))  # a tie: the reason met first
     return f"{best} in {counts[best]} of {len(pairs_reasons)} links"
