@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Section(BaseModel):
@@ -37,6 +37,19 @@ class ModelConf(_Section):
         "scores, carried over by rank on the test days' successful logins, and test leaves out accounts with a "
         "takeover in validation. A new tactic then reaches the served model val_days sooner; validation metrics "
         "become in-sample.")
+    drop_features: list[str] = Field(default_factory=list, description="Features the main model leaves out "
+                                     "(an ablation: e.g. ATO_MODEL__DROP_FEATURES=ring_size,ring_labelled_share measures what rings add).")
+    @field_validator("drop_features", mode="before")
+    @classmethod
+    def _known(cls, v: object) -> list[str]:
+        from ato.features.columns import FEATURES
+
+        v = [x.strip() for x in v.split(",") if x.strip()] if isinstance(v, str) else list(v)  # type: ignore[call-overload]
+        unknown = sorted(set(v) - set(FEATURES))
+        if unknown:
+            raise ValueError(f"unknown features {unknown}; see ato/features/columns.py")
+        return v
+
     max_rounds: int = Field(600, ge=10, description="Boosting rounds cap (early stopping usually ends sooner).")
     early_stopping_rounds: int = Field(40, ge=5, description="Stop when validation average precision stalls this long.")
     max_false_lock_rate: float = Field(0.001, ge=0, le=1, description="Lock threshold raised until validation false locks are at most this share of legit logins.")

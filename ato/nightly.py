@@ -28,7 +28,7 @@ from ato.settings import Settings
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-STEPS = ("ingest", "decisions", "monitor", "validate", "aggregates", "training", "gate", "rings", "actions", "publish",
+STEPS = ("ingest", "decisions", "monitor", "validate", "rings", "aggregates", "training", "gate", "actions", "publish",
          "report", "retention")
 BUILD_STEPS = {"aggregates", "training", "gate"}  # Spark steps that write (or check) gold
 
@@ -55,7 +55,7 @@ class NightlySummary:
     retention: dict[str, Any] = field(default_factory=dict)
     rehash: dict[str, Any] = field(default_factory=dict)  # a key rotation's re-hashed days (README "Rotating the key")
     versions_before: dict[str, int | None] = field(default_factory=dict)
-    rings: dict[str, Any] = field(default_factory=dict)  # the ring finder's night (`ato.rings.night`)
+    rings: dict[str, Any] = field(default_factory=dict)  # per ring night: the ring finder's summary (`ato.rings.night`)
 
 
 def date_range(first: date, last: date) -> list[date]:
@@ -115,14 +115,16 @@ def run_nightly(settings: Settings, dates: list[date], steps: tuple[str, ...] = 
         log_checks(settings, rid, checks)
         if not all(c.passed for c in checks):
             raise GateFailed(checks)
-    if BUILD_STEPS & set(steps):
-        _build(settings, dates, steps, s, get_spark(), timed, versions_before)
     if "rings" in steps:
         from ato.spark.ring_step import build_rings
 
-        # rings are a night's picture: a backfill finds those of its last night only
-        with timed("rings", f"rings: fraud rings as of {dates[-1]}"):
-            s.rings = build_rings(get_spark(), settings, dates[-1])
+        # before the aggregates: the account snapshot carries the night's ring (ring features). A
+        # backfill finds the rings of its last night and of every rings.backfill_every_days-th before it.
+        nights = dates[::-1][::settings.rings.backfill_every_days][::-1]
+        with timed("rings", f"rings: fraud rings as of {run_id(nights)}"):
+            s.rings = {d.isoformat(): build_rings(get_spark(), settings, d) for d in nights}
+    if BUILD_STEPS & set(steps):
+        _build(settings, dates, steps, s, get_spark(), timed, versions_before)
     if "actions" in steps:
         from ato.sensitive.rows import build_action_rows
 

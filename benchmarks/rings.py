@@ -7,8 +7,12 @@ small) and pairs per second, then the quality on unseen rings, the model against
 (`ato.rings.evaluate`). With --curve, the same metrics at other thresholds for the first size (for
 reading only: the threshold is chosen on the known cases, never on these rings). With --spark, the
 same candidate pairs and the components of the kept links again on local Spark (`ato.spark.rings`),
-timed, with a check that they equal the pandas ones. Usage:
+timed, with a check that they equal the pandas ones. With --lake, instead: the rings the nightly
+`rings` step wrote (gold/fraud_rings, gold/ring_edges of its latest night, or --night) against the
+main world's truth (`<world>/ring_truth.parquet`, e.g. after `make demo`), on the rings no case had
+reported by that night. Usage:
     .venv/bin/python benchmarks/rings.py [--sizes 10000,100000] [--seed 7] [--curve] [--spark] [--json OUT]
+    .venv/bin/python benchmarks/rings.py --lake [--night D]
 """
 
 from __future__ import annotations
@@ -29,7 +33,12 @@ def main() -> None:
     p.add_argument("--curve", action="store_true", help="metrics at other thresholds too (first size)")
     p.add_argument("--spark", action="store_true", help="time the Spark candidates and components too")
     p.add_argument("--json", type=Path, help="write every number here")
+    p.add_argument("--lake", action="store_true", help="judge the nightly step's rings on the main world (settings' lake and world)")
+    p.add_argument("--night", help="with --lake: YYYY-MM-DD (default: the latest ring night)")
     args = p.parse_args()
+    if args.lake:
+        lake_rings(args.night)
+        return
     from ato.rings.components import rings_from_links
     from ato.rings.evaluate import evaluate_rings, unseen_accounts
     from ato.rings.pipeline import find_rings, pairs_per_second
@@ -82,6 +91,39 @@ def main() -> None:
               f"{sum(b['seconds'].values()) / sum(a['seconds'].values()):.1f}x seconds")
     if args.json:
         args.json.write_text(json.dumps(out, indent=1, default=str))
+
+
+def lake_rings(night_text: str | None) -> None:
+    """The nightly step's rings of one night against the main world's ring truth."""
+    from datetime import date
+
+    import pandas as pd
+    import pyarrow.compute as pc
+
+    from ato import deltars
+    from ato import tables as T
+    from ato.rings.browse import list_rings
+    from ato.rings.evaluate import evaluate_rings
+    from ato.settings import load_settings
+
+    s = load_settings()
+    night, rings = list_rings(s, date.fromisoformat(night_text) if night_text else None)
+    truth = pd.read_parquet(Path(s.paths.world) / "ring_truth.parquet")
+    labels = deltars.read(s, "silver", T.LABELS, columns=["account_id", "case_id", "reported_at"],
+                          where=pc.field("case_id").is_valid()).to_pandas()
+    cases = labels[labels["reported_at"].dt.date <= night]
+    edges = deltars.read(s, "gold", T.RING_EDGES, where=pc.field("night") == pc.scalar(night)).to_pandas()
+    pred = pd.Series({m: r.ring_id for r in rings.itertuples() for m in r.members}, dtype=object)
+    seen_rings = truth.loc[truth["account_id"].isin(cases["account_id"]), "ring"].unique()
+    universe = pd.Index(truth.loc[~truth["ring"].isin(seen_rings[seen_rings >= 0]), "account_id"])
+    m = evaluate_rings(edges, pred, truth, universe)
+    styles = truth[truth["ring"] >= 0].groupby("style")["ring"].nunique().to_dict()
+    print(f"night {night}: {len(rings)} rings ({len(pred)} accounts) over {len(truth):,} accounts; true rings by style "
+          f"{styles}; {cases['case_id'].nunique()} cases reported, {int(m['rings_unseen'])} unseen rings of 3+")
+    for k in ("pair_precision", "pair_recall", "bcubed_precision", "bcubed_recall", "bcubed_f1", "ring_recall",
+              "legit_in_rings", "households_in_rings", "colleagues_in_rings", "legit_accounts_in_rings"):
+        goal = GOALS.get(k)
+        print(f"   {k:<26}{m[k]:>10.4f}  {' '.join(map(str, goal)) if goal else ''}")
 
 
 def spark_stages(run: Any, conf: Any) -> dict[str, float]:

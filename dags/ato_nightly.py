@@ -1,9 +1,9 @@
 """ato_nightly: the batch layer for logical date D, one Airflow task per step.
 
-ingest (spool -> bronze/quarantine -> enriched silver) >> validate (input gate) >>
-aggregates (30-day snapshots as of D) >> training_set >> quality_gate >> actions (sensitive-action
+ingest (spool -> bronze/quarantine -> enriched silver) >> validate (input gate) >> rings (fraud
+rings of D: gold/ring_edges, gold/fraud_rings) >> aggregates (30-day snapshots as of D, with each
+account's ring) >> training_set >> quality_gate >> actions (sensitive-action
 rows, no JVM) >> publish >> report >> retention (stores past their retention removed, no JVM);
-aggregates >> rings (fraud rings of D: gold/ring_edges, gold/fraud_rings) >> report;
 beside them, ingest >> decisions (the API's audit log of day D into gold/decisions) >> monitor
 (decisions joined with the labels known tonight: outcomes, daily performance and business
 metrics, drift) >> report, and monitor >> promote_challenger (`ato promote --challenger
@@ -88,9 +88,9 @@ def ato_nightly() -> None:
     monitor >> [report, promoted]
     promoted >> check
     request_retrain(check)  # type: ignore[arg-type]  # an XComArg resolves to the str at run time
-    (ingest >> step("validate") >> versions >> step("training", task_id="training_set")
+    # rings before the aggregates: the account snapshot carries each account's ring (ring features)
+    (ingest >> step("validate") >> step("rings") >> versions >> step("training", task_id="training_set")
      >> quality_gate(versions) >> step("actions") >> step("publish") >> report >> step("retention"))
-    versions >> step("rings") >> report  # fraud rings (gold/ring_edges, gold/fraud_rings) for the report
 
 
 ato_nightly()

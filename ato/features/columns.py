@@ -13,7 +13,9 @@ ACCOUNT_FEATURES: tuple[str, ...] = (
     "hour_spread", "mean_s_between_logins_30d", "sessions_30d", "session_mean_s_30d", "session_std_s_30d",
     "session_max_s_30d", "payments_30d", "payment_amount_mean_30d", "payment_amount_max_30d",
     "failed_payments_30d", "days_since_failed_payment", "account_changes_30d",
+    *("ring_size", "ring_labelled_share"),  # the account's fraud ring (ato.spark.ring_step.with_ring_features)
 )
+RING_FEATURES: tuple[str, ...] = ("ring_size", "ring_labelled_share")
 # From gold/ip_features_daily and gold/device_features_daily of the day before, prefixed ip_/device_.
 ENTITY_FEATURES: tuple[str, ...] = (
     "attempts_30d", "failures_30d", "failure_rate_30d", "distinct_accounts_30d", "days_active_30d", "age_days",

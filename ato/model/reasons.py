@@ -32,6 +32,8 @@ _TEXTS: tuple[tuple[str, str], ...] = (
     (r"^account_(attempts|failures)_(5m|1h|24h)$", "Many login attempts on this account in the last {w}"),
     (r"^ip_.*_30d$|^ip_age_days$", "IP address history (30 days)"),
     (r"^device_.*_30d$|^device_age_days$", "Device history (30 days)"),
+    (r"^ring_size$", "Linked to a fraud ring: accounts sharing devices, bank accounts or payees with this one"),
+    (r"^ring_labelled_share$", "Linked to a ring whose accounts are already labelled fraud or takeover"),
     (r"payment", "Payment behaviour of the account"),
     (r".*", "Unusual account behaviour ({f})"),
 )

@@ -123,12 +123,17 @@ def _constraints(features: tuple[str, ...], s: Settings) -> tuple[list[int], lis
     return cat, [int(f in D.RISK_UP_FEATURES) for f in features] if s.model.monotone else None
 
 
+def model_features(s: Settings) -> tuple[str, ...]:
+    """The main model's inputs: every feature but `model.drop_features` (an ablation, README "Fraud rings")."""
+    return tuple(f for f in FEATURES if f not in s.model.drop_features)
+
+
 def _choose(folds: _Folds, s: Settings, progress: Progress) -> tuple[list[Trial], list[Trial], Trial, list[Fitted]]:
     """Imbalance handling first (default parameters), then the parameter search with it."""
     fitted: dict[tuple[str, str], list[Fitted]] = {}
 
     def run(method: str, params: dict[str, Any]) -> Trial:
-        fs = [folds.fit(k, method, params, FEATURES, s) for k in range(len(folds.splits))]
+        fs = [folds.fit(k, method, params, model_features(s), s) for k in range(len(folds.splits))]
         fitted[(method, json.dumps(params, sort_keys=True))] = fs
         return Trial(method, params, [f.val_pr_auc for f in fs], [f.best_iteration for f in fs])
 
@@ -196,15 +201,15 @@ def train(settings: Settings, as_of: date | None = None, progress: Progress | No
     serve: dict[str, Fitted | None] = {"model": None, "fallback": None}
     if s.model.refit_on_val:  # the newest labelled days reach the served boosters validation_days sooner
         with progress.step("refit on training + validation days"):
-            serve = {"model": folds.refit(k, final, FEATURES, s), "fallback": folds.refit(k, fb, D.FALLBACK_FEATURES, s)}
+            serve = {"model": folds.refit(k, final, model_features(s), s), "fallback": folds.refit(k, fb, D.FALLBACK_FEATURES, s)}
     scorers, calibration = {}, {}
     # a refitted booster's calibrator is rank-matched on the test days' successful logins: the ones the
     # step-up budget is spent on (a failed login challenges no customer)
     ref_rows = sp.test & folds.success
     with progress.step(f"calibrators {', '.join(s.model.calibrators)} compared on validation"):
-        model_parts = [_val_part(folds, i, f, FEATURES) for i, f in enumerate(per_fold)]
-        scorers["model"], calibration["model"] = _scorer("model", final, FEATURES, enc, model_parts[-1], model_parts, s,
-                                                         serve["model"], folds.X(k, FEATURES)[ref_rows])
+        model_parts = [_val_part(folds, i, f, model_features(s)) for i, f in enumerate(per_fold)]
+        scorers["model"], calibration["model"] = _scorer("model", final, model_features(s), enc, model_parts[-1], model_parts, s,
+                                                         serve["model"], folds.X(k, model_features(s))[ref_rows])
         fb_part = _val_part(folds, k, fb, D.FALLBACK_FEATURES)  # only the final fold has a fallback booster
         scorers["fallback"], calibration["fallback"] = _scorer("fallback", fb, D.FALLBACK_FEATURES, enc, fb_part,
                                                               [fb_part], s, serve["fallback"],

@@ -25,6 +25,9 @@ class RingsConf(BaseModel):
                                                 "exist (fewer: it says so and writes no rings).")
     window_days: int = Field(30, ge=1, description="Nightly step: days of logins and payments whose devices, IPs "
                                                    "and payees link accounts.")
+    backfill_every_days: int = Field(7, ge=1, description="A multi-night run (backfill) finds the rings of its "
+                                                          "last night and of every this-many-th night before it; "
+                                                          "snapshots in between take the latest ring night.")
     min_size: int = Field(3, ge=2, description="A component of at least this many accounts is a ring.")
     test_share: float = Field(0.2, ge=0, lt=1, description="Newest share of investigated cases held out as unseen "
                                                            "(with the never-investigated rings) for the evaluation.")

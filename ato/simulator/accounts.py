@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ato.simulator.identities import legit_people, merchant_count, pools
-from ato.simulator.ring_world import fabricated_ring, investigated_cases, new_operator
+from ato.simulator.ring_world import fabricated_ring, investigated_cases, new_operator, ring_truth
 
 UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 
@@ -30,7 +30,7 @@ class RingStreams:
     logins: pd.DataFrame  # account_id, t (ms), ip, device_id
     payments: pd.DataFrame  # account_id, t (ms), payee_id, payment_method_id, ip, device_id, amount
     cases: pd.DataFrame  # account_id, case_id, reported_at (datetime)
-    truth: pd.DataFrame  # account_id, ring, style (-1 / "legit": in no ring)
+    truth: pd.DataFrame  # every account: account_id, ring (-1: none), style, household, company
 
 
 def _ms(t: datetime) -> int:
@@ -62,7 +62,7 @@ def ring_streams(accounts: list[str], start: datetime, days: int, seed: int, rin
         truth += [{"account_id": a, "ring": r, "style": style} for a in members]
     for c, g in takeover_rings.groupby("campaign"):
         truth += [{"account_id": a, "ring": 1000 + int(c), "style": "takeover"} for a in sorted(set(g["account_id"]))]
-    ring_truth = pd.DataFrame(truth, columns=["account_id", "ring", "style"]).drop_duplicates("account_id")
+    members = pd.DataFrame(truth, columns=["account_id", "ring", "style"]).drop_duplicates("account_id")
     activity = pd.concat(acts, ignore_index=True) if acts else pd.DataFrame(columns=["account_id", "kind", "value", "time"])
     wide = (activity.pivot_table(index="account_id", columns="kind", values="value", aggfunc="first")
             .reindex(columns=["login_ip", "login_device", "payee", "payment_method"]))
@@ -76,9 +76,10 @@ def ring_streams(accounts: list[str], start: datetime, days: int, seed: int, rin
                              "amount": np.round(rng.uniform(150, 2500, len(wide)), 2)})
     end = _ms(start + timedelta(days=days))
     logins = logins.astype({"t": "int64"})
-    cases = investigated_cases(rng, ring_truth.assign(ring=ring_truth["ring"].astype(int)), start, days, investigated)
+    everyone = ring_truth(people.truth, members)
+    cases = investigated_cases(rng, everyone, start, days, investigated)
     cases = cases[pd.Series([_ms(t) < end for t in cases["reported_at"]], index=cases.index, dtype=bool)]
     cols = [c for c in people.profiles.columns if c != "event_time"] + ["event_time", "created_at"]
     out = pd.concat(profiles, ignore_index=True)[["account_id", "event_time", "created_at", *cols[1:-2]]]
     return RingStreams(out, logins[logins["t"] < end].reset_index(drop=True), payments[payments["t"] < end].reset_index(drop=True), cases.reset_index(drop=True),
-                       ring_truth)
+                       everyone)

@@ -170,7 +170,7 @@ def build_ring_world(accounts: int = 10000, days: int = 45, start: datetime = da
             profiles.append(pd.DataFrame(rows))
             activity += acts
         truth_rows += [{"account_id": a, "ring": r, "style": style} for a in members]
-    truth = _truth(people.truth, pd.DataFrame(truth_rows))
+    truth = ring_truth(people.truth, pd.DataFrame(truth_rows))
     return RingWorld(pd.concat(profiles, ignore_index=True), pd.concat(activity, ignore_index=True).dropna(),
                      truth, investigated_cases(rng, truth, start, days, investigated), start, days)
 
@@ -196,7 +196,7 @@ def new_operator(rng: np.random.Generator, style: str, r: int, seed: int, names:
     return _operator(rng, style, r, seed, country, names, merchants), country
 
 
-def _truth(people: pd.DataFrame, rings: pd.DataFrame) -> pd.DataFrame:
+def ring_truth(people: pd.DataFrame, rings: pd.DataFrame) -> pd.DataFrame:
     """account_id, ring (-1: none), style, household, company for every account."""
     truth = people.assign(ring=-1, style="legit").set_index("account_id")
     taken = rings["account_id"].isin(truth.index)

@@ -15,6 +15,7 @@ from ato.spark import lake
 from ato.spark.compiled_suites import unexpected_counts
 from ato.spark.partials import build_partials
 from ato.spark.quality import load_suite_spec, run_suite
+from ato.spark.ring_step import with_ring_features
 from ato.spark.snapshots import WINDOW_DAYS, build_snapshots
 from ato.spark.training import context_dates, training_rows
 from ato.tables import LABELS, LOGINS, PARTIAL_TABLES, SNAPSHOT_TABLES, TRAINING
@@ -104,7 +105,10 @@ def build_snapshots_for(spark: SparkSession, settings: Settings, as_of_dates: li
     rows = {}
     for kind, df in build_snapshots(partials, as_of_dates).items():
         path = settings.table_path("gold", SNAPSHOT_TABLES[kind])
-        lake.replace_where(df.repartition("as_of_date"), path, lake.in_dates("as_of_date", as_of_dates), ["as_of_date"])
+        if kind == "account":  # the account's fraud ring, as the rings step found it (README "Fraud rings")
+            df = with_ring_features(spark, settings, df, as_of_dates)
+        lake.replace_where(df.repartition("as_of_date"), path, lake.in_dates("as_of_date", as_of_dates), ["as_of_date"],
+                           merge_schema=kind == "account")
         rows[SNAPSHOT_TABLES[kind]] = lake.last_write_rows(spark, path)
     return rows
 

@@ -106,3 +106,27 @@ def build_rings(spark: SparkSession, settings: Settings, night: date, seed: int 
             lake.rollback(spark, path, v)
         raise
     return found.summary
+
+
+def with_ring_features(spark: SparkSession, settings: Settings, snap: DataFrame, as_of_dates: list[date]) -> DataFrame:
+    """The account snapshot with `ring_size` and `ring_labelled_share` (`ato.features.columns.RING_FEATURES`):
+    the account's ring on the latest ring night up to each as-of date (0 when in none, or before any
+    ring night). Point in time: a ring night reads only what was reported by its end."""
+    from pyspark.sql import functions as F
+
+    path = settings.table_path("gold", T.FRAUD_RINGS)
+    out = snap
+    if lake.exists(spark, path):
+        nights = sorted(r[0] for r in lake.read(spark, path).select("night").distinct().collect())
+        pick = [(d, max(n for n in nights if n <= d)) for d in as_of_dates if nights and nights[0] <= d]
+        if pick:
+            which = spark.createDataFrame(pick, "as_of_date date, night date")
+            members = (lake.read(spark, path).where(F.col("night").isin([n for _, n in pick]))
+                       .select("night", F.explode("members").alias("account_id"), "size", "labelled_share"))
+            ring = which.join(members, "night").select(
+                "account_id", "as_of_date", F.col("size").alias("ring_size"), F.col("labelled_share").alias("ring_labelled_share"))
+            out = snap.join(ring, ["account_id", "as_of_date"], "left")
+    if "ring_size" not in out.columns:
+        out = out.withColumn("ring_size", F.lit(None).cast("long")).withColumn("ring_labelled_share", F.lit(None).cast("double"))
+    return out.withColumn("ring_size", F.coalesce("ring_size", F.lit(0)).cast("long")).withColumn(
+        "ring_labelled_share", F.coalesce("ring_labelled_share", F.lit(0.0)))

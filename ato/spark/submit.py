@@ -23,7 +23,7 @@ from ato.spark.session import launch_conf
 
 JOBS_DIR = Path(__file__).resolve().parents[2] / "spark_jobs"
 JOBS = {"ingest": "ingest.py", "nightly": "nightly.py"}  # `ato` command -> entry point
-SPARK_STEPS = {"ingest", "monitor", "aggregates", "training", "gate"}  # nightly steps that start Spark
+SPARK_STEPS = {"ingest", "monitor", "rings", "aggregates", "training", "gate"}  # nightly steps that start Spark
 
 
 def spark_submit() -> str:

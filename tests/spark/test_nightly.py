@@ -149,12 +149,14 @@ def _features(spark: Any, s: Settings, logins: Any, event_id: str, day: date) ->
     from ato.features.columns import FEATURES
     from ato.spark.gold import SILVER_INPUTS, _silver
     from ato.spark.partials import build_partials
+    from ato.spark.ring_step import with_ring_features
     from ato.spark.snapshots import build_snapshots
     from ato.spark.training import training_rows
 
     silver = {st: _silver(spark, s, st) for st in SILVER_INPUTS} | {"logins": logins}
     partials = build_partials(silver, date_range(day - timedelta(days=30), day - timedelta(days=1)))
     snaps = build_snapshots(partials, [day - timedelta(days=1)])
+    snaps["account"] = with_ring_features(spark, s, snaps["account"], [day - timedelta(days=1)])  # as gold's build does
     rows = training_rows(logins, snaps, _silver(spark, s, "labels"), [day], 1, dict(s.labels.weights))
     row = rows.where(f"event_id = '{event_id}'").select(*FEATURES).first()
     assert row is not None

@@ -125,3 +125,23 @@ def test_rings_show_names_the_reasons_of_every_link_and_no_raw_pii(spark: Any, r
     out = io.StringIO()
     with redirect_stdout(out):
         assert main(["rings", "show", "R-none", "--night", NIGHT.isoformat()]) == 2
+
+
+def test_account_snapshots_take_the_ring_of_the_latest_ring_night_up_to_their_date(spark: Any, ring_lake: Any) -> None:
+    from ato.spark.ring_step import with_ring_features
+
+    s, _, _ = ring_lake
+    for night in (NIGHT, NIGHT + timedelta(days=1)):
+        build_rings(spark, s, night)
+    rings: pd.DataFrame = lake.read(spark, s.table_path("gold", T.FRAUD_RINGS)).where(f"night = DATE'{NIGHT}'").toPandas()
+    ring = rings.sort_values("size").iloc[-1]
+    member, size, share = str(ring["members"][0]), int(ring["size"]), float(ring["labelled_share"])
+    later = NIGHT + timedelta(days=4)
+    snap = spark.createDataFrame([(member, NIGHT - timedelta(days=1)), (member, NIGHT), (member, later),
+                                  ("acct_9999999", NIGHT)], "account_id string, as_of_date date")
+    got = {(r["account_id"], r["as_of_date"]): (r["ring_size"], r["ring_labelled_share"])
+           for r in with_ring_features(spark, s, snap, [NIGHT - timedelta(days=1), NIGHT, later]).collect()}
+    assert got[(member, NIGHT - timedelta(days=1))] == (0, 0.0), "no ring night before: no ring"
+    assert got[(member, NIGHT)] == (size, share)
+    assert got[(member, later)][0] >= 3, "the latest ring night up to the date (the next night's ring)"
+    assert got[("acct_9999999", NIGHT)] == (0, 0.0)
