@@ -62,7 +62,20 @@ def _before(night: date) -> datetime:
 
 
 def build_rings(spark: SparkSession, settings: Settings, night: date, seed: int = 7) -> dict[str, Any]:
-    """Find the night's rings and write them; returns the summary (`ato.rings.night.RingNight`)."""
+    """Find the night's rings and write them; returns the summary (`ato.rings.night.RingNight`).
+
+    Frames cross between Spark and pandas through Arrow (row by row, the demo world's candidate
+    pairs alone took minutes a night)."""
+    arrow = "spark.sql.execution.arrow.pyspark.enabled"
+    before = spark.conf.get(arrow, "false") or "false"
+    spark.conf.set(arrow, "true")
+    try:
+        return _build_rings(spark, settings, night, seed)
+    finally:
+        spark.conf.set(arrow, before)
+
+
+def _build_rings(spark: SparkSession, settings: Settings, night: date, seed: int) -> dict[str, Any]:
     from pyspark.sql import functions as F
 
     accounts = settings.table_path("silver", T.ACCOUNTS)
