@@ -58,7 +58,8 @@ def _links(logins: pd.DataFrame, payments: pd.DataFrame) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def ring_lake(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any, dict[str, pd.DataFrame]]:
     world = build_ring_world(accounts=1500, seed=3)
-    s = make_settings(tmp_path_factory.mktemp("ring_lake"), ATO_RINGS__WINDOW_DAYS="120")
+    s = make_settings(tmp_path_factory.mktemp("ring_lake"), ATO_RINGS__WINDOW_DAYS="120",
+                      ATO_RINGS__MIN_CASES="4")  # a 1,500-account world has a handful of cases
     n = s.privacy.hash_hex_chars
     profiles = pseudonymous_profiles(world.profiles, TEST_KEY.encode(), n).assign(
         created_at=world.profiles["event_time"].to_numpy(), country=world.profiles["country"].to_numpy())
