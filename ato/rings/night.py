@@ -55,7 +55,8 @@ def find_night(night: date, profiles: pd.DataFrame, activity: pd.DataFrame, case
                                      pd.Series(dtype="datetime64[ns]"), labelled), summary)
     links = link_values(profiles, activity)
     pairs = candidates(links, conf.caps, conf.default_cap).sort_values(["a", "b"], ignore_index=True)  # one order on both engines
-    pairs = pair_features(pairs, _with_signup(account_profiles(profiles)), kind_counts(links))
+    accounts = account_profiles(profiles)
+    pairs = pair_features(pairs, accounts, kind_counts(links))
     model = fit_pair_model(pairs, cases, {c: "known" for c in cases["case_id"].unique()}, seed=seed,
                            unlabelled_per_positive=conf.unlabelled_per_positive, beta=conf.threshold_beta,
                            min_size=conf.min_size, val_share=conf.val_share)
@@ -64,17 +65,10 @@ def find_night(night: date, profiles: pd.DataFrame, activity: pd.DataFrame, case
     rings = components(kept[["a", "b"]], conf.min_size)
     ids = carry_ids(rings, previous, night)
     edges = ring_edges(kept, rings, ids)
-    signup = _with_signup(account_profiles(profiles)).set_index("account_id")["signup_time"]
-    out = fraud_rings(edges, rings, ids, signup, labelled)
+    out = fraud_rings(edges, rings, ids, accounts.set_index("account_id")["signup_time"], labelled)
     summary |= {"links": len(links), "candidate_pairs": len(pairs), "kept_links": len(kept), "threshold": model.threshold,
                 "rings": len(out), "accounts_in_rings": int(out["size"].sum()) if len(out) else 0,
                 "carried_ids": int(out["ring_id"].isin(previous.get("ring_id", [])).sum()) if len(out) else 0,
                 **{k: round(float(v), 4) for k, v in model.choice.items()}}
     return RingNight(edges, out, summary)
 
-
-def _with_signup(profiles: pd.DataFrame) -> pd.DataFrame:
-    """An account exported with its opening date (`created_at`) signed up then, not on the export day."""
-    if "created_at" not in profiles:
-        return profiles
-    return profiles.assign(signup_time=profiles["created_at"].fillna(profiles["signup_time"]))

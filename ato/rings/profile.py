@@ -71,10 +71,13 @@ def pseudonymous_profiles(raw: pd.DataFrame, key: bytes, hex_chars: int = 32) ->
 
 
 def account_profiles(events: pd.DataFrame) -> pd.DataFrame:
-    """One row per account: the latest profile, the first event's time as the sign-up time."""
+    """One row per account: the latest profile, the first event's time as the sign-up time, or the
+    account's `created_at` where the stream gives it (an account exported after it was opened)."""
     ev = events.sort_values(["account_id", "event_time"])
     latest = ev.groupby("account_id", sort=True).tail(1).set_index("account_id")
     latest["signup_time"] = ev.groupby("account_id")["event_time"].min()
+    if "created_at" in latest:
+        latest["signup_time"] = latest["created_at"].fillna(latest["signup_time"])
     return latest.drop(columns=["event_time"]).reset_index()
 
 

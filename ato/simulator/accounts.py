@@ -37,6 +37,11 @@ def _ms(t: datetime) -> int:
     return int(t.replace(tzinfo=UTC).timestamp() * 1000)
 
 
+def epoch_ms(times: pd.Series) -> pd.Series:
+    """Naive UTC datetimes -> epoch milliseconds (the simulator's time unit)."""
+    return pd.Series([_ms(t) for t in times], index=times.index, dtype="int64")
+
+
 def ring_streams(accounts: list[str], start: datetime, days: int, seed: int, rings_per_10k: float,
                  investigated: float, takeover_rings: pd.DataFrame) -> RingStreams:
     """Profiles for `accounts`, plus fabricated rings signed up inside the world's `days`.
@@ -79,7 +84,7 @@ def ring_streams(accounts: list[str], start: datetime, days: int, seed: int, rin
     everyone = ring_truth(people.truth, members)
     cases = investigated_cases(rng, everyone, start, days, investigated)
     cases = cases[pd.Series([_ms(t) < end for t in cases["reported_at"]], index=cases.index, dtype=bool)]
-    cols = [c for c in people.profiles.columns if c != "event_time"] + ["event_time", "created_at"]
-    out = pd.concat(profiles, ignore_index=True)[["account_id", "event_time", "created_at", *cols[1:-2]]]
+    fields = [c for c in people.profiles.columns if c not in ("account_id", "event_time")]
+    out = pd.concat(profiles, ignore_index=True)[["account_id", "event_time", "created_at", *fields]]
     return RingStreams(out, logins[logins["t"] < end].reset_index(drop=True), payments[payments["t"] < end].reset_index(drop=True), cases.reset_index(drop=True),
                        everyone)

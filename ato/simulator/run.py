@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ato.progress import QUIET, Progress
-from ato.simulator.accounts import UA, RingStreams, ring_streams
+from ato.simulator.accounts import UA, RingStreams, epoch_ms, ring_streams
 from ato.simulator.attacks import GENERATORS, Campaign, RepEntry, base_reputation, mimicry
 from ato.simulator.config import SimulatorConfig
 from ato.simulator.frames import CHANGE_COLS, LOGIN_COLS, PAYMENT_COLS, Columns, Devices
@@ -166,16 +166,15 @@ def simulate(cfg: SimulatorConfig, out: Path, world_dir: Path, progress: Progres
         login_t = pd.concat([lg["t"], rs.logins["t"]], ignore_index=True)
         payments = pd.concat([payments, ring_payments], ignore_index=True)
         payment_t = pd.concat([py["t"], rs.payments["t"]], ignore_index=True)
-        case_ms = pd.Series([int(t.replace(tzinfo=UTC).timestamp() * 1000) for t in rs.cases["reported_at"]], dtype="int64")
+        case_ms = epoch_ms(rs.cases["reported_at"]).reset_index(drop=True)
         cases = pd.DataFrame({"account_id": rs.cases["account_id"], "label": "fraud", "source": "analyst",
                               "reported_at": case_ms, "case_id": rs.cases["case_id"]})  # no login, no attack start
         label_t = pd.concat([labels["reported_at"], case_ms], ignore_index=True) if len(cases) else labels["reported_at"]
         labels = pd.concat([labels.assign(case_id=None), cases], ignore_index=True) if len(cases) else labels.assign(case_id=None)
         labels_out = labels.assign(reported_at=rfc3339(labels["reported_at"]),
                                    attack_started_at=rfc3339(labels["attack_started_at"]))
-        profile_ms = pd.Series([int(t.replace(tzinfo=UTC).timestamp() * 1000) for t in rs.profiles["event_time"]], dtype="int64")
-        accounts = rs.profiles.assign(event_time=rfc3339(profile_ms), created_at=rfc3339(pd.Series(
-            [int(t.replace(tzinfo=UTC).timestamp() * 1000) for t in rs.profiles["created_at"]], dtype="int64")))
+        profile_ms = epoch_ms(rs.profiles["event_time"])
+        accounts = rs.profiles.assign(event_time=rfc3339(profile_ms), created_at=rfc3339(epoch_ms(rs.profiles["created_at"])))
         reputation = pd.DataFrame(rep, columns=["network", "category", "score", "as_of"])
         reputation = reputation.drop_duplicates("network").sort_values(["as_of", "network"]).reset_index(drop=True)
         logins, summary.malformed["logins"] = inject_malformed(logins, "logins", cfg.malformed_share, rng)

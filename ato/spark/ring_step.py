@@ -106,8 +106,11 @@ def _build_rings(spark: SparkSession, settings: Settings, night: date, seed: int
         labels_: pd.DataFrame = components(spark, spark.createDataFrame(kept, "a string, b string")).toPandas()
         return rings_of(labels_.set_index("account_id")["label"].sort_index(), min_size)
 
-    found = find_night(night, profiles, _activity(spark, settings, night), cases, labelled, previous,
-                       settings.rings, seed, spark_pairs, spark_components)
+    # a night with too few cases writes no rings: its 30 days of activity need not be read
+    enough = cases["case_id"].nunique() >= settings.rings.min_cases
+    activity = _activity(spark, settings, night) if enough else pd.DataFrame(columns=["account_id", "kind", "value", "time"])
+    found = find_night(night, profiles, activity, cases, labelled, previous, settings.rings, seed, spark_pairs,
+                       spark_components)
     before = {p: lake.version(spark, p) for p in (edges_path, rings_path)}
     where = f"night = DATE'{night.isoformat()}'"
     try:
