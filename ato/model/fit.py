@@ -2,7 +2,7 @@
 validation block, and a small seeded hyperparameter search.
 
 Rebalancing happens only inside the training block: `class_weight` reweights its rows and
-`smote_nc` oversamples them in an imbalanced-learn pipeline, so validation and test rows are
+`smote_nc` oversamples them (imbalanced-learn) before the fit, so validation and test rows are
 never resampled or seen by the sampler."""
 
 from __future__ import annotations
@@ -81,6 +81,14 @@ def make_sampler(cat_idx: list[int], ratio: float, n_pos: int, seed: int) -> Any
                    k_neighbors=max(1, min(5, n_pos - 1)), random_state=seed)
 
 
+def varying_columns(X: np.ndarray, cat_idx: list[int]) -> list[int]:
+    """The columns SMOTE-NC sees: every categorical one and the numeric ones that vary. A constant
+    numeric column would still lower the median standard deviation SMOTE-NC scales categorical
+    distances by, so a feature that carries nothing in the training block would change the model."""
+    cats = set(cat_idx)
+    return [j for j in range(X.shape[1]) if j in cats or np.ptp(X[:, j]) > 0]
+
+
 def _classifier(params: dict[str, Any], rounds: int, seed: int, monotone: list[int] | None) -> Any:
     import lightgbm as lgb
 
@@ -99,15 +107,17 @@ def _fit_rows(clf: Any, method: str, train: Block, cat_idx: list[int], seed: int
     info: dict[str, Any] = {"train_rows": len(train.y), "train_positives": n_pos}
     fit_kw = {"categorical_feature": cat_idx, **fit_kw}
     if method == "smote_nc":
-        from imblearn.pipeline import Pipeline
-
         if train.y[train.w > 0].mean() >= smote_ratio or n_pos < 2:
             raise ValueError(f"SMOTE-NC needs at least 2 positives below ratio {smote_ratio}")
         keep = train.w > 0  # the sampler takes no weights: ambiguous (weight 0) rows are left out
-        train = Block(train.X[keep], train.y[keep], train.w[keep])
-        pipe = Pipeline([("smote", make_sampler(cat_idx, smote_ratio, n_pos, seed)), ("model", clf)])
-        pipe.fit(train.X, train.y, **{f"model__{k}": v for k, v in fit_kw.items()})
-        info["synthetic_rows"] = int(sum(pipe.named_steps["smote"].sampling_strategy_.values()))
+        X, y = train.X[keep], train.y[keep]
+        cols = varying_columns(X, cat_idx)
+        sampler = make_sampler([cols.index(i) for i in cat_idx], smote_ratio, n_pos, seed)
+        Xs, ys = sampler.fit_resample(X[:, cols], y)
+        full = np.tile(X[:1], (len(ys), 1))  # a constant column keeps its one value in synthetic rows
+        full[:, cols] = Xs
+        clf.fit(full, ys, **fit_kw)
+        info["synthetic_rows"] = int(sum(sampler.sampling_strategy_.values()))
     else:
         w = train.w.copy()
         if method == "class_weight":

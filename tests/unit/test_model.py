@@ -89,6 +89,24 @@ def test_smote_only_ever_sees_training_rows(monkeypatch: pytest.MonkeyPatch) -> 
     assert not any(r.tobytes() in val_rows for r in seen[0])
 
 
+def test_a_constant_column_does_not_change_what_smote_nc_makes() -> None:
+    """A feature constant in the training block (ring features before the first ring night) must
+    leave the model as it was: SMOTE-NC would otherwise scale its categorical distances by a
+    different median standard deviation and make other synthetic takeovers."""
+    df = make_rows(seed=2)
+    y = df["label"].to_numpy()
+    train, val, X_test, _ = _blocks(df, y)
+    base = _fit("smote_nc", train, val)
+
+    def widen(X: np.ndarray) -> np.ndarray:  # two constant numeric columns at the end
+        return np.hstack([X, np.zeros((len(X), 2))])
+
+    wide = _fit("smote_nc", Block(widen(train.X), train.y, train.w), Block(widen(val.X), val.y, val.w))
+    assert wide.extra["synthetic_rows"] == base.extra["synthetic_rows"] > 0
+    assert np.allclose(wide.predict(widen(X_test)), base.predict(X_test))
+    assert fitmod.varying_columns(widen(train.imputed().X), CAT) == list(range(train.X.shape[1]))
+
+
 def test_shuffled_training_labels_fall_to_the_base_rate() -> None:
     df = make_rows()
     y = df["label"].to_numpy()
