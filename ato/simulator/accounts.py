@@ -42,11 +42,22 @@ def epoch_ms(times: pd.Series) -> pd.Series:
     return pd.Series([_ms(t) for t in times], index=times.index, dtype="int64")
 
 
-def ring_streams(accounts: list[str], start: datetime, days: int, seed: int, rings_per_10k: float,
-                 investigated: float, takeover_rings: pd.DataFrame) -> RingStreams:
-    """Profiles for `accounts`, plus fabricated rings signed up inside the world's `days`.
+def _into_world(act: list[pd.DataFrame], rng: np.random.Generator, start: datetime, days: int) -> list[pd.DataFrame]:
+    """An established ring's members keep being used: each member's activity moved to a time in the world."""
+    out = []
+    for frame in act:
+        when = start + timedelta(days=float(rng.uniform(0, max(days - 1, 1))))
+        out.append(frame.assign(time=frame["time"] - frame["time"].min() + when))
+    return out
 
-    `takeover_rings`: (account_id, campaign) of the world's successful `fraud_ring` takeovers.
+
+def ring_streams(accounts: list[str], start: datetime, days: int, seed: int, rings_per_10k: float,
+                 investigated: float, takeover_rings: pd.DataFrame, established: float = 0.0) -> RingStreams:
+    """Profiles for `accounts`, plus fabricated rings: a share `established` signed up 10-180 days
+    before the world (profiles exported on its first day, members active during it), the rest
+    signed up inside the world's `days`.
+
+    `takeover_rings`: (account_id, campaign, t in ms) of the world's successful `fraud_ring` takeovers.
     """
     rng = np.random.default_rng([seed, 202])
     names = pools(np.random.default_rng([seed, 103]))
@@ -55,18 +66,23 @@ def ring_streams(accounts: list[str], start: datetime, days: int, seed: int, rin
     n = round(rings_per_10k * len(accounts) / 10000)
     sizes = np.minimum(40, 3 + rng.geometric(0.11, n) - 1)
     profiles, acts, truth = [legit], [], []
+    active: dict[int, datetime] = {}  # ring -> its last sign-up or takeover
     next_id = len(accounts)
     for r, size in enumerate(sizes):
         style = str(rng.choice(["fabricated", "single_link"], p=[0.7, 0.3]))
         op, country = new_operator(rng, style, r, seed, names, merchant_count(len(accounts)))
-        burst = start + timedelta(days=float(rng.uniform(0, max(days - 2, 1))))
+        old = rng.random() < established
+        burst = start + timedelta(days=float(rng.uniform(-180, -10) if old else rng.uniform(0, max(days - 2, 1))))
         members, rows, act = fabricated_ring(op, next_id, int(size), burst, names, country)
         next_id += len(members)
-        profiles.append(pd.DataFrame(rows).assign(created_at=lambda d: d["event_time"]))
-        acts += act
+        frame = pd.DataFrame(rows).assign(created_at=lambda d: d["event_time"])
+        active[r] = frame["created_at"].max()
+        profiles.append(frame.assign(event_time=start) if old else frame)
+        acts += _into_world(act, rng, start, days) if old else act
         truth += [{"account_id": a, "ring": r, "style": style} for a in members]
     for c, g in takeover_rings.groupby("campaign"):
         truth += [{"account_id": a, "ring": 1000 + int(c), "style": "takeover"} for a in sorted(set(g["account_id"]))]
+        active[1000 + int(c)] = datetime.fromtimestamp(int(g["t"].max()) / 1000, UTC).replace(tzinfo=None)
     members = pd.DataFrame(truth, columns=["account_id", "ring", "style"]).drop_duplicates("account_id")
     activity = pd.concat(acts, ignore_index=True) if acts else pd.DataFrame(columns=["account_id", "kind", "value", "time"])
     wide = (activity.pivot_table(index="account_id", columns="kind", values="value", aggfunc="first")
@@ -82,7 +98,7 @@ def ring_streams(accounts: list[str], start: datetime, days: int, seed: int, rin
     end = _ms(start + timedelta(days=days))
     logins = logins.astype({"t": "int64"})
     everyone = ring_truth(people.truth, members)
-    cases = investigated_cases(rng, everyone, start, days, investigated)
+    cases = investigated_cases(rng, everyone, start, days, investigated, active)
     cases = cases[pd.Series([_ms(t) < end for t in cases["reported_at"]], index=cases.index, dtype=bool)]
     fields = [c for c in people.profiles.columns if c not in ("account_id", "event_time")]
     out = pd.concat(profiles, ignore_index=True)[["account_id", "event_time", "created_at", *fields]]

@@ -52,10 +52,12 @@ class ShiftConf(_M):
 
 
 class RingSimConf(_M):
-    """Fraud rings (`ato.simulator.accounts`): fabricated rings signed up during the world."""
+    """Fraud rings (`ato.simulator.accounts`): fabricated rings signed up before or during the world."""
 
     rings_per_10k: float = Field(40, ge=0, description="Fabricated rings per 10,000 accounts (3-40 members each).")
     investigated: float = Field(0.6, ge=0, le=1, description="Share of rings an analyst investigates (a case_id).")
+    established: float = Field(0.5, ge=0, le=1, description="Share of rings signed up 10-90 days before the world "
+                               "(their cases, reported 3-40 days after the last sign-up, may predate it).")
 
 
 class SimulatorConfig(_M):

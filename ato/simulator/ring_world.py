@@ -207,13 +207,23 @@ def ring_truth(people: pd.DataFrame, rings: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def investigated_cases(rng: np.random.Generator, truth: pd.DataFrame, start: datetime, days: int, share: float) -> pd.DataFrame:
-    """Investigated rings: a case id, a report day in the world, most members labelled."""
+def investigated_cases(rng: np.random.Generator, truth: pd.DataFrame, start: datetime, days: int, share: float,
+                       active: dict[int, datetime] | None = None) -> pd.DataFrame:
+    """Investigated rings: a case id, a report day, most members labelled.
+
+    Without `active` a case is reported on a day of the world. With it (ring -> when its last member
+    signed up or was taken over) the report comes 3-40 days after that; a case reported before the
+    world's start is in the case history exported on its first day. A ring active a month before
+    the start had that month to be caught too: it is investigated with 1 - (1 - share)^2."""
     rows = []
     for r, g in truth[truth["ring"] >= 0].groupby("ring"):
-        if rng.random() >= share:
+        older = active is not None and active[int(r)] < start - timedelta(days=30)
+        if rng.random() >= (1 - (1 - share) ** 2 if older else share):
             continue
-        when = start + timedelta(days=float(rng.uniform(3, days)))
+        if active is None:
+            when = start + timedelta(days=float(rng.uniform(3, days)))
+        else:
+            when = max(start, active[int(r)] + timedelta(days=float(rng.uniform(3, 40))))
         found = g["account_id"].to_numpy()
         found = found[rng.random(len(found)) < 0.85] if len(found) > 3 else found
         rows += [{"account_id": a, "case_id": f"case_{int(r):04d}", "reported_at": when} for a in found]

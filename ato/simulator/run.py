@@ -160,7 +160,7 @@ def simulate(cfg: SimulatorConfig, out: Path, world_dir: Path, progress: Progres
         won = lg[(lg["attack"] == "fraud_ring") & (lg["outcome"] == "success")]
         start = datetime(cfg.start.year, cfg.start.month, cfg.start.day)
         rs = ring_streams(list(w.pop.account_id), start, cfg.days, cfg.seed, cfg.rings.rings_per_10k,
-                          cfg.rings.investigated, won.rename(columns={"account": "account_id"}))
+                          cfg.rings.investigated, won.rename(columns={"account": "account_id"}), cfg.rings.established)
         ring_logins, ring_payments = _ring_rows(rs, np.random.default_rng([cfg.seed, 3]))
         logins = pd.concat([logins, ring_logins], ignore_index=True)
         login_t = pd.concat([lg["t"], rs.logins["t"]], ignore_index=True)
