@@ -21,6 +21,10 @@ class RingsConf(BaseModel):
                                                          "held-out known cases by B-cubed F-beta; beta < 1 weighs "
                                                          "precision more (an innocent account in a ring costs more "
                                                          "than a member left out).")
+    max_share_in_rings: float = Field(0.05, gt=0, le=1, description="Analysts' capacity: the threshold is chosen "
+                                      "among those that put at most this share of all accounts in rings (the held-out "
+                                      "cases cannot see a household that forms a ring of its own; the demo world's true "
+                                      "ring members are 4 % of its accounts).")
     min_cases: int = Field(10, ge=2, description="The nightly step finds rings once this many investigated cases "
                                                  "exist (fewer: it says so and writes no rings). With 4, the demo "
                                                  "world's first ring night chose its threshold on one held-out case "

@@ -59,7 +59,8 @@ def find_night(night: date, profiles: pd.DataFrame, activity: pd.DataFrame, case
     pairs = pair_features(pairs, accounts, kind_counts(links))
     model = fit_pair_model(pairs, cases, {c: "known" for c in cases["case_id"].unique()}, seed=seed,
                            unlabelled_per_positive=conf.unlabelled_per_positive, beta=conf.threshold_beta,
-                           min_size=conf.min_size, val_share=conf.val_share)
+                           min_size=conf.min_size, val_share=conf.val_share,
+                           accounts=int(profiles["account_id"].nunique()), max_share=conf.max_share_in_rings)
     pairs["score"] = model.score(pairs)
     kept = pairs[pairs["score"] >= model.threshold]
     rings = components(kept[["a", "b"]], conf.min_size)

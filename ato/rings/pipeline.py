@@ -58,7 +58,8 @@ def find_rings(events: pd.DataFrame, activity: pd.DataFrame, cases: pd.DataFrame
     with _timed(seconds, "fit"):
         split = split_cases(cases, conf.test_share)
         model = fit_pair_model(pairs, cases, split, seed=seed, unlabelled_per_positive=conf.unlabelled_per_positive,
-                               beta=conf.threshold_beta, min_size=conf.min_size, val_share=conf.val_share)
+                               beta=conf.threshold_beta, min_size=conf.min_size, val_share=conf.val_share,
+                               accounts=len(profiles), max_share=conf.max_share_in_rings)
     with _timed(seconds, "score"):
         pairs["score"] = model.score(pairs)
         pairs["kept"] = pairs["score"] >= model.threshold

@@ -163,3 +163,18 @@ def test_ring_tables_name_evidence_and_labelled_share() -> None:
     assert row["labelled_share"] == pytest.approx(1 / 3)
     assert row["top_evidence"] == "shares 1 bank account in 2 of 3 links"
     assert str(row["last_seen"].date()) == "2026-08-05"
+
+
+def test_the_threshold_ties_go_high_and_the_share_in_rings_is_capped() -> None:
+    """Held-out cases see only their own rings: of equally good thresholds the highest is taken, and
+    none that would put more than `max_share` of all accounts in rings."""
+    from ato.rings.pair_model import choose_threshold
+
+    per_t = {0.1: (0.8, 0.6), 0.2: (0.8, 0.6), 0.3: (0.8, 0.6), 0.5: (0.9, 0.3)}
+    assert choose_threshold(per_t, 0.5)[0] == 0.3
+    per_t = {0.1: (0.9, 0.9), 0.2: (0.8, 0.6), 0.5: (0.9, 0.3)}
+    share = {0.1: 0.12, 0.2: 0.04, 0.5: 0.01}
+    assert choose_threshold(per_t, 0.5)[0] == 0.1
+    t, why = choose_threshold(per_t, 0.5, share, 0.05)
+    assert t == 0.2 and why["share_in_rings"] == 0.04
+    assert choose_threshold(per_t, 0.5, share, 0.001)[0] == 0.5  # none within: the highest
