@@ -73,6 +73,17 @@ def print_ingest(s: IngestSummary, spark: SparkSession, settings: Settings) -> N
         con.print(f"[bold red]ALERT[/bold red] {alert}: downstream quality gates will block this data")
 
 
+def _rings(nights: dict[str, Any]) -> str:
+    """The ring nights in a line: how many found rings, and the last one's rings and threshold."""
+    found = {d: n for d, n in nights.items() if "skipped" not in n}
+    if not found:
+        return f"{len(nights)} night(s), none with enough cases" if nights else ""
+    d, last = max(found.items())
+    return (f"{len(found)} of {len(nights)} night(s) found rings; {d}: {last.get('rings', 0)} rings, "
+            f"{last.get('accounts_in_rings', 0):,} accounts, threshold {last.get('threshold')}, "
+            f"{last.get('known_cases')} cases")
+
+
 def print_nightly(s: NightlySummary | None, checks: list[Check]) -> None:
     """Per-step wall times and rows, then the gate verdicts (failures first)."""
     con = Console()
@@ -92,6 +103,7 @@ def print_nightly(s: NightlySummary | None, checks: list[Check]) -> None:
             "ingest": f"{s.ingested_files} new files",
             "decisions": ", ".join(f"{d} {n:,}" for d, n in s.decisions.items()) + " decisions",
             "validate": _passed("input"),
+            "rings": _rings(s.rings),
             "aggregates": f"partials for {len(s.partial_days)} days; snapshots "
                           + ", ".join(f"{k} {v:,}" for k, v in s.snapshot_rows.items())
                           + "".join(f"; key rotation, {what}: " + ", ".join(f"{k} {_span(v)}" for k, v in per.items())

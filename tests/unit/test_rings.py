@@ -178,3 +178,18 @@ def test_the_threshold_ties_go_high_and_the_share_in_rings_is_capped() -> None:
     t, why = choose_threshold(per_t, 0.5, share, 0.05)
     assert t == 0.2 and why["share_in_rings"] == 0.04
     assert choose_threshold(per_t, 0.5, share, 0.001)[0] == 0.5  # none within: the highest
+
+
+def test_the_nightly_summary_says_what_the_ring_nights_found(capsys: pytest.CaptureFixture[str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from ato.cli.summaries import print_nightly
+    from ato.nightly import NightlySummary
+
+    monkeypatch.setenv("COLUMNS", "300")
+    nights = {"2026-08-03": {"skipped": "3 investigated case(s)"},
+              "2026-08-10": {"rings": 40, "accounts_in_rings": 1234, "threshold": 0.4, "known_cases": 12}}
+    print_nightly(NightlySummary(["2026-08-10"], ["rings"], rings=nights), [])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "1 of 2 night(s) found rings; 2026-08-10: 40 rings, 1,234 accounts, threshold 0.4, 12 cases" in out
+    print_nightly(NightlySummary(["2026-08-03"], ["rings"], rings={"2026-08-03": nights["2026-08-03"]}), [])
+    assert "1 night(s), none with enough cases" in " ".join(capsys.readouterr().out.split())
