@@ -59,7 +59,9 @@ def test_realised_challenge_rate_on_held_out_days_lands_within_tolerance_of_the_
     allow must land within `budget_tolerance`:
     3 sd of chance alone (the threshold is a quantile of n_val legit logins, the test share a binomial
     of n_test), about ±0.4 points at 1 % with the small world's ~1,500 legit logins a day. Larger
-    budgets are re-tiered on the same run's validation scores."""
+    budgets are re-tiered on the same run's validation scores: a calibrator with steps (isotonic)
+    may not reach a budget exactly (one level holds a block of logins), so validation spends as much
+    as its levels allow without going over, and the test rate must land within chance of that."""
     from ato.model.labels import training_targets
     from ato.model.metrics import budget_tolerance, successful
     from ato.model.tiers import spend_budget
@@ -83,8 +85,14 @@ def test_realised_challenge_rate_on_held_out_days_lands_within_tolerance_of_the_
     p_test = run.test["model_p"].to_numpy()[(run.test["truth"].to_numpy() == 0) & successful(run.test)]
     tiers = run.scorers["model"].tiers
     for budget in (0.02, 0.05, 0.10):
-        realised = float((spend_budget(tiers, p_val, budget).action(p_test) != "allow").mean())
-        assert abs(realised - budget) <= budget_tolerance(budget, len(p_val), len(p_test)), (budget, realised)
+        spent = spend_budget(tiers, p_val, budget)
+        reached = float((spent.action(p_val) != "allow").mean())  # on validation: at most the budget ...
+        levels = np.unique(p_val)
+        lower = levels[levels < spent.starts["step_up_mfa"]]
+        # ... and as much of it as the calibrated levels allow: one level lower would overspend
+        assert reached <= budget and (not len(lower) or float((p_val >= lower.max()).mean()) > budget), (budget, reached)
+        realised = float((spent.action(p_test) != "allow").mean())
+        assert abs(realised - reached) <= budget_tolerance(budget, len(p_val), len(p_test)), (budget, reached, realised)
 
 
 def test_same_seed_and_data_give_the_same_version_and_model(trained: tuple[Settings, TrainResult]) -> None:
