@@ -37,6 +37,11 @@ class RingNight:
     summary: dict[str, object] = field(default_factory=dict)
 
 
+def known_cases(cases: pd.DataFrame) -> int:
+    """Investigated cases among `cases` (account_id, case_id, ...); a night needs `min_cases` of them."""
+    return int(cases["case_id"].nunique()) if len(cases) else 0
+
+
 def find_night(night: date, profiles: pd.DataFrame, activity: pd.DataFrame, cases: pd.DataFrame,
                labelled: set[str], previous: pd.DataFrame, conf: RingsConf, seed: int = 7,
                candidates: Candidates = candidate_pairs, components: Components = rings_from_links) -> RingNight:
@@ -44,7 +49,7 @@ def find_night(night: date, profiles: pd.DataFrame, activity: pd.DataFrame, case
     with hashed values; `cases`: (account_id, case_id, reported_at) reported by the night;
     `labelled`: accounts labelled takeover or fraud; `previous`: the last night's fraud_rings (ids
     carried over)."""
-    known = cases["case_id"].nunique() if len(cases) else 0
+    known = known_cases(cases)
     summary: dict[str, object] = {"night": night.isoformat(), "accounts": int(profiles["account_id"].nunique()),
                                   "known_cases": int(known)}
     if known < conf.min_cases:
@@ -60,7 +65,7 @@ def find_night(night: date, profiles: pd.DataFrame, activity: pd.DataFrame, case
     model = fit_pair_model(pairs, cases, {c: "known" for c in cases["case_id"].unique()}, seed=seed,
                            unlabelled_per_positive=conf.unlabelled_per_positive, beta=conf.threshold_beta,
                            min_size=conf.min_size, val_share=conf.val_share,
-                           accounts=int(profiles["account_id"].nunique()), max_share=conf.max_share_in_rings)
+                           accounts=len(accounts), max_share=conf.max_share_in_rings)
     pairs["score"] = model.score(pairs)
     kept = pairs[pairs["score"] >= model.threshold]
     rings = components(kept[["a", "b"]], conf.min_size)

@@ -56,7 +56,7 @@ class RingSimConf(_M):
 
     rings_per_10k: float = Field(40, ge=0, description="Fabricated rings per 10,000 accounts (3-40 members each).")
     investigated: float = Field(0.6, ge=0, le=1, description="Share of rings an analyst investigates (a case_id).")
-    established: float = Field(0.5, ge=0, le=1, description="Share of rings signed up 10-90 days before the world "
+    established: float = Field(0.5, ge=0, le=1, description="Share of rings signed up 10-180 days before the world "
                                "(their cases, reported 3-40 days after the last sign-up, may predate it).")
 
 

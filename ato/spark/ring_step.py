@@ -15,7 +15,7 @@ import pandas as pd
 
 from ato import tables as T
 from ato.rings.components import rings_of
-from ato.rings.night import find_night
+from ato.rings.night import find_night, known_cases
 from ato.spark import lake
 from ato.spark.rings import candidate_pairs, components
 
@@ -107,7 +107,7 @@ def _build_rings(spark: SparkSession, settings: Settings, night: date, seed: int
         return rings_of(labels_.set_index("account_id")["label"].sort_index(), min_size)
 
     # a night with too few cases writes no rings: its 30 days of activity need not be read
-    enough = cases["case_id"].nunique() >= settings.rings.min_cases
+    enough = known_cases(cases) >= settings.rings.min_cases
     activity = _activity(spark, settings, night) if enough else pd.DataFrame(columns=["account_id", "kind", "value", "time"])
     found = find_night(night, profiles, activity, cases, labelled, previous, settings.rings, seed, spark_pairs,
                        spark_components)
