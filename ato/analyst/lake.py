@@ -46,11 +46,16 @@ def is_raw(name: str) -> bool:
 
 def connect(root: str, raw: bool = False) -> duckdb.DuckDBPyConnection:
     """A locked-down DuckDB connection with a view per table (`silver_logins`, `gold_decisions`,
-    and with `raw` the bronze tables, `bronze_logins`, `bronze_quarantine` ...)."""
+    and with `raw` the bronze tables, `bronze_logins`, `bronze_quarantine` ...) and the analysts'
+    named views (`ato.analyst.views`: `login_activity`, `account_risk` ...) whose tables exist."""
+    from ato.analyst.views import register_duckdb
+
     con = duckdb.connect()
-    for name, path in list_tables(root).items():
-        if raw or not is_raw(name):
-            con.register(name, deltars.dataset_at(path))
+    con.execute("SET TimeZone = 'UTC'")  # hours and dates of UTC timestamps, as in Spark's session
+    tables = {n: p for n, p in list_tables(root).items() if raw or not is_raw(n)}
+    for name, path in tables.items():
+        con.register(name, deltars.dataset_at(path))
+    register_duckdb(con, set(tables))
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con
