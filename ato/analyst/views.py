@@ -4,7 +4,8 @@
 A view is plain SQL over the lake's tables by their `<layer>_<table>` names. The few functions the
 two dialects spell differently are written as `@name(args)` and rendered per engine from
 `DIALECTS` (epoch milliseconds, ISO weekday, last non-null value in a window, array to text,
-first array element, a date n days earlier), so the same view text gives the same rows on both
+first array element, a date n days earlier, an exact interpolated quantile, the Monday of a date's
+week), so the same view text gives the same rows on both
 (`tests/spark/test_analyst_engines.py`). Column meanings: docs/data-dictionary.md."""
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ if TYPE_CHECKING:
 ENGINES = ("duckdb", "spark")
 DIALECTS: dict[str, dict[str, str]] = {
     "duckdb": {"epoch_ms": "epoch_ms({0})", "isodow": "isodow({0})", "last_nn": "last_value({0} IGNORE NULLS)",
-               "join": "array_to_string({0}, {1})", "first": "({0})[1]", "days_before": "CAST(({0}) - {1} AS DATE)"},
+               "join": "array_to_string({0}, {1})", "first": "({0})[1]", "days_before": "CAST(({0}) - {1} AS DATE)",
+               "quantile": "quantile_cont({0}, {1})", "week_start": "CAST(date_trunc('week', {0}) AS DATE)"},
     "spark": {"epoch_ms": "unix_millis({0})", "isodow": "(weekday({0}) + 1)", "last_nn": "last_value({0}, true)",
-              "join": "array_join({0}, {1})", "first": "try_element_at({0}, 1)", "days_before": "date_sub({0}, {1})"},
+              "join": "array_join({0}, {1})", "first": "try_element_at({0}, 1)", "days_before": "date_sub({0}, {1})",
+              "quantile": "percentile({0}, {1})", "week_start": "trunc({0}, 'week')"},
 }
-MACRO = re.compile(r"@(\w+)\(([^()]*)\)")
+MACRO = re.compile(r"@(\w+)\(")
 
 
 @dataclass(frozen=True)
@@ -34,18 +37,42 @@ class View:
     sql: str
 
 
+def _args(sql: str, start: int) -> tuple[list[str], int]:
+    """The top-level comma-separated arguments of the call whose "(" is at `start`, and the index
+    after its ")"."""
+    depth, quote, cur = 0, False, start + 1
+    args: list[str] = []
+    for i in range(start, len(sql)):
+        ch = sql[i]
+        if ch == "'":
+            quote = not quote
+        elif quote:
+            continue
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return [*args, sql[cur:i].strip()], i + 1
+        elif ch == "," and depth == 1:
+            args.append(sql[cur:i].strip())
+            cur = i + 1
+    raise ValueError(f"unbalanced parentheses after {sql[max(0, start - 20):start + 1]!r}")
+
+
 def render(sql: str, engine: str) -> str:
-    """`sql` with every `@name(args)` written in `engine`'s dialect (arguments hold no parentheses)."""
+    """`sql` with every `@name(args)` written in `engine`'s dialect (macros may nest)."""
     if engine not in DIALECTS:
         raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
     funcs = DIALECTS[engine]
-
-    def one(m: re.Match[str]) -> str:
+    out, pos = [], 0
+    while (m := MACRO.search(sql, pos)) is not None:
         if m.group(1) not in funcs:
             raise ValueError(f"unknown SQL macro @{m.group(1)}; known: {', '.join(sorted(funcs))}")
-        return funcs[m.group(1)].format(*[a.strip() for a in m.group(2).split(",")])
-
-    return MACRO.sub(one, sql)
+        args, end = _args(sql, m.end() - 1)
+        out += [sql[pos:m.start()], funcs[m.group(1)].format(*[render(a, engine) for a in args])]
+        pos = end
+    return "".join(out) + sql[pos:]
 
 
 _LOGIN_ACTIVITY = """

@@ -73,6 +73,8 @@ def _sql(args: argparse.Namespace) -> int:
         return 0
     if args.raw:
         log_raw_access(root, args.query)
+    if args.engine == "spark":
+        return _spark_sql(args, settings)
     try:
         rel = connect(root, raw=args.raw).sql(args.query)
     except duckdb.Error as e:
@@ -90,6 +92,22 @@ def _sql(args: argparse.Namespace) -> int:
         emit({"columns": columns, "rows": rows})
     else:
         rel.show(max_rows=args.max_rows)
+    return 0
+
+
+def _spark_sql(args: argparse.Namespace, settings: Any) -> int:
+    """The same views (tables as `<layer>_<table>`, the named views) in a local Spark session."""
+    from ato.analyst.views import register_spark
+    from ato.cli.query import print_frame
+    from ato.spark.session import get_spark
+
+    spark = get_spark(settings, app="ato-sql")
+    register_spark(spark, settings.paths.lake_root, raw=args.raw)
+    try:
+        df = spark.sql(args.query).toPandas()
+    except Exception as e:  # Spark's AnalysisException and parse errors: say what Spark said
+        raise Refused(f"query refused: {str(e).splitlines()[0]}") from e
+    print_frame(df, "json" if wants_json(args) else "table", args.max_rows)
     return 0
 
 
@@ -131,6 +149,9 @@ def add_commands(sub: Any) -> None:
     q.add_argument("--raw", action="store_true",
                    help="also the bronze tables, which hold raw identifiers; logged with your user name and a "
                         "hash of the query in <lake>/_access/raw_access.jsonl")
+    q.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                   help="duckdb (default: delta-rs, no JVM, locked down) or spark (Spark SQL in a local session, "
+                        "the same table and view names)")
     q.add_argument("--max-rows", type=int, default=40,
                    help="rows to print (the console table only; --json returns every row: use LIMIT)")
     add_json(q)
