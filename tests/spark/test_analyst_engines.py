@@ -1,0 +1,124 @@
+"""The analysts' two engines agree: every named view and every saved query gives the same rows on
+DuckDB (delta-rs, no JVM) and on Spark SQL, on the backfilled small world with a decision log
+(reasons, four actions, labels known later) and the monitor's business table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import shutil
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from ato import deltars
+from ato.analyst import catalog, connect, views
+from ato.settings import Settings
+from ato.tables import DECISIONS, LABELS
+from tests.conftest import make_settings
+from tests.spark.test_monitor import NIGHT, _decisions, _u
+
+pytestmark = pytest.mark.spark
+REASONS = ("Device never seen on this account", "Many failed logins on this account in the last hour",
+           "IP address has a bad reputation (hosting, proxy, tor, botnet)", "Implausible travel since the last login")
+
+
+def _with_reasons(decisions: pa.Table) -> pa.Table:
+    """The monitor test's decisions with one or two reasons on every challenged one."""
+    rows = decisions.to_pylist()
+    for r in rows:
+        if r["action"] != "allow":
+            k = int(_u(r["event_id"] + "why") * len(REASONS))
+            r["reasons"] = [REASONS[k], REASONS[(k + 1) % len(REASONS)]][: 1 + k % 2]
+            r["guardrails"] = ["attack_mode"] if k == 0 else []
+    return pa.Table.from_pylist(rows, schema=decisions.schema)
+
+
+@pytest.fixture(scope="module")
+def lake(spark: Any, backfilled: tuple[Settings, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    from ato.spark.monitor import run_monitor
+
+    src, _ = backfilled
+    root = tmp_path_factory.mktemp("analyst")
+    shutil.copytree(src.paths.lake_root, root / "lake")
+    s = make_settings(root, ATO_MODEL_DIR=str(root / "models"), ATO_MONITOR__MIN_DECISIONS="100000")
+    assert Path(s.table_path("silver", LABELS)).is_dir()
+    deltars.write(s, "gold", DECISIONS, _with_reasons(_decisions(src)), mode="overwrite",
+                  partition_by=["decided_date"])
+    run_monitor(spark, s, NIGHT)
+    yield s
+    for name in [t.name for t in spark.catalog.listTables() if t.isTemporary]:
+        spark.catalog.dropTempView(name)
+
+
+def _value(v: Any) -> Any:
+    """One cell, engine-neutral: missing values as None, numbers as floats, instants as naive UTC,
+    arrays as tuples."""
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if isinstance(v, (bool, str)):
+        return v
+    if isinstance(v, pd.Timestamp | dt.datetime):
+        t = pd.Timestamp(v)
+        t = t.tz_convert("UTC").tz_localize(None) if t.tzinfo else t
+        return t.date().isoformat() if t == t.normalize() else t.isoformat()  # DuckDB's dates come as midnights
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, np.ndarray | list | tuple):
+        return tuple(_value(x) for x in v)
+    if isinstance(v, int | float | Decimal | np.number):
+        return float(v)
+    if isinstance(v, dict):
+        return tuple(sorted((k, _value(x)) for k, x in v.items()))
+    return v
+
+
+def _rows(df: pd.DataFrame) -> list[tuple[Any, ...]]:
+    return [tuple(_value(v) for v in r) for r in df.astype(object).itertuples(index=False, name=None)]
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    return bool(a == b)
+
+
+def _assert_equal(name: str, duck: pd.DataFrame, spark: pd.DataFrame, ordered: bool) -> None:
+    assert list(duck.columns) == list(spark.columns), name
+    a, b = _rows(duck), _rows(spark)
+    if not ordered:
+        a, b = sorted(a, key=repr), sorted(b, key=repr)
+    assert len(a) == len(b), f"{name}: {len(a)} rows on DuckDB, {len(b)} on Spark"
+    for i, (x, y) in enumerate(zip(a, b, strict=True)):
+        bad = [c for c, u, v in zip(duck.columns, x, y, strict=True) if not _same(u, v)]
+        assert not bad, f"{name} row {i} differs in {bad}: DuckDB {x} vs Spark {y}"
+
+
+def test_every_named_view_is_the_same_on_duckdb_and_spark(spark: Any, lake: Settings) -> None:
+    root = lake.paths.lake_root
+    # the backfill runs no rings step; `rings` is a plain SELECT * of gold_fraud_rings
+    assert views.register_spark(spark, root) == {"rings": ["gold_fraud_rings"]}
+    con = connect(root)
+    for v in views.VIEWS[:-1]:
+        duck = con.sql(f"SELECT * FROM {v.name}").df()
+        assert len(duck), f"view {v.name} is empty on the small world: the comparison would prove nothing"
+        _assert_equal(v.name, duck, spark.sql(f"SELECT * FROM {v.name}").toPandas(), ordered=False)
+
+
+def test_every_saved_query_gives_the_same_rows_on_both_engines(spark: Any, lake: Settings) -> None:
+    root = lake.paths.lake_root
+    views.register_spark(spark, root)
+    con = connect(root)
+    params = {"login_anomalies": {"top": "15"}, "decisions_to_explain": {"top": "7"}}
+    for q in catalog.load():
+        given = params.get(q.name, {})
+        duck = catalog.run_duckdb(con, q, given)
+        assert list(duck.columns) == list(q.columns), f"{q.name}: columns differ from its header"
+        assert len(duck), f"{q.name} has no rows on the small world"
+        _assert_equal(q.name, duck, catalog.run_spark(spark, q, given), ordered=True)
