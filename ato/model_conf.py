@@ -88,3 +88,6 @@ class CostConf(_Section):
     mfa_stops: float = Field(0.85, ge=0, le=1, description="Share of takeovers a step-up stops (SIM swap, phished OTP get through).")
     review_stops: float = Field(0.9, ge=0, le=1, description="Share of takeovers a manual review stops.")
     lock_stops: float = Field(1.0, ge=0, le=1, description="Share of takeovers a temporary lock stops.")
+    model_running_per_day: float = Field(
+        50.0, ge=0, description="What running the model costs per day over the rules (serving, nightly training, "
+                                "a share of the team): the investment in `ato insights`' ROI.")

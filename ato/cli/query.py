@@ -1,5 +1,6 @@
 """`ato query list | show | run`: the saved analyst queries in `queries/` (ato.analyst.catalog), on
-DuckDB (default, no JVM) or Spark SQL (`--engine spark`), printed as a table, CSV or JSON."""
+DuckDB (default, no JVM) or Spark SQL (`--engine spark`), printed as a table, CSV or JSON; and
+`ato insights`, the HTML report answering the analysts' fifteen questions (ato.analyst.insights)."""
 
 from __future__ import annotations
 
@@ -97,7 +98,50 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _insights(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+    from pathlib import Path
+
+    from ato.analyst.insights import build
+    from ato.model.data import training_days
+    from ato.settings import load_settings
+
+    settings = load_settings()
+    days = training_days(settings)
+    if not days and args.to is None:
+        raise Refused("the lake has no training set yet: run `ato nightly` (or `make demo`) first")
+    to = args.to or max(days)
+    first = args.from_ or max(to - timedelta(days=29), min(days) if days else to)
+    if first > to:
+        raise Refused(f"--from {first} is after --to {to}")
+    out = Path(args.out) if args.out else Path(settings.paths.reports) / f"insights-{first}-{to}.html"
+    got = build(settings, first, to, out, legit_sample=args.legit_sample)
+    if wants_json(args):
+        emit({"path": str(got.path), "answered": got.answered, "numbers": got.numbers})
+    else:
+        print(got.path)
+    return 0
+
+
 def add_commands(sub: Any) -> None:
+    from datetime import date
+
+    i = sub.add_parser(
+        "insights", help="an HTML report answering the analysts' fifteen questions on this lake",
+        description="Failed payments vs suspicious accounts, login and session anomalies, device switchers, "
+                    "time between logins, geo dispersion, time since a failed payment, behavioural vs static "
+                    "features, weekly effectiveness, flag rates, a five-model comparison, one decision in plain "
+                    "words, interpretability, candidate rules and an A/B design, high-risk hours, ROI. Each "
+                    "answer shows the saved query or named function behind it.")
+    i.add_argument("--from", dest="from_", type=date.fromisoformat, help="first login day (default: 29 days "
+                   "before --to)")
+    i.add_argument("--to", type=date.fromisoformat, help="last login day (default: the training set's last)")
+    i.add_argument("--out", help="HTML file (default: <paths.reports>/insights-FROM-TO.html)")
+    i.add_argument("--legit-sample", type=int, default=60_000,
+                   help="legitimate training logins the comparison's logistic regression and forest fit on")
+    add_json(i)
+    i.set_defaults(fn=_insights)
+
     q = sub.add_parser(
         "query", help="the saved analyst queries (queries/*.sql): list, show, run on DuckDB or Spark SQL",
         description="One file per analyst question, over the named views (docs/data-dictionary.md, 'Named "

@@ -10,7 +10,8 @@ from typing import Any
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}
-th{background:#f3f3f3}.bad{color:#b00;font-weight:bold}.ok{color:#070}img{max-width:100%}"""
+th{background:#f3f3f3}.bad{color:#b00;font-weight:bold}.ok{color:#070}img{max-width:100%}
+pre{background:#f7f7f7;padding:.6em;font-size:12px;overflow-x:auto}details{margin:.3em 0 1em}"""
 
 
 def fmt(v: Any) -> str:
@@ -46,6 +47,10 @@ class Page:
                 cells.append(f"<td{cls}>{html.escape(str(v))}</td>")
             out.append("<tr>" + "".join(cells) + "</tr>")
         self.parts.append("".join(out) + "</table>")
+
+    def code(self, summary: str, text: str) -> None:
+        """Text shown as code under a folded summary line (e.g. the SQL behind an answer)."""
+        self.parts.append(f"<details><summary>{html.escape(summary)}</summary><pre>{html.escape(text)}</pre></details>")
 
     def figure(self, fig: Any) -> None:
         """Inline a matplotlib figure as a PNG (and close it)."""

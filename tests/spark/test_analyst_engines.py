@@ -6,53 +6,24 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import shutil
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pytest
 
-from ato import deltars
 from ato.analyst import catalog, connect, views
 from ato.settings import Settings
-from ato.tables import DECISIONS, LABELS
-from tests.conftest import make_settings
-from tests.spark.test_monitor import NIGHT, _decisions, _u
+from tests.spark.analyst_lake import analyst_lake
 
 pytestmark = pytest.mark.spark
-REASONS = ("Device never seen on this account", "Many failed logins on this account in the last hour",
-           "IP address has a bad reputation (hosting, proxy, tor, botnet)", "Implausible travel since the last login")
-
-
-def _with_reasons(decisions: pa.Table) -> pa.Table:
-    """The monitor test's decisions with one or two reasons on every challenged one."""
-    rows = decisions.to_pylist()
-    for r in rows:
-        if r["action"] != "allow":
-            k = int(_u(r["event_id"] + "why") * len(REASONS))
-            r["reasons"] = [REASONS[k], REASONS[(k + 1) % len(REASONS)]][: 1 + k % 2]
-            r["guardrails"] = ["attack_mode"] if k == 0 else []
-    return pa.Table.from_pylist(rows, schema=decisions.schema)
 
 
 @pytest.fixture(scope="module")
 def lake(spark: Any, backfilled: tuple[Settings, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    from ato.spark.monitor import run_monitor
-
-    src, _ = backfilled
-    root = tmp_path_factory.mktemp("analyst")
-    shutil.copytree(src.paths.lake_root, root / "lake")
-    s = make_settings(root, ATO_MODEL_DIR=str(root / "models"), ATO_MONITOR__MIN_DECISIONS="100000")
-    assert Path(s.table_path("silver", LABELS)).is_dir()
-    deltars.write(s, "gold", DECISIONS, _with_reasons(_decisions(src)), mode="overwrite",
-                  partition_by=["decided_date"])
-    run_monitor(spark, s, NIGHT)
-    yield s
+    yield analyst_lake(spark, backfilled[0], tmp_path_factory.mktemp("analyst"))
     for name in [t.name for t in spark.catalog.listTables() if t.isTemporary]:
         spark.catalog.dropTempView(name)
 
