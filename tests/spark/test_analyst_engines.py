@@ -16,14 +16,13 @@ import pytest
 
 from ato.analyst import catalog, connect, views
 from ato.settings import Settings
-from tests.spark.analyst_lake import analyst_lake
 
 pytestmark = pytest.mark.spark
 
 
 @pytest.fixture(scope="module")
-def lake(spark: Any, backfilled: tuple[Settings, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    yield analyst_lake(spark, backfilled[0], tmp_path_factory.mktemp("analyst"))
+def lake(spark: Any, analyst: Settings) -> Iterator[Settings]:
+    yield analyst
     for name in [t.name for t in spark.catalog.listTables() if t.isTemporary]:
         spark.catalog.dropTempView(name)
 

@@ -16,20 +16,20 @@ import pytest
 from ato import deltars
 from ato.model.registry import registry_dir
 from ato.settings import Settings
-from tests.spark.analyst_lake import analyst_lake
+from tests.conftest import make_settings
 
 pytestmark = pytest.mark.spark
 FIRST, LAST = date(2026, 8, 1), date(2026, 8, 7)
 
 
 @pytest.fixture(scope="module")
-def report(spark: Any, backfilled: tuple[Settings, Any], trained: tuple[Settings, Any],
-           tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Any]:
+def report(analyst: Settings, trained: tuple[Settings, Any], tmp_path_factory: pytest.TempPathFactory
+           ) -> tuple[Settings, Any]:
     from ato.analyst.insights import build
 
     root = tmp_path_factory.mktemp("insights")
-    s = analyst_lake(spark, backfilled[0], root, ATO_MODEL_DIR=str(registry_dir(trained[0])),
-                     ATO_MODEL__TRAIN_DAYS="4", ATO_MODEL__VAL_DAYS="1", ATO_MODEL__TEST_DAYS="1")
+    s = make_settings(Path(analyst.paths.lake_root).parent, ATO_MODEL_DIR=str(registry_dir(trained[0])),
+                      ATO_BATCH__LABEL_MATURITY_DAYS="1")
     return s, build(s, FIRST, LAST, root / "insights.html", legit_sample=2_000)
 
 
