@@ -5,7 +5,7 @@ Reads return Arrow tables (`.to_pandas()` keeps delta-rs's microsecond timestamp
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -59,13 +59,26 @@ def partition_dates(settings: Settings, layer: str, table: str, column: str) -> 
 
 def dataset(settings: Settings, layer: str, table: str) -> ds.Dataset:
     """The table as a lazy Arrow dataset (DuckDB can query it in place). Raises NoTable."""
-    return dataset_at(settings.table_path(layer, table))
+    got = dataset_at(settings.table_path(layer, table))
+    assert got is not None  # no as_of: the current version, or NoTable raised
+    return got
 
 
-def dataset_at(path: str) -> ds.Dataset:
+def dataset_at(path: str, as_of: int | datetime | None = None) -> ds.Dataset | None:
     """The Delta table found at `path` (for callers that discover tables on disk, the analyst
-    views); everyone else names tables with `dataset`."""
-    return _open(path).to_pyarrow_dataset()
+    views); everyone else names tables with `dataset`. With `as_of` (a version number or an
+    instant: time travel for audits), the table as it was then, or None if it did not exist yet."""
+    dt = _open(path)
+    if as_of is not None:
+        # (the history before loading: after it, delta-rs numbers versions from the loaded one)
+        made = {h["version"]: h["timestamp"] for h in dt.history()}
+        try:
+            dt.load_as_version(as_of)
+        except Exception:  # delta-rs raises for a version the table never had
+            return None
+        if isinstance(as_of, datetime) and made.get(dt.version(), 0) > as_of.timestamp() * 1000:
+            return None  # before the first commit delta-rs loads version 0 anyway
+    return dt.to_pyarrow_dataset()
 
 
 def read(settings: Settings, layer: str, table: str, columns: list[str] | None = None,

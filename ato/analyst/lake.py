@@ -44,18 +44,23 @@ def is_raw(name: str) -> bool:
     return name.startswith(f"{RAW_LAYER}_") and name not in NOT_RAW
 
 
-def connect(root: str, raw: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(root: str, raw: bool = False, as_of: int | datetime | None = None) -> duckdb.DuckDBPyConnection:
     """A locked-down DuckDB connection with a view per table (`silver_logins`, `gold_decisions`,
     and with `raw` the bronze tables, `bronze_logins`, `bronze_quarantine` ...) and the analysts'
-    named views (`ato.analyst.views`: `login_activity`, `account_risk` ...) whose tables exist."""
+    named views (`ato.analyst.views`: `login_activity`, `account_risk` ...) whose tables exist.
+    With `as_of`, every table as it was at that Delta version (one number for every table: mostly
+    useful for one table) or instant; tables that did not exist yet are left out."""
     from ato.analyst.views import register_duckdb
 
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")  # hours and dates of UTC timestamps, as in Spark's session
     tables = {n: p for n, p in list_tables(root).items() if raw or not is_raw(n)}
+    present = set()
     for name, path in tables.items():
-        con.register(name, deltars.dataset_at(path))
-    register_duckdb(con, set(tables))
+        if (data := deltars.dataset_at(path, as_of)) is not None:
+            con.register(name, data)
+            present.add(name)
+    register_duckdb(con, present)
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import shutil
 from dataclasses import asdict
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -74,9 +74,12 @@ def _sql(args: argparse.Namespace) -> int:
     if args.raw:
         log_raw_access(root, args.query)
     if args.engine == "spark":
+        if args.as_of is not None:
+            raise Refused("--as-of is for DuckDB; in Spark SQL write `FROM delta.`<path>` VERSION AS OF n` "
+                          "(or TIMESTAMP AS OF '...') on the table itself")
         return _spark_sql(args, settings)
     try:
-        rel = connect(root, raw=args.raw).sql(args.query)
+        rel = connect(root, raw=args.raw, as_of=args.as_of).sql(args.query)
     except duckdb.Error as e:
         hint = ""
         if not args.raw and any(is_raw(n) and n in args.query.lower() for n in list_tables(root)):
@@ -93,6 +96,17 @@ def _sql(args: argparse.Namespace) -> int:
     else:
         rel.show(max_rows=args.max_rows)
     return 0
+
+
+def as_of_arg(text: str) -> int | datetime:
+    """A Delta version (a number) or an instant (ISO date or date-time, UTC when no zone is given)."""
+    if text.isdigit():
+        return int(text)
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"want a version number or an ISO date/time, got {text!r}") from None
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 def _spark_sql(args: argparse.Namespace, settings: Any) -> int:
@@ -152,6 +166,9 @@ def add_commands(sub: Any) -> None:
     q.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
                    help="duckdb (default: delta-rs, no JVM, locked down) or spark (Spark SQL in a local session, "
                         "the same table and view names)")
+    q.add_argument("--as-of", type=as_of_arg, metavar="VERSION|TIME",
+                   help="time travel for audits: every table as it was at this Delta version, or at this UTC "
+                        "instant (2026-09-14 or 2026-09-14T06:00); tables not yet created are left out")
     q.add_argument("--max-rows", type=int, default=40,
                    help="rows to print (the console table only; --json returns every row: use LIMIT)")
     add_json(q)
