@@ -12,7 +12,7 @@ AIRFLOW_ENV := AIRFLOW_HOME=$(CURDIR)/.airflow AIRFLOW__CORE__DAGS_FOLDER=$(CURD
 	AIRFLOW__CORE__LOAD_EXAMPLES=False AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=sqlite:///$(CURDIR)/.airflow/airflow.db
 DATE ?= 2026-09-14
 
-.PHONY: setup debian demo test lint unit clean bench bench-nightly bench-serving serve airflow-init airflow-test airflow-retrain
+.PHONY: setup debian demo test lint unit clean bench bench-nightly bench-serving serve insights airflow-init airflow-test airflow-retrain
 
 setup: $(VENV)/.installed $(DELTA_JAR) debian  ## virtualenv, pinned packages, Delta jars, Debian packages
 
@@ -63,6 +63,9 @@ demo: setup  ## simulate a world, ingest it, backfill the nightly batch layer, t
 	$(BIN)/ato nightly --date $$(ls data/serving/audit | tail -1) --steps decisions,monitor,report,retention
 	$(BIN)/ato sql "SELECT decided_date, decisions, ato, round(recall_challenged, 3) AS recall, round(est_recall_challenged, 3) AS est_recall, round(false_lock_rate, 5) AS false_locks, round(friction_index, 2) AS friction, round(net_benefit_vs_rules) AS vs_rules FROM gold_business_daily"
 	$(BIN)/ato monitor check --date $$(ls data/serving/audit | tail -1) --dry-run
+	@echo "demo: the analysts' saved queries, and the insights report answering their fifteen questions"
+	$(BIN)/ato query run device_switchers
+	$(BIN)/ato insights
 
 bench: setup
 	$(BIN)/python benchmarks/ingest.py
@@ -77,6 +80,14 @@ serve: setup  ## the scoring API on :8000 over the demo data; set ATO_API_KEYS f
 bench-nightly: setup  ## builds a ~1 M-login world once (data/bench), then times the nightly at 1x and 10x
 	test -d data/bench/lake || $(BIN)/python benchmarks/ingest.py --keep data/bench
 	$(BIN)/python benchmarks/nightly.py --base data/bench --scales 1,10
+
+insights: setup  ## the analysts' insights report on the demo lake, and a headless-Chromium screenshot of its first screen (after make demo)
+	$(BIN)/ato insights --out data/reports/insights.html
+	@command -v chromium >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,1600 \
+	  --screenshot=data/reports/insights.png file://$(CURDIR)/data/reports/insights.html 2>/dev/null
+	@echo "insights: data/reports/insights.html, first screen in data/reports/insights.png"
 
 airflow-init: setup
 	@mkdir -p .airflow

@@ -45,10 +45,13 @@ class Report:
         self.page.code(f"query {q.name} ({q.path.name}) {' '.join(f'{k}={v}' for k, v in params.items())}",
                        q.render("duckdb", params))
         try:
-            return catalog.run_duckdb(self.con, q, params, self.missing)
+            df = catalog.run_duckdb(self.con, q, params, self.missing)
         except ValueError as e:
             self.page.text(f"Not answered on this lake: {e}.")
             return None
+        if df.empty:
+            self.page.text(f"{q.name}: no rows for these parameters (e.g. no decisions were logged in the period).")
+        return df
 
     def frame(self, df: pd.DataFrame, rows: int = 12) -> None:
         def cell(v: Any) -> str:

@@ -120,7 +120,8 @@ def _spark_sql(args: argparse.Namespace, settings: Any) -> int:
     try:
         df = spark.sql(args.query).toPandas()
     except Exception as e:  # Spark's AnalysisException and parse errors: say what Spark said
-        raise Refused(f"query refused: {str(e).splitlines()[0]}") from e
+        said = next((line.strip() for line in str(e).splitlines() if line.strip()), type(e).__name__)
+        raise Refused(f"query refused: {said[:500]}") from e
     print_frame(df, "json" if wants_json(args) else "table", args.max_rows)
     return 0
 
