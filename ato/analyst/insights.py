@@ -61,6 +61,13 @@ class Report:
 
         self.page.table(list(df.columns), [[cell(v) for v in r] for r in df.head(rows).itertuples(index=False)])
 
+    def table_of(self, name: str, **given: str) -> pd.DataFrame | None:
+        """A saved query's rows shown as a table."""
+        df = self.query(name, **given)
+        if df is not None and len(df):
+            self.frame(df)
+        return df
+
     def note(self, key: str, value: float) -> float:
         self.numbers[key] = float(value)
         return float(value)
@@ -145,13 +152,21 @@ def dm3(r: Report) -> None:
     r.frame(df)
 
 
-def fe1(r: Report) -> None:
-    df = r.query("time_between_logins")
+def _by_label(r: Report, name: str, key: str, column: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """A per-label saved query's rows, indexed by label, with `column` noted as `key`_<label>."""
+    df = r.query(name)
     if df is None or df.empty:
-        return
+        return None
     by = df.set_index("label")
     for lab in by.index:
-        r.note(f"fe1_median_s_{lab}", by.loc[lab, "p50_s"])
+        r.note(f"{key}_{lab}", by.loc[lab, column])
+    return df, by
+
+
+def fe1(r: Report) -> None:
+    if (got := _by_label(r, "time_between_logins", "fe1_median_s", "p50_s")) is None:
+        return
+    df, by = got
     r.page.text("Median time since the account's previous login: " + ", ".join(
         f"{lab} {by.loc[lab, 'p50_s'] / 3600:.1f} h (10 % under {by.loc[lab, 'p10_s'] / 60:.0f} min)" for lab in by.index)
         + ".")
@@ -173,12 +188,9 @@ def _grouped_bars(r: Report, df: pd.DataFrame, index: str, columns: str, value: 
 
 
 def fe2(r: Report) -> None:
-    df = r.query("geo_dispersion")
-    if df is None or df.empty:
+    if (got := _by_label(r, "geo_dispersion", "fe2_share_new_country", "share_new_country")) is None:
         return
-    by = df.set_index("label")
-    for lab in by.index:
-        r.note(f"fe2_share_new_country_{lab}", by.loc[lab, "share_new_country"])
+    df, by = got
     r.page.text("Share of logins from a country new to the account, and with impossible travel since the previous "
                 "login: " + "; ".join(f"{lab} {by.loc[lab, 'share_new_country']:.1%} and "
                                       f"{by.loc[lab, 'share_impossible_travel']:.1%}" for lab in by.index) + ".")

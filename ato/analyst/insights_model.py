@@ -37,9 +37,7 @@ class ModelContext:
 
 
 def mm1(r: Report, ctx: ModelContext) -> None:
-    df = r.query("static_attributes")
-    if df is not None:
-        r.frame(df)
+    r.table_of("static_attributes")
     if not ctx.need(r) or ctx.champion is None:
         return
     imp = models.importance_by_group(ctx.champion.scorer)
@@ -54,9 +52,7 @@ def mm1(r: Report, ctx: ModelContext) -> None:
 
 
 def mm2(r: Report, ctx: ModelContext) -> None:
-    df = r.query("weekly_traffic")
-    if df is not None:
-        r.frame(df)
+    r.table_of("weekly_traffic")
     if not ctx.need(r) or ctx.champion is None:
         return
     last = max(r.day_to, ctx.champion.window["test"][1])
@@ -152,9 +148,7 @@ def ms3(r: Report, ctx: ModelContext) -> None:
 
 
 def bi1(r: Report, ctx: ModelContext) -> None:
-    df = r.query("candidate_rules")
-    if df is not None:
-        r.frame(df)
+    r.table_of("candidate_rules")
     if not ctx.need(r) or ctx.champion is None or ctx.comparison is None:
         return
     train = models._rows(r.settings, *ctx.champion.window["train"])
@@ -201,9 +195,7 @@ def bi2(r: Report, ctx: ModelContext) -> None:
 
 
 def bi3(r: Report, ctx: ModelContext) -> None:
-    df = r.query("daily_value")
-    if df is not None and len(df):
-        r.frame(df)
+    r.table_of("daily_value")
     if ctx.comparison is None:
         return
     costs = models.daily_costs(r.settings, ctx.comparison.test)
