@@ -1,9 +1,10 @@
 """gold/decisions: the API's audit log for one day, loaded by the nightly `decisions` step.
 
-Every worker appends `<serving.audit_dir>/<D>/decisions-<host>-<pid>.jsonl` (UTC day of the
-decision; with `serving.clock: replay`, of the replayed event, so a recorded day lands on its day). Loading day D replaces the `decided_date = D` partition (delta-rs, no JVM), so a
+Every worker appends `<serving.audit_dir>/<D>/decisions-<host>-<pid>.jsonl` (under an in-progress
+name until closed: `ato.online.decide.appender`; UTC day of the decision; with `serving.clock: replay`, of the replayed event, so a recorded day lands on its day). Loading day D replaces the `decided_date = D` partition (delta-rs, no JVM), so a
 re-run gives the same table; a line that is not a decision (cut by a full disk, say) is counted
-and left out, never guessed at.
+and left out, never guessed at. A day is never replaced by fewer decisions than it holds (another
+host's files not collected yet, a half-restored audit folder) unless forced: `DecisionsShrink`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,10 @@ SCHEMA = pa.schema([
 REQUIRED = ("decision_id", "decided_at", "account_id", "action", "fallback_level")
 
 
+class DecisionsShrink(ValueError):
+    """The audit files hold fewer decisions for a day than gold/decisions already has."""
+
+
 @dataclass(frozen=True)
 class Loaded:
     day: str
@@ -56,6 +61,9 @@ def _row(d: dict[str, Any], source: str, day: date) -> dict[str, Any]:
 
 def read_audit(settings: Settings, day: date) -> tuple[pa.Table, int, int]:
     """(decisions of `day`, files read, lines that were not decisions)."""
+    from ato.online.decide.appender import close_stale
+
+    close_stale(settings.serving.audit_dir, datetime.now(UTC).date().isoformat(), settings.serving.open_file_stale_s)
     folder = Path(settings.serving.audit_dir) / day.isoformat()
     files = sorted(folder.glob("decisions-*.jsonl")) if folder.is_dir() else []
     rows, bad = [], 0
@@ -72,9 +80,26 @@ def read_audit(settings: Settings, day: date) -> tuple[pa.Table, int, int]:
     return pa.Table.from_pylist(rows, schema=SCHEMA), len(files), bad
 
 
-def load_decisions(settings: Settings, day: date) -> Loaded:
-    """Replace gold/decisions for `day` with what the audit log holds for it."""
+def held(settings: Settings, day: date) -> int:
+    """Decisions gold/decisions holds for `day` (0 without the table)."""
+    import pyarrow.compute as pc
+
+    try:
+        return deltars.read(settings, "gold", DECISIONS, ["decision_id"], pc.field("decided_date") == day).num_rows
+    except deltars.NoTable:
+        return 0
+
+
+def load_decisions(settings: Settings, day: date, force: bool = False) -> Loaded:
+    """Replace gold/decisions for `day` with what the audit log holds for it; refused
+    (DecisionsShrink) when that is fewer decisions than the day has, unless `force`."""
     table, files, bad = read_audit(settings, day)
+    if not force and table.num_rows < (before := held(settings, day)):
+        raise DecisionsShrink(
+            f"gold/decisions holds {before:,} decisions for {day}, the audit files here give {table.num_rows:,} "
+            f"({files} file(s) in {Path(settings.serving.audit_dir) / day.isoformat()}): replacing the day would lose "
+            f"{before - table.num_rows:,}. Collect every host's decisions-*.jsonl first, or force it "
+            "(`ato nightly --steps decisions --force-decisions`)")
     deltars.write(settings, "gold", DECISIONS, table, mode="overwrite", predicate=f"decided_date = '{day.isoformat()}'",
                   partition_by=["decided_date"], schema_mode="merge")
     levels = table.column("fallback_level").to_pylist()

@@ -56,6 +56,7 @@ class NightlySummary:
     rehash: dict[str, Any] = field(default_factory=dict)  # a key rotation's re-hashed days (README "Rotating the key")
     versions_before: dict[str, int | None] = field(default_factory=dict)
     rings: dict[str, Any] = field(default_factory=dict)  # per ring night: the ring finder's summary (`ato.rings.night`)
+    commit_tag: str = ""  # on every gold commit of the run (Delta userMetadata): a failure restores only these
 
 
 def date_range(first: date, last: date) -> list[date]:
@@ -66,13 +67,33 @@ def date_range(first: date, last: date) -> list[date]:
 
 def run_nightly(settings: Settings, dates: list[date], steps: tuple[str, ...] = STEPS, spool: Path | None = None,
                 progress: Progress = QUIET, spark_factory: Callable[[], SparkSession] | None = None,
-                versions_before: dict[str, int | None] | None = None) -> NightlySummary:
-    """Run `steps` for the as-of `dates` (one night, or a backfill in one Spark session)."""
+                versions_before: dict[str, int | None] | None = None, force_decisions: bool = False,
+                lock_wait_s: float | None = None, commit_tag: str | None = None) -> NightlySummary:
+    """Run `steps` for the as-of `dates` (one night, or a backfill in one Spark session), holding the
+    lake's writer lock (`ato.lake_lock`: waits `lock_wait_s`, default `batch.lock_wait_s`). Its gold
+    commits carry `commit_tag` (default: the run, host, pid and start); the tasks of one Airflow run
+    pass the same one, so a failed gate undoes theirs and nobody else's."""
+    import os
+    import socket
+
+    from ato.lake_lock import writer_lock
+
+    wait = settings.batch.lock_wait_s if lock_wait_s is None else lock_wait_s
+    what = f"ato nightly {run_id(sorted(dates))} --steps {','.join(steps)}" if dates else "ato nightly"
+    with writer_lock(settings.paths.lake_root, what, wait, on_wait=lambda h: progress.info(
+            f"waiting for the lake's writer lock, held by {h.get('what')} of {h.get('owner')} since {h.get('since')}")):
+        tag = commit_tag or f"{what} on {socket.gethostname()} pid {os.getpid()} at {time.time():.0f}"
+        return _run(settings, dates, steps, spool, progress, spark_factory, versions_before, force_decisions, tag)
+
+
+def _run(settings: Settings, dates: list[date], steps: tuple[str, ...], spool: Path | None, progress: Progress,
+         spark_factory: Callable[[], SparkSession] | None, versions_before: dict[str, int | None] | None,
+         force_decisions: bool, tag: str) -> NightlySummary:
     unknown = set(steps) - set(STEPS)
     if unknown:
         raise ValueError(f"unknown steps {sorted(unknown)}; choose from {', '.join(STEPS)}")
     dates = sorted(dates)
-    s = NightlySummary([d.isoformat() for d in dates], [x for x in STEPS if x in steps])
+    s = NightlySummary([d.isoformat() for d in dates], [x for x in STEPS if x in steps], commit_tag=tag)
     rid = run_id(dates)
     spark: SparkSession | None = None
 
@@ -101,7 +122,7 @@ def run_nightly(settings: Settings, dates: list[date], steps: tuple[str, ...] = 
 
         with timed("decisions", "decisions: the API's audit log -> gold/decisions"):
             for d in dates:
-                loaded = load_decisions(settings, d)
+                loaded = load_decisions(settings, d, force=force_decisions)
                 s.decisions[loaded.day] = loaded.rows
     if "monitor" in steps:
         from ato.spark.monitor import run_monitor
@@ -154,6 +175,7 @@ def _build(settings: Settings, dates: list[date], steps: tuple[str, ...], s: Nig
     from ato.spark import gold
 
     s.versions_before = versions_before if versions_before is not None else gold.versions(spark, settings)
+    spark.conf.set(gold.COMMIT_TAG_CONF, s.commit_tag)
     m = settings.batch.label_maturity_days
     login_dates = [d - timedelta(days=m) for d in dates]
     s.training_dates = [d.isoformat() for d in login_dates]
@@ -182,6 +204,11 @@ def _build(settings: Settings, dates: list[date], steps: tuple[str, ...], s: Nig
             log_checks(settings, run_id(dates), checks)
             if not all(c.passed for c in checks):
                 raise GateFailed(checks)
-    except BaseException:
-        gold.restore(spark, s.versions_before)
+    except BaseException as e:
+        kept = gold.restore(spark, s.versions_before, s.commit_tag)
+        if kept:
+            e.add_note(f"left as they are (a commit not of this run came after ours): {', '.join(kept)}")
+            e.kept_tables = kept  # type: ignore[attr-defined]
         raise
+    finally:
+        spark.conf.unset(gold.COMMIT_TAG_CONF)

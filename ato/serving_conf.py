@@ -88,6 +88,10 @@ class ServingConf(_Section):
     """The real-time layer (`ato serve`). /v1/events and /v1/feedback append to `paths.spool`, which
     the nightly ingest reads. Keys, scopes, ports and limits: section `api` (`ato.serving_conf`)."""
 
+    open_file_stale_s: float = Field(
+        3600.0, gt=0, description="An in-progress (`.open-*`) spool or audit file of a past day that no one wrote "
+                                  "for this long is closed by its reader (the nightly ingest, the decisions step): "
+                                  "its writer crashed. A live writer closes its own after 5 minutes idle.")
     store: Literal["embedded", "redis"] = Field(
         "embedded", description="Online store and speed layer: the published snapshot and counters in process "
                                 "(one worker), or Redis (several workers; load it with `ato publish --to redis`).")

@@ -49,6 +49,16 @@ class SettingsError(ValueError):
     """A settings file or environment value is wrong; the message names where."""
 
 
+def local_folder(v: str, name: str) -> str:
+    """`v` unchanged when it is a local folder; a clear error for a URI (s3a://, gs://, hdfs://...),
+    which would otherwise become a local folder named `s3a:`."""
+    if "://" in v:
+        raise ValueError(f"{name} must be a local folder, got the URI {v!r}: the API appends to it and the nightly "
+                         "ingest reads it on this host. Mount the bucket (s3fs, gcsfuse) and give the mount point, "
+                         "or ship the files to a local spool.")
+    return v
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -59,6 +69,11 @@ class Paths(_Section):
     world: str = Field("data/world", description="Simulator ground truth and reference data.")
     models: str = Field("data/models", description="Model registry directory.")
     reports: str = Field("data/reports", description="HTML reports (nightly, training runs).")
+
+    @field_validator("spool")
+    @classmethod
+    def _local_spool(cls, v: str) -> str:
+        return local_folder(v, "paths.spool")
 
 
 class SparkConf(_Section):
@@ -103,6 +118,10 @@ class BatchConf(_Section):
     )
     rebuild_partials_days: int = Field(
         2, ge=1, description="Each night re-derives the daily partials of this many latest days (late events)."
+    )
+    lock_wait_s: float = Field(
+        0.0, ge=0, description="One writer at a time: a run that finds the lake's writer lock held waits this long "
+                               "for it (0: refuses at once, naming the holder)."
     )
 
 

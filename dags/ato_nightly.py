@@ -30,7 +30,9 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from ato.dagkit import PROJECT, RETRAIN_REQUEST, ato, default_args, json_field
 
-NIGHT = ("nightly", "--date", "{{ ds }}")
+# The two branches (decisions/monitor beside validate..retention) take the lake's writer lock in
+# turn; every task tags its gold commits with the run id, so a failed gate restores exactly them.
+NIGHT = ("nightly", "--date", "{{ ds }}", "--lock-wait", "3600", "--commit-tag", "{{ run_id }}")
 
 
 @dag(

@@ -244,3 +244,14 @@ def bronze_frame(spark: Any, stream: str, rows: list[dict[str, Any]]) -> Any:
                       "_ingested_at": r.get("_ingested_at", ts("2026-08-02T00:00"))})
     ddl = ", ".join(f"{f.name} {f.dataType.simpleString()}" for f in spark_schema(stream).fields)
     return frame(spark, f"{ddl}, {BRONZE_COLUMNS}", typed)
+
+
+def write_audit(folder: Path, day: str, host: str, n: int) -> Path:
+    """`n` allow decisions of `day` in a closed audit file of `host`, as the API writes them."""
+    f = folder / day / f"decisions-{host}.jsonl"
+    f.parent.mkdir(parents=True, exist_ok=True)
+    f.write_text("".join(json.dumps({
+        "decision_id": f"{host}-{i}", "event_id": f"ev-{host}-{i}", "decided_at": f"{day}T10:00:{i % 60:02d}+00:00",
+        "account_id": f"acct_{i}", "action": "allow", "risk_score": 0.01, "reasons": [], "fallback_level": 0}) + "\n"
+        for i in range(n)))
+    return f

@@ -59,10 +59,13 @@ def main(argv: list[str] | None = None) -> int:
         return refused(args, Refused(str(e)))
     except Exception as e:
         from ato.ingest.discover import IngestError
+        from ato.lake_lock import LakeBusy
         from ato.spark.session import MissingJars
 
         if isinstance(e, IngestError):
             return refused(args, Refused(f"ingest refused, no table changed: {e}"))
+        if isinstance(e, LakeBusy):
+            return refused(args, Refused(f"refused, nothing written: {e}"))
         if isinstance(e, MissingJars):
             return refused(args, Refused(str(e)))
         raise

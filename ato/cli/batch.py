@@ -49,6 +49,7 @@ def versions_before(text: str | None) -> dict[str, int | None] | None:
 
 
 def _nightly(args: argparse.Namespace) -> int:
+    from ato.decisions import DecisionsShrink
     from ato.gates import GateFailed
     from ato.nightly import STEPS, run_nightly
 
@@ -57,13 +58,20 @@ def _nightly(args: argparse.Namespace) -> int:
     steps = tuple(x.strip() for x in args.steps.split(",")) if args.steps else STEPS
     try:
         summary = run_nightly(settings, dates, steps, Path(args.spool) if args.spool else None, progress(),
-                              versions_before=versions_before(args.versions_before))
+                              versions_before=versions_before(args.versions_before),
+                              force_decisions=args.force_decisions, lock_wait_s=args.lock_wait,
+                              commit_tag=args.commit_tag)
+    except DecisionsShrink as e:
+        raise Refused(f"decisions step refused: {e}") from e
     except GateFailed as e:
         if not wants_json(args):
             from ato.cli.summaries import print_nightly
 
             print_nightly(None, e.checks)
-        raise Refused(f"{e}; nothing published, gold tables restored", 3,
+        kept = getattr(e, "kept_tables", [])
+        restored = (f"gold tables restored except {', '.join(kept)} (another writer committed after us: re-run the "
+                    "night to repair them)") if kept else "gold tables restored"
+        raise Refused(f"{e}; nothing published, {restored}", 3,
                       {"gate_failed": True, "checks": [c.as_dict() for c in e.checks]}) from e
     if wants_json(args):
         # One line: the Airflow task's XCom, whose `versions_before` the gate task restores on failure.
@@ -119,6 +127,15 @@ def add_commands(sub: Any) -> None:
     n.add_argument("--steps", help="comma-separated subset of ingest,decisions,validate,aggregates,training,gate,actions,"
                                    "publish,report (default: all, in that order)")
     n.add_argument("--spool", help="spool folder for the ingest step (default: paths.spool)")
+    n.add_argument("--lock-wait", type=float, metavar="SECONDS",
+                   help="wait this long for the lake's writer lock when another run holds it (default: "
+                        "batch.lock_wait_s, 0 = refuse at once, naming the holder)")
+    n.add_argument("--commit-tag", metavar="TAG",
+                   help="the tag on this run's gold commits (Delta userMetadata); give every task of one scheduled "
+                        "run the same (the DAG passes its run id) so a failed gate restores exactly their commits")
+    n.add_argument("--force-decisions", action="store_true",
+                   help="let the decisions step replace a day with fewer decisions than gold/decisions holds for it "
+                        "(refused otherwise: audit files of another host not collected yet)")
     n.add_argument("--versions-before",
                    help="gold table versions to restore if this run fails: a JSON object table -> version, or the "
                         "--json document of the run that built them (the DAG passes the aggregates task's)")

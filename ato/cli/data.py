@@ -39,14 +39,19 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _ingest(args: argparse.Namespace) -> int:
+    from ato.settings import local_folder
     from ato.spark.ingest import ingest
     from ato.spark.session import get_spark
 
     settings = load_settings()
+    try:
+        spool = Path(local_folder(args.spool or settings.paths.spool, "the spool"))
+    except ValueError as e:
+        raise Refused(str(e)) from e
     shown = progress()
     with shown.step("starting Spark"):
         spark = get_spark(settings, "ato-ingest")
-    summary = ingest(spark, settings, Path(args.spool or settings.paths.spool), shown)
+    summary = ingest(spark, settings, spool, shown)
     if wants_json(args):
         emit({"lake_root": settings.paths.lake_root, **asdict(summary)})
     else:

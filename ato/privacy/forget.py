@@ -157,7 +157,15 @@ def _redis(settings: Settings, account: str, url: str | None) -> dict[str, int] 
 def forget(settings: Settings, account: str, reason: str = "erasure request", purge: bool = False,
            redis_url: str | None = None, progress: Progress | None = None,
            _fail_after_tables: int | None = None) -> Erasure:
-    """Erase `account` everywhere (module docstring); the erasure record."""
+    """Erase `account` everywhere (module docstring), holding the lake's writer lock; the erasure record."""
+    from ato.lake_lock import writer_lock
+
+    with writer_lock(settings.paths.lake_root, "ato forget", settings.batch.lock_wait_s):
+        return _forget(settings, account, reason, purge, redis_url, progress, _fail_after_tables)
+
+
+def _forget(settings: Settings, account: str, reason: str, purge: bool, redis_url: str | None,
+            progress: Progress | None, _fail_after_tables: int | None) -> Erasure:
     from ato.progress import Progress
 
     progress = progress or Progress()

@@ -38,10 +38,24 @@ def versions(spark: SparkSession, settings: Settings) -> dict[str, int | None]:
     return {t: lake.version(spark, t) for t in gold_tables(settings)}
 
 
-def restore(spark: SparkSession, versions_before: dict[str, int | None]) -> None:
-    """Put every gold table back to the version it had before the night began."""
+COMMIT_TAG_CONF = "spark.databricks.delta.commitInfo.userMetadata"  # Delta writes it into each commit
+
+
+def restore(spark: SparkSession, versions_before: dict[str, int | None], tag: str | None = None) -> list[str]:
+    """Put every gold table back to the version it had before the night began, if every commit
+    since carries `tag` (this run's); a table with another writer's commit after ours is left as it
+    is (restoring it would erase that commit) and returned, with an error logged."""
+    import logging
+
+    kept = []
     for t, v in versions_before.items():
-        lake.rollback(spark, t, v)
+        foreign = lake.foreign_commits(spark, t, v, tag) if tag is not None else []
+        if foreign:
+            logging.getLogger(__name__).error("not restoring %s: version(s) %s are not this run's", t, foreign)
+            kept.append(t)
+        else:
+            lake.rollback(spark, t, v)
+    return kept
 
 
 def _silver(spark: SparkSession, settings: Settings, stream: str) -> DataFrame:

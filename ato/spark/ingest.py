@@ -146,14 +146,25 @@ def _ledger_rows(spark: SparkSession, files: list[SpoolFile], splits: dict[str, 
 
 def ingest(spark: SparkSession, settings: Settings, spool: Path, progress: Progress = QUIET,
            now: datetime | None = None, _fail_after_writes: int | None = None) -> IngestSummary:
-    """Ingest every new file under `spool`; see the module docstring for the guarantees.
+    """Ingest every new file under `spool`, holding the lake's writer lock (`ato.lake_lock`); see the
+    module docstring for the guarantees. `_fail_after_writes` injects a crash after that many table
+    writes (tests only)."""
+    from ato.lake_lock import writer_lock
 
-    `_fail_after_writes` injects a crash after that many table writes (tests only).
-    """
+    with writer_lock(settings.paths.lake_root, f"ato ingest {spool}", settings.batch.lock_wait_s):
+        return _ingest(spark, settings, spool, progress, now, _fail_after_writes)
+
+
+def _ingest(spark: SparkSession, settings: Settings, spool: Path, progress: Progress, now: datetime | None,
+            _fail_after_writes: int | None) -> IngestSummary:
     from ato.spark.silver import build_silver
 
     now = now or datetime.now(UTC).replace(microsecond=0)
     with progress.step(f"scanning {spool}"):
+        from ato.online.decide.appender import close_stale
+
+        # files the API still appends to are hidden (.open-*) and skipped; a crashed writer's are closed first
+        close_stale(spool, now.date().isoformat(), settings.serving.open_file_stale_s)
         found = discover(spool)
         seen = _already_ingested(spark, settings)
         files, dup = [], set()

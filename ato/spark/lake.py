@@ -57,6 +57,14 @@ def last_write_rows(spark: SparkSession, path: str) -> int:
     return int(metrics.get("numOutputRows", 0))
 
 
+def foreign_commits(spark: SparkSession, path: str, since: int | None, tag: str) -> list[int]:
+    """Versions after `since` (all, for None) whose commit does not carry `tag` as userMetadata."""
+    if not exists(spark, path):
+        return []
+    hist = spark.sql(f"DESCRIBE HISTORY delta.`{path}`").select("version", "userMetadata").collect()
+    return sorted(int(r["version"]) for r in hist if (since is None or r["version"] > since) and r["userMetadata"] != tag)
+
+
 def rollback(spark: SparkSession, path: str, to_version: int | None) -> None:
     """Put a table back as it was: RESTORE to a version, or remove a table created since."""
     if to_version is None:

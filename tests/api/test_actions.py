@@ -57,7 +57,7 @@ async def test_an_action_sees_the_session_the_scored_login_opened(settings: Sett
     assert (f2["amount_ratio"], f2["payee_new"], f2["method_new"], f2["actions_since_login"]) == (3.0, 1.0, 0.0, 1.0)
     assert f3["action_kind"] == ACTION_KINDS.index("email_change")
     assert f3["actions_since_login"] == 3.0, "the payment told through /v1/events counts"
-    lines = [json.loads(x) for p in Path(settings.serving.audit_dir).rglob("actions-*.jsonl")
+    lines = [json.loads(x) for p in Path(settings.serving.audit_dir).rglob("*actions-*.jsonl")
              for x in p.read_text().splitlines()]
     assert [x["event_id"] for x in lines] == ["p-1", "p-2", "c-1"]
     text = "".join(p.read_text() for p in Path(settings.serving.audit_dir).rglob("*.jsonl"))

@@ -88,10 +88,10 @@ def test_a_replayed_day_of_actions_matches_the_action_training_set(
     for f in ("payee_new", "device_new", "same_ip_as_login", "amount_ratio", "s_since_login"):
         assert rows[f].nunique() > 1, f
     actions = pd.Series([r["action"] for r in served.values()]).value_counts().to_dict()
-    audit = [json.loads(x) for p in (tmp_path / "audit").rglob("actions-*.jsonl") for x in p.read_text().splitlines()]
+    audit = [json.loads(x) for p in (tmp_path / "audit").rglob("*actions-*.jsonl") for x in p.read_text().splitlines()]
     assert len(audit) == len(pairs)
     raw = {req.get("ip") for req, _ in pairs} | {req.get("device_id") for req, _ in pairs}
-    text = "".join(p.read_text() for p in (tmp_path / "audit").rglob("actions-*.jsonl"))
+    text = "".join(p.read_text() for p in (tmp_path / "audit").rglob("*actions-*.jsonl"))
     assert not any(v and v in text for v in raw), "a raw IP or device id reached the audit log"
     print(f"action parity: {len(pairs)} actions x {len(ACTION_FEATURES)} features equal; "
           f"{int(rows['label'].sum())} labelled takeover actions; decisions {actions}")

@@ -38,6 +38,10 @@ def test_audit_log_keeps_every_acknowledged_decision_through_a_crash(
             ids.append(r.json()["decision_id"])
     a.proc.send_signal(signal.SIGKILL)  # no shutdown hook runs
     a.proc.wait()
+    from ato.online.decide.appender import OPEN, JsonlAppender
+
+    assert [p.name.startswith(OPEN) for p in Path(a.settings.serving.audit_dir).rglob("*.jsonl")] == [True]
+    JsonlAppender(a.settings.serving.audit_dir, "decisions").close()  # the next process on this host closes it
     day = date(2026, 8, 6)  # the requests' event day: a replayed decision is filed under it (clock: replay)
     table, files, bad = read_audit(a.settings, day)
     assert files == 1 and bad == 0 and sorted(table.column("decision_id").to_pylist()) == sorted(ids)

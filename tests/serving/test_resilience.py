@@ -103,7 +103,7 @@ def test_stalled_then_killed_redis_store_falls_back_and_recovers(
             assert ready.status_code == 200, "ready means can decide: the model still answers on the replica"
             assert ready.json()["level"] == 0 and "snapshot replica" in " ".join(ready.json()["problems"])
             assert ev.status_code == 200 and ev.json()["speed_layer"].startswith("unavailable"), ev.text
-            audited = [json.loads(x) for p in (tmp_path / "audit").rglob("decisions-*.jsonl")
+            audited = [json.loads(x) for p in (tmp_path / "audit").rglob("*decisions-*.jsonl")
                        for x in p.read_text().splitlines()]
             degraded = [x for x in audited if x["store_error"]]
             assert len(degraded) >= 22 and {x["fallback_level"] for x in degraded} == {0}
@@ -143,7 +143,7 @@ def test_two_api_processes_share_the_speed_layer_through_redis(
         for a in apis:
             a.stop()
     assert seen == [(0, float(i), float(i)) for i in range(12)], "each login sees every earlier one"
-    per_process = sorted(len(p.read_text().splitlines()) for p in (tmp_path / "audit").rglob("decisions-*.jsonl"))
+    per_process = sorted(len(p.read_text().splitlines()) for p in (tmp_path / "audit").rglob("*decisions-*.jsonl"))
     assert per_process == [6, 6], "each process answered (and audited) its half"
 
 
@@ -152,7 +152,7 @@ def new_connections(url: str, root: Path, n: int = 32) -> set[int]:
     for _ in range(n):
         with httpx.Client(base_url=url, headers={"X-API-Key": API_KEY}, timeout=60) as c:
             assert c.post("/v1/score", json=make_score_request()).status_code == 200
-    return {int(p.stem.rsplit("-", 1)[1]) for p in (root / "audit").rglob("decisions-*.jsonl")}
+    return {int(p.stem.rsplit("-", 1)[1]) for p in (root / "audit").rglob("*decisions-*.jsonl")}
 
 
 def test_ato_serve_runs_two_workers_on_redis(serving_world: tuple[Settings, Path, Path], redis_server: Redis,

@@ -180,3 +180,22 @@ def test_rows_failing_a_ge_expectation_are_quarantined(spark: Any, settings: Set
         "payments: expectation failed: expect_column_values_to_match_regex(currency)": 1,
         "payments: expectation failed: expect_column_values_to_be_between(event_time)": 1,
     }
+
+
+def test_a_spool_file_still_being_written_is_ingested_whole_once_closed(spark: Any, settings: Settings,
+                                                                       tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from ato.online.decide.appender import JsonlAppender
+
+    api = JsonlAppender(tmp_path / "spool" / "logins", "api", close_idle_s=3600)  # as /v1/events appends
+    at = datetime(2026, 8, 1, 10, tzinfo=UTC)
+    for _ in range(3):
+        api.append(make_login(), now=at)
+    first = ingest(spark, settings, tmp_path / "spool")
+    assert first.files == 0 and not lake.exists(spark, settings.table_path("bronze", "logins"))
+    api.append(make_login(), now=at)  # it grew meanwhile
+    api.close()
+    second = ingest(spark, settings, tmp_path / "spool")
+    assert second.files == 1 and _count(spark, settings, "bronze", "logins") == 4
+    assert ingest(spark, settings, tmp_path / "spool").files == 0

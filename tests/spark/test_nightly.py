@@ -119,6 +119,46 @@ def test_failing_output_gate_restores_gold_and_publishes_nothing(spark: Any, bac
     assert log.where("run = '2026-08-08' AND NOT passed").count() >= 1
 
 
+def test_a_failed_night_keeps_a_concurrent_writers_commit(spark: Any, backfilled: tuple[Settings, Any]) -> None:
+    """Another writer (delta-rs here, outside our lock) commits to a gold table between our build
+    and the failing gate: that table keeps its commits (ours stay too, and are named), every other
+    gold table is restored."""
+    from collections.abc import Iterator
+    from contextlib import contextmanager
+
+    from deltalake import DeltaTable
+
+    from ato.progress import Progress
+    from ato.spark import lake
+    from ato.spark.gold import gold_tables
+
+    s, _ = backfilled
+    strict = make_settings(Path(s.paths.lake_root).parent, geo_db=Path(s.enrich.geo_db), ATO_BATCH__LABEL_MATURITY_DAYS="1",
+                           ATO_ONLINE_DIR=s.online.snapshot_dir, ATO_GATES__SNAPSHOT_MIN_RATIO="50")
+    target = s.table_path("gold", "account_features_daily")
+    before = {t: _table_hash(spark, t) for t in gold_tables(s)}
+    start = lake.version(spark, target)
+
+    class Meanwhile(Progress):
+        @contextmanager
+        def step(self, label: str) -> Iterator[None]:
+            if label.startswith("gate"):  # after our snapshots are committed
+                DeltaTable(target).alter.set_table_properties({"ato.test.concurrent": "kept"}, raise_if_not_exists=False)
+            yield
+
+    try:
+        with pytest.raises(GateFailed) as failed:
+            run_nightly(strict, [date(2026, 8, 8)], ("aggregates", "gate"), progress=Meanwhile(),
+                        spark_factory=lambda: spark)
+        assert failed.value.kept_tables == [target]  # type: ignore[attr-defined]
+        assert DeltaTable(target).metadata().configuration.get("ato.test.concurrent") == "kept"
+        assert {t: _table_hash(spark, t) for t in gold_tables(s) if t != target} == {
+            t: h for t, h in before.items() if t != target}, "every other gold table restored"
+    finally:
+        lake.rollback(spark, target, start)  # the shared lake as it was
+    assert _table_hash(spark, target) == before[target]
+
+
 def test_broken_input_day_trips_the_gate_before_anything_is_built(spark: Any, backfilled: tuple[Settings, Any],
                                                                   tmp_path: Path) -> None:
     from ato.online.snapshot.files import current

@@ -5,43 +5,109 @@ events and feedback the API hands to the nightly ingest (spool folders).
 out: once a decision is acknowledged, a crash of the process cannot lose it (the kernel has
 the bytes). A background thread fsyncs every `fsync_s`, which bounds what a machine crash
 can lose without putting a disk flush on the request path.
+
+A file is written under an in-progress name, `.open-<prefix>-<host>-<pid>.jsonl` (hidden: the
+ingest's discovery and the decisions step's glob skip it), and renamed to
+`<prefix>-<host>-<pid>.jsonl` when closed: when the day rolls over, when the process stops, or
+when a past day's file has been idle for `close_idle_s`. A closed file never grows again: a
+later append to the same day opens a new part, `<prefix>-<host>-<pid>.<n>.jsonl`. Files a
+crashed process left open are closed by the next appender of that prefix on the same host
+(`recover`) or, for a past day, by whoever reads them (`close_stale`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import socket
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+OPEN = ".open-"  # the in-progress name's prefix
+log = logging.getLogger(__name__)
+
+
+def closed_name(path: Path) -> Path:
+    return path.with_name(path.name[len(OPEN):])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def close_stale(folder: str | Path, before_day: str, idle_s: float) -> list[Path]:
+    """Close (rename) the in-progress files under `folder` of days before `before_day` that no one
+    wrote for `idle_s`: their writer is gone (a live one closes its past day's file itself after
+    `close_idle_s`). Returns the closed files' new paths."""
+    out = []
+    for p in sorted(Path(folder).rglob(f"{OPEN}*.jsonl")) if Path(folder).is_dir() else []:
+        if p.parent.name < before_day and time.time() - p.stat().st_mtime >= idle_s:
+            target = closed_name(p)
+            if not target.exists():
+                p.rename(target)
+                log.warning("closed %s, left open by its writer (a crash?)", target.name)
+                out.append(target)
+    return out
+
 
 class JsonlAppender:
-    def __init__(self, folder: str | Path, prefix: str, fsync_s: float = 1.0) -> None:
-        self.folder, self.prefix, self.fsync_s = Path(folder), prefix, fsync_s
-        self.worker = f"{socket.gethostname()}-{os.getpid()}"
+    def __init__(self, folder: str | Path, prefix: str, fsync_s: float = 1.0, close_idle_s: float = 300.0) -> None:
+        self.folder, self.prefix, self.fsync_s, self.close_idle_s = Path(folder), prefix, fsync_s, close_idle_s
+        self.host = socket.gethostname()
+        self.worker = f"{self.host}-{os.getpid()}"
         self._day: str | None = None
         self._fd: int | None = None
+        self._path: Path | None = None  # the open file's in-progress path
+        self._last = time.monotonic()
         self._lock = threading.Lock()
         self._dirty = False
+        self.recover()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sync_loop, name=f"fsync-{prefix}", daemon=True)
         self._thread.start()
         self.written = 0
 
-    def path_for(self, day: str) -> Path:
-        return self.folder / day / f"{self.prefix}-{self.worker}.jsonl"
+    def path_for(self, day: str, part: int = 0) -> Path:
+        """The closed name of this worker's `part`-th file of `day`."""
+        return self.folder / day / f"{self.prefix}-{self.worker}{f'.{part}' if part else ''}.jsonl"
 
-    def _open(self, day: str) -> int:
-        if self._fd is not None:
+    def recover(self) -> list[Path]:
+        """Close the files this host's dead processes left open under our prefix."""
+        out = []
+        for p in sorted(self.folder.rglob(f"{OPEN}{self.prefix}-{self.host}-*.jsonl")):
+            pid = p.name[len(f"{OPEN}{self.prefix}-{self.host}-"):].split(".")[0]
+            if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)) and not closed_name(p).exists():
+                p.rename(closed_name(p))
+                log.warning("closed %s, left open by a stopped process", closed_name(p).name)
+                out.append(closed_name(p))
+        return out
+
+    def _close_current(self) -> None:
+        if self._fd is not None and self._path is not None:
             os.fsync(self._fd)
             os.close(self._fd)
-        path = self.path_for(day)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            os.rename(self._path, closed_name(self._path))
+        self._fd, self._path, self._day = None, None, None
+
+    def _open(self, day: str) -> int:
+        self._close_current()
+        part = 0
+        while (final := self.path_for(day, part)).exists() or (final.parent / f"{OPEN}{final.name}").exists():
+            part += 1
+        final.parent.mkdir(parents=True, exist_ok=True)
+        self._path = final.parent / f"{OPEN}{final.name}"
+        self._fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         self._day = day
         return self._fd
 
@@ -54,11 +120,22 @@ class JsonlAppender:
             fd = self._fd if day == self._day and self._fd is not None else self._open(day)
             os.write(fd, line)
             self._dirty = True
+            self._last = time.monotonic()
             self.written += 1
 
     def _sync_loop(self) -> None:
         while not self._stop.wait(self.fsync_s):
             self.flush()
+            self.close_idle()
+
+    def close_idle(self, now: datetime | None = None) -> bool:
+        """Close the open file if it is of a past (UTC) day and idle for `close_idle_s`."""
+        today = (now or datetime.now(UTC)).date().isoformat()
+        with self._lock:
+            if self._day is not None and self._day < today and time.monotonic() - self._last >= self.close_idle_s:
+                self._close_current()
+                return True
+        return False
 
     def flush(self) -> None:
         """fsync outside the lock: appends (on the request path) never wait for the disk."""
@@ -73,6 +150,4 @@ class JsonlAppender:
         self._stop.set()
         self.flush()
         with self._lock:
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
+            self._close_current()
