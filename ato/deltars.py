@@ -4,6 +4,7 @@ Reads return Arrow tables (`.to_pandas()` keeps delta-rs's microsecond timestamp
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal
@@ -104,19 +105,33 @@ def read_dates(settings: Settings, layer: str, table: str, column: str, first: d
 
 def write(settings: Settings, layer: str, table: str, data: pa.Table,
           mode: Literal["append", "overwrite"] = "append", predicate: str | None = None,
-          partition_by: list[str] | None = None, schema_mode: Literal["merge", "overwrite"] | None = None) -> None:
+          partition_by: list[str] | None = None, schema_mode: Literal["merge", "overwrite"] | None = None,
+          txn: tuple[str, int] | None = None) -> bool:
     """Append, overwrite the table, or (mode="overwrite" with a SQL `predicate`) replace exactly
-    the rows matching it, so re-running a day gives the same table. Creates the table."""
-    from deltalake import write_deltalake
+    the rows matching it, so re-running a day gives the same table. Creates the table.
+
+    With `txn` = (app id, version), Delta's idempotent write: the commit records the pair, and a
+    write whose version is not above the one the table holds for that app id is skipped (a retried
+    task appends once). Returns whether it committed."""
+    from deltalake import CommitProperties, Transaction, write_deltalake
 
     path = settings.table_path(layer, table)
+    props = None
+    if txn is not None:
+        with contextlib.suppress(NoTable):
+            done = _open(path).transaction_version(txn[0])
+            if done is not None and done >= txn[1]:
+                return False
+        props = CommitProperties(app_transactions=[Transaction(txn[0], txn[1])])
     if predicate is None:
-        write_deltalake(path, data, mode=mode, partition_by=partition_by, schema_mode=schema_mode)
+        write_deltalake(path, data, mode=mode, partition_by=partition_by, schema_mode=schema_mode,
+                        commit_properties=props)
     elif mode == "overwrite":
         write_deltalake(path, data, mode="overwrite", predicate=predicate, partition_by=partition_by,
-                        schema_mode=schema_mode)
+                        schema_mode=schema_mode, commit_properties=props)
     else:
         raise ValueError(f"{layer}/{table}: a predicate replaces rows, it needs mode='overwrite'")
+    return True
 
 
 def delete(settings: Settings, layer: str, table: str, predicate: str) -> int:

@@ -95,9 +95,10 @@ def ratio_check(as_of: date, name: str, rows: int, previous: int | None, lo: flo
     return Check(as_of.isoformat(), "output", name, lo <= r <= hi, round(r, 4), f"[{lo}, {hi}]")
 
 
-def log_checks(settings: Settings, run: str, checks: list[Check]) -> None:
+def log_checks(settings: Settings, run: str, checks: list[Check], txn: tuple[str, int] | None = None) -> None:
     """Append the verdicts to gold/nightly_checks (delta-rs, no JVM): the gate's history,
-    kept even when the night itself is rolled back."""
+    kept even when the night itself is rolled back. With `txn` (the run's commit tag and the
+    step's number) a retried task logs its verdicts once."""
     if not checks:
         return
     from datetime import UTC, datetime
@@ -109,4 +110,4 @@ def log_checks(settings: Settings, run: str, checks: list[Check]) -> None:
     schema = pa.schema([("run", pa.string()), ("as_of_date", pa.string()), ("gate", pa.string()), ("name", pa.string()),
                         ("passed", pa.bool_()), ("observed", pa.float64()), ("bounds", pa.string()),
                         ("logged_at", pa.timestamp("us", tz="UTC"))])
-    deltars.write(settings, "gold", CHECKS, pa.Table.from_pylist(rows, schema=schema), mode="append")
+    deltars.write(settings, "gold", CHECKS, pa.Table.from_pylist(rows, schema=schema), mode="append", txn=txn)

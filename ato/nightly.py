@@ -133,7 +133,7 @@ def _run(settings: Settings, dates: list[date], steps: tuple[str, ...], spool: P
         with timed("validate", f"validate: input gate for {rid}"):
             checks = [c for d in dates for c in input_checks(settings, d)]
         s.checks += checks
-        log_checks(settings, rid, checks)
+        log_checks(settings, rid, checks, txn=(f"nightly_checks {tag}", 1))
         if not all(c.passed for c in checks):
             raise GateFailed(checks)
     if "rings" in steps:
@@ -201,7 +201,7 @@ def _build(settings: Settings, dates: list[date], steps: tuple[str, ...], s: Nig
             with timed("gate", "gate: quality suites on the built tables"):
                 checks = gold.output_checks(spark, settings, dates, login_dates)
             s.checks += checks
-            log_checks(settings, run_id(dates), checks)
+            log_checks(settings, run_id(dates), checks, txn=(f"nightly_checks {s.commit_tag}", 2))
             if not all(c.passed for c in checks):
                 raise GateFailed(checks)
     except BaseException as e:

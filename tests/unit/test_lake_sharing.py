@@ -100,3 +100,20 @@ def test_an_object_store_spool_is_refused_not_turned_into_a_local_folder(tmp_pat
     monkeypatch.setenv("ATO_HMAC_KEY", TEST_KEY)
     assert main(["ingest", "gs://bucket/spool"]) == 2
     assert not any(tmp_path.iterdir()), "no local folder named gs: (nor anything else) was made"
+
+
+def test_a_retried_write_commits_once(tmp_path: Path) -> None:
+    from ato import deltars
+    from ato.gates import Check, log_checks
+
+    s = make_settings(tmp_path)
+    checks = [Check("2026-09-14", "input", "logins_rows", True, 10.0, "[1, inf)")]
+    log_checks(s, "2026-09-14", checks, txn=("nightly_checks run-1", 1))
+    v = deltars.version(s, "gold", "nightly_checks")
+    log_checks(s, "2026-09-14", checks, txn=("nightly_checks run-1", 1))  # the task retried: same run, same step
+    assert deltars.version(s, "gold", "nightly_checks") == v and deltars.read(s, "gold", "nightly_checks").num_rows == 1
+    log_checks(s, "2026-09-14", checks, txn=("nightly_checks run-1", 2))  # the run's next step
+    log_checks(s, "2026-09-14", checks, txn=("nightly_checks run-2", 1))  # another run
+    assert deltars.read(s, "gold", "nightly_checks").num_rows == 3
+    assert not deltars.write(s, "gold", "nightly_checks", deltars.read(s, "gold", "nightly_checks"),
+                             txn=("nightly_checks run-2", 1)), "skipped, and says so"
