@@ -70,11 +70,6 @@ class Paths(_Section):
     models: str = Field("data/models", description="Model registry directory.")
     reports: str = Field("data/reports", description="HTML reports (nightly, training runs).")
 
-    @field_validator("spool")
-    @classmethod
-    def _local_spool(cls, v: str) -> str:
-        return local_folder(v, "paths.spool")
-
 
 class SparkConf(_Section):
     master: str = Field("local[*]", description="Spark master URL (local[*], yarn, spark://...).")

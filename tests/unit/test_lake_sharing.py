@@ -92,14 +92,16 @@ def test_a_dead_process_lock_is_taken_over_and_nesting_is_free(tmp_path: Path) -
 def test_an_object_store_spool_is_refused_not_turned_into_a_local_folder(tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     from ato.cli import main
-    from ato.settings import SettingsError, load_settings
+    from ato.online.decide.appender import JsonlAppender
 
-    with pytest.raises(SettingsError, match=r"paths.spool must be a local folder, got the URI 's3a://bucket/spool'"):
-        load_settings(environ={"ATO_SPOOL": "s3a://bucket/spool", "ATO_HMAC_KEY": TEST_KEY})
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ATO_HMAC_KEY", TEST_KEY)
+    with pytest.raises(ValueError, match=r"the api folder must be a local folder, got the URI 's3a://b/spool/logins'"):
+        JsonlAppender("s3a://b/spool/logins", "api")
     assert main(["ingest", "gs://bucket/spool"]) == 2
-    assert not any(tmp_path.iterdir()), "no local folder named gs: (nor anything else) was made"
+    monkeypatch.setenv("ATO_SPOOL", "s3a://bucket/spool")
+    assert main(["ingest"]) == 2
+    assert not any(tmp_path.iterdir()), "no local folder named s3a: or gs: (nor anything else) was made"
 
 
 def test_a_retried_write_commits_once(tmp_path: Path) -> None:

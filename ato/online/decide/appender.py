@@ -63,6 +63,9 @@ def close_stale(folder: str | Path, before_day: str, idle_s: float) -> list[Path
 
 class JsonlAppender:
     def __init__(self, folder: str | Path, prefix: str, fsync_s: float = 1.0, close_idle_s: float = 300.0) -> None:
+        from ato.settings import local_folder
+
+        local_folder(str(folder), f"the {prefix} folder")  # a URI would become a local folder named `s3a:`
         self.folder, self.prefix, self.fsync_s, self.close_idle_s = Path(folder), prefix, fsync_s, close_idle_s
         self.host = socket.gethostname()
         self.worker = f"{self.host}-{os.getpid()}"
