@@ -12,7 +12,7 @@ AIRFLOW_ENV := AIRFLOW_HOME=$(CURDIR)/.airflow AIRFLOW__CORE__DAGS_FOLDER=$(CURD
 	AIRFLOW__CORE__LOAD_EXAMPLES=False AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=sqlite:///$(CURDIR)/.airflow/airflow.db
 DATE ?= 2026-09-14
 
-.PHONY: setup debian demo test lint unit clean bench bench-nightly bench-serving serve insights airflow-init airflow-test airflow-retrain
+.PHONY: setup debian demo test lint unit clean bench bench-nightly bench-serving serve insights cluster-up cluster-down airflow-init airflow-test airflow-retrain
 
 setup: $(VENV)/.installed $(DELTA_JAR) debian  ## virtualenv, pinned packages, Delta jars, Debian packages
 
@@ -88,6 +88,12 @@ insights: setup  ## the analysts' insights report on the demo lake, and a headle
 	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,1600 \
 	  --screenshot=data/reports/insights.png file://$(CURDIR)/data/reports/insights.html 2>/dev/null
 	@echo "insights: data/reports/insights.html, first screen in data/reports/insights.png"
+
+cluster-up: setup  ## a Spark standalone master and 2 workers on 127.0.0.1 (then ATO_SPARK_MASTER=<printed URL> make ...)
+	$(BIN)/ato cluster up
+
+cluster-down:  ## stop them
+	$(BIN)/ato cluster down
 
 airflow-init: setup
 	@mkdir -p .airflow
