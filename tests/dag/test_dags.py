@@ -16,6 +16,9 @@ import pytest
 from ato.airflow_local import DAGS, airflow, airflow_env, dags_test, scheduler, wait_runs
 from ato.settings import Settings
 
+# every nightly task: wait for the lake's writer lock, tag gold commits with the run id
+NIGHT = "--date '{{ ds }}' --lock-wait 3600 --commit-tag '{{ run_id }}'"
+
 
 def run_dag(dag_id: str, day: str, home: Path, src: Settings, **extra: str) -> str:
     """`airflow dags test DAG DAY` in a throwaway Airflow under `home`; fails the test with the
@@ -89,8 +92,8 @@ def test_tasks_hand_json_documents_on_and_submit_spark_steps_when_configured(tmp
     assert out.returncode == 0, out.stderr[-3000:]
     cmd = json.loads(out.stdout.splitlines()[-1])
     assert "spark-submit --master spark://head:7077" in cmd["aggregates"]
-    assert cmd["aggregates"].endswith("spark_jobs/nightly.py --date '{{ ds }}' --steps aggregates --json")
-    assert cmd["publish"].endswith("-m ato.cli nightly --date '{{ ds }}' --steps publish")
+    assert cmd["aggregates"].endswith(f"spark_jobs/nightly.py {NIGHT} --steps aggregates --json")
+    assert cmd["publish"].endswith(f"-m ato.cli nightly {NIGHT} --steps publish")
     assert "spark_jobs/nightly.py" in cmd["gate"] and """--versions-before '{"gold/x": 3}'""" in cmd["gate"]
     assert cmd["train"].endswith("-m ato.cli train --date 2026-09-09 --json --shadow --reason 'drift: the score drifted'")
     assert cmd["retrain_check"].endswith("-m ato.cli monitor check --date '{{ ds }}' --json")
@@ -99,7 +102,7 @@ def test_tasks_hand_json_documents_on_and_submit_spark_steps_when_configured(tmp
     assert cmd["retrain_assets"] == cmd["retrain_outlets"] == ["ato_retrain_request"]
     assert cmd["monitor_downstream"] == ["promote_challenger", "report"]
     assert cmd["check_upstream"] == ["promote_challenger"]
-    assert cmd["retention"].endswith("-m ato.cli nightly --date '{{ ds }}' --steps retention")  # no JVM
+    assert cmd["retention"].endswith(f"-m ato.cli nightly {NIGHT} --steps retention")  # no JVM
     assert cmd["retention_upstream"] == ["report"]
     assert cmd["promote_challenger"].endswith("-m ato.cli promote --challenger --require-live --json || test $? -eq 3")
     assert cmd["promote"].endswith("-m ato.cli promote 20260806-abc || test $? -eq 3")
