@@ -31,7 +31,8 @@ class LakeBusy(RuntimeError):
     """Another writer holds the lake."""
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Is process `pid` running on this host?"""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -101,7 +102,7 @@ def writer_lock(root: str, what: str, wait_s: float = 0.0, poll_s: float = 0.5,
         h = holder(str(root))
         if h is None:
             continue  # released (or being written) meanwhile: try again
-        if h.get("host") == host and isinstance(h.get("pid"), int) and not _alive(h["pid"]):
+        if h.get("host") == host and isinstance(h.get("pid"), int) and not pid_alive(h["pid"]):
             log.warning("taking over the writer lock of a stopped process (pid %s, %s)", h["pid"], h.get("what"))
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()

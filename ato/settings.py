@@ -49,16 +49,6 @@ class SettingsError(ValueError):
     """A settings file or environment value is wrong; the message names where."""
 
 
-def local_folder(v: str, name: str) -> str:
-    """`v` unchanged when it is a local folder; a clear error for a URI (s3a://, gs://, hdfs://...),
-    which would otherwise become a local folder named `s3a:`."""
-    if "://" in v:
-        raise ValueError(f"{name} must be a local folder, got the URI {v!r}: the API appends to it and the nightly "
-                         "ingest reads it on this host. Mount the bucket (s3fs, gcsfuse) and give the mount point, "
-                         "or ship the files to a local spool.")
-    return v
-
-
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

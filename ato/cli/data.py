@@ -39,7 +39,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    from ato.settings import local_folder
+    from ato.ingest.discover import local_folder
     from ato.spark.ingest import ingest
     from ato.spark.session import get_spark
 

@@ -113,6 +113,16 @@ def check_integrity(path: Path, fmt: str) -> None:
         )
 
 
+def local_folder(v: str, name: str) -> str:
+    """`v` unchanged when it is a local folder; a clear error for a URI (s3a://, gs://, hdfs://...),
+    which would otherwise become a local folder named `s3a:`."""
+    if "://" in v:
+        raise ValueError(f"{name} must be a local folder, got the URI {v!r}: the API appends to it and the nightly "
+                         "ingest reads it on this host. Mount the bucket (s3fs, gcsfuse) and give the mount point, "
+                         "or ship the files to a local spool.")
+    return v
+
+
 def discover(spool: Path) -> list[SpoolFile]:
     """Every event file under `spool`, checked. Hidden (`.`/`_`) entries are skipped."""
     if not spool.is_dir():

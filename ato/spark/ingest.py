@@ -149,9 +149,8 @@ def ingest(spark: SparkSession, settings: Settings, spool: Path, progress: Progr
     """Ingest every new file under `spool`, holding the lake's writer lock (`ato.lake_lock`); see the
     module docstring for the guarantees. `_fail_after_writes` injects a crash after that many table
     writes (tests only)."""
-    from ato.ingest.discover import IngestError
+    from ato.ingest.discover import IngestError, local_folder
     from ato.lake_lock import writer_lock
-    from ato.settings import local_folder
 
     try:
         local_folder(str(spool), "the spool")

@@ -28,22 +28,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ato.lake_lock import pid_alive
+
 OPEN = ".open-"  # the in-progress name's prefix
 log = logging.getLogger(__name__)
 
 
 def closed_name(path: Path) -> Path:
     return path.with_name(path.name[len(OPEN):])
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def close_stale(folder: str | Path, before_day: str, idle_s: float) -> list[Path]:
@@ -63,7 +55,7 @@ def close_stale(folder: str | Path, before_day: str, idle_s: float) -> list[Path
 
 class JsonlAppender:
     def __init__(self, folder: str | Path, prefix: str, fsync_s: float = 1.0, close_idle_s: float = 300.0) -> None:
-        from ato.settings import local_folder
+        from ato.ingest.discover import local_folder
 
         local_folder(str(folder), f"the {prefix} folder")  # a URI would become a local folder named `s3a:`
         self.folder, self.prefix, self.fsync_s, self.close_idle_s = Path(folder), prefix, fsync_s, close_idle_s
@@ -90,7 +82,7 @@ class JsonlAppender:
         out = []
         for p in sorted(self.folder.rglob(f"{OPEN}{self.prefix}-{self.host}-*.jsonl")):
             pid = p.name[len(f"{OPEN}{self.prefix}-{self.host}-"):].split(".")[0]
-            if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)) and not closed_name(p).exists():
+            if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)) and not closed_name(p).exists():
                 p.rename(closed_name(p))
                 log.warning("closed %s, left open by a stopped process", closed_name(p).name)
                 out.append(closed_name(p))
