@@ -63,8 +63,8 @@ def read_audit(settings: Settings, day: date) -> tuple[pa.Table, int, int]:
     """(decisions of `day`, files read, lines that were not decisions)."""
     from ato.online.decide.appender import close_stale
 
-    close_stale(settings.serving.audit_dir, datetime.now(UTC).date().isoformat(), settings.serving.open_file_stale_s)
     folder = Path(settings.serving.audit_dir) / day.isoformat()
+    close_stale(folder, datetime.now(UTC).date().isoformat(), settings.serving.open_file_stale_s)
     files = sorted(folder.glob("decisions-*.jsonl")) if folder.is_dir() else []
     rows, bad = [], 0
     for f in files:

@@ -60,9 +60,7 @@ def partition_dates(settings: Settings, layer: str, table: str, column: str) -> 
 
 def dataset(settings: Settings, layer: str, table: str) -> ds.Dataset:
     """The table as a lazy Arrow dataset (DuckDB can query it in place). Raises NoTable."""
-    got = dataset_at(settings.table_path(layer, table))
-    assert got is not None  # no as_of: the current version, or NoTable raised
-    return got
+    return _open(settings.table_path(layer, table)).to_pyarrow_dataset()
 
 
 def dataset_at(path: str, as_of: int | datetime | None = None) -> ds.Dataset | None:
@@ -126,7 +124,7 @@ def write(settings: Settings, layer: str, table: str, data: pa.Table,
     if predicate is None:
         write_deltalake(path, data, mode=mode, partition_by=partition_by, schema_mode=schema_mode,
                         commit_properties=props)
-    elif mode == "overwrite":
+    elif mode == "overwrite":  # (two calls: delta-rs types a predicate as overwrite-only)
         write_deltalake(path, data, mode="overwrite", predicate=predicate, partition_by=partition_by,
                         schema_mode=schema_mode, commit_properties=props)
     else:

@@ -151,8 +151,7 @@ def bi1(r: Report, ctx: ModelContext) -> None:
     r.table_of("candidate_rules")
     if not ctx.need(r) or ctx.champion is None or ctx.comparison is None:
         return
-    train = models._rows(r.settings, *ctx.champion.window["train"])
-    mined = models.mine_rules(train, ctx.comparison.test, models.strongest_numeric(ctx.champion.scorer, 12))
+    mined = models.mine_rules(ctx.comparison.train, ctx.comparison.test, models.strongest_numeric(ctx.champion.scorer, 12))
     r.page.text("Rules mined from the champion's strongest features (named function mine_rules: the threshold that "
                 "flags at most 1 % of legitimate training logins), measured on its test days:")
     r.frame(mined)

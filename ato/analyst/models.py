@@ -84,7 +84,7 @@ def importance_by_group(scorer: Any) -> pd.DataFrame:
     return out.sort_values("gain_share", ascending=False, ignore_index=True)
 
 
-def _rows(s: Settings, first: date, last: date) -> pd.DataFrame:
+def labelled_rows(s: Settings, first: date, last: date) -> pd.DataFrame:
     """Training rows of [first, last] with `label` the evaluation target training uses (matured
     labels; ambiguous ones, of weight 0, left out)."""
     from ato.model.data import load_training_rows
@@ -101,8 +101,7 @@ def _metrics(y: np.ndarray, score: np.ndarray) -> dict[str, float]:
     if not 0 < int(y.sum()) < len(y):  # one class only: no ranking to measure
         return dict.fromkeys(("pr_auc", "recall_at_1pct", "f1_at_1pct", "roc_auc", "legit_flagged"), float("nan"))
     recall, flagged = stats.recall_at_budget(y, score, BUDGET)
-    thr = np.sort(score[y == 0])[::-1][int(np.floor(BUDGET * (y == 0).sum()))] if (y == 0).any() else np.inf
-    tp, fp = int(((score > thr) & (y == 1)).sum()), int(((score > thr) & (y == 0)).sum())
+    tp, fp = recall * int(y.sum()), flagged * int((y == 0).sum())  # the flagged takeovers and legit logins
     precision = tp / (tp + fp) if tp + fp else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"pr_auc": stats.pr_auc(y, score), "recall_at_1pct": recall, "f1_at_1pct": f1,
@@ -114,7 +113,7 @@ def weekly_effectiveness(s: Settings, champ: Champion, last: date | None = None)
     the test window's end), per ISO week: PR-AUC and recall at 1 % of legitimate logins, and which
     part of the model's life the week was (train, validation, test, after: new data)."""
     first, end = champ.window["train"][0], last or champ.window["test"][1]
-    df = _rows(s, first, end)
+    df = labelled_rows(s, first, end)
     df["score"] = champ.scorer.raw(df)
     df["week"] = pd.to_datetime(df["login_date"]).dt.to_period("W-SUN").dt.start_time.dt.date
 
@@ -152,8 +151,8 @@ def _baselines(X_train: np.ndarray, y_train: np.ndarray, seed: int) -> dict[str,
 class Comparison:
     table: pd.DataFrame  # one row per model: the metrics and the interpretability trade-off
     test: pd.DataFrame  # the test rows with each model's score, the champion's and the rules' actions
-    train_rows: int
-    legit_sampled: int
+    train: pd.DataFrame  # the labelled rows of the training days (candidate rules are mined on them)
+    train_rows: int  # those the logistic regression and the forest fit on
 
 
 def compare_models(s: Settings, champ: Champion, legit_sample: int = 60_000) -> Comparison:
@@ -167,7 +166,7 @@ def compare_models(s: Settings, champ: Champion, legit_sample: int = 60_000) -> 
     from ato.model.freeman import LOGIN_COLUMNS, freeman_scores
 
     (t0, t1), (v0, _), (s0, s1) = champ.window["train"], champ.window["val"], champ.window["test"]
-    train, test = _rows(s, t0, t1), _rows(s, s0, s1)
+    train, test = labelled_rows(s, t0, t1), labelled_rows(s, s0, s1)
     rng = np.random.default_rng(s.model.seed)
     legit = np.flatnonzero(train["label"].to_numpy() == 0)
     keep = np.sort(np.concatenate([np.flatnonzero(train["label"].to_numpy() == 1),
@@ -187,7 +186,7 @@ def compare_models(s: Settings, champ: Champion, legit_sample: int = 60_000) -> 
     y = test["label"].to_numpy()
     rows = [{"model": name, **_metrics(y, test[name].to_numpy(dtype=float)), "interpretability": text}
             for name, text in INTERPRETABILITY.items()]
-    return Comparison(pd.DataFrame(rows), test, len(keep), int(min(legit_sample, len(legit))))
+    return Comparison(pd.DataFrame(rows), test, train, len(keep))
 
 
 def daily_costs(s: Settings, test: pd.DataFrame) -> pd.DataFrame:

@@ -41,7 +41,7 @@ def versions(spark: SparkSession, settings: Settings) -> dict[str, int | None]:
 COMMIT_TAG_CONF = "spark.databricks.delta.commitInfo.userMetadata"  # Delta writes it into each commit
 
 
-def restore(spark: SparkSession, versions_before: dict[str, int | None], tag: str | None = None) -> list[str]:
+def restore(spark: SparkSession, versions_before: dict[str, int | None], tag: str) -> list[str]:
     """Put every gold table back to the version it had before the night began, if every commit
     since carries `tag` (this run's); a table with another writer's commit after ours is left as it
     is (restoring it would erase that commit) and returned, with an error logged."""
@@ -49,8 +49,7 @@ def restore(spark: SparkSession, versions_before: dict[str, int | None], tag: st
 
     kept = []
     for t, v in versions_before.items():
-        foreign = lake.foreign_commits(spark, t, v, tag) if tag is not None else []
-        if foreign:
+        if foreign := lake.foreign_commits(spark, t, v, tag):
             logging.getLogger(__name__).error("not restoring %s: version(s) %s are not this run's", t, foreign)
             kept.append(t)
         else:

@@ -38,18 +38,25 @@ def closed_name(path: Path) -> Path:
     return path.with_name(path.name[len(OPEN):])
 
 
+def _close_left(p: Path, why: str) -> Path | None:
+    """Rename a file its writer left open to its closed name (unless that exists); the new path."""
+    target = closed_name(p)
+    if target.exists():
+        return None
+    p.rename(target)
+    log.warning("closed %s, left open by %s", target.name, why)
+    return target
+
+
 def close_stale(folder: str | Path, before_day: str, idle_s: float) -> list[Path]:
     """Close (rename) the in-progress files under `folder` of days before `before_day` that no one
     wrote for `idle_s`: their writer is gone (a live one closes its past day's file itself after
     `close_idle_s`). Returns the closed files' new paths."""
     out = []
     for p in sorted(Path(folder).rglob(f"{OPEN}*.jsonl")) if Path(folder).is_dir() else []:
-        if p.parent.name < before_day and time.time() - p.stat().st_mtime >= idle_s:
-            target = closed_name(p)
-            if not target.exists():
-                p.rename(target)
-                log.warning("closed %s, left open by its writer (a crash?)", target.name)
-                out.append(target)
+        if (p.parent.name < before_day and time.time() - p.stat().st_mtime >= idle_s
+                and (target := _close_left(p, "its writer (a crash?)")) is not None):
+            out.append(target)
     return out
 
 
@@ -82,10 +89,9 @@ class JsonlAppender:
         out = []
         for p in sorted(self.folder.rglob(f"{OPEN}{self.prefix}-{self.host}-*.jsonl")):
             pid = p.name[len(f"{OPEN}{self.prefix}-{self.host}-"):].split(".")[0]
-            if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)) and not closed_name(p).exists():
-                p.rename(closed_name(p))
-                log.warning("closed %s, left open by a stopped process", closed_name(p).name)
-                out.append(closed_name(p))
+            if (pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid))
+                    and (target := _close_left(p, "a stopped process")) is not None):
+                out.append(target)
         return out
 
     def _close_current(self) -> None:
