@@ -83,7 +83,7 @@ def print_frame(df: Any, fmt: str, max_rows: int) -> None:
         df.to_csv(sys.stdout, index=False)
     elif fmt == "json":
         rows = json.loads(df.to_json(orient="records", date_format="iso"))
-        print(json.dumps({"columns": list(df.columns), "rows": rows}))
+        emit({"columns": list(df.columns), "rows": rows})  # as `ato sql --json` answers
     else:
         print(df.to_string(index=False, max_rows=max_rows) if len(df) else f"(no rows) columns: {list(df.columns)}")
 
