@@ -101,7 +101,11 @@ def writer_lock(root: str, what: str, wait_s: float = 0.0, poll_s: float = 0.5,
     while not _try(path, me):
         h = holder(str(root))
         if h is None:
-            continue  # released (or being written) meanwhile: try again
+            if not path.exists():
+                continue  # released meanwhile: try again
+            # being written this instant, or left empty by a crash between create and write
+            h = {"what": "unknown (the lock file is empty or unreadable)", "owner": "?", "pid": "?", "host": "?",
+                 "since": "?"}
         if h.get("host") == host and isinstance(h.get("pid"), int) and not pid_alive(h["pid"]):
             log.warning("taking over the writer lock of a stopped process (pid %s, %s)", h["pid"], h.get("what"))
             with contextlib.suppress(FileNotFoundError):

@@ -87,6 +87,10 @@ def test_a_dead_process_lock_is_taken_over_and_nesting_is_free(tmp_path: Path) -
     with pytest.raises(LakeBusy, match=r"far` of y@elsewhere .* remove"), writer_lock(str(lake), "me"):
         pass
     assert holder(str(lake))["host"] == "elsewhere", "another host's lock is never broken automatically"  # type: ignore[index]
+    (lake / LOCK).write_text("")  # a writer that died between creating the file and writing it
+    with pytest.raises(LakeBusy, match=r"unknown \(the lock file is empty or unreadable\).* remove"), \
+            writer_lock(str(lake), "me", wait_s=0.2, poll_s=0.05):
+        pass
 
 
 def test_an_object_store_spool_is_refused_not_turned_into_a_local_folder(tmp_path: Path,
