@@ -17,12 +17,18 @@ BOOSTED_CAMPAIGNS = {"credential_stuffing": 600, "targeted_ato": 1500, "session_
                      "low_and_slow": 1500, "fraud_ring": 400}
 
 
+# Tiny tables: interpreted expressions and no adaptive re-planning (README "Tests"); the cluster
+# test keeps Spark's defaults, so gold built both ways is compared there.
+SMALL_DATA_SPARK = {"ATO_SPARK__CODEGEN": "false", "ATO_SPARK__ADAPTIVE": "false"}
+
+
 def make_settings(root: Path, geo_db: Path | None = None, **extra: str) -> Settings:
     env = {**extra,
         "ATO_LAKE_ROOT": str(root / "lake"),
         "ATO_HMAC_KEY": extra.get("ATO_HMAC_KEY", TEST_KEY),
         "ATO_SPARK_MASTER": "local[2]",
         "ATO_SPARK__SHUFFLE_PARTITIONS": "2",
+        **SMALL_DATA_SPARK,
         "ATO_ENRICH__GEO_DB": str(geo_db or root / "no-geo-db.csv"),
     }
     return load_settings(environ=env)

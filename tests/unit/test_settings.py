@@ -14,6 +14,16 @@ def test_defaults_from_conf_and_env_overrides() -> None:
     assert s.table_path("bronze", "logins") == "/x/lake/bronze/logins"
 
 
+def test_small_data_switches_reach_the_session_conf_and_default_to_sparks_own() -> None:
+    from ato.spark.session import session_conf
+
+    default = session_conf(load_settings(environ={}))
+    assert default["spark.sql.adaptive.enabled"] == "true" and "spark.sql.codegen.wholeStage" not in default
+    tiny = session_conf(load_settings(environ={"ATO_SPARK__CODEGEN": "false", "ATO_SPARK__ADAPTIVE": "false"}))
+    assert tiny["spark.sql.adaptive.enabled"] == "false"
+    assert tiny["spark.sql.codegen.wholeStage"] == "false" and tiny["spark.sql.codegen.factoryMode"] == "NO_CODEGEN"
+
+
 def test_cluster_overlay_switches_paths_and_master() -> None:
     s = load_settings(environ={"ATO_ENV": "cluster", "ATO_HMAC_KEY": "c" * 32})
     assert s.spark.master == "yarn"
