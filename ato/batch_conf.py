@@ -28,7 +28,9 @@ class SparkConf(_Section):
     codegen: bool = Field(True, description="Whole-stage code generation and compiled expressions. Off (everything "
                                             "interpreted, as Spark's own test suite runs) pays only on tiny data, "
                                             "such as the test suite's small world, where compiling the generated "
-                                            "Java costs more than the rows; keep it on for a real night.")
+                                            "Java costs more than the rows; keep it on for a real night. "
+                                            "Spark's catalog API (spark.catalog.listTables) cannot decode its "
+                                            "results this way; ato uses SQL (SHOW VIEWS) instead.")
     adaptive: bool = Field(True, description="spark.sql.adaptive.enabled: re-plan joins and shuffles from runtime "
                                              "sizes. Off saves the re-planning on tiny data (the test suite).")
 
