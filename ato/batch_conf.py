@@ -6,14 +6,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from ato.conf_section import Section
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SparkConf(_Section):
+class SparkConf(Section):
     master: str = Field("local[*]", description="Spark master URL (local[*], yarn, spark://...).")
     shuffle_partitions: int = Field(8, ge=1, description="spark.sql.shuffle.partitions.")
     driver_memory: str = Field("4g", description="spark.driver.memory for local runs.")
@@ -35,18 +33,18 @@ class SparkConf(_Section):
                                              "sizes. Off saves the re-planning on tiny data (the test suite).")
 
 
-class IngestConf(_Section):
+class IngestConf(Section):
     max_quarantine_fraction: float = Field(0.5, gt=0, le=1, description="Above this share of quarantined rows "
                                                                        "a stream raises an alert.")
     max_future_skew_hours: float = Field(24, ge=0, description="Quarantine events this far ahead.")
     min_event_time: str = Field("2000-01-01T00:00:00Z", description="Quarantine older events.")
 
 
-class EnrichConf(_Section):
+class EnrichConf(Section):
     geo_db: str = Field("data/world/ip_geo.csv", description="Offline CIDR -> geo/ASN CSV.")
 
 
-class BatchConf(_Section):
+class BatchConf(Section):
     label_maturity_days: int = Field(
         14, ge=0, description="Logins of day L enter the training set on night L + this, labelled as known then."
     )
@@ -59,7 +57,7 @@ class BatchConf(_Section):
     )
 
 
-class GatesConf(_Section):
+class GatesConf(Section):
     max_quarantine_share: float = Field(
         0.05, gt=0, le=1, description="Input gate: a day whose share of quarantined logins exceeds this is refused."
     )
@@ -78,7 +76,7 @@ class GatesConf(_Section):
                                                          "come from the compiled suites either way.")
 
 
-class LabelsConf(_Section):
+class LabelsConf(Section):
     weights: dict[str, float] = Field(
         default_factory=lambda: {"analyst": 1.0, "chargeback": 1.0, "step_up_passed": 1.0,
                                  "customer_report": 0.7, "account_window": 0.5, "unreported": 1.0},
@@ -86,7 +84,7 @@ class LabelsConf(_Section):
     )
 
 
-class MonitorConf(_Section):
+class MonitorConf(Section):
     outcome_days: int = Field(120, ge=1, description="Monitor: decisions of this many latest days are joined again "
                                                      "with the labels known each night (chargebacks come ~120 days late).")
     maturity_lookback_days: int = Field(180, ge=1, description="Monitor: takeover labels reported in this many days "

@@ -6,12 +6,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+from ato.conf_section import Section
 
 Imbalance = Literal["none", "class_weight", "smote_nc"]
 IMBALANCE_METHODS: tuple[Imbalance, ...] = ("none", "class_weight", "smote_nc")
@@ -19,7 +16,7 @@ CalibrationMethod = Literal["platt", "isotonic_interp", "isotonic"]
 CALIBRATION_METHODS: tuple[CalibrationMethod, ...] = ("platt", "isotonic_interp", "isotonic")
 
 
-class ModelConf(_Section):
+class ModelConf(Section):
     train_days: int = Field(14, ge=2, description="Login days the final model trains on (the oldest part of the window).")
     val_days: int = Field(7, ge=1, description="Next days: early stopping, imbalance/search choice, calibration, thresholds.")
     test_days: int = Field(10, ge=1, description="Last days: never touched until the final evaluation.")
@@ -78,7 +75,7 @@ class ModelConf(_Section):
     freeman_alpha: float = Field(1.0, gt=0, description="Freeman et al. RBA baseline: smoothing of a user's history towards the population.")
 
 
-class CostConf(_Section):
+class CostConf(Section):
     """Expected cost of each action, in one currency unit; thresholds minimise their sum."""
 
     missed_ato: float = Field(500.0, gt=0, description="A takeover let through (losses, support, churn).")

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from ato.conf_section import Section
 
 Scope = Literal["score", "events", "feedback", "admin"]
 SCOPES: tuple[Scope, ...] = ("score", "events", "feedback", "admin")
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class NamedKeyConf(_Section):
+class NamedKeyConf(Section):
     """One API key as conf holds it: a name (audited), its scopes and the SHA-256 of the secret."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Recorded in the audit log and the spool.")
@@ -29,7 +27,7 @@ class NamedKeyConf(_Section):
                                                                   "(`printf %s KEY | sha256sum`).")
 
 
-class ApiConf(_Section):
+class ApiConf(Section):
     """Who may call what, and what the public port shows. Keys: ATO_API_KEYS (environment, see README
     "Key scopes"), `serving.api_key_sha256` (all scopes) and `keys` here (named, scoped, hashed)."""
 
@@ -56,7 +54,7 @@ class ApiConf(_Section):
         return self
 
 
-class PolicyConf(_Section):
+class PolicyConf(Section):
     """What holds on top of the model: guardrails (hard limits, `guardrails` file) and attack mode.
     Attack counts decay exponentially with time constant `attack_window_s` (a steady rate r reads as
     about r x window); they are per worker process. README "Attack mode" anchors the defaults."""
@@ -84,7 +82,7 @@ class PolicyConf(_Section):
     attack_eval_s: float = Field(1.0, gt=0, description="How often the global signal and expiries are evaluated.")
 
 
-class ServingConf(_Section):
+class ServingConf(Section):
     """The real-time layer (`ato serve`). /v1/events and /v1/feedback append to `paths.spool`, which
     the nightly ingest reads. Keys, scopes, ports and limits: section `api` (`ato.serving_conf`)."""
 
@@ -138,7 +136,7 @@ class ServingConf(_Section):
                                                              "after the machine's clock).")
 
 
-class SpeedConf(_Section):
+class SpeedConf(Section):
     """The in-process speed layer (embedded store, and every worker's own counters) and the Redis one:
     exact windows per key up to a cap, coarse buckets past it, a global memory bound."""
 

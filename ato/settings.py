@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from ato.batch_conf import (
     BatchConf,
@@ -24,6 +24,7 @@ from ato.batch_conf import (
     MonitorConf,
     SparkConf,
 )
+from ato.conf_section import Section
 from ato.model_conf import CostConf, ModelConf
 from ato.privacy import key_fingerprint
 from ato.privacy.conf import RetentionConf
@@ -58,11 +59,7 @@ class SettingsError(ValueError):
     """A settings file or environment value is wrong; the message names where."""
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Paths(_Section):
+class Paths(Section):
     lake_root: str = Field("data/lake", description="Root of the Delta lake; any Hadoop URI works.")
     spool: str = Field("data/spool", description="Folder where event files arrive.")
     world: str = Field("data/world", description="Simulator ground truth and reference data.")
@@ -70,7 +67,7 @@ class Paths(_Section):
     reports: str = Field("data/reports", description="HTML reports (nightly, training runs).")
 
 
-class Privacy(_Section):
+class Privacy(Section):
     hmac_key: str = Field("", description="Key for pseudonymizing IPs/device ids (from ATO_HMAC_KEY).")
     hmac_key_previous: str = Field("", description=(
         "During a key rotation only (README \"Rotating the key\"), the key before ATO_HMAC_KEY (from "
@@ -81,12 +78,12 @@ class Privacy(_Section):
         "Per stream, the unknown fields (`extra`) silver keeps; bronze keeps all of them for retention.raw_days."))
 
 
-class OnlineConf(_Section):
+class OnlineConf(Section):
     snapshot_dir: str = Field("data/online", description="Where nightly snapshots for serving are published.")
     keep_snapshots: int = Field(7, ge=1, description="Published snapshots kept (older ones are pruned).")
 
 
-class Settings(_Section):
+class Settings(Section):
     """Everything configurable about ato-risk."""
 
     env: Literal["local", "cluster", "production", "test"] = Field(

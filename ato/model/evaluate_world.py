@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
+from ato.conf_section import Section
 from ato.progress import Progress
 from ato.settings import (
     CONF_DIR,
@@ -32,10 +33,9 @@ BUILD_STEPS = ("simulate", "ingest", "nightly")
 DONE_FILE = "world.json"
 
 
-class EvalConf(BaseModel):
+class EvalConf(Section):
     """conf/evaluation.yaml: where and how large the evaluation world is, and how it is cut."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     root: Path = Field(Path("data/eval"), description="Folder of the world's spool, world, lake, online store and reports.")
     accounts: int = Field(12000, ge=10, description="Accounts in the evaluation world.")

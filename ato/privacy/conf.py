@@ -4,11 +4,12 @@ model's sections."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from ato.conf_section import Section
 
 
-class RetentionConf(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class RetentionConf(Section):
 
     raw_days: int = Field(30, ge=1, description="Raw identifiers: bronze streams, quarantine and ingested spool "
                                                 "files are kept this many days (by event, ingest or file date).")

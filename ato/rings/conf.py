@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from ato.conf_section import Section
 
 
-class RingsConf(BaseModel):
+class RingsConf(Section):
     """Fraud rings (README "Fraud rings"): blocking caps, training pairs, threshold choice."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     caps: dict[str, int] = Field(
         default_factory=lambda: {"name_token": 20, "address_key": 20, "email_domain": 60},

@@ -5,16 +5,13 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from ato.conf_section import Section
 from ato.settings import CONF_DIR, load_yaml_model
 
 
-class _M(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class LabelConf(_M):
+class LabelConf(Section):
     report_rate: float = Field(0.7, ge=0, le=1, description="Share of takeovers ever reported.")
     delay_days_median: float = Field(6, gt=0, description="Median report delay in days.")
     delay_days_max: float = Field(28, gt=0, description="Longest report delay in days.")
@@ -22,7 +19,7 @@ class LabelConf(_M):
     step_up_legit_rate: float = Field(0.01, ge=0, le=1, description="Legit logins confirmed by step-up.")
 
 
-class CampaignConf(_M):
+class CampaignConf(Section):
     """Campaigns per 30 days at 10,000 accounts (scaled with the world)."""
 
     credential_stuffing: float = Field(2, ge=0)
@@ -32,7 +29,7 @@ class CampaignConf(_M):
     fraud_ring: float = Field(3, ge=0)
 
 
-class StuffingConf(_M):
+class StuffingConf(Section):
     attempts_min: int = Field(2000, ge=10, description="Attempts in the smallest wave (10k accounts).")
     attempts_max: int = Field(9000, ge=10, description="Attempts in the largest wave (10k accounts).")
     success_rate: float = Field(0.004, ge=0, le=1, description="Password-reuse success per real account.")
@@ -40,7 +37,7 @@ class StuffingConf(_M):
     ip_pool_max: int = Field(400, ge=1)
 
 
-class ShiftConf(_M):
+class ShiftConf(Section):
     """A tactic shift (README "Tactic-shift world"): from `day` on, one operation a day logs into
     accounts as their owners would (`ato.simulator.attacks.mimicry`)."""
 
@@ -51,7 +48,7 @@ class ShiftConf(_M):
     cash_out_share: float = Field(0.8, ge=0, le=1, description="Share of hits cashed out (payout change, payments).")
 
 
-class RingSimConf(_M):
+class RingSimConf(Section):
     """Fraud rings (`ato.simulator.accounts`): fabricated rings signed up before or during the world."""
 
     rings_per_10k: float = Field(40, ge=0, description="Fabricated rings per 10,000 accounts (3-40 members each).")
@@ -60,7 +57,7 @@ class RingSimConf(_M):
                                "(their cases, reported 3-40 days after the last sign-up, may predate it).")
 
 
-class SimulatorConfig(_M):
+class SimulatorConfig(Section):
     accounts: int = Field(10000, ge=10, description="Number of accounts.")
     days: int = Field(45, ge=1, description="Days simulated.")
     start: date = Field(date(2026, 8, 1), description="First simulated day (UTC).")
