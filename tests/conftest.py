@@ -19,7 +19,7 @@ BOOSTED_CAMPAIGNS = {"credential_stuffing": 600, "targeted_ato": 1500, "session_
 
 # Tiny tables: interpreted expressions and no adaptive re-planning (README "Tests"); the cluster
 # test keeps Spark's defaults, so gold built both ways is compared there.
-SMALL_DATA_SPARK = {"ATO_SPARK__CODEGEN": "false", "ATO_SPARK__ADAPTIVE": "false"}
+SMALL_DATA_SPARK = {"ATO_SPARK__CODEGEN": "false", "ATO_SPARK__ADAPTIVE": "false", "ATO_SPARK__JAVA_OPTIONS": ""}
 
 
 def make_settings(root: Path, geo_db: Path | None = None, **extra: str) -> Settings:

@@ -58,8 +58,11 @@ def driver_java_options() -> str:
 def launch_conf(settings: Settings) -> dict[str, str]:
     """What only the JVM's launch can set: jars, driver memory, logging (spark-submit arguments)."""
     conf = {"spark.jars": ",".join(str(j) for j in delta_jars()), "spark.driver.memory": settings.spark.driver_memory}
-    if driver_java_options():
-        conf["spark.driver.extraJavaOptions"] = driver_java_options()
+    java = settings.spark.java_options.strip()
+    if driver := " ".join(x for x in (driver_java_options(), java) if x):
+        conf["spark.driver.extraJavaOptions"] = driver
+    if java:
+        conf["spark.executor.extraJavaOptions"] = java
     return conf
 
 

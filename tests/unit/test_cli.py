@@ -194,7 +194,10 @@ def test_dag_tasks_submit_spark_steps_when_configured(monkeypatch: pytest.Monkey
     assert opts["--master"] == "spark://head:7077" and opts["--deploy-mode"] == "client"
     assert opts["--driver-memory"] == "2g"
     assert opts["--jars"].split(",") == [str(j) for j in delta_jars()]
-    assert opts["--driver-java-options"] == f"-Dlog4j2.configurationFile=file:{LOG4J2_CONF}"
+    java = load_settings(environ={}).spark.java_options
+    assert "-XX:TieredStopAtLevel=1" in java  # the quick JIT, driver and executors alike
+    assert opts["--driver-java-options"] == f"-Dlog4j2.configurationFile=file:{LOG4J2_CONF} {java}"
+    assert f"spark.executor.extraJavaOptions={java}" in argv
     assert f"spark.pyspark.python={sys.executable}" in argv
     # Steps without Spark, and commands without an entry point, stay `python -m ato.cli`.
     for args in (("nightly", "--date", "D", "--steps", "publish"), ("train", "--json")):
@@ -223,7 +226,10 @@ def test_verbose_brings_sparks_own_logging_back(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.delenv("ATO_VERBOSE", raising=False)
     assert "log4j2.configurationFile" in launch_conf(load_settings(environ={}))["spark.driver.extraJavaOptions"]
     monkeypatch.setenv("ATO_VERBOSE", "1")
-    assert "spark.driver.extraJavaOptions" not in launch_conf(load_settings(environ={}))
+    no_jvm_options = load_settings(environ={"ATO_SPARK__JAVA_OPTIONS": ""})
+    assert not {"spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions"} & set(launch_conf(no_jvm_options))
+    java = load_settings(environ={}).spark.java_options
+    assert launch_conf(load_settings(environ={}))["spark.driver.extraJavaOptions"] == java
     assert build_parser().parse_args(["ingest", "-v"]).verbose and build_parser().parse_args(["-v", "ingest"]).verbose
 
 
