@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -61,47 +63,91 @@ def _normal_ips(ips: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"ip": ip, "prefix": prefix})
 
 
-def with_normal_ip(df: DataFrame, col: str = "ip", prefix_col: str | None = None) -> DataFrame:
-    """`col` normalized (`ato.privacy.normalize_ip`: one text per address) and, with `prefix_col`,
-    its /24 (IPv4) or /64 (IPv6) network, as serving computes them for a request."""
+@dataclass(frozen=True)
+class CidrRef:
+    """A small reference table of networks (its `network` column) for CIDR lookups: `take` maps an
+    output column to its Spark type, read from the same-named `ref` column; with `as_of` (a `ref`
+    column), only networks known at the row's time count, latest first. `ref` is shipped to the
+    workers, so a lookup is a NumPy search per batch of rows, with no shuffle."""
+
+    ref: pd.DataFrame
+    take: dict[str, str]
+    as_of: str | None = None
+
+    def lookup_fn(self) -> Callable[[np.ndarray, np.ndarray | None], pd.DataFrame]:
+        """(IPv4 integers, row times in epoch seconds) -> the `take` columns of each row."""
+        from ato.enrich.cidr import CidrIndex
+
+        as_of = None
+        if self.as_of:
+            as_of = pd.to_datetime(self.ref[self.as_of], utc=True).astype("int64").to_numpy() // 10**9
+        index = CidrIndex.build(self.ref["network"], as_of)
+        payload = self.ref[list(self.take)].reset_index(drop=True)
+        take, timed = list(self.take), self.as_of is not None
+
+        def look(ip: np.ndarray, t_s: np.ndarray | None) -> pd.DataFrame:
+            if payload.empty:
+                return pd.DataFrame({k: [None] * len(ip) for k in take})
+            rows = index.lookup(ip, t_s if timed else None)
+            out = payload.iloc[np.maximum(rows, 0)].reset_index(drop=True).astype(object)
+            out[rows < 0] = None
+            return out
+
+        return look
+
+
+def _epoch_s(t: pd.Series) -> np.ndarray:
+    return pd.to_datetime(t, utc=True).astype("int64").to_numpy() // 10**9
+
+
+def _with_ip_udf(df: DataFrame, col: str, time_col: str | None, schema: str,
+                 fn: Callable[[pd.Series, np.ndarray | None], pd.DataFrame], out: dict[str, str]) -> DataFrame:
+    """`df` with the struct `fn(ips, times)` returns, its fields as columns (`out`: field -> column)."""
     from pyspark.sql import functions as F
 
-    udf = F.pandas_udf(_normal_ips, "ip string, prefix string")  # type: ignore[call-overload]
-    df = df.withColumn("_nip", udf(F.col(col)))
-    if prefix_col:
-        df = df.withColumn(prefix_col, F.col("_nip.prefix"))
-    return df.withColumn(col, F.col("_nip.ip")).drop("_nip")
+    def call(ip: pd.Series, t: pd.Series) -> pd.DataFrame:
+        return fn(ip, _epoch_s(t) if time_col else None)
+
+    udf = F.pandas_udf(call, schema)  # type: ignore[call-overload]
+    tcol = F.col(time_col) if time_col else F.lit(None).cast("timestamp")
+    df = df.withColumn("_ipx", udf(F.col(col), tcol))
+    kept = [F.col(f"_ipx.{k}").alias(v) for k, v in out.items() if v != col]
+    if col in out.values():
+        df = df.withColumn(col, F.col(f"_ipx.{next(k for k, v in out.items() if v == col)}"))
+    return df.select("*", *kept).drop("_ipx")
+
+
+def with_normal_ip(df: DataFrame, col: str = "ip", prefix_col: str | None = None,
+                   lookups: Sequence[CidrRef] = (), time_col: str | None = None) -> DataFrame:
+    """`col` normalized (`ato.privacy.normalize_ip`: one text per address), with `prefix_col` its /24
+    (IPv4) or /64 (IPv6) network, as serving computes them for a request, and the `lookups`' columns
+    for the normalized address at `time_col`: one pass of Python per batch of rows for all of them."""
+    from ato.enrich.cidr import ipv4_to_int
+
+    fns = [r.lookup_fn() for r in lookups]
+    take = {k: v for r in lookups for k, v in r.take.items()}
+
+    def enrich(ips: pd.Series, t_s: np.ndarray | None) -> pd.DataFrame:
+        out = _normal_ips(ips).reset_index(drop=True)
+        if not fns:
+            return out
+        ints = ipv4_to_int(out["ip"])
+        return pd.concat([out, *[f(ints, t_s) for f in fns]], axis=1)
+
+    schema = ", ".join(["ip string", "prefix string", *[f"{k} {v}" for k, v in take.items()]])
+    out = {"ip": col, **({"prefix": prefix_col} if prefix_col else {}), **{k: k for k in take}}
+    return _with_ip_udf(df, col, time_col, schema, enrich, out)
 
 
 def cidr_lookup(df: DataFrame, ip_col: str, ref: pd.DataFrame, take: dict[str, str],
                 time_col: str | None = None, ref_time_col: str | None = None) -> DataFrame:
     """Add `take` (output name -> Spark type, read from the same-named `ref` column) from the
-    most specific network of `ref` holding each row's IP; with time columns, only networks
-    known at the row's time count (latest first). `ref` is small and shipped to the workers,
-    so the lookup is a NumPy search per batch of rows, with no shuffle."""
-    from pyspark.sql import functions as F
+    most specific network of `ref` holding each row's IP, as it is (see `CidrRef`)."""
+    from ato.enrich.cidr import ipv4_to_int
 
-    from ato.enrich.cidr import CidrIndex, ipv4_to_int
-
-    as_of = None
-    if ref_time_col:
-        as_of = pd.to_datetime(ref[ref_time_col], utc=True).astype("int64").to_numpy() // 10**9
-    index = CidrIndex.build(ref["network"], as_of)
-    payload = ref[list(take)].reset_index(drop=True)
+    look = CidrRef(ref, take, ref_time_col).lookup_fn()
     schema = ", ".join(f"{k} {v}" for k, v in take.items())
-
-    def look(ip: pd.Series, t: pd.Series) -> pd.DataFrame:
-        t_s = pd.to_datetime(t, utc=True).astype("int64").to_numpy() // 10**9 if ref_time_col else None
-        rows = index.lookup(ipv4_to_int(ip), t_s)
-        if payload.empty:
-            return pd.DataFrame({k: [None] * len(ip) for k in take})
-        out = payload.iloc[np.maximum(rows, 0)].reset_index(drop=True).astype(object)
-        out[rows < 0] = None
-        return out
-
-    udf = F.pandas_udf(look, schema)  # type: ignore[call-overload]
-    tcol = F.col(time_col) if time_col else F.lit(None).cast("timestamp")
-    return df.withColumn("_cidr", udf(F.col(ip_col), tcol)).select("*", *[F.col(f"_cidr.{k}").alias(k) for k in take]).drop("_cidr")
+    return _with_ip_udf(df, ip_col, time_col, schema, lambda ip, t: look(ipv4_to_int(ip), t), {k: k for k in take})
 
 
 def _parse_uas(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:

@@ -20,7 +20,7 @@ from ato.spark import lake
 from ato.spark.enrich import (
     KEY_ID_COLUMN,
     PAD_COLUMNS,
-    cidr_lookup,
+    CidrRef,
     hmac_hex,
     with_hmac_pads,
     with_normal_ip,
@@ -64,22 +64,24 @@ def _logins(spark: SparkSession, settings: Settings, df: DataFrame) -> DataFrame
     from pyspark.sql import functions as F
 
     geo = _geo_db(spark, settings)
-    df = with_normal_ip(df, "ip", "ip_prefix")
-    has_geo = F.col("country").isNotNull() & F.col("asn").isNotNull()
-    if geo is not None:
-        geo = geo.rename(columns={c: f"g_{c}" for c in GEO_COLS})
-        df = cidr_lookup(df, "ip", geo, {f"g_{c}": t for c, t in GEO_COLS.items()})
-        df = df.withColumn("geo_source", F.when(has_geo, "event").when(F.col("g_country").isNotNull(), "lookup"))
-        for c in GEO_COLS:
-            df = df.withColumn(c, F.when(has_geo, F.col(c)).otherwise(F.coalesce(c, f"g_{c}"))).drop(f"g_{c}")
-    else:
-        df = df.withColumn("geo_source", F.when(has_geo, "event"))
     rep_path = settings.table_path("silver", "ip_reputation")
     rep = pd.DataFrame({"network": [], "ip_rep_category": [], "ip_rep_score": [], "as_of": []})
     if lake.exists(spark, rep_path):
         rep = (lake.read(spark, rep_path).select("network", F.col("category").alias("ip_rep_category"),
                                                  F.col("score").alias("ip_rep_score"), "as_of").toPandas())
-    df = cidr_lookup(df, "ip", rep, {"ip_rep_category": "string", "ip_rep_score": "double"}, "event_time", "as_of")
+    lookups = [CidrRef(rep, {"ip_rep_category": "string", "ip_rep_score": "double"}, "as_of")]
+    if geo is not None:
+        geo = geo.rename(columns={c: f"g_{c}" for c in GEO_COLS})
+        lookups.append(CidrRef(geo, {f"g_{c}": t for c, t in GEO_COLS.items()}))
+    # One Python pass per batch of rows: the address normalized, its network, reputation (point in time), geo.
+    df = with_normal_ip(df, "ip", "ip_prefix", lookups, "event_time")
+    has_geo = F.col("country").isNotNull() & F.col("asn").isNotNull()
+    if geo is not None:
+        df = df.withColumn("geo_source", F.when(has_geo, "event").when(F.col("g_country").isNotNull(), "lookup"))
+        for c in GEO_COLS:
+            df = df.withColumn(c, F.when(has_geo, F.col(c)).otherwise(F.coalesce(c, f"g_{c}"))).drop(f"g_{c}")
+    else:
+        df = df.withColumn("geo_source", F.when(has_geo, "event"))
     df = with_user_agent(df).drop("user_agent")  # parsed is enough
     ids = contract("logins").pseudonymized  # ip first, then its network's, as silver's columns have always been
     return _pseudonymize(df, settings, [ids[0], "ip_prefix", *ids[1:]])
