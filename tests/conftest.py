@@ -17,8 +17,8 @@ BOOSTED_CAMPAIGNS = {"credential_stuffing": 600, "targeted_ato": 1500, "session_
                      "low_and_slow": 1500, "fraud_ring": 400}
 
 
-# Tiny tables: interpreted expressions and no adaptive re-planning (README "Tests"); the cluster
-# test keeps Spark's defaults, so gold built both ways is compared there.
+# Tiny tables: interpreted expressions, no adaptive re-planning and the JVM's tiered JIT (README
+# "Tests"); the cluster test keeps the product's defaults, so gold built both ways is compared there.
 SMALL_DATA_SPARK = {"ATO_SPARK__CODEGEN": "false", "ATO_SPARK__ADAPTIVE": "false", "ATO_SPARK__JAVA_OPTIONS": ""}
 
 

@@ -78,10 +78,7 @@ class CidrRef:
         """(IPv4 integers, row times in epoch seconds) -> the `take` columns of each row."""
         from ato.enrich.cidr import CidrIndex
 
-        as_of = None
-        if self.as_of:
-            as_of = pd.to_datetime(self.ref[self.as_of], utc=True).astype("int64").to_numpy() // 10**9
-        index = CidrIndex.build(self.ref["network"], as_of)
+        index = CidrIndex.build(self.ref["network"], _epoch_s(self.ref[self.as_of]) if self.as_of else None)
         payload = self.ref[list(self.take)].reset_index(drop=True)
         take, timed = list(self.take), self.as_of is not None
 
