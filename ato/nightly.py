@@ -101,8 +101,9 @@ def _run(settings: Settings, dates: list[date], steps: tuple[str, ...], spool: P
         nonlocal spark
         if spark is None:
             from ato.spark.session import get_spark as make
+            from ato.spark.session import jvm_job
 
-            spark = spark_factory() if spark_factory else make(settings, "ato-nightly")
+            spark = spark_factory() if spark_factory else make(settings, "ato-nightly", job=jvm_job(steps))
         return spark
 
     @contextmanager

@@ -38,7 +38,7 @@ def main() -> None:
     total = sum(sim.rows.values())
     env = {"ATO_LAKE_ROOT": str(work / "lake"), "ATO_ENRICH__GEO_DB": str(work / "world" / "ip_geo.csv")}
     settings = load_settings(environ={**os.environ, **env})
-    spark = get_spark(settings, "ato-bench")
+    spark = get_spark(settings, "ato-bench", job="ingest")
     t = time.perf_counter()
     summary = ingest(spark, settings, work / "spool", ConsoleProgress())
     ing_s = time.perf_counter() - t

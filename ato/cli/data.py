@@ -50,7 +50,7 @@ def _ingest(args: argparse.Namespace) -> int:
         raise Refused(str(e)) from e
     shown = progress()
     with shown.step("starting Spark"):
-        spark = get_spark(settings, "ato-ingest")
+        spark = get_spark(settings, "ato-ingest", job="ingest")
     summary = ingest(spark, settings, spool, shown)
     if wants_json(args):
         emit({"lake_root": settings.paths.lake_root, **asdict(summary)})

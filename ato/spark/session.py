@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,7 @@ LOG4J2_CONF = CONF_DIR / "log4j2.properties"
 # settings.spark.codegen false: no generated Java at all (NO_CODEGEN is how Spark's own tests run
 # expressions interpreted); on the test suite's tiny tables this made the nightly tests ~25 % faster.
 INTERPRETED = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
+SPARK_STEPS = {"ingest", "monitor", "rings", "aggregates", "training", "gate"}  # nightly steps that start Spark
 
 
 class MissingJars(RuntimeError):
@@ -55,10 +57,17 @@ def driver_java_options() -> str:
     return "" if verbose() else f"-Dlog4j2.configurationFile=file:{LOG4J2_CONF}"
 
 
-def launch_conf(settings: Settings) -> dict[str, str]:
-    """What only the JVM's launch can set: jars, driver memory, logging (spark-submit arguments)."""
+def jvm_job(steps: Iterable[str]) -> str:
+    """What the JVM of a process running these nightly steps is for: "ingest" when ingest is its
+    only Spark step (it takes spark.ingest_java_options), else "batch" (spark.java_options)."""
+    return "ingest" if SPARK_STEPS & set(steps) == {"ingest"} else "batch"
+
+
+def launch_conf(settings: Settings, job: str = "batch") -> dict[str, str]:
+    """What only the JVM's launch can set: jars, driver memory, logging and JVM options (spark-submit
+    arguments), for a JVM doing `job` (jvm_job)."""
     conf = {"spark.jars": ",".join(str(j) for j in delta_jars()), "spark.driver.memory": settings.spark.driver_memory}
-    java = settings.spark.java_options.strip()
+    java = (settings.spark.ingest_java_options if job == "ingest" else settings.spark.java_options).strip()
     if driver := " ".join(x for x in (driver_java_options(), java) if x):
         conf["spark.driver.extraJavaOptions"] = driver
     if java:
@@ -104,8 +113,9 @@ def _submitted_conf() -> dict[str, str]:
 
 
 def get_spark(settings: Settings, app: str = "ato", master: str | None = None,
-              shuffle_partitions: int | None = None) -> SparkSession:
-    """Create (or return the running) Spark session configured for Delta and UTC."""
+              shuffle_partitions: int | None = None, job: str = "batch") -> SparkSession:
+    """Create (or return the running) Spark session configured for Delta and UTC; `job` (jvm_job)
+    picks the JVM options of a JVM this call launches."""
     from pyspark.sql import SparkSession
 
     # Python workers must be this interpreter (the venv where `ato` is installed).
@@ -117,7 +127,7 @@ def get_spark(settings: Settings, app: str = "ato", master: str | None = None,
         conf = {k: v for k, v in conf.items() if k not in given}
     else:
         builder = builder.appName(app).master(master or settings.spark.master)
-        conf.update(launch_conf(settings))
+        conf.update(launch_conf(settings, job))
     for k, v in conf.items():
         builder = builder.config(k, v)
     spark = builder.getOrCreate()

@@ -19,11 +19,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ato.settings import Settings, load_settings
-from ato.spark.session import launch_conf
+from ato.spark.session import SPARK_STEPS, jvm_job, launch_conf
 
 JOBS_DIR = Path(__file__).resolve().parents[2] / "spark_jobs"
 JOBS = {"ingest": "ingest.py", "nightly": "nightly.py"}  # `ato` command -> entry point
-SPARK_STEPS = {"ingest", "monitor", "rings", "aggregates", "training", "gate"}  # nightly steps that start Spark
 
 
 def spark_submit() -> str:
@@ -38,11 +37,19 @@ def spark_submit() -> str:
     return str(Path(home) / "bin" / "spark-submit")
 
 
+def _steps(job: str, args: Sequence[str]) -> set[str]:
+    """The nightly steps `ato JOB ARGS` runs: ingest's one, --steps, or every one."""
+    if job == "ingest":
+        return {"ingest"}
+    given = next((args[i + 1] for i, a in enumerate(args[:-1]) if a == "--steps"), None)
+    return SPARK_STEPS if given is None else {x.strip() for x in given.split(",")}
+
+
 def submit_argv(settings: Settings, job: str, args: Sequence[str]) -> list[str]:
     """The spark-submit command line running spark_jobs/<job>.py with `args`."""
     if job not in JOBS:
         raise ValueError(f"no spark_jobs entry point for `{job}`; there are: {', '.join(JOBS)}")
-    conf = launch_conf(settings)
+    conf = launch_conf(settings, jvm_job(_steps(job, args)))
     argv = [spark_submit(), "--master", settings.spark.master, "--deploy-mode", settings.spark.deploy_mode,
             "--name", f"ato-{job}", "--jars", conf.pop("spark.jars"), "--driver-memory", conf.pop("spark.driver.memory")]
     if "spark.driver.extraJavaOptions" in conf:
@@ -56,12 +63,7 @@ def submit_argv(settings: Settings, job: str, args: Sequence[str]) -> list[str]:
 
 def starts_spark(args: Sequence[str]) -> bool:
     """Does `ato ARGS` start Spark? `ingest`, and `nightly` with a step in SPARK_STEPS."""
-    if not args or args[0] not in JOBS:
-        return False
-    if args[0] == "ingest":
-        return True
-    steps = next((args[i + 1] for i, a in enumerate(args[:-1]) if a == "--steps"), None)
-    return steps is None or bool(SPARK_STEPS & {x.strip() for x in steps.split(",")})
+    return bool(args) and args[0] in JOBS and bool(SPARK_STEPS & _steps(args[0], args[1:]))
 
 
 def task_command(args: Sequence[str], settings: Settings | None = None) -> str:

@@ -194,10 +194,19 @@ def test_dag_tasks_submit_spark_steps_when_configured(monkeypatch: pytest.Monkey
     assert opts["--master"] == "spark://head:7077" and opts["--deploy-mode"] == "client"
     assert opts["--driver-memory"] == "2g"
     assert opts["--jars"].split(",") == [str(j) for j in delta_jars()]
-    java = load_settings(environ={}).spark.java_options
-    assert "-XX:TieredStopAtLevel=1" in java  # the quick JIT, driver and executors alike
-    assert opts["--driver-java-options"] == f"-Dlog4j2.configurationFile=file:{LOG4J2_CONF} {java}"
-    assert f"spark.executor.extraJavaOptions={java}" in argv
+    # The aggregates' JVM keeps the tiered JIT (java_options empty: no options but the logging) ...
+    assert load_settings(environ={}).spark.java_options == ""
+    assert opts["--driver-java-options"] == f"-Dlog4j2.configurationFile=file:{LOG4J2_CONF}"
+    assert not any(a.startswith("spark.executor.extraJavaOptions") for a in argv)
+    # ... an ingest-only one stops at the quick C1 JIT, driver and executors alike.
+    java = load_settings(environ={}).spark.ingest_java_options
+    assert "-XX:TieredStopAtLevel=1" in java
+    for args in (("ingest", "data/spool"), ("nightly", "--date", "D", "--steps", "ingest,decisions,publish")):
+        ingest_argv = shlex.split(ato(*args))
+        assert f"-Dlog4j2.configurationFile=file:{LOG4J2_CONF} {java}" in ingest_argv
+        assert f"spark.executor.extraJavaOptions={java}" in ingest_argv
+    assert java not in ato("nightly", "--date", "D", "--steps", "ingest,aggregates")
+    assert java not in ato("nightly", "--date", "D")  # every step
     assert f"spark.pyspark.python={sys.executable}" in argv
     # Steps without Spark, and commands without an entry point, stay `python -m ato.cli`.
     for args in (("nightly", "--date", "D", "--steps", "publish"), ("train", "--json")):
@@ -220,16 +229,24 @@ def test_missing_delta_jars_are_named(tmp_path: Path, monkeypatch: pytest.Monkey
     assert code == 2 and "make setup" in doc["error"]
 
 
+def test_a_jvm_whose_only_spark_step_is_ingest_is_an_ingest_jvm() -> None:
+    from ato.nightly import STEPS
+    from ato.spark.session import jvm_job
+
+    assert jvm_job(["ingest"]) == jvm_job(("ingest", "decisions", "validate", "publish")) == "ingest"
+    assert jvm_job(STEPS) == jvm_job(["ingest", "rings"]) == jvm_job(["aggregates"]) == "batch"
+
+
 def test_verbose_brings_sparks_own_logging_back(monkeypatch: pytest.MonkeyPatch) -> None:
     from ato.spark.session import launch_conf
 
     monkeypatch.delenv("ATO_VERBOSE", raising=False)
     assert "log4j2.configurationFile" in launch_conf(load_settings(environ={}))["spark.driver.extraJavaOptions"]
     monkeypatch.setenv("ATO_VERBOSE", "1")
-    no_jvm_options = load_settings(environ={"ATO_SPARK__JAVA_OPTIONS": ""})
-    assert not {"spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions"} & set(launch_conf(no_jvm_options))
-    java = load_settings(environ={}).spark.java_options
-    assert launch_conf(load_settings(environ={}))["spark.driver.extraJavaOptions"] == java
+    assert not {"spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions"} & set(
+        launch_conf(load_settings(environ={})))
+    java = load_settings(environ={}).spark.ingest_java_options
+    assert launch_conf(load_settings(environ={}), "ingest")["spark.driver.extraJavaOptions"] == java
     assert build_parser().parse_args(["ingest", "-v"]).verbose and build_parser().parse_args(["-v", "ingest"]).verbose
 
 
