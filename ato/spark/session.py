@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ato.settings import CONF_DIR, Settings
 
@@ -29,6 +29,7 @@ LOG4J2_CONF = CONF_DIR / "log4j2.properties"
 # expressions interpreted); on the test suite's tiny tables this made the nightly tests ~25 % faster.
 INTERPRETED = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
 SPARK_STEPS = {"ingest", "monitor", "rings", "aggregates", "training", "gate"}  # nightly steps that start Spark
+Job = Literal["ingest", "batch"]  # what a JVM is for: it picks spark.ingest_java_options or spark.java_options
 
 
 class MissingJars(RuntimeError):
@@ -57,13 +58,13 @@ def driver_java_options() -> str:
     return "" if verbose() else f"-Dlog4j2.configurationFile=file:{LOG4J2_CONF}"
 
 
-def jvm_job(steps: Iterable[str]) -> str:
+def jvm_job(steps: Iterable[str]) -> Job:
     """What the JVM of a process running these nightly steps is for: "ingest" when ingest is its
     only Spark step (it takes spark.ingest_java_options), else "batch" (spark.java_options)."""
     return "ingest" if SPARK_STEPS & set(steps) == {"ingest"} else "batch"
 
 
-def launch_conf(settings: Settings, job: str = "batch") -> dict[str, str]:
+def launch_conf(settings: Settings, job: Job = "batch") -> dict[str, str]:
     """What only the JVM's launch can set: jars, driver memory, logging and JVM options (spark-submit
     arguments), for a JVM doing `job` (jvm_job)."""
     conf = {"spark.jars": ",".join(str(j) for j in delta_jars()), "spark.driver.memory": settings.spark.driver_memory}
@@ -113,7 +114,7 @@ def _submitted_conf() -> dict[str, str]:
 
 
 def get_spark(settings: Settings, app: str = "ato", master: str | None = None,
-              shuffle_partitions: int | None = None, job: str = "batch") -> SparkSession:
+              shuffle_partitions: int | None = None, job: Job = "batch") -> SparkSession:
     """Create (or return the running) Spark session configured for Delta and UTC; `job` (jvm_job)
     picks the JVM options of a JVM this call launches."""
     from pyspark.sql import SparkSession

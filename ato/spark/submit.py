@@ -38,7 +38,8 @@ def spark_submit() -> str:
 
 
 def _steps(job: str, args: Sequence[str]) -> set[str]:
-    """The nightly steps `ato JOB ARGS` runs: ingest's one, --steps, or every one."""
+    """The nightly steps `ato JOB ARGS` runs: ingest's one, those of --steps, or (none given) every
+    Spark step."""
     if job == "ingest":
         return {"ingest"}
     given = next((args[i + 1] for i, a in enumerate(args[:-1]) if a == "--steps"), None)

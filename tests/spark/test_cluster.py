@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from ato import deltars
-from ato.settings import Settings
+from ato.settings import Settings, load_settings
 from ato.tables import PARTIAL_TABLES, SNAPSHOT_TABLES, TRAINING
 from tests.conftest import TEST_KEY, make_settings
 
@@ -48,7 +48,7 @@ def test_the_nightly_on_a_standalone_cluster_writes_what_local_mode_wrote(backfi
                "ATO_SPARK__SHUFFLE_PARTITIONS": "2", "ATO_SPARK__DRIVER_MEMORY": "1g",
                # The small world's few rows: compiling costs more than running, so the quick C1 JIT
                # (ingest's default) here too; it reaches the executors, which the master starts.
-               "ATO_SPARK__JAVA_OPTIONS": "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m"}
+               "ATO_SPARK__JAVA_OPTIONS": load_settings(environ={}).spark.ingest_java_options}
         run = subprocess.run([sys.executable, "-m", "ato.cli", "nightly", "--date", NIGHT, "--steps",
                               "aggregates,training", "--json"], env=env, capture_output=True, text=True, timeout=900)
         assert run.returncode == 0, run.stderr[-3000:]
