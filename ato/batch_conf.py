@@ -62,6 +62,10 @@ class BatchConf(Section):
     rebuild_partials_days: int = Field(
         2, ge=1, description="Each night re-derives the daily partials of this many latest days (late events)."
     )
+    fold_processes: int = Field(
+        0, ge=0, description="Processes folding the accounts' sensitive-action histories (the actions step and "
+                             "publish's action states; pure Python, forked): 0 means one per CPU core."
+    )
     lock_wait_s: float = Field(
         0.0, ge=0, description="One writer at a time: a run that finds the lake's writer lock held waits this long "
                                "for it (0: refuses at once, naming the holder)."

@@ -19,6 +19,7 @@ from ato.features.actions import (
     Event,
     fold,
 )
+from ato.sensitive.slices import map_slices, processes
 from ato.tables import ACCOUNT_CHANGES, LOGINS, PAYMENTS
 
 if TYPE_CHECKING:
@@ -96,12 +97,8 @@ def account_streams(df: pd.DataFrame) -> Iterator[tuple[str, list[Event]]]:
         yield current, events
 
 
-def account_states(settings: Settings, as_of: date) -> pa.Table:
-    """(account_id, action_state JSON) of every account with events in [as_of - 30, as_of]: what the
-    snapshot of `as_of` hands serving for the next day's actions."""
-    import pyarrow as pa
-
-    df = read_events(settings, as_of - timedelta(days=WINDOW_DAYS), as_of)
+def _states(df: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """(account ids, their `ActionState` JSON) of every account of the frame, folded to its end."""
     ids, states = [], []
     for account, events in account_streams(df):
         st = ActionState()
@@ -109,4 +106,16 @@ def account_states(settings: Settings, as_of: date) -> pa.Table:
             pass
         ids.append(account)
         states.append(st.to_json())
+    return ids, states
+
+
+def account_states(settings: Settings, as_of: date) -> pa.Table:
+    """(account_id, action_state JSON) of every account with events in [as_of - 30, as_of]: what the
+    snapshot of `as_of` hands serving for the next day's actions (accounts folded in parallel)."""
+    import pyarrow as pa
+
+    df = read_events(settings, as_of - timedelta(days=WINDOW_DAYS), as_of)
+    parts = map_slices(df, _states, processes(settings.batch.fold_processes))
+    ids = [a for p in parts for a in p[0]]
+    states = [s for p in parts for s in p[1]]
     return pa.table({"account_id": pa.array(ids, pa.string()), "action_state": pa.array(states, pa.string())})

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from ato import deltars
 from ato.features.actions import ACTION_FEATURES, ACTION_KINDS, WINDOW_DAYS, fold
 from ato.sensitive.events import account_streams, read_events
+from ato.sensitive.slices import map_slices, processes
 from ato.tables import ACTION_TRAINING, TRAINING
 
 if TYPE_CHECKING:
@@ -37,17 +39,24 @@ def feature_rows(settings: Settings, first: date, last: date) -> pd.DataFrame:
     events = read_events(settings, first - timedelta(days=WINDOW_DAYS), last)
     start = pd.Timestamp(first, tz="UTC").timestamp()
     end = pd.Timestamp(last + timedelta(days=1), tz="UTC").timestamp()
+    parts = map_slices(events, partial(_feature_slice, start=start, end=end), processes(settings.batch.fold_processes))
+    out = [row for part in parts for row in part]
+    df = pd.DataFrame(out, columns=["event_id", "account_id", "t", "kind", "ip_hash", "device_hash",
+                                    *ACTION_FEATURES])
+    df["event_time"] = pd.to_datetime((df["t"] * 1e6).round().astype("int64"), unit="us", utc=True)
+    df["action_date"] = df["event_time"].dt.date
+    return df.drop(columns="t").astype({f: "float64" for f in ACTION_FEATURES})
+
+
+def _feature_slice(events: pd.DataFrame, start: float, end: float) -> list[dict[str, object]]:
+    """The feature rows of the frame's actions in [start, end), its accounts folded from their first event."""
     out: list[dict[str, object]] = []
     for account, stream in account_streams(events):
         for a, feats in fold(stream, emit_from_s=start):
             if a.time_s < end:
                 out.append({"event_id": a.event_id, "account_id": account, "t": a.time_s, "kind": a.kind,
                             "ip_hash": a.ip, "device_hash": a.device, **feats})
-    df = pd.DataFrame(out, columns=["event_id", "account_id", "t", "kind", "ip_hash", "device_hash",
-                                    *ACTION_FEATURES])
-    df["event_time"] = pd.to_datetime((df["t"] * 1e6).round().astype("int64"), unit="us", utc=True)
-    df["action_date"] = df["event_time"].dt.date
-    return df.drop(columns="t").astype({f: "float64" for f in ACTION_FEATURES})
+    return out
 
 
 def attacker_logins(settings: Settings, first: date, last: date) -> pd.DataFrame:
