@@ -44,7 +44,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 if "spark" in getattr(i, "fixturenames", ()) and i.get_closest_marker("spark") is None]
     if unmarked:
         raise pytest.UsageError("these tests need Spark but are not marked spark: " + ", ".join(unmarked))
-    for item in items:  # `make test` runs `-n 2 --dist loadgroup`: see README "Tests"
+    if not config.getoption("loadgroup", False):  # set in the workers of `-n 2 --dist loadgroup` (`make test`)
+        return
+    for item in items:
         if item.get_closest_marker("dag") is not None:
             xdist_group(item, "airflow")
         elif "world_lake" in getattr(item, "fixturenames", ()):
@@ -54,7 +56,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def xdist_group(item: pytest.Item, name: str) -> None:
     """Run the item on the one worker that runs its group. pytest-xdist 3.8 marks a group by appending
     `@<group>` to `item._nodeid`, which pytest 9.2 no longer reads (the id is `item._id`, a NodeId):
-    without this the marks are silently ignored and every worker builds every world."""
+    without this the marks are silently ignored and every worker builds every world. Only under
+    loadgroup, so that `pytest` by hand keeps the plain ids (`--deselect`, `--lf`)."""
     item.add_marker(pytest.mark.xdist_group(name))
     node_id = getattr(item, "_id", None)
     if node_id is not None and not item.nodeid.endswith(f"@{name}"):
