@@ -39,8 +39,8 @@ lint: setup  ## ruff + mypy
 	$(BIN)/ruff check ato serving spark_jobs dags tests benchmarks
 	$(BIN)/mypy
 
-test: setup lint  ## the whole suite: unit, spark, data (two pytest workers: README "Tests")
-	$(BIN)/pytest -q -n 2 --dist loadgroup
+test: setup lint  ## the whole suite: unit, spark, data
+	$(BIN)/pytest -q
 
 unit: setup
 	$(BIN)/pytest -q -m unit

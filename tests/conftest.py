@@ -35,7 +35,6 @@ def make_settings(root: Path, geo_db: Path | None = None, **extra: str) -> Setti
     return load_settings(environ=env)
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's, which reads the xdist_group marks set here
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every test that needs the JVM (the `spark` fixture, directly or through the small world it
     builds: world_lake, backfilled, trained, serving_world) must be marked `spark`, so that
@@ -44,24 +43,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 if "spark" in getattr(i, "fixturenames", ()) and i.get_closest_marker("spark") is None]
     if unmarked:
         raise pytest.UsageError("these tests need Spark but are not marked spark: " + ", ".join(unmarked))
-    if not config.getoption("loadgroup", False):  # set in the workers of `-n 2 --dist loadgroup` (`make test`)
-        return
-    for item in items:
-        if item.get_closest_marker("dag") is not None:
-            xdist_group(item, "airflow")
-        elif "world_lake" in getattr(item, "fixturenames", ()):
-            xdist_group(item, "world")
-
-
-def xdist_group(item: pytest.Item, name: str) -> None:
-    """Run the item on the one worker that runs its group. pytest-xdist 3.8 marks a group by appending
-    `@<group>` to `item._nodeid`, which pytest 9.2 no longer reads (the id is `item._id`, a NodeId):
-    without this the marks are silently ignored and every worker builds every world. Only under
-    loadgroup, so that `pytest` by hand keeps the plain ids (`--deselect`, `--lf`)."""
-    item.add_marker(pytest.mark.xdist_group(name))
-    node_id = getattr(item, "_id", None)
-    if node_id is not None and not item.nodeid.endswith(f"@{name}"):
-        item._id = type(node_id).parse(f"{item.nodeid}@{name}")
 
 
 @pytest.fixture(scope="session")
