@@ -72,9 +72,21 @@ def read_events(settings: Settings, first: date, last: date) -> pd.DataFrame:
     ]
     df = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else \
         pd.DataFrame(columns=COLUMNS)
-    df = df.reindex(columns=COLUMNS)
+    df = df.reindex(columns=COLUMNS).take(_fold_order(df))
     df = df.astype({"amount": "float64"}).astype(object).where(df.notna(), None)
-    return df.sort_values(["account_id", "t", "rank", "event_id"], kind="stable", ignore_index=True)
+    return df.reset_index(drop=True)
+
+
+def _fold_order(df: pd.DataFrame) -> pa.Array:
+    """Row positions sorting `df` by (account, t, rank, event id): Arrow's stable sort on the typed
+    columns, a few times faster than pandas' on Python objects. UTF-8 bytes sort as the code points
+    pandas compares, so the order is the same."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    keys = pa.table({"a": pa.array(df["account_id"], pa.string()), "t": pa.array(df["t"], pa.float64()),
+                     "r": pa.array(df["rank"], pa.int64()), "e": pa.array(df["event_id"], pa.string())})
+    return pc.sort_indices(keys, sort_keys=[(k, "ascending") for k in ("a", "t", "r", "e")])
 
 
 def account_streams(df: pd.DataFrame) -> Iterator[tuple[str, list[Event]]]:

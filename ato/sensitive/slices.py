@@ -34,11 +34,11 @@ def account_slices(accounts: Any, parts: int) -> list[tuple[int, int]]:
     import numpy as np
 
     n = len(accounts)
+    if n == 0:
+        return []
     cuts = [0]
-    for i in range(1, max(parts, 1)):
-        at = i * n // parts
-        if at >= n:
-            break
+    for i in range(1, parts):
+        at = i * n // parts  # below n, as i < parts
         at = int(np.searchsorted(accounts, accounts[at], side="left"))  # back to the account's first row
         if at > cuts[-1]:
             cuts.append(at)

@@ -50,6 +50,7 @@ def test_slices_cover_every_row_once_and_never_split_an_account() -> None:
         assert all(ids[a] != ids[a - 1] for a, _ in slices[1:]), "a slice starts at an account's first row"
     assert account_slices(ids, 2) == [(0, 6), (6, 15)]
     assert account_slices(np.array(["a"] * 9, dtype=object), 3) == [(0, 9)], "one account is one slice"
+    assert account_slices(np.array([], dtype=object), 2) == [], "no rows, no slices"
 
 
 def test_forked_slices_fold_what_one_process_folds() -> None:
