@@ -15,7 +15,7 @@ import pytest
 
 from ato.airflow_local import DAGS, airflow, airflow_env, dags_test, scheduler, wait_runs
 from ato.settings import Settings
-from tests.conftest import SMALL_DATA_SPARK
+from tests.conftest import SMALL_DATA_SPARK, one_step_jvms
 
 # every nightly task: wait for the lake's writer lock, tag gold commits with the run id
 NIGHT = "--date '{{ ds }}' --lock-wait 3600 --commit-tag '{{ run_id }}'"
@@ -158,7 +158,7 @@ def test_airflow_dags_test_runs_the_nightly_and_its_asset_event_schedules_the_re
         "ATO_LAKE_ROOT": str(tmp_path / "lake"), "ATO_SERVING__AUDIT_DIR": str(tmp_path / "audit"),
         "ATO_SPARK_SUBMIT": "1", "ATO_SPOOL": str(spool), "ATO_ONLINE_DIR": str(tmp_path / "online"),
         "ATO_ENRICH__GEO_DB": str(world / "ip_geo.csv"), "ATO_SPARK_MASTER": "local[2]",
-        "ATO_SPARK__SHUFFLE_PARTITIONS": "2", "ATO_SPARK__DRIVER_MEMORY": "1g", **SMALL_DATA_SPARK,
+        "ATO_SPARK__SHUFFLE_PARTITIONS": "2", "ATO_SPARK__DRIVER_MEMORY": "1g", **SMALL_DATA_SPARK, **one_step_jvms(),
         "ATO_PATHS__REPORTS": str(tmp_path / "reports"), "ATO_MODEL_DIR": str(tmp_path / "models"),
         "ATO_MONITOR__MIN_DECISIONS": "100", "ATO_WORLD_DIR": str(world), "ATO_MODEL__TRAIN_DAYS": "4",
         "ATO_MODEL__VAL_DAYS": "1", "ATO_MODEL__TEST_DAYS": "1", "ATO_MODEL__FOLDS": "1",

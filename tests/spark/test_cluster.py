@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from ato import deltars
-from ato.settings import Settings, load_settings
+from ato.settings import Settings
 from ato.tables import PARTIAL_TABLES, SNAPSHOT_TABLES, TRAINING
-from tests.conftest import TEST_KEY, make_settings
+from tests.conftest import TEST_KEY, make_settings, one_step_jvms
 
 pytestmark = pytest.mark.spark
 NIGHT = "2026-08-07"
@@ -46,9 +46,7 @@ def test_the_nightly_on_a_standalone_cluster_writes_what_local_mode_wrote(backfi
         env = {**os.environ, "ATO_LAKE_ROOT": s.paths.lake_root, "ATO_SPARK_MASTER": c.master_url,
                "ATO_HMAC_KEY": TEST_KEY, "ATO_ENRICH__GEO_DB": src.enrich.geo_db, "ATO_BATCH__LABEL_MATURITY_DAYS": "1",
                "ATO_SPARK__SHUFFLE_PARTITIONS": "2", "ATO_SPARK__DRIVER_MEMORY": "1g",
-               # The small world's few rows: compiling costs more than running, so the quick C1 JIT
-               # (ingest's default) here too; it reaches the executors, which the master starts.
-               "ATO_SPARK__JAVA_OPTIONS": load_settings(environ={}).spark.ingest_java_options}
+               **one_step_jvms()}  # the quick JIT reaches the executors too, which the master starts
         run = subprocess.run([sys.executable, "-m", "ato.cli", "nightly", "--date", NIGHT, "--steps",
                               "aggregates,training", "--json"], env=env, capture_output=True, text=True, timeout=900)
         assert run.returncode == 0, run.stderr[-3000:]
