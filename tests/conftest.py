@@ -17,16 +17,17 @@ BOOSTED_CAMPAIGNS = {"credential_stuffing": 600, "targeted_ato": 1500, "session_
                      "low_and_slow": 1500, "fraud_ring": 400}
 
 
-# Tiny tables: interpreted expressions, no adaptive re-planning and the JVM's tiered JIT for every
-# job, ingest too (interpreted expressions need C2; README "Tests"); the cluster test keeps generated
-# code and adaptive plans, so gold built both ways is compared there.
+# Tiny tables: interpreted expressions, no adaptive re-planning and, in the suite's long session, the
+# JVM's tiered JIT for every job, ingest too (interpreted expressions need C2 there; README "Tests";
+# one-step JVMs: one_step_jvms below); the cluster test keeps generated code and adaptive plans,
+# so gold built both ways is compared there.
 SMALL_DATA_SPARK = {"ATO_SPARK__CODEGEN": "false", "ATO_SPARK__ADAPTIVE": "false", "ATO_SPARK__INGEST_JAVA_OPTIONS": ""}
 
 
 def one_step_jvms() -> dict[str, str]:
     """For JVMs that run one step on the small world and exit (the DAG tasks' spark-submit, the
     cluster test's driver and executors): the quick C1 JIT of ingest's default for every job, as
-    compiling costs more than running there (the DAG test's Spark tasks, A/B alternated: 15-25 %
+    compiling costs more than running there (the DAG test's Spark tasks, A/B alternated: 5-24 %
     faster each, interpreted expressions included). The suite's one long session keeps C2."""
     quick = load_settings(environ={}).spark.ingest_java_options
     return {"ATO_SPARK__JAVA_OPTIONS": quick, "ATO_SPARK__INGEST_JAVA_OPTIONS": quick}
