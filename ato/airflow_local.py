@@ -1,12 +1,15 @@
 """A throwaway, project-local Airflow for tests and benchmarks that run our DAGs for real: SQLite
 under a home folder, our dags folder, no examples; `airflow dags test` of one DAG, and the
 scheduler (LocalExecutor) with the API server its tasks report to, for what only the scheduler
-does (running ato_retrain on the nightly's asset event). Standard library only."""
+does: running a DAG triggered through the REST API (`ato.airflow_rest`), with the DAG processor
+parsing our folder, and ato_retrain on the nightly's asset event. Standard library only."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import secrets
 import socket
 import sqlite3
 import subprocess
@@ -30,6 +33,23 @@ def airflow_env(home: Path, **extra: str) -> dict[str, str]:
             "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db"}
+
+
+USER = "ato"
+
+
+def api_user(home: Path) -> tuple[str, str, dict[str, str]]:
+    """The API user of the Airflow under `home`: (name, password, the settings that make it the
+    simple auth manager's one admin). The password is drawn once and kept in home/passwords.json
+    (mode 0600), never printed."""
+    path = home / "passwords.json"
+    if not path.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(json.dumps({USER: secrets.token_urlsafe(18)}))
+    return USER, json.loads(path.read_text())[USER], {
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(path)}
 
 
 def airflow(env: Mapping[str, str], *args: str, timeout: float = 300) -> None:
@@ -73,13 +93,21 @@ def _answers(url: str) -> bool:
         return False
 
 
-@contextlib.contextmanager
-def scheduler(home: Path, env: Mapping[str, str]) -> Iterator[None]:
-    """The API server and the scheduler running (logs: home/api.log, home/scheduler.log)."""
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**env, "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def scheduler(home: Path, env: Mapping[str, str], *, dag_processor: bool = False,
+              port: int | None = None) -> Iterator[str]:
+    """The API server and the scheduler running, and with `dag_processor` the DAG processor too
+    (else the DAGs must have been serialized, `airflow dags reserialize`); yields the API's base
+    URL (logs: home/api.log, home/scheduler.log, home/dag-processor.log)."""
+    port = port or free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**env, **api_user(home)[2], "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base}/execution/",
            "AIRFLOW__CORE__PARALLELISM": "2"}
 
     def start(args: list[str], log: str) -> subprocess.Popen[bytes]:
@@ -91,14 +119,32 @@ def scheduler(home: Path, env: Mapping[str, str]) -> Iterator[None]:
         # the scheduler only once the API its tasks report to answers: a task that meets an API
         # still starting fails on a read timeout (seen on a busy machine)
         deadline = time.monotonic() + 180
-        while not _answers(f"http://127.0.0.1:{port}/execution/health"):
+        while not _answers(f"{base}/execution/health"):
             if time.monotonic() > deadline or procs[0].poll() is not None:
                 raise RuntimeError(f"the Airflow API server did not start (see {home / 'api.log'})")
             time.sleep(1)
+        if dag_processor:
+            procs.append(start(["dag-processor"], "dag-processor.log"))
         procs.append(start(["scheduler"], "scheduler.log"))
-        yield
+        yield base
     finally:
         for p in procs:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(p.pid, 15)
             p.wait(timeout=60)
+
+
+def task_logs(home: Path, dag_id: str, run_id: str) -> str:
+    """The task logs a scheduler's run left under home/logs, as text: each JSON line's event (the
+    tasks' own output among them), other lines as they are."""
+    out = []
+    for f in sorted((home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}").rglob("*.log")):
+        out.append(f"--- {f.parent.name}")
+        for ln in f.read_text(errors="replace").splitlines():
+            try:
+                doc = json.loads(ln)
+            except ValueError:
+                out.append(ln)
+                continue
+            out.append(str(doc.get("event", ln)) if isinstance(doc, dict) else ln)
+    return "\n".join(out)

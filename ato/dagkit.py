@@ -38,6 +38,11 @@ def default_args(retries: int, retry_delay: timedelta) -> dict[str, Any]:
 RETRAIN_REQUEST = "ato_retrain_request"
 # ato_retrain's weekly schedule (cron, UTC): Sundays 00:00 unless ATO_RETRAIN_CRON says otherwise.
 RETRAIN_CRON = os.environ.get("ATO_RETRAIN_CRON", "0 0 * * 0")
+# ato_nightly's schedule: daily with catch-up unless ATO_NIGHTLY_SCHEDULE names another (a cron or
+# preset), or "none": runs only when triggered (REST API, UI, `airflow dags trigger`), as the
+# scheduler test and `ato airflow up` on the demo data want (no catch-up from 2026-08-01).
+_NIGHTLY = os.environ.get("ATO_NIGHTLY_SCHEDULE", "@daily")
+NIGHTLY_SCHEDULE = None if _NIGHTLY.strip().lower() == "none" else _NIGHTLY
 
 
 def _extras(events: Any) -> list[dict[str, Any]]:

@@ -9,7 +9,8 @@ beside them, ingest >> decisions (the API's audit log of day D into gold/decisio
 metrics, drift) >> report, and monitor >> promote_challenger (`ato promote --challenger
 --require-live`: the shadow challenger takes over once its live record is not worse; a refusal is
 a verdict) >> retrain_check (`ato monitor check`) >> request_retrain, which updates the asset
-`ato_retrain_request` (scheduling ato_retrain) only when a retrain is due.
+`ato_retrain_request` (scheduling ato_retrain) only when a retrain is due, and only after
+quality_gate: the retrain trains on the night's gated training set.
 
 Wiring only: every task runs `ato nightly --date D --steps <step>` as its own process, so
 the scheduler never holds a JVM, and the logic is the `ato` package's (with spark.submit set,
@@ -28,7 +29,7 @@ from typing import Any
 from airflow.sdk import Asset, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from ato.dagkit import PROJECT, RETRAIN_REQUEST, ato, default_args, json_field
+from ato.dagkit import NIGHTLY_SCHEDULE, PROJECT, RETRAIN_REQUEST, ato, default_args, json_field
 
 # The two branches (decisions/monitor beside validate..retention) take the lake's writer lock in
 # turn; every task tags its gold commits with the run id, so a failed gate restores exactly them.
@@ -38,7 +39,7 @@ NIGHT = ("nightly", "--date", "{{ ds }}", "--lock-wait", "3600", "--commit-tag",
 @dag(
     dag_id="ato_nightly",
     description="ATO batch layer: ingest, validate, 30-day aggregates, training set, gate, publish",
-    schedule="@daily",
+    schedule=NIGHTLY_SCHEDULE,  # "@daily" unless ATO_NIGHTLY_SCHEDULE says otherwise
     start_date=datetime(2026, 8, 1, tzinfo=UTC),
     catchup=True,
     max_active_runs=1,
@@ -89,10 +90,14 @@ def ato_nightly() -> None:
     promoted = promote_challenger()
     monitor >> [report, promoted]
     promoted >> check
-    request_retrain(check)  # type: ignore[arg-type]  # an XComArg resolves to the str at run time
+    requested = request_retrain(check)  # type: ignore[arg-type]  # an XComArg resolves to the str at run time
     # rings before the aggregates: the account snapshot carries each account's ring (ring features)
+    gate = quality_gate(versions)
     (ingest >> step("validate") >> step("rings") >> versions >> step("training", task_id="training_set")
-     >> quality_gate(versions) >> step("actions") >> step("publish") >> report >> step("retention"))
+     >> gate >> step("actions") >> step("publish") >> report >> step("retention"))
+    # a retrain trains for the night, on its training set: only once that passed the gate (under
+    # the scheduler the monitoring branch finishes first, and the retrain trained a night early)
+    gate >> requested
 
 
 ato_nightly()

@@ -1,5 +1,6 @@
-"""DAG files: every one imports cleanly and opens no connection; `airflow dags test` runs
-the nightly DAG for real (each task a separate `ato` process) on a small ingested world."""
+"""DAG files: every one imports cleanly and opens no connection; the Airflow scheduler, DAG
+processor and API server run the nightly DAG for real, triggered through the REST API (each task a
+separate `ato` process) on a small ingested world; `airflow dags test` runs the retrain DAG."""
 
 from __future__ import annotations
 
@@ -13,7 +14,16 @@ from typing import Any
 
 import pytest
 
-from ato.airflow_local import DAGS, airflow, airflow_env, dags_test, scheduler, wait_runs
+from ato.airflow_local import (
+    DAGS,
+    airflow,
+    airflow_env,
+    api_user,
+    dags_test,
+    scheduler,
+    task_logs,
+    wait_runs,
+)
 from ato.settings import Settings
 from tests.conftest import SMALL_DATA_SPARK, one_step_jvms
 
@@ -73,6 +83,7 @@ print(json.dumps({
     "retrain_check": nightly.get_task("retrain_check").python_callable(),
     "promote_challenger": nightly.get_task("promote_challenger").python_callable(),
     "check_upstream": sorted(nightly.get_task("retrain_check").upstream_task_ids),
+    "request_upstream": sorted(nightly.get_task("request_retrain").upstream_task_ids),
     "retrain_schedule": type(retrain.timetable).__name__,
     "retrain_assets": sorted(a.name for a in retrain.timetable.asset_condition.objects),
     "retrain_outlets": [o.name for o in nightly.get_task("request_retrain").outlets],
@@ -103,6 +114,7 @@ def test_tasks_hand_json_documents_on_and_submit_spark_steps_when_configured(tmp
     assert cmd["retrain_assets"] == cmd["retrain_outlets"] == ["ato_retrain_request"]
     assert cmd["monitor_downstream"] == ["promote_challenger", "report"]
     assert cmd["check_upstream"] == ["promote_challenger"]
+    assert cmd["request_upstream"] == ["quality_gate", "retrain_check"], "a retrain waits for the gated training set"
     assert cmd["retention"].endswith(f"-m ato.cli nightly {NIGHT} --steps retention")  # no JVM
     assert cmd["retention_upstream"] == ["report"]
     assert cmd["promote_challenger"].endswith("-m ato.cli promote --challenger --require-live --json || test $? -eq 3")
@@ -129,16 +141,20 @@ def audit_lines(champion: str) -> str:
 @pytest.mark.dag
 @pytest.mark.spark
 @pytest.mark.timeout(1500)
-def test_airflow_dags_test_runs_the_nightly_and_its_asset_event_schedules_the_retrain(
+def test_the_scheduler_runs_the_nightly_triggered_through_the_rest_api_and_its_asset_event_the_retrain(
         backfilled: tuple[Settings, Any], trained: tuple[Settings, Any], small_world: tuple[Path, Path, Any],
         tmp_path: Path) -> None:
-    """The next night (08-08) after the backfill, as the scheduler runs it: every task its own
-    process, the Spark steps through spark-submit of spark_jobs/ (ATO_SPARK_SUBMIT=1), the gate fed
-    by the aggregates task's --json document, and no Spark start-up chatter in the task logs. The
-    champion's inputs drifted that day, so retrain_check finds a retrain due and request_retrain
-    updates the asset; the Airflow scheduler then runs ato_retrain on that event (no logical date),
-    which trains for 08-08 and keeps the monitoring's reason with the new version."""
+    """The next night (08-08) after the backfill, as Airflow runs it: the API server, DAG processor
+    and scheduler (LocalExecutor) started on the project's DAG folder; ato_nightly, found parsed,
+    unpaused and triggered for 08-08 through the REST API (its own schedule off, so nothing is
+    caught up) and followed there to success. Every task its own process, the Spark steps through
+    spark-submit of spark_jobs/ (ATO_SPARK_SUBMIT=1), the gate fed by the aggregates task's --json
+    document, and no Spark start-up chatter in the task logs. The champion's inputs drifted that
+    day, so retrain_check finds a retrain due and request_retrain updates the asset; the scheduler
+    then runs ato_retrain on that event (no logical date), which trains for 08-08 and keeps the
+    monitoring's reason with the new version."""
     from ato import deltars
+    from ato.airflow_rest import AirflowApi
     from ato.model import registry
     from ato.online.snapshot.files import current
     from ato.settings import load_settings
@@ -154,23 +170,37 @@ def test_airflow_dags_test_runs_the_nightly_and_its_asset_event_schedules_the_re
     audit = tmp_path / "audit" / "2026-08-08" / "decisions-host-1.jsonl"  # as the API writes it
     audit.parent.mkdir(parents=True)
     audit.write_text(audit_lines(champion))
-    home, dag_env = tmp_path / "airflow", {
-        "ATO_LAKE_ROOT": str(tmp_path / "lake"), "ATO_SERVING__AUDIT_DIR": str(tmp_path / "audit"),
-        "ATO_SPARK_SUBMIT": "1", "ATO_SPOOL": str(spool), "ATO_ONLINE_DIR": str(tmp_path / "online"),
-        "ATO_ENRICH__GEO_DB": str(world / "ip_geo.csv"), "ATO_SPARK_MASTER": "local[2]",
-        "ATO_SPARK__SHUFFLE_PARTITIONS": "2", "ATO_SPARK__DRIVER_MEMORY": "1g", **SMALL_DATA_SPARK, **one_step_jvms(),
-        "ATO_PATHS__REPORTS": str(tmp_path / "reports"), "ATO_MODEL_DIR": str(tmp_path / "models"),
-        "ATO_MONITOR__MIN_DECISIONS": "100", "ATO_WORLD_DIR": str(world), "ATO_MODEL__TRAIN_DAYS": "4",
-        "ATO_MODEL__VAL_DAYS": "1", "ATO_MODEL__TEST_DAYS": "1", "ATO_MODEL__FOLDS": "1",
-        "ATO_MODEL__SEARCH_TRIALS": "2",
-        # ato_retrain registered and unpaused before the night, so the event queues it; its weekly
-        # schedule moved to 29 February, so only the asset can start it here
-        "ATO_RETRAIN_CRON": "0 0 29 2 *", "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True"}
-    env = airflow_env(home, ATO_HMAC_KEY=src.privacy.hmac_key, ATO_BATCH__LABEL_MATURITY_DAYS="1",
-                      ATO_DAG_RETRIES="0", **dag_env)
-    for args in (["db", "migrate"], ["dags", "reserialize"], ["dags", "unpause", "ato_retrain"]):
-        airflow(env, *args)
-    log = run_dag("ato_nightly", "2026-08-08", home, src, **dag_env)
+    home = tmp_path / "airflow"
+    env = airflow_env(
+        home, ATO_HMAC_KEY=src.privacy.hmac_key, ATO_BATCH__LABEL_MATURITY_DAYS="1", ATO_DAG_RETRIES="0",
+        ATO_LAKE_ROOT=str(tmp_path / "lake"), ATO_SERVING__AUDIT_DIR=str(tmp_path / "audit"),
+        ATO_SPARK_SUBMIT="1", ATO_SPOOL=str(spool), ATO_ONLINE_DIR=str(tmp_path / "online"),
+        ATO_ENRICH__GEO_DB=str(world / "ip_geo.csv"), ATO_SPARK_MASTER="local[2]",
+        ATO_SPARK__SHUFFLE_PARTITIONS="2", ATO_SPARK__DRIVER_MEMORY="1g", **{**SMALL_DATA_SPARK, **one_step_jvms()},
+        ATO_PATHS__REPORTS=str(tmp_path / "reports"), ATO_MODEL_DIR=str(tmp_path / "models"),
+        ATO_MONITOR__MIN_DECISIONS="100", ATO_WORLD_DIR=str(world), ATO_MODEL__TRAIN_DAYS="4",
+        ATO_MODEL__VAL_DAYS="1", ATO_MODEL__TEST_DAYS="1", ATO_MODEL__FOLDS="1", ATO_MODEL__SEARCH_TRIALS="2",
+        # the nightly only when triggered; ato_retrain's weekly schedule moved to 29 February, so
+        # only the asset can start it; both paused at creation and unpaused through the API
+        ATO_NIGHTLY_SCHEDULE="none", ATO_RETRAIN_CRON="0 0 29 2 *", AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="True")
+    airflow(env, "db", "migrate")
+    user, password, _ = api_user(home)
+    with scheduler(home, env, dag_processor=True) as base:
+        api = AirflowApi(base, user, password)
+        for dag_id in ("ato_nightly", "ato_retrain"):
+            api.wait_dag(dag_id)
+            api.unpause(dag_id)
+        run_id = api.trigger("ato_nightly", date(2026, 8, 8))
+        state = api.wait_run("ato_nightly", run_id)
+        log = task_logs(home, "ato_nightly", run_id)
+        (home / "nightly-tasks.log").write_text(log)
+        tasks = api.task_states("ato_nightly", run_id)
+        assert state == "success", f"{tasks}\n{log[-3000:]}"
+        assert tasks["request_retrain"] == "success", "the drifted champion's retrain_check found a retrain due"
+        retrains = wait_runs(home, "ato_retrain", 1)
+        nightlies = [(r["run_type"], r["state"]) for r in api.runs("ato_nightly")]
+    assert retrains == [("asset_triggered", "success")]
+    assert nightlies == [("manual", "success")], "only the triggered night ran: nothing caught up"
     assert log.count("spark_jobs/nightly.py") >= 4, "ingest, aggregates, training and gate ran under spark-submit"
     assert not [c for c in CHATTER if c in log.lower()], "Spark start-up chatter reached the task logs"
     snap = current(Settings.model_validate({"online": {"snapshot_dir": str(tmp_path / "online")}}))
@@ -185,10 +215,6 @@ def test_airflow_dags_test_runs_the_nightly_and_its_asset_event_schedules_the_re
     assert '"why": "no shadow challenger"' in log, "promote_challenger ran with nothing in shadow"
     assert date(2026, 8, 7) in deltars.partition_dates(lake, "gold", TRAINING, "login_date"), "08-07 matured"
     assert date(2026, 8, 7) in deltars.partition_dates(lake, "gold", ACTION_TRAINING, "action_date"), "actions task"
-    assert "no retrain due" not in log, "the drifted champion's retrain_check found a retrain due"
-
-    with scheduler(home, env):
-        assert wait_runs(home, "ato_retrain", 1) == [("asset_triggered", "success")]
     new = [v for v in registry.versions(models) if v != champion]
     assert len(new) == 1 and new[0].startswith("20260807-"), "trained for night 08-08: logins up to 08-07"
     reason = registry.metrics(models, new[0])["reason"]
