@@ -12,7 +12,7 @@ AIRFLOW_ENV := AIRFLOW_HOME=$(CURDIR)/.airflow AIRFLOW__CORE__DAGS_FOLDER=$(CURD
 	AIRFLOW__CORE__LOAD_EXAMPLES=False AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=sqlite:///$(CURDIR)/.airflow/airflow.db
 DATE ?= 2026-09-14
 
-.PHONY: setup debian demo test lint unit clean bench bench-nightly bench-serving serve insights cluster-up cluster-down airflow-init airflow-test airflow-retrain
+.PHONY: setup debian demo test lint unit clean bench bench-nightly bench-serving serve insights cluster-up cluster-down airflow-init airflow-test airflow-retrain airflow-up airflow-trigger
 
 setup: $(VENV)/.installed $(DELTA_JAR) debian  ## virtualenv, pinned packages, Delta jars, Debian packages
 
@@ -104,6 +104,12 @@ airflow-test: airflow-init  ## `airflow dags test ato_nightly $(DATE)` on the de
 
 airflow-retrain: airflow-init  ## `airflow dags test ato_retrain $(DATE)` on the demo data (after make demo)
 	$(AIRFLOW_ENV) ATO_DAG_RETRIES=0 $(BIN)/airflow dags test ato_retrain $(DATE)
+
+airflow-up: setup  ## Airflow's API server, DAG processor and scheduler on .airflow (foreground; ato_nightly only when triggered)
+	$(BIN)/ato airflow up --home .airflow
+
+airflow-trigger: setup  ## trigger ato_nightly for $(DATE) through the REST API and follow it (with make airflow-up running)
+	$(BIN)/ato airflow trigger --home .airflow --date $(DATE) --wait
 
 clean:
 	rm -rf data .airflow .pytest_cache .mypy_cache .ruff_cache $(VENV)/.installed

@@ -7,6 +7,7 @@ call. `ato` (the console script) and `python -m ato.cli` both run `main`.
   privacy.py forget                         rings.py   rings list | show
   docs.py    docs (the data dictionary)      query.py   query list | show | run (saved queries), insights
   cluster.py cluster up | down | status (a Spark standalone cluster on this machine)
+  scheduler.py airflow up | trigger (a project-local Airflow; runs triggered through its REST API)
   output.py  --json documents and refusals  summaries.py  the console tables
 """
 
@@ -37,12 +38,24 @@ def _verbose_everywhere(p: argparse.ArgumentParser, top: bool = True) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ato.cli import batch, cluster, data, docs, model, privacy, query, report, rings, serve
+    from ato.cli import (
+        batch,
+        cluster,
+        data,
+        docs,
+        model,
+        privacy,
+        query,
+        report,
+        rings,
+        scheduler,
+        serve,
+    )
 
     p = argparse.ArgumentParser(prog="ato", description="Account-takeover risk scoring: batch layer, model, "
                                                         "scoring API.", epilog=EPILOG)
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
-    for group in (data, batch, model, serve, report, rings, privacy, docs, query, cluster):
+    for group in (data, batch, model, serve, report, rings, privacy, docs, query, cluster, scheduler):
         group.add_commands(sub)
     _verbose_everywhere(p)
     return p

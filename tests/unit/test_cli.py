@@ -59,6 +59,11 @@ def test_commands_programs_read_offer_json() -> None:
     assert readable <= with_json
 
 
+def test_airflow_trigger_without_a_running_airflow_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, doc = run_json(capsys, "airflow", "trigger", "--home", str(tmp_path), "--date", "2026-08-08")
+    assert code == 2 and doc["ok"] is False and "ato airflow up" in doc["error"]
+
+
 def test_simulate_refuses_to_mix_worlds(tmp_path: Path) -> None:
     out, world = tmp_path / "spool", tmp_path / "world"
     args = ["simulate", "--accounts", "30", "--days", "1", "--out", str(out), "--world", str(world)]
