@@ -1,5 +1,10 @@
-"""One writer at a time: `<lake root>/_lock/writer.json`, created atomically by the run that writes
-(the nightly, `ato ingest`, `ato forget`), naming its owner, host, pid, what it runs and since when.
+"""One writer at a time per group of tables: `<lake root>/_lock/writer.json` for the batch layer's
+tables (bronze, silver, the gate log, rings, aggregates, training sets) and
+`<lake root>/_lock/monitoring.json` for the monitoring tables (gold/decisions and what the monitor
+step derives from it), each created atomically by the run that writes (the nightly, `ato ingest`,
+`ato forget`), naming its owner, host, pid, what it runs and since when. The two groups share no
+table, so the nightly DAG's monitoring branch writes while its batch branch does; a run that writes
+both (a backfill, retention, `ato forget`) takes both, always batch first.
 
 A second writer waits up to `batch.lock_wait_s` (`--lock-wait`) and then refuses with the holder's
 name and age (`LakeBusy`). A lock whose process is gone on this host is taken over with a warning;
@@ -23,7 +28,9 @@ from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
-LOCK = "_lock/writer.json"
+BATCH, MONITORING = "batch", "monitoring"
+LOCKS = {BATCH: "_lock/writer.json", MONITORING: "_lock/monitoring.json"}  # taken in this order
+LOCK = LOCKS[BATCH]
 _held: dict[str, int] = {}  # lock path -> nesting depth in this process
 
 
@@ -42,10 +49,10 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def holder(root: str) -> dict[str, Any] | None:
-    """Who holds the lake's writer lock (None when no one, or the file is being replaced)."""
+def holder(root: str, domain: str = BATCH) -> dict[str, Any] | None:
+    """Who holds the lake's writer lock of `domain` (None when no one, or the file is being replaced)."""
     try:
-        doc = json.loads((Path(root) / LOCK).read_text())
+        doc = json.loads((Path(root) / LOCKS[domain]).read_text())
     except (FileNotFoundError, ValueError):
         return None
     return doc if isinstance(doc, dict) else None
@@ -59,11 +66,11 @@ def _age(since: str) -> str:
     return f"{s // 3600} h {s % 3600 // 60} min" if s >= 3600 else f"{s // 60} min {s % 60} s"
 
 
-def busy_message(root: str, h: dict[str, Any]) -> str:
-    return (f"the lake {root} is being written by `{h.get('what')}` of {h.get('owner')} (pid {h.get('pid')} on "
+def busy_message(root: str, h: dict[str, Any], domain: str = BATCH) -> str:
+    return (f"the lake {root} ({domain} tables) is being written by `{h.get('what')}` of {h.get('owner')} (pid {h.get('pid')} on "
             f"{h.get('host')}) since {h.get('since')} ({_age(str(h.get('since')))} ago): one writer at a time. Wait "
             f"for it (--lock-wait SECONDS, or batch.lock_wait_s), or, if that run is known to be dead on its host, "
-            f"remove {Path(root) / LOCK}")
+            f"remove {Path(root) / LOCKS[domain]}")
 
 
 def _try(path: Path, me: dict[str, Any]) -> bool:
@@ -78,13 +85,25 @@ def _try(path: Path, me: dict[str, Any]) -> bool:
 
 @contextlib.contextmanager
 def writer_lock(root: str, what: str, wait_s: float = 0.0, poll_s: float = 0.5,
-                on_wait: Callable[[dict[str, Any]], None] | None = None) -> Iterator[None]:
-    """Hold the lake's writer lock for the block; wait up to `wait_s` for it, then LakeBusy."""
+                on_wait: Callable[[dict[str, Any]], None] | None = None,
+                domains: tuple[str, ...] = tuple(LOCKS)) -> Iterator[None]:
+    """Hold the lake's writer locks of `domains` (default: every table) for the block, taken in
+    LOCKS order; wait up to `wait_s` in all for them, then LakeBusy."""
     if "://" in root:
         log.warning("no writer lock on %s (object store): serialise its writers in the scheduler", root)
         yield
         return
-    path = Path(root) / LOCK
+    deadline = time.monotonic() + wait_s
+    with contextlib.ExitStack() as stack:
+        for d in (d for d in LOCKS if d in domains):
+            stack.enter_context(_domain_lock(root, d, what, deadline, poll_s, on_wait))
+        yield
+
+
+@contextlib.contextmanager
+def _domain_lock(root: str, domain: str, what: str, deadline: float, poll_s: float,
+                 on_wait: Callable[[dict[str, Any]], None] | None) -> Iterator[None]:
+    path = Path(root) / LOCKS[domain]
     key = str(path.resolve())
     if _held.get(key):
         _held[key] += 1
@@ -97,9 +116,9 @@ def writer_lock(root: str, what: str, wait_s: float = 0.0, poll_s: float = 0.5,
     host = socket.gethostname()
     me = {"owner": f"{getpass.getuser()}@{host}", "host": host, "pid": os.getpid(), "what": what,
           "since": datetime.now(UTC).isoformat(timespec="seconds")}
-    deadline, told = time.monotonic() + wait_s, False
+    told = False
     while not _try(path, me):
-        h = holder(str(root))
+        h = holder(str(root), domain)
         if h is None:
             if not path.exists():
                 continue  # released meanwhile: try again
@@ -112,10 +131,10 @@ def writer_lock(root: str, what: str, wait_s: float = 0.0, poll_s: float = 0.5,
                 path.unlink()
             continue
         if time.monotonic() >= deadline:
-            raise LakeBusy(busy_message(str(root), h))
+            raise LakeBusy(busy_message(str(root), h, domain))
         if not told:
             told = True
-            log.warning("waiting for the lake's writer lock: %s", busy_message(str(root), h))
+            log.warning("waiting for the lake's writer lock: %s", busy_message(str(root), h, domain))
             if on_wait:
                 on_wait(h)
         time.sleep(poll_s)
@@ -124,5 +143,5 @@ def writer_lock(root: str, what: str, wait_s: float = 0.0, poll_s: float = 0.5,
         yield
     finally:
         _held.pop(key, None)
-        if (h := holder(str(root))) is not None and h.get("pid") == os.getpid() and h.get("since") == me["since"]:
+        if (h := holder(str(root), domain)) is not None and h.get("pid") == os.getpid() and h.get("since") == me["since"]:
             path.unlink()

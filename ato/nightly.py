@@ -31,6 +31,21 @@ if TYPE_CHECKING:
 STEPS = ("ingest", "decisions", "monitor", "validate", "rings", "aggregates", "training", "gate", "actions", "publish",
          "report", "retention")
 BUILD_STEPS = {"aggregates", "training", "gate"}  # Spark steps that write (or check) gold
+MONITORING_STEPS = {"decisions", "monitor"}  # they write the monitoring tables only (ato.lake_lock)
+LAKELESS_STEPS = {"report"}  # it writes no table
+
+
+def lock_domains(steps: tuple[str, ...]) -> tuple[str, ...]:
+    """The writer locks `steps` need (ato.lake_lock): the monitoring tables', the batch tables', or
+    both (retention removes rows from every store)."""
+    from ato.lake_lock import BATCH, LOCKS, MONITORING
+
+    if "retention" in steps:
+        return tuple(LOCKS)
+    need = {MONITORING} if MONITORING_STEPS & set(steps) else set()
+    if set(steps) - MONITORING_STEPS - LAKELESS_STEPS:
+        need.add(BATCH)
+    return tuple(d for d in LOCKS if d in need)
 
 
 @dataclass
@@ -80,7 +95,7 @@ def run_nightly(settings: Settings, dates: list[date], steps: tuple[str, ...] = 
 
     wait = settings.batch.lock_wait_s if lock_wait_s is None else lock_wait_s
     what = f"ato nightly {run_id(sorted(dates))} --steps {','.join(steps)}" if dates else "ato nightly"
-    with writer_lock(settings.paths.lake_root, what, wait, on_wait=lambda h: progress.info(
+    with writer_lock(settings.paths.lake_root, what, wait, domains=lock_domains(steps), on_wait=lambda h: progress.info(
             f"waiting for the lake's writer lock, held by {h.get('what')} of {h.get('owner')} since {h.get('since')}")):
         tag = commit_tag or f"{what} on {socket.gethostname()} pid {os.getpid()} at {time.time():.0f}"
         return _run(settings, dates, steps, spool, progress, spark_factory, versions_before, force_decisions, tag)

@@ -31,8 +31,10 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from ato.dagkit import NIGHTLY_SCHEDULE, PROJECT, RETRAIN_REQUEST, ato, default_args, json_field
 
-# The two branches (decisions/monitor beside validate..retention) take the lake's writer lock in
-# turn; every task tags its gold commits with the run id, so a failed gate restores exactly them.
+# The two branches (decisions/monitor beside validate..retention) write disjoint tables under
+# their own writer locks (ato.lake_lock), so they run side by side; within a branch a task waits for
+# the lock up to an hour; every task tags its gold commits with the run id, so a failed gate
+# restores exactly them.
 NIGHT = ("nightly", "--date", "{{ ds }}", "--lock-wait", "3600", "--commit-tag", "{{ run_id }}")
 
 

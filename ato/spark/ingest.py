@@ -150,13 +150,13 @@ def ingest(spark: SparkSession, settings: Settings, spool: Path, progress: Progr
     module docstring for the guarantees. `_fail_after_writes` injects a crash after that many table
     writes (tests only)."""
     from ato.ingest.discover import IngestError, local_folder
-    from ato.lake_lock import writer_lock
+    from ato.lake_lock import BATCH, writer_lock
 
     try:
         local_folder(str(spool), "the spool")
     except ValueError as e:
         raise IngestError(str(e)) from None
-    with writer_lock(settings.paths.lake_root, f"ato ingest {spool}", settings.batch.lock_wait_s):
+    with writer_lock(settings.paths.lake_root, f"ato ingest {spool}", settings.batch.lock_wait_s, domains=(BATCH,)):
         return _ingest(spark, settings, spool, progress, now, _fail_after_writes)
 
 

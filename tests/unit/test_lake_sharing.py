@@ -1,6 +1,7 @@
 """Sharing the lake safely: a second `ato nightly` (a real process) refuses naming the holder, or
 waits for the lock and then runs; two started together leave the lake consistent; a dead
-process's lock is taken over; nesting in one process is free."""
+process's lock is taken over; nesting in one process is free; the monitoring tables and the batch
+tables are locked apart, so the DAG's two branches write side by side."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from ato.decisions import held
-from ato.lake_lock import LOCK, LakeBusy, holder, writer_lock
+from ato.lake_lock import BATCH, LOCK, LOCKS, MONITORING, LakeBusy, holder, writer_lock
+from ato.nightly import lock_domains
 from tests.builders import write_audit
 from tests.conftest import TEST_KEY, make_settings
 
@@ -91,6 +93,38 @@ def test_a_dead_process_lock_is_taken_over_and_nesting_is_free(tmp_path: Path) -
     with pytest.raises(LakeBusy, match=r"unknown \(the lock file is empty or unreadable\).* remove"), \
             writer_lock(str(lake), "me", wait_s=0.2, poll_s=0.05):
         pass
+
+
+TAKE_ALL = """
+import sys
+from ato.lake_lock import LakeBusy, writer_lock
+try:
+    with writer_lock(sys.argv[1], "ato forget", wait_s=0.2, poll_s=0.05):
+        pass
+except LakeBusy as e:
+    sys.exit(str(e))
+"""
+
+
+def test_the_monitoring_and_batch_tables_are_locked_apart(tmp_path: Path) -> None:
+    assert lock_domains(("decisions",)) == lock_domains(("monitor",)) == (MONITORING,)
+    assert lock_domains(("rings",)) == lock_domains(("aggregates", "report")) == (BATCH,)
+    assert lock_domains(("decisions", "monitor", "report", "retention")) == lock_domains(("ingest", "monitor")) \
+        == (BATCH, MONITORING)
+    assert lock_domains(("report",)) == (), "the report writes no table"
+    write_audit(tmp_path / "audit", DAY, "host-a", 3)
+    lake = str(tmp_path / "lake")
+    with writer_lock(lake, "the aggregates (this test)", domains=(BATCH,)):
+        out, err = _nightly(tmp_path).communicate(timeout=120)  # the decisions step: monitoring tables
+        assert json.loads(out.strip().splitlines()[-1])["decisions"] == {DAY: 3}, err[-2000:]
+        assert "waiting" not in err, "it did not wait for the batch tables' writer"
+    with writer_lock(lake, "the monitor (this test)", domains=(MONITORING,)):
+        # a writer of every table (another process: nesting in this one is free) takes the batch
+        # tables' lock, then refuses on the monitoring one, letting go of both
+        run = subprocess.run([sys.executable, "-c", TAKE_ALL, lake], capture_output=True, text=True, timeout=120)
+        assert run.returncode == 1 and "(monitoring tables) is being written by `the monitor (this test)`" in run.stderr
+        assert holder(lake, BATCH) is None and holder(lake, MONITORING)["what"] == "the monitor (this test)"  # type: ignore[index]
+    assert not any((Path(lake) / f).exists() for f in LOCKS.values())
 
 
 def test_an_object_store_spool_is_refused_not_turned_into_a_local_folder(tmp_path: Path,
