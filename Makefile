@@ -14,7 +14,9 @@ DATE ?= 2026-09-14
 
 .PHONY: setup debian demo test lint unit clean bench bench-nightly bench-serving serve insights cluster-up cluster-down airflow-init airflow-test airflow-retrain airflow-up airflow-trigger
 
-setup: $(VENV)/.installed $(DELTA_JAR) debian  ## virtualenv, pinned packages, Delta jars, Debian packages
+CDS := $(VENV)/share/ato/spark-classes.jsa
+
+setup: $(VENV)/.installed $(DELTA_JAR) $(CDS) debian  ## virtualenv, pinned packages, Delta jars, Debian packages, Spark's class archive
 
 # The stamp lives inside the venv: delete .venv and the next setup rebuilds it.
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -29,6 +31,10 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 $(DELTA_JAR):
 	@command -v mvn >/dev/null || { echo "need Maven (mvn) to fetch the Delta jars"; exit 1; }
 	mvn -q dependency:get -Dartifact=io.delta:delta-spark_2.13:4.0.0
+
+# Spark's classes archived for every JVM we launch (ato.spark.class_archive): ~5 s less per JVM start.
+$(CDS): $(VENV)/.installed $(DELTA_JAR)
+	$(BIN)/python -m ato.spark.class_archive
 
 debian:  ## Debian packages the project needs (checked every time; installs only what is missing)
 	@command -v redis-server >/dev/null && command -v promtool >/dev/null || { \

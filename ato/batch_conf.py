@@ -35,6 +35,12 @@ class SparkConf(Section):
         "", description="JVM options of the driver and the executors of every Spark job but an ingest-only one. "
                         "Empty: the JVM's tiered JIT, whose optimising C2 compiler pays back over a night's "
                         "aggregates (1 M logins, back to back: a first night 107 s against 157 s with C1 only).")
+    class_archive: str = Field(
+        "auto", description="The class-data-sharing archive of Spark's classes that every JVM we launch maps "
+                            "(ato.spark.class_archive; `make setup` builds it): auto = <virtualenv>/share/ato/"
+                            "spark-classes.jsa, off = none, or a path. A JVM starting a session and reading a Delta "
+                            "table: 9-11 s with it, 14-15 s without (2 cores). Executors get it on local and "
+                            "loopback standalone masters only.")
     ingest_java_options: str = Field(
         "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m",
         description="JVM options instead of java_options when ingest is the only Spark step of the process "

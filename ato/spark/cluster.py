@@ -43,8 +43,14 @@ def free_port() -> int:
 
 
 def _start(folder: Path, name: str, cls: str, *args: str) -> int:
+    from ato.settings import load_settings
+    from ato.spark.class_archive import java_flag
+
     env = {**os.environ, "SPARK_HOME": str(_spark_home()), "SPARK_LOCAL_IP": "127.0.0.1",
-           "PYSPARK_PYTHON": sys.executable, "SPARK_NO_DAEMONIZE": "1"}
+           "PYSPARK_PYTHON": sys.executable, "SPARK_NO_DAEMONIZE": "1",
+           # the master and workers map Spark's classes from the class archive too, if there is one
+           "SPARK_DAEMON_JAVA_OPTS": " ".join(x for x in (os.environ.get("SPARK_DAEMON_JAVA_OPTS", ""),
+                                                          java_flag(load_settings())) if x)}
     log = (folder / f"{name}.log").open("ab")
     p = subprocess.Popen([str(_spark_home() / "bin" / "spark-class"), cls, *args], env=env, stdout=log,
                          stderr=subprocess.STDOUT, start_new_session=True)
@@ -91,6 +97,21 @@ def recorded(folder: str | Path) -> Cluster | None:
     return Cluster(**json.loads(path.read_text())) if path.exists() else None
 
 
+def _exited(pid: int) -> bool:
+    """Has `pid` exited? A process this one started (`up` and `down` in one process, as the tests
+    do) stays a zombie that signal 0 still reaches until it is reaped: reap it here."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return True
+    except ChildProcessError:
+        pass  # not our child: whoever started it, or init, reaps it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
 def down(folder: str | Path) -> int:
     """Stop the recorded cluster's processes (their whole process groups); how many were running."""
     c = recorded(folder)
@@ -105,9 +126,7 @@ def down(folder: str | Path) -> int:
             pass
     for pid in c.pids:
         for _ in range(40):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
+            if _exited(pid):
                 break
             time.sleep(0.25)
         else:

@@ -67,12 +67,15 @@ def jvm_job(steps: Iterable[str]) -> Job:
 def launch_conf(settings: Settings, job: Job = "batch") -> dict[str, str]:
     """What only the JVM's launch can set: jars, driver memory, logging and JVM options (spark-submit
     arguments), for a JVM doing `job` (jvm_job)."""
+    from ato.spark.class_archive import java_flag, loopback
+
     conf = {"spark.jars": ",".join(str(j) for j in delta_jars()), "spark.driver.memory": settings.spark.driver_memory}
     java = (settings.spark.ingest_java_options if job == "ingest" else settings.spark.java_options).strip()
-    if driver := " ".join(x for x in (driver_java_options(), java) if x):
+    cds = java_flag(settings)  # Spark's classes mapped from the archive make setup built, if there is one
+    if driver := " ".join(x for x in (driver_java_options(), java, cds) if x):
         conf["spark.driver.extraJavaOptions"] = driver
-    if java:
-        conf["spark.executor.extraJavaOptions"] = java
+    if executor := " ".join(x for x in (java, cds if loopback(settings.spark.master) else "") if x):
+        conf["spark.executor.extraJavaOptions"] = executor
     return conf
 
 

@@ -16,6 +16,7 @@ import pytest
 from ato.cli import build_parser, main
 from ato.cli.batch import versions_before
 from ato.settings import load_settings
+from ato.spark.class_archive import java_flag
 
 pytestmark = pytest.mark.unit
 
@@ -199,16 +200,18 @@ def test_dag_tasks_submit_spark_steps_when_configured(monkeypatch: pytest.Monkey
     assert opts["--master"] == "spark://head:7077" and opts["--deploy-mode"] == "client"
     assert opts["--driver-memory"] == "2g"
     assert opts["--jars"].split(",") == [str(j) for j in delta_jars()]
-    # The aggregates' JVM keeps the tiered JIT (java_options empty: no options but the logging) ...
+    # The aggregates' JVM keeps the tiered JIT (java_options empty: no options but the logging and,
+    # after make setup, the class archive; not for executors on another host) ...
     assert load_settings(environ={}).spark.java_options == ""
-    assert opts["--driver-java-options"] == f"-Dlog4j2.configurationFile=file:{LOG4J2_CONF}"
+    cds = java_flag(load_settings(environ={}))
+    assert opts["--driver-java-options"] == " ".join(x for x in (f"-Dlog4j2.configurationFile=file:{LOG4J2_CONF}", cds) if x)
     assert not any(a.startswith("spark.executor.extraJavaOptions") for a in argv)
     # ... an ingest-only one stops at the quick C1 JIT, driver and executors alike.
     java = load_settings(environ={}).spark.ingest_java_options
     assert "-XX:TieredStopAtLevel=1" in java
     for args in (("ingest", "data/spool"), ("nightly", "--date", "D", "--steps", "ingest,decisions,publish")):
         ingest_argv = shlex.split(ato(*args))
-        assert f"-Dlog4j2.configurationFile=file:{LOG4J2_CONF} {java}" in ingest_argv
+        assert f"-Dlog4j2.configurationFile=file:{LOG4J2_CONF} {java}" in " ".join(ingest_argv)
         assert f"spark.executor.extraJavaOptions={java}" in ingest_argv
     assert java not in ato("nightly", "--date", "D", "--steps", "ingest,aggregates")
     assert java not in ato("nightly", "--date", "D")  # every step
@@ -245,13 +248,32 @@ def test_a_jvm_whose_only_spark_step_is_ingest_is_an_ingest_jvm() -> None:
 def test_verbose_brings_sparks_own_logging_back(monkeypatch: pytest.MonkeyPatch) -> None:
     from ato.spark.session import launch_conf
 
+    no_cds = load_settings(environ={"ATO_SPARK__CLASS_ARCHIVE": "off"})
     monkeypatch.delenv("ATO_VERBOSE", raising=False)
-    assert "log4j2.configurationFile" in launch_conf(load_settings(environ={}))["spark.driver.extraJavaOptions"]
+    assert "log4j2.configurationFile" in launch_conf(no_cds)["spark.driver.extraJavaOptions"]
     monkeypatch.setenv("ATO_VERBOSE", "1")
-    assert not {"spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions"} & set(
-        launch_conf(load_settings(environ={})))
-    java = load_settings(environ={}).spark.ingest_java_options
-    assert launch_conf(load_settings(environ={}), "ingest")["spark.driver.extraJavaOptions"] == java
+    assert not {"spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions"} & set(launch_conf(no_cds))
+    assert launch_conf(no_cds, "ingest")["spark.driver.extraJavaOptions"] == no_cds.spark.ingest_java_options
+
+
+def test_every_jvm_we_launch_maps_the_class_archive_where_it_exists(tmp_path: Path) -> None:
+    from ato.spark.class_archive import DEFAULT, archive_path
+    from ato.spark.session import launch_conf
+
+    jsa = tmp_path / "spark.jsa"
+    jsa.write_bytes(b"CDS")
+
+    def conf(master: str, archive: str = str(jsa)) -> dict[str, str]:
+        return launch_conf(load_settings(environ={"ATO_SPARK__CLASS_ARCHIVE": archive, "ATO_SPARK_MASTER": master}))
+
+    flag = f"-XX:SharedArchiveFile={jsa}"
+    assert conf("local[2]")["spark.driver.extraJavaOptions"].endswith(" " + flag)
+    assert conf("spark://127.0.0.1:7077")["spark.executor.extraJavaOptions"] == flag  # loopback workers
+    remote = conf("spark://head:7077")
+    assert flag in remote["spark.driver.extraJavaOptions"] and "spark.executor.extraJavaOptions" not in remote
+    assert flag not in conf("local[2]", str(tmp_path / "missing.jsa"))["spark.driver.extraJavaOptions"]
+    assert "SharedArchiveFile" not in conf("local[2]", "off")["spark.driver.extraJavaOptions"]
+    assert archive_path(load_settings(environ={})) == DEFAULT and str(DEFAULT).startswith(sys.prefix)
     assert build_parser().parse_args(["ingest", "-v"]).verbose and build_parser().parse_args(["-v", "ingest"]).verbose
 
 
