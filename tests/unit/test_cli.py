@@ -254,26 +254,6 @@ def test_verbose_brings_sparks_own_logging_back(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("ATO_VERBOSE", "1")
     assert not {"spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions"} & set(launch_conf(no_cds))
     assert launch_conf(no_cds, "ingest")["spark.driver.extraJavaOptions"] == no_cds.spark.ingest_java_options
-
-
-def test_every_jvm_we_launch_maps_the_class_archive_where_it_exists(tmp_path: Path) -> None:
-    from ato.spark.class_archive import DEFAULT, archive_path
-    from ato.spark.session import launch_conf
-
-    jsa = tmp_path / "spark.jsa"
-    jsa.write_bytes(b"CDS")
-
-    def conf(master: str, archive: str = str(jsa)) -> dict[str, str]:
-        return launch_conf(load_settings(environ={"ATO_SPARK__CLASS_ARCHIVE": archive, "ATO_SPARK_MASTER": master}))
-
-    flag = f"-XX:SharedArchiveFile={jsa}"
-    assert conf("local[2]")["spark.driver.extraJavaOptions"].endswith(" " + flag)
-    assert conf("spark://127.0.0.1:7077")["spark.executor.extraJavaOptions"] == flag  # loopback workers
-    remote = conf("spark://head:7077")
-    assert flag in remote["spark.driver.extraJavaOptions"] and "spark.executor.extraJavaOptions" not in remote
-    assert flag not in conf("local[2]", str(tmp_path / "missing.jsa"))["spark.driver.extraJavaOptions"]
-    assert "SharedArchiveFile" not in conf("local[2]", "off")["spark.driver.extraJavaOptions"]
-    assert archive_path(load_settings(environ={})) == DEFAULT and str(DEFAULT).startswith(sys.prefix)
     assert build_parser().parse_args(["ingest", "-v"]).verbose and build_parser().parse_args(["-v", "ingest"]).verbose
 
 
