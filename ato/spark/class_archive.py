@@ -5,8 +5,9 @@ step and exits (a DAG task's spark-submit, a standalone cluster's master, worker
 `make setup` builds it once per virtualenv (`python -m ato.spark.class_archive`): a small Delta job
 (writes, reads, a MERGE, joins, windows, aggregates; generated code and interpreted;
 spark_jobs/class_archive.py) under spark-submit with `-XX:ArchiveClassesAtExit`, written to
-`<virtualenv>/share/ato/spark-classes.jsa` (settings `spark.class_archive`). Measured on 2 cores: spark-submit of a session start, a Delta read
-and an aggregate 14.4-15.4 s without it, 9.1-10.8 s with it. The JVM checks the archive against its
+`<virtualenv>/share/ato/spark-classes.jsa` (settings `spark.class_archive`). Measured on 2 cores:
+spark-submit of a session start, a Delta read and an aggregate 14.4-16.7 s without it, 9.1-11.7 s
+with it. The JVM checks the archive against its
 own build and class path and, when they differ (another JDK, pyspark reinstalled), warns and runs
 without it; a missing archive is simply not used.
 """
@@ -52,6 +53,7 @@ def loopback(master: str) -> bool:
 def workload(folder: Path) -> None:
     """What the archived JVM runs: the kinds of work the nightly does, on a few rows, with generated
     code and then interpreted (the test suite's mode)."""
+    from delta.tables import DeltaTable
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -72,8 +74,6 @@ def workload(folder: Path) -> None:
                .agg(F.count("*"), F.sum("id"), F.collect_set("s"), F.approx_count_distinct("id"), F.max("r")))
         agg.join(t, "k", "left").where(F.col("id") > 3).count()
         t.toPandas()
-        from delta.tables import DeltaTable
-
         DeltaTable.forPath(spark, path).alias("a").merge(df.alias("b"), "a.id = b.id").whenMatchedUpdateAll() \
             .whenNotMatchedInsertAll().execute()
         df.write.format("delta").mode("overwrite").option("replaceWhere", "d = '2026-08-01'").save(path)
@@ -84,19 +84,17 @@ def workload(folder: Path) -> None:
 def build(settings: Settings, out: Path | None = None) -> Path:
     """Run the workload under spark-submit with -XX:ArchiveClassesAtExit; the archive replaces `out`
     (default: the settings' one) only once written whole."""
-    from ato.spark.session import delta_jars, driver_java_options
-    from ato.spark.submit import JOBS_DIR, spark_submit
+    from ato.spark.submit import script_argv
 
     out = out or archive_path(settings) or DEFAULT
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + f".{os.getpid()}.tmp")
+    # the command line our spark-submit jobs get, on local[2], recording instead of mapping an archive
+    recording = load_settings(environ={**os.environ, "ATO_SPARK_MASTER": "local[2]", "ATO_SPARK__CLASS_ARCHIVE": "off",
+                                       "ATO_SPARK__JAVA_OPTIONS": f"-XX:ArchiveClassesAtExit={tmp}"})
     with tempfile.TemporaryDirectory(prefix="ato-cds-") as folder:
-        argv = [spark_submit(), "--master", "local[2]", "--jars", ",".join(str(j) for j in delta_jars()),
-                "--driver-java-options", f"{driver_java_options()} -XX:ArchiveClassesAtExit={tmp}",
-                "--conf", f"spark.pyspark.python={sys.executable}",
-                "--conf", f"spark.pyspark.driver.python={sys.executable}", str(JOBS_DIR / "class_archive.py"), folder]
-        env = {**os.environ, "ATO_SPARK__CLASS_ARCHIVE": "off"}  # no archive mapped while one is written
-        run = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=900)
+        argv = script_argv(recording, "class_archive.py", [folder], "batch", "ato-class-archive")
+        run = subprocess.run(argv, capture_output=True, text=True, timeout=900)
     if run.returncode != 0 or not tmp.is_file():
         tmp.unlink(missing_ok=True)
         raise RuntimeError(f"building the class archive failed (exit {run.returncode}): {run.stderr[-2000:]}")

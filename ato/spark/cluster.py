@@ -42,15 +42,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start(folder: Path, name: str, cls: str, *args: str) -> int:
-    from ato.settings import load_settings
-    from ato.spark.class_archive import java_flag
-
+def _start(folder: Path, name: str, java_opts: str, cls: str, *args: str) -> int:
     env = {**os.environ, "SPARK_HOME": str(_spark_home()), "SPARK_LOCAL_IP": "127.0.0.1",
            "PYSPARK_PYTHON": sys.executable, "SPARK_NO_DAEMONIZE": "1",
-           # the master and workers map Spark's classes from the class archive too, if there is one
-           "SPARK_DAEMON_JAVA_OPTS": " ".join(x for x in (os.environ.get("SPARK_DAEMON_JAVA_OPTS", ""),
-                                                          java_flag(load_settings())) if x)}
+           "SPARK_DAEMON_JAVA_OPTS": java_opts}
     log = (folder / f"{name}.log").open("ab")
     p = subprocess.Popen([str(_spark_home() / "bin" / "spark-class"), cls, *args], env=env, stdout=log,
                          stderr=subprocess.STDOUT, start_new_session=True)
@@ -72,12 +67,17 @@ def up(folder: str | Path, workers: int = 2, cores: int = 1, memory: str = "2g",
     folder.mkdir(parents=True, exist_ok=True)
     if (folder / STATE).exists():
         raise RuntimeError(f"a cluster is already recorded in {folder / STATE}: `ato cluster down` first")
+    from ato.settings import load_settings
+    from ato.spark.class_archive import java_flag
+
+    # the master and workers map Spark's classes from the class archive too, if there is one
+    opts = " ".join(x for x in (os.environ.get("SPARK_DAEMON_JAVA_OPTS", ""), java_flag(load_settings())) if x)
     port, ui = free_port(), free_port()
     master = f"spark://127.0.0.1:{port}"
-    pids = [_start(folder, "master", "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port",
+    pids = [_start(folder, "master", opts, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port",
                    str(port), "--webui-port", str(ui))]
     for i in range(workers):
-        pids.append(_start(folder, f"worker-{i}", "org.apache.spark.deploy.worker.Worker", master, "--host",
+        pids.append(_start(folder, f"worker-{i}", opts, "org.apache.spark.deploy.worker.Worker", master, "--host",
                            "127.0.0.1", "--cores", str(cores), "--memory", memory, "--webui-port", str(free_port()),
                            "--work-dir", str(folder / f"work-{i}")))
     c = Cluster(master, f"http://127.0.0.1:{ui}", pids, str(folder))

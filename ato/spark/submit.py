@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ato.settings import Settings, load_settings
-from ato.spark.session import SPARK_STEPS, jvm_job, launch_conf
+from ato.spark.session import SPARK_STEPS, Job, jvm_job, launch_conf
 
 JOBS_DIR = Path(__file__).resolve().parents[2] / "spark_jobs"
 JOBS = {"ingest": "ingest.py", "nightly": "nightly.py"}  # `ato` command -> entry point
@@ -50,16 +50,22 @@ def submit_argv(settings: Settings, job: str, args: Sequence[str]) -> list[str]:
     """The spark-submit command line running spark_jobs/<job>.py with `args`."""
     if job not in JOBS:
         raise ValueError(f"no spark_jobs entry point for `{job}`; there are: {', '.join(JOBS)}")
-    conf = launch_conf(settings, jvm_job(_steps(job, args)))
+    return script_argv(settings, JOBS[job], args, jvm_job(_steps(job, args)), f"ato-{job}")
+
+
+def script_argv(settings: Settings, script: str, args: Sequence[str], job: Job, name: str) -> list[str]:
+    """The spark-submit command line running spark_jobs/<script> with `args` in a JVM doing `job`,
+    master, jars, driver memory and JVM options from settings."""
+    conf = launch_conf(settings, job)
     argv = [spark_submit(), "--master", settings.spark.master, "--deploy-mode", settings.spark.deploy_mode,
-            "--name", f"ato-{job}", "--jars", conf.pop("spark.jars"), "--driver-memory", conf.pop("spark.driver.memory")]
+            "--name", name, "--jars", conf.pop("spark.jars"), "--driver-memory", conf.pop("spark.driver.memory")]
     if "spark.driver.extraJavaOptions" in conf:
         argv += ["--driver-java-options", conf.pop("spark.driver.extraJavaOptions")]
     # The driver and its Python workers run this interpreter (the venv where `ato` is installed).
     argv += ["--conf", f"spark.pyspark.python={sys.executable}", "--conf", f"spark.pyspark.driver.python={sys.executable}"]
     for k, v in conf.items():
         argv += ["--conf", f"{k}={v}"]
-    return [*argv, str(JOBS_DIR / JOBS[job]), *args]
+    return [*argv, str(JOBS_DIR / script), *args]
 
 
 def starts_spark(args: Sequence[str]) -> bool:
