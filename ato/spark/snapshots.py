@@ -12,7 +12,7 @@ import math
 from datetime import date
 from typing import TYPE_CHECKING
 
-from ato.spark.partials import exact_sum
+from ato.spark.partials import AMOUNT_SCALE, HOUR_SCALE, exact_sum
 from ato.tables import ENTITY_KEYS
 
 if TYPE_CHECKING:
@@ -66,11 +66,11 @@ def account_snapshot(partials: DataFrame, as_of_dates: list[date], window_days: 
         F.sum(F.when(F.col("logins") > 0, 1).otherwise(0)).alias("days_active"),
         _union("ok_devices").alias("known_devices"), _union("ok_ips").alias("known_ips"),
         _union("ok_countries").alias("known_countries"), _union("ok_asns").alias("known_asns"),
-        exact_sum("hour_sin").alias("hs"), exact_sum("hour_cos").alias("hc"),
+        exact_sum("hour_sin", HOUR_SCALE).alias("hs"), exact_sum("hour_cos", HOUR_SCALE).alias("hc"),
         F.min("first_ok_login").alias("first_ok"), F.max("last_ok").alias("last_ok"),
         F.sum("sessions").alias("sessions"), F.sum("sessions_ended").alias("ended"),
         F.sum("session_s_sum").alias("ss"), F.sum("session_s_sq_sum").alias("ss2"), F.max("session_s_max").alias("smax"),
-        F.sum("payments").alias("payments"), exact_sum("payment_amount_sum").alias("pay_sum"),
+        F.sum("payments").alias("payments"), exact_sum("payment_amount_sum", AMOUNT_SCALE).alias("pay_sum"),
         F.max("payment_amount_max").alias("pay_max"), F.sum("failed_payments").alias("failed_payments"),
         F.max("last_failed_payment").alias("last_failed_payment"), F.sum("account_changes").alias("changes"),
     )
