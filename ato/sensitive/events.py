@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from ato import deltars
 from ato.features.actions import (
     CHANGE,
+    DAY_S,
     LOGIN,
     PAYMENT,
     WINDOW_DAYS,
@@ -109,25 +110,65 @@ def account_streams(df: pd.DataFrame) -> Iterator[tuple[str, list[Event]]]:
         yield current, events
 
 
-def _states(df: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """(account ids, their `ActionState` JSON) of every account of the frame, folded to its end."""
-    ids, states = [], []
+def _states(df: pd.DataFrame) -> tuple[list[str], list[str], list[float]]:
+    """(account ids, their `ActionState` JSON, their last event's time) of every account of the frame,
+    folded to its end: from the JSON in the frame's `start` column when it has one (the account's
+    earlier state), else from an empty state."""
+    ids, states, last = [], [], []
+    starts = df["start"] if "start" in df.columns else None
+    at = 0
     for account, events in account_streams(df):
-        st = ActionState()
+        first = None if starts is None else starts.iat[at]
+        st = ActionState.from_json(first) if isinstance(first, str) else ActionState()
         for _ in fold(events, st, emit_from_s=float("inf")):
             pass
+        at += len(events)
         ids.append(account)
         states.append(st.to_json())
-    return ids, states
+        last.append(max(e.time_s if e.action is None else e.action.time_s for e in events))
+    return ids, states, last
 
 
-def account_states(settings: Settings, as_of: date) -> pa.Table:
-    """(account_id, action_state JSON) of every account with events in [as_of - 30, as_of]: what the
-    snapshot of `as_of` hands serving for the next day's actions (accounts folded in parallel)."""
+def fold_states(df: pd.DataFrame, workers: int, earlier: pa.Table | None = None,
+                keep_from: date | None = None) -> pa.Table:
+    """(account_id, action_state, last_event_date) of the accounts in `df` (`read_events`' frame),
+    each folded on from its row in `earlier` when it has one. With `earlier`, its other accounts are
+    carried over as they are when their last event is on or after `keep_from`. Sorted by account."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
-    df = read_events(settings, as_of - timedelta(days=WINDOW_DAYS), as_of)
-    parts = map_slices(df, _states, processes(settings.batch.fold_processes))
-    ids = [a for p in parts for a in p[0]]
-    states = [s for p in parts for s in p[1]]
-    return pa.table({"account_id": pa.array(ids, pa.string()), "action_state": pa.array(states, pa.string())})
+    if earlier is not None:
+        prior = dict(zip(earlier["account_id"].to_pylist(), earlier["action_state"].to_pylist(), strict=True))
+        df = df.assign(start=df["account_id"].map(prior))
+    parts = map_slices(df, _states, workers)
+    days = pa.array([float(t) for p in parts for t in p[2]], pa.float64())
+    table = pa.table({
+        "account_id": pa.array([a for p in parts for a in p[0]], pa.string()),
+        "action_state": pa.array([s for p in parts for s in p[1]], pa.string()),
+        "last_event_date": pc.cast(pc.cast(pc.floor(pc.divide(days, float(DAY_S))), pa.int32()), pa.date32()),
+    })
+    if earlier is None:
+        return table
+    carried = pc.invert(pc.is_in(earlier["account_id"], value_set=table["account_id"]))
+    if keep_from is not None:
+        carried = pc.and_(carried, pc.greater_equal(earlier["last_event_date"], pa.scalar(keep_from, pa.date32())))
+    return pa.concat_tables([earlier.select(table.column_names).filter(carried), table]).sort_by("account_id")
+
+
+def account_states(settings: Settings, as_of: date, earlier: pa.Table | None = None) -> pa.Table:
+    """(account_id, action_state JSON, last_event_date) of every account with events in
+    [as_of - 30, as_of]: what the snapshot of `as_of` hands serving for the next day's actions
+    (accounts folded in parallel).
+
+    `earlier`: the table this function gave for as_of - k, k = `batch.rebuild_partials_days` (the
+    nightly's late-event horizon). Then only the events of the last k days are read and folded on
+    from each account's earlier state, and accounts without them are carried over (until their
+    last event leaves the window): the same states as a fold of the whole window, for a night's
+    events instead of a month's (`tests/unit/test_fold_states.py`).
+    """
+    workers = processes(settings.batch.fold_processes)
+    if earlier is None:
+        return fold_states(read_events(settings, as_of - timedelta(days=WINDOW_DAYS), as_of), workers)
+    since = as_of - timedelta(days=settings.batch.rebuild_partials_days - 1)
+    return fold_states(read_events(settings, since, as_of), workers, earlier,
+                       keep_from=as_of - timedelta(days=WINDOW_DAYS))

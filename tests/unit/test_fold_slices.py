@@ -55,11 +55,12 @@ def test_slices_cover_every_row_once_and_never_split_an_account() -> None:
 
 def test_forked_slices_fold_what_one_process_folds() -> None:
     df = events_frame(120)
-    serial_ids, serial_states = _states(df)
+    serial_ids, serial_states, serial_last = _states(df)
     parts = map_slices(df, _states, 3, min_rows=0)
     assert len(parts) == 3, "three processes each folded a slice"
     assert [a for p in parts for a in p[0]] == serial_ids
     assert [s for p in parts for s in p[1]] == serial_states
+    assert [t for p in parts for t in p[2]] == serial_last
 
 
 def test_forked_slices_give_the_serial_feature_rows_in_order() -> None:

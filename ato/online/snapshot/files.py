@@ -11,7 +11,7 @@ import json
 import os
 import shutil
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from ato.settings import Settings
 from ato.tables import ENTITY_KEYS, SNAPSHOT_TABLES
 
 ACTION_KIND = "action"  # the per-account action states (`ato.features.actions.ActionState`, JSON)
+STATES_FORMAT = 2  # 2: with last_event_date; a later snapshot folds on from one of the same format
 
 SERVING_COLUMNS: dict[str, tuple[str, ...]] = {
     "account": tuple(dict.fromkeys((ENTITY_KEYS["account"], *ACCOUNT_FEATURES, *HISTORY_COLUMNS))),
@@ -59,7 +60,8 @@ def publish(settings: Settings, as_of: date) -> Published:
     tmp = root / f"{rel}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    rows, files = {}, {}
+    rows: dict[str, int] = {}
+    files: dict[str, dict[str, Any]] = {}
     for kind, table in SNAPSHOT_TABLES.items():
         tbl = deltars.read(settings, "gold", table, list(SERVING_COLUMNS[kind]), pc.field("as_of_date") == as_of)
         key = SERVING_COLUMNS[kind][0]
@@ -70,11 +72,14 @@ def publish(settings: Settings, as_of: date) -> Published:
     if rows["account"] == 0:
         shutil.rmtree(tmp)
         raise ValueError(f"no account snapshot for {as_of}: nothing to publish")
-    states = account_states(settings, as_of)  # what the next day's sensitive actions are scored on
+    # What the next day's sensitive actions are scored on: folded on from an earlier snapshot's states.
+    earlier = earlier_states(settings, as_of)
+    states = account_states(settings, as_of, None if earlier is None else earlier[1])
     out = tmp / f"{ACTION_KIND}.parquet"
     pq.write_table(states, out, compression="zstd")
     rows[ACTION_KIND], files[ACTION_KIND] = states.num_rows, {"file": out.name, "sha256": sha256_of(out),
-                                                              "key": "account_id"}
+                                                              "key": "account_id", "format": STATES_FORMAT,
+                                                              "folded_from": None if earlier is None else earlier[0]}
     manifest = {"as_of": as_of.isoformat(), "rows": rows, "files": files,
                 "columns": {k: list(v) for k, v in SERVING_COLUMNS.items()},
                 "key_fingerprint": key_fingerprint(settings.hmac_key_bytes())}  # serving checks its key against it
@@ -87,6 +92,27 @@ def publish(settings: Settings, as_of: date) -> Published:
     os.replace(ptr_tmp, root / "CURRENT")
     _prune(root / "snapshots", keep=settings.online.keep_snapshots, live=final.name)
     return Published(as_of.isoformat(), str(final), rows)
+
+
+def earlier_states(settings: Settings, as_of: date) -> tuple[str, Any] | None:
+    """(its as-of date, the table) of the action states published for as_of - k (k =
+    `batch.rebuild_partials_days`), which `account_states` folds on from; None when that snapshot
+    is gone, was made under another key or states format, or its file does not match its manifest
+    (then the states are folded from the whole window)."""
+    import pyarrow.parquet as pq
+
+    day = (as_of - timedelta(days=settings.batch.rebuild_partials_days)).isoformat()
+    folder = Path(settings.online.snapshot_dir) / "snapshots" / day
+    if not (folder / "manifest.json").is_file():
+        return None
+    m = json.loads((folder / "manifest.json").read_text())
+    entry = m["files"].get(ACTION_KIND, {})
+    if m.get("key_fingerprint") != key_fingerprint(settings.hmac_key_bytes()) or entry.get("format") != STATES_FORMAT:
+        return None
+    path = folder / entry["file"]
+    if not path.is_file() or sha256_of(path) != entry["sha256"]:
+        return None
+    return day, pq.read_table(path)
 
 
 def _prune(folder: Path, keep: int, live: str) -> None:
