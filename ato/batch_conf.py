@@ -66,7 +66,8 @@ class BatchConf(Section):
         14, ge=0, description="Logins of day L enter the training set on night L + this, labelled as known then."
     )
     rebuild_partials_days: int = Field(
-        2, ge=1, description="Each night re-derives the daily partials of this many latest days (late events)."
+        2, ge=1, description="Each night re-derives the daily partials of this many latest days (late events), "
+        "and publish folds the action states on from the snapshot published this many days before."
     )
     fold_processes: int = Field(
         0, ge=0, description="Processes folding the accounts' sensitive-action histories (the actions step and "

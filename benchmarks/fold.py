@@ -54,11 +54,18 @@ def main() -> None:
     s1, t1 = timed("action states (publish), 1 process", lambda: account_states(one, as_of))
     sn, tn = timed(f"action states (publish), {n} processes", lambda: account_states(many, as_of))
     assert s1.equals(sn), "forked slices changed the action states"
+    k = many.batch.rebuild_partials_days
+    earlier, _ = timed(f"action states of {as_of - timedelta(days=k)} (the snapshot a night folds on from)",
+                       lambda: account_states(many, as_of - timedelta(days=k)))
+    so, to = timed(f"action states (publish), folded on from {k} nights before, {n} processes",
+                   lambda: account_states(many, as_of, earlier))
+    assert so["account_id"].equals(sn["account_id"]) and so["last_event_date"].equals(sn["last_event_date"]), \
+        "folding on changed the accounts"
     f1, u1 = timed(f"feature rows of {as_of} (actions step), 1 process", lambda: feature_rows(one, as_of, as_of))
     fn, un = timed(f"feature rows of {as_of} (actions step), {n} processes", lambda: feature_rows(many, as_of, as_of))
     assert f1.equals(fn), "forked slices changed the feature rows"
     print(f"\n{s1.num_rows:,} account states, {len(f1):,} action rows; outputs equal.")
-    print(f"action states: {t1:.1f} s -> {tn:.1f} s ({t1 / tn:.2f}x); feature rows: {u1:.1f} s -> {un:.1f} s "
+    print(f"action states: {t1:.1f} s -> {tn:.1f} s ({t1 / tn:.2f}x), folded on {to:.1f} s ({tn / to:.1f}x less); feature rows: {u1:.1f} s -> {un:.1f} s "
           f"({u1 / un:.2f}x) with {n} processes on {os.cpu_count()} cores")
 
 
