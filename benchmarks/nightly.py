@@ -100,11 +100,11 @@ def run_scale(spark: Any, settings: Any, logins: int, backfill: bool) -> dict[st
           f"warm {times['spark aggregates as of last day, warm'] / duck:.2f}x, "
           f"same SQL on spark {times['spark sql, the same query as duckdb'] / duck:.2f}x (target <= 3x)")
     # The first night on a history with no gold yet reads every event of the windows it needs; the
-    # regular night two days later derives two days of partials and folds the action states on
-    # from the first night's (the late-event horizon, batch.rebuild_partials_days).
+    # regular night batch.rebuild_partials_days (2) days later derives that many days of partials
+    # and folds the action states on from the first night's (the late-event horizon).
     shutil.rmtree(f"{root}/gold", ignore_errors=True)
     shutil.rmtree(settings.online.snapshot_dir, ignore_errors=True)
-    _night(settings, spark, [days[-3]], "first night, no gold yet", times)
+    _night(settings, spark, [days[-1 - settings.batch.rebuild_partials_days]], "first night, no gold yet", times)
     _night(settings, spark, [last], "regular night (two days later)", times)
     if backfill:
         shutil.rmtree(f"{root}/gold", ignore_errors=True)

@@ -76,9 +76,9 @@ def account_partials(logins: DataFrame, sessions: DataFrame, payments: DataFrame
 
     One aggregation over the four streams together: one shuffle and one object hash aggregate
     (it turns sort-based per task past `spark.sql.objectHashAggregate.sortBased.fallbackThreshold`
-    keys; held in the heap past that, it was 2.6x slower on 9 M logins). Aggregating each stream apart and then merging
-    the rows by key was a sort-based aggregate, as `first` of an array or a struct cannot be
-    updated in place. On a 9 M-login month (2 cores) the account partials took 33-44 s this way
+    keys; held in the heap past that, it was 2.6x slower on 9 M logins). Aggregating each stream
+    apart and then merging the rows by key was a sort-based aggregate, as `first` of an array or a
+    struct cannot be updated in place. On a 9 M-login month (2 cores) the account partials took 33-44 s this way
     against 42-63 s merged after (Spark jobs timed with a no-op write).
     """
     from pyspark.sql import functions as F
