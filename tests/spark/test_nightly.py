@@ -102,32 +102,18 @@ def test_output_gate_counts_every_gold_expectation_and_runs_ge_on_a_sample(
     assert all(c.passed for c in checks), [c for c in checks if not c.passed]
 
 
-def test_failing_output_gate_restores_gold_and_publishes_nothing(spark: Any, backfilled: tuple[Settings, Any],
-                                                                 tmp_path: Path) -> None:
-    from ato.online.snapshot.files import current
-    from ato.spark.gold import gold_tables
-
-    s, _ = backfilled
-    strict = make_settings(Path(s.paths.lake_root).parent, geo_db=Path(s.enrich.geo_db), ATO_BATCH__LABEL_MATURITY_DAYS="1",
-                           ATO_ONLINE_DIR=s.online.snapshot_dir, ATO_GATES__SNAPSHOT_MIN_RATIO="50")
-    before = {t: _table_hash(spark, t) for t in gold_tables(s)}
-    with pytest.raises(GateFailed, match="account_snapshot_rows_vs_previous_day"):
-        run_nightly(strict, [date(2026, 8, 8)], ("aggregates", "gate", "publish"), spark_factory=lambda: spark)
-    assert {t: _table_hash(spark, t) for t in gold_tables(s)} == before, "gold restored to its contents before the night"
-    assert (current(s) or {}).get("as_of") == LAST.isoformat()
-    log = spark.read.format("delta").load(s.table_path("gold", "nightly_checks"))
-    assert log.where("run = '2026-08-08' AND NOT passed").count() >= 1
-
-
-def test_a_failed_night_keeps_a_concurrent_writers_commit(spark: Any, backfilled: tuple[Settings, Any]) -> None:
-    """Another writer (delta-rs here, outside our lock) commits to a gold table between our build
-    and the failing gate: that table keeps its commits (ours stay too, and are named), every other
-    gold table is restored."""
+def test_a_failing_output_gate_restores_gold_keeps_a_concurrent_commit_and_publishes_nothing(
+        spark: Any, backfilled: tuple[Settings, Any]) -> None:
+    """A night whose output gate fails (a strict snapshot ratio): every gold table it wrote is
+    restored to its contents before the night and nothing is published, except that a table another
+    writer (delta-rs here, outside our lock) committed to between our build and the gate keeps its
+    commits (ours stay there too, and are named); the failed checks are in the gate log."""
     from collections.abc import Iterator
     from contextlib import contextmanager
 
     from deltalake import DeltaTable
 
+    from ato.online.snapshot.files import current
     from ato.progress import Progress
     from ato.spark import lake
     from ato.spark.gold import gold_tables
@@ -138,6 +124,7 @@ def test_a_failed_night_keeps_a_concurrent_writers_commit(spark: Any, backfilled
     target = s.table_path("gold", "account_features_daily")
     before = {t: _table_hash(spark, t) for t in gold_tables(s)}
     start = lake.version(spark, target)
+    assert start is not None
 
     class Meanwhile(Progress):
         @contextmanager
@@ -147,16 +134,20 @@ def test_a_failed_night_keeps_a_concurrent_writers_commit(spark: Any, backfilled
             yield
 
     try:
-        with pytest.raises(GateFailed) as failed:
-            run_nightly(strict, [date(2026, 8, 8)], ("aggregates", "gate"), progress=Meanwhile(),
+        with pytest.raises(GateFailed, match="account_snapshot_rows_vs_previous_day") as failed:
+            run_nightly(strict, [date(2026, 8, 8)], ("aggregates", "gate", "publish"), progress=Meanwhile(),
                         spark_factory=lambda: spark)
         assert failed.value.kept_tables == [target]  # type: ignore[attr-defined]
         assert DeltaTable(target).metadata().configuration.get("ato.test.concurrent") == "kept"
+        assert (lake.version(spark, target) or 0) > start + 1, "our commit and the concurrent one, both kept"
         assert {t: _table_hash(spark, t) for t in gold_tables(s) if t != target} == {
             t: h for t, h in before.items() if t != target}, "every other gold table restored"
+        assert (current(s) or {}).get("as_of") == LAST.isoformat(), "nothing published"
+        log = spark.read.format("delta").load(s.table_path("gold", "nightly_checks"))
+        assert log.where("run = '2026-08-08' AND NOT passed").count() >= 1
     finally:
         lake.rollback(spark, target, start)  # the shared lake as it was
-    assert _table_hash(spark, target) == before[target]
+    assert {t: _table_hash(spark, t) for t in gold_tables(s)} == before
 
 
 def test_broken_input_day_trips_the_gate_before_anything_is_built(spark: Any, backfilled: tuple[Settings, Any],
@@ -216,23 +207,26 @@ def test_features_are_point_in_time(spark: Any, world_lake: tuple[Settings, obje
     s, _ = world_lake
     day = date(2026, 8, 5)
     logins = spark.read.format("delta").load(s.table_path("silver", "logins"))
-    target = (logins.where(f"event_date = DATE'{day}' AND outcome = 'success' AND device_hash IS NOT NULL")
+    target = (logins.where(f"event_date = DATE'{day}' AND outcome = 'success' AND device_hash IS NOT NULL"
+                           " AND hour(event_time) >= 1")  # 30 s earlier is the same day
               .orderBy("event_id").first().asDict())
     base = _features(spark, s, logins, target["event_id"], day)
 
-    def plus(event_id: str, shift: timedelta) -> Any:
-        t = target["event_time"] + shift
-        row = {**target, "event_id": event_id, "event_time": t, "event_date": t.date()}
-        return logins.unionByName(spark.createDataFrame([row], logins.schema))
+    def plus(*events: tuple[str, timedelta]) -> Any:
+        rows = [{**target, "event_id": e, "event_time": target["event_time"] + d,
+                 "event_date": (target["event_time"] + d).date()} for e, d in events]
+        return logins.unionByName(spark.createDataFrame(rows, logins.schema))
 
-    after = _features(spark, s, plus("pit_after", timedelta(seconds=30)), target["event_id"], day)
+    after = _features(spark, s, plus(("pit_after", timedelta(seconds=30))), target["event_id"], day)
     assert _same(after, base), {k: (base[k], after[k]) for k in base if not _same({k: base[k]}, {k: after[k]})}
-    before = _features(spark, s, plus("pit_before", -timedelta(seconds=30)), target["event_id"], day)
-    assert before["account_attempts_5m"] == base["account_attempts_5m"] + 1
-    assert before["ip_attempts_5m"] == base["ip_attempts_5m"] + 1
-    assert before["s_since_last_login"] == pytest.approx(30.0)
-    yesterday = _features(spark, s, plus("pit_yesterday", -timedelta(days=1)), target["event_id"], day)
-    assert yesterday["logins_30d"] == (base["logins_30d"] or 0) + 1
+    # in one run, a login 30 s before (it moves the 5-minute counts and the gap) and one a day
+    # before (it moves the 30-day count; the 5-minute counts show it is not within their window)
+    earlier = _features(spark, s, plus(("pit_before", -timedelta(seconds=30)), ("pit_yesterday", -timedelta(days=1))),
+                        target["event_id"], day)
+    assert earlier["account_attempts_5m"] == base["account_attempts_5m"] + 1
+    assert earlier["ip_attempts_5m"] == base["ip_attempts_5m"] + 1
+    assert earlier["s_since_last_login"] == pytest.approx(30.0)
+    assert earlier["logins_30d"] == (base["logins_30d"] or 0) + 1
     assert logins.where(F.col("event_id").startswith("pit_")).count() == 0  # nothing was written
 
 
