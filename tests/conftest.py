@@ -34,7 +34,10 @@ def one_step_jvms() -> dict[str, str]:
 
 
 def make_settings(root: Path, geo_db: Path | None = None, **extra: str) -> Settings:
-    env = {**extra,
+    """The tests' settings: the lake under `root`, and every other folder a step writes (snapshots,
+    reports, models, the audit log) there too unless `extra` names it, never `data/` in the checkout."""
+    env = {"ATO_ONLINE_DIR": str(root / "online"), "ATO_PATHS__REPORTS": str(root / "reports"),
+           "ATO_MODEL_DIR": str(root / "models"), "ATO_SERVING__AUDIT_DIR": str(root / "audit"), **extra,
         "ATO_LAKE_ROOT": str(root / "lake"),
         "ATO_HMAC_KEY": extra.get("ATO_HMAC_KEY", TEST_KEY),
         "ATO_SPARK_MASTER": "local[2]",
