@@ -37,9 +37,9 @@ def make_settings(root: Path, geo_db: Path | None = None, **extra: str) -> Setti
     """The tests' settings: the lake under `root`, and every other folder a step writes (snapshots,
     reports, models, the audit log) there too unless `extra` names it, never `data/` in the checkout."""
     env = {"ATO_ONLINE_DIR": str(root / "online"), "ATO_PATHS__REPORTS": str(root / "reports"),
-           "ATO_MODEL_DIR": str(root / "models"), "ATO_SERVING__AUDIT_DIR": str(root / "audit"), **extra,
+           "ATO_MODEL_DIR": str(root / "models"), "ATO_SERVING__AUDIT_DIR": str(root / "audit"),
+           "ATO_HMAC_KEY": TEST_KEY, **extra,
         "ATO_LAKE_ROOT": str(root / "lake"),
-        "ATO_HMAC_KEY": extra.get("ATO_HMAC_KEY", TEST_KEY),
         "ATO_SPARK_MASTER": "local[2]",
         "ATO_SPARK__SHUFFLE_PARTITIONS": "2",
         **SMALL_DATA_SPARK,
@@ -117,8 +117,7 @@ def backfilled(spark: Any, world_lake: tuple[Settings, object], tmp_path_factory
     src, _ = world_lake
     root = tmp_path_factory.mktemp("nightly")
     shutil.copytree(src.paths.lake_root, root / "lake")
-    s = make_settings(root, geo_db=Path(src.enrich.geo_db), ATO_BATCH__LABEL_MATURITY_DAYS="1",
-                      ATO_ONLINE_DIR=str(root / "online"))
+    s = make_settings(root, geo_db=Path(src.enrich.geo_db), ATO_BATCH__LABEL_MATURITY_DAYS="1")
     first, last = (date.fromisoformat(d) for d in BACKFILL)
     summary = run_nightly(s, date_range(first, last), ("validate", "aggregates", "training", "gate", "actions",
                                                           "publish"), spark_factory=lambda: spark)

@@ -143,7 +143,7 @@ def test_model_performance_daily_equals_an_independent_duckdb_computation(
 
     src, _ = backfilled
     # the small world decides ~400 model logins a day: under the default minimum for drift
-    s = make_settings(tmp_path, ATO_MODEL_DIR=str(tmp_path / "models"), ATO_MONITOR__MIN_DECISIONS="200")
+    s = make_settings(tmp_path, ATO_MONITOR__MIN_DECISIONS="200")
     shutil.copytree(Path(src.table_path("silver", LABELS)), Path(s.table_path("silver", LABELS)))
     decisions = _decisions(src)
     deltars.write(s, "gold", DECISIONS, decisions, mode="overwrite", partition_by=["decided_date"])

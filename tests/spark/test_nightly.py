@@ -20,8 +20,7 @@ BUILD = ("validate", "aggregates", "training", "gate", "publish")
 
 
 def _settings(root: Path, geo_db: str, **extra: str) -> Settings:
-    return make_settings(root, geo_db=Path(geo_db), ATO_BATCH__LABEL_MATURITY_DAYS="1",
-                         ATO_ONLINE_DIR=str(root / "online"), **extra)
+    return make_settings(root, geo_db=Path(geo_db), ATO_BATCH__LABEL_MATURITY_DAYS="1", **extra)
 
 
 def _table_hash(spark: Any, path: str) -> tuple[int, str]:

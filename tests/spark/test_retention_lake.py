@@ -56,7 +56,7 @@ def test_retention_on_the_built_lake_then_the_next_night_passes_its_gates(
     shutil.copytree(src.paths.lake_root, tmp_path / "lake")
     shutil.copytree(spool, tmp_path / "spool")
     s = make_settings(tmp_path, geo_db=world / "ip_geo.csv", ATO_BATCH__LABEL_MATURITY_DAYS="1",
-                      ATO_ONLINE_DIR=str(tmp_path / "online"), ATO_SPOOL=str(tmp_path / "spool"),
+                      ATO_SPOOL=str(tmp_path / "spool"),
                       ATO_RETENTION__RAW_DAYS="3", ATO_RETENTION__VACUUM_HOURS="0")
     kept = {t.key: _hash(spark, s.table_path(t.layer, t.name)) for t in TABLES
             if t.layer != "bronze" and deltars.exists(s, t.layer, t.name)}

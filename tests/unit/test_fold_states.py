@@ -71,7 +71,7 @@ def _snapshot(root: Path, day: str, table: pa.Table, fingerprint: str) -> Path:
 def test_earlier_states_are_used_only_when_they_can_be_trusted(tmp_path: Path) -> None:
     from tests.conftest import make_settings
 
-    s = make_settings(tmp_path, ATO_ONLINE_DIR=str(tmp_path / "online"))
+    s = make_settings(tmp_path)
     fp = key_fingerprint(s.hmac_key_bytes())
     table = pa.table({"account_id": ["a"], "action_state": [ActionState().to_json()],
                       "last_event_date": pa.array([date(2026, 8, 5)], pa.date32())})
