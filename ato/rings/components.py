@@ -9,19 +9,26 @@ import pandas as pd
 
 
 def min_label_components(edges: pd.DataFrame, max_rounds: int = 200) -> pd.Series:
-    """account_id -> component label (its smallest member), for every account in `edges` (a, b).
+    """account_id -> component label (its smallest member), for every account in `edges` (a, b), in
+    the order the accounts first appear.
 
     Each round every account takes the smallest label among itself and its neighbours, then
-    follows its label's own label (pointer jumping), until nothing changes."""
-    both = pd.concat([edges[["a", "b"]], edges[["b", "a"]].set_axis(["a", "b"], axis=1)], ignore_index=True)
-    nodes = pd.unique(both["a"])
-    label = pd.Series(nodes, index=nodes)
+    follows its label's own label (pointer jumping), until nothing changes. The rounds run on each
+    account's rank among the sorted ids (the smallest rank is the smallest id): numpy minimums
+    instead of a groupby over strings, which pandas runs in Python (10 s of a 10,000-account
+    finder's 26 s)."""
+    a, b = edges["a"].to_numpy(), edges["b"].to_numpy()
+    seen = pd.unique(np.concatenate([a, b]))  # the accounts in first-appearance order
+    ids = np.sort(seen)
+    ia, ib = ids.searchsorted(a), ids.searchsorted(b)
+    src, dst = np.concatenate([ia, ib]), np.concatenate([ib, ia])
+    label = np.arange(len(ids))
     for _ in range(max_rounds):
-        nb = both.assign(lb=label.reindex(both["b"]).to_numpy()).groupby("a")["lb"].min()
-        new = np.minimum(label, nb.reindex(label.index).to_numpy())
-        new = pd.Series(np.minimum(new.to_numpy(), new.reindex(new.to_numpy()).to_numpy()), index=new.index)
-        if new.equals(label):
-            return label
+        new = label.copy()
+        np.minimum.at(new, src, label[dst])
+        new = np.minimum(new, new[new])
+        if np.array_equal(new, label):
+            return pd.Series(ids[label[ids.searchsorted(seen)]], index=seen)
         label = new
     raise RuntimeError(f"components did not converge in {max_rounds} rounds")
 

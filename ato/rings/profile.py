@@ -81,6 +81,12 @@ def account_profiles(events: pd.DataFrame) -> pd.DataFrame:
     return latest.drop(columns=["event_time"]).reset_index()
 
 
+def _hashed(key: bytes, values: list[str | None]) -> list[str | None]:
+    """`_h` of each value, computed once per distinct value (activity repeats its devices and IPs)."""
+    once = {v: _h(key, v) for v in set(values)}
+    return [once[v] for v in values]
+
+
 def hashed_activity(activity: pd.DataFrame, key: bytes) -> pd.DataFrame:
     """Raw activity rows (account_id, kind, value, time) -> the link kinds with keyed values; login
     IPs are normalized first and also give their network (`ato.privacy.ip_prefix`: /24, IPv6 /64)."""
@@ -89,9 +95,10 @@ def hashed_activity(activity: pd.DataFrame, key: bytes) -> pd.DataFrame:
     raw = [normalize_ip(v) if ip else v for v, ip in zip(a["value"], is_ip, strict=True)]
     ips = a[is_ip]
     nets = pd.DataFrame({"account_id": ips["account_id"], "kind": "ip24",
-                         "value": [_h(key, ip_prefix(v)) for v, ip in zip(raw, is_ip, strict=True) if ip], "time": ips["time"]})
+                         "value": _hashed(key, [ip_prefix(v) for v, ip in zip(raw, is_ip, strict=True) if ip]),
+                         "time": ips["time"]})
     own = pd.DataFrame({"account_id": a["account_id"], "kind": a["kind"].map(ACTIVITY_KINDS),
-                        "value": [_h(key, v) for v in raw], "time": a["time"]})
+                        "value": _hashed(key, raw), "time": a["time"]})
     return pd.concat([own, nets], ignore_index=True).dropna(subset=["value"])
 
 
