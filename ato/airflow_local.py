@@ -116,6 +116,8 @@ def scheduler(home: Path, env: Mapping[str, str], *, dag_processor: bool = False
 
     procs = [start(["api-server", "--host", "127.0.0.1", "--port", str(port)], "api.log")]
     try:
+        if dag_processor:  # it writes parsed DAGs to the database, so it parses while the API starts
+            procs.append(start(["dag-processor"], "dag-processor.log"))
         # the scheduler only once the API its tasks report to answers: a task that meets an API
         # still starting fails on a read timeout (seen on a busy machine)
         deadline = time.monotonic() + 180
@@ -123,8 +125,6 @@ def scheduler(home: Path, env: Mapping[str, str], *, dag_processor: bool = False
             if time.monotonic() > deadline or procs[0].poll() is not None:
                 raise RuntimeError(f"the Airflow API server did not start (see {home / 'api.log'})")
             time.sleep(1)
-        if dag_processor:
-            procs.append(start(["dag-processor"], "dag-processor.log"))
         procs.append(start(["scheduler"], "scheduler.log"))
         yield base
     finally:
