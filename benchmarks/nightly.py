@@ -7,8 +7,8 @@ volume. For each scale it prints wall time per stage of:
 
 - the first night on a history with no gold tables yet (`ato nightly --date <last day>`
   minus ingest): partials for every day the windows need, i.e. every event;
-- a regular night two days later (two days of new partials, action states folded on from the
-  first night's);
+- a regular night `batch.rebuild_partials_days` (2) days later (that many days of new partials,
+  action states folded on from the first night's);
 - at the `--backfill-scales`, a full backfill `ato nightly --from <first> --to <last>`
   (every event through partials, all snapshots, the whole training set, the gates);
 - the same 30-day account/IP/device aggregates as of the last day in DuckDB straight over
@@ -31,6 +31,8 @@ from typing import Any
 STREAMS = ("logins", "sessions", "payments", "account_changes", "labels")
 SUFFIXED = ("account_id", "event_id", "session_id", "login_event_id")
 REKEYED = ("ip_hash", "ip_prefix_hash", "device_hash")
+# the timing key of the second night, batch.rebuild_partials_days after the first (the label holds for any setting)
+REGULAR = "regular night (rebuild_partials_days later)"
 
 
 def scale_silver(spark: Any, src_root: str, dst_root: str, copies: int) -> int:
@@ -105,7 +107,7 @@ def run_scale(spark: Any, settings: Any, logins: int, backfill: bool) -> dict[st
     shutil.rmtree(f"{root}/gold", ignore_errors=True)
     shutil.rmtree(settings.online.snapshot_dir, ignore_errors=True)
     _night(settings, spark, [days[-1 - settings.batch.rebuild_partials_days]], "first night, no gold yet", times)
-    _night(settings, spark, [last], "regular night (two days later)", times)
+    _night(settings, spark, [last], REGULAR, times)
     if backfill:
         shutil.rmtree(f"{root}/gold", ignore_errors=True)
         s = _night(settings, spark, date_range(first, last), f"backfill of {len(days)} as-of dates", times)
@@ -143,7 +145,7 @@ def main() -> None:
     for k, (n, tm) in results.items():
         duck = tm["duckdb aggregates as of last day (from silver)"]
         print(f"  {k:>2}x {n:>12,} logins: first night {tm['first night, no gold yet']:.0f}, regular night "
-              f"{tm['regular night (two days later)']:.0f}, backfill {tm.get('backfill', float('nan')):.0f}; "
+              f"{tm[REGULAR]:.0f}, backfill {tm.get('backfill', float('nan')):.0f}; "
               f"aggregates spark/duckdb cold {tm['spark aggregates as of last day, cold'] / duck:.1f}x, "
               f"warm {tm['spark aggregates as of last day, warm'] / duck:.1f}x, "
               f"same SQL {tm['spark sql, the same query as duckdb'] / duck:.1f}x")
