@@ -82,7 +82,9 @@ def account_profiles(events: pd.DataFrame) -> pd.DataFrame:
 
 
 def _hashed(key: bytes, values: list[str | None]) -> list[str | None]:
-    """`_h` of each value, computed once per distinct value (activity repeats its devices and IPs)."""
+    """`_h` of each value, computed once per distinct value (activity repeats its devices and IPs).
+    A cache of this call only, unlike the shingles' process-wide one (`ato.rings.text`): these are
+    raw IPs and device ids, which nothing should hold after the call."""
     once = {v: _h(key, v) for v in set(values)}
     return [once[v] for v in values]
 
