@@ -16,7 +16,7 @@ import pytest
 from tests.api.builders import API_KEY, OTHER_KEY, REPLAY_CLOCK
 from tests.builders import make_score_request
 from tests.conftest import TEST_KEY
-from tests.serving.conftest import Redis, free_port, stop, wait_until
+from tests.serving.conftest import TLS, Redis, free_port, get, post, stop, wait_until
 
 pytestmark = pytest.mark.serving
 
@@ -38,18 +38,18 @@ def test_metrics_and_docs_live_on_the_admin_port_of_every_worker(redis_server: R
                             stdout=log.open("wb"), stderr=subprocess.STDOUT)
     public, private = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{admin}"
     try:
-        wait_until(lambda: httpx.get(public + "/healthz", timeout=2).status_code == 200, 90, "ato serve --workers 2")
-        wait_until(lambda: httpx.get(private + "/metrics", timeout=2).status_code == 200, 30, "the admin port")
+        wait_until(lambda: get(public + "/healthz", timeout=2).status_code == 200, 90, "ato serve --workers 2")
+        wait_until(lambda: get(private + "/metrics", timeout=2).status_code == 200, 30, "the admin port")
         bound = f"admin port: http://127.0.0.1:{admin}"  # /healthz answers once ONE worker is up: wait for both
         wait_until(lambda: log.read_text().count(bound) >= 2, 90, "the second worker's admin port")
-        with httpx.Client(base_url=public, headers={"X-API-Key": API_KEY}, timeout=60) as c:
+        with httpx.Client(base_url=public, headers={"X-API-Key": API_KEY}, timeout=60, verify=TLS) as c:
             decisions = [c.post("/v1/score", json=make_score_request(account_id=f"acct_admin_{i}", ip="192.0.2.10"))
                          for i in range(6)]
             gone = {p: c.get(p).status_code for p in ("/metrics", "/docs", "/openapi.json")}
-        anonymous = httpx.post(public + "/v1/score", json=make_score_request(), timeout=60).status_code
-        metrics = httpx.get(private + "/metrics", timeout=60).text
-        schema = httpx.get(private + "/openapi.json", timeout=60).json()
-        docs = httpx.get(private + "/docs", timeout=60).status_code
+        anonymous = post(public + "/v1/score", json=make_score_request(), timeout=60).status_code
+        metrics = get(private + "/metrics", timeout=60).text
+        schema = get(private + "/openapi.json", timeout=60).json()
+        docs = get(private + "/docs", timeout=60).status_code
         binds = log.read_text().count(bound)
     finally:
         stop(proc)

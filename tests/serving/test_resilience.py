@@ -24,9 +24,11 @@ from ato.settings import Settings, load_settings
 from tests.api.builders import API_KEY
 from tests.builders import make_score_request
 from tests.serving.conftest import (
+    TLS,
     Api,
     Redis,
     free_port,
+    get,
     serving_env,
     start_api,
     start_redis,
@@ -150,7 +152,7 @@ def test_two_api_processes_share_the_speed_layer_through_redis(
 def new_connections(url: str, root: Path, n: int = 32) -> set[int]:
     """One login on each of `n` new connections; the pids of every worker that ever audited one."""
     for _ in range(n):
-        with httpx.Client(base_url=url, headers={"X-API-Key": API_KEY}, timeout=60) as c:
+        with httpx.Client(base_url=url, headers={"X-API-Key": API_KEY}, timeout=60, verify=TLS) as c:
             assert c.post("/v1/score", json=make_score_request()).status_code == 200
     return {int(p.stem.rsplit("-", 1)[1]) for p in (root / "audit").rglob("*decisions-*.jsonl")}
 
@@ -174,10 +176,10 @@ def test_ato_serve_runs_two_workers_on_redis(serving_world: tuple[Settings, Path
                             stdout=(tmp_path / "serve.log").open("wb"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: httpx.get(url + "/readyz", timeout=2).status_code == 200, 90, "ato serve --workers 2")
-        with httpx.Client(base_url=url, headers={"X-API-Key": API_KEY}, timeout=60) as c:
+        wait_until(lambda: get(url + "/readyz", timeout=2).status_code == 200, 90, "ato serve --workers 2")
+        with httpx.Client(base_url=url, headers={"X-API-Key": API_KEY}, timeout=60, verify=TLS) as c:
             d = c.post("/v1/score", json=make_score_request()).json()
-        metrics = httpx.get(url + "/metrics", headers={"X-API-Key": API_KEY}, timeout=60).text
+        metrics = get(url + "/metrics", headers={"X-API-Key": API_KEY}, timeout=60).text
         workers = new_connections(url, tmp_path)
         assert len(workers) == 2, "the connections reached both workers"
         os.kill(min(workers), signal.SIGKILL)

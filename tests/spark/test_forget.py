@@ -84,7 +84,8 @@ def _tables_state(s: Settings, drop: str | None = None) -> dict[str, str]:
             df[col] = [None if v is None else [x for x in v if x != drop] for v in df[col]]
         if drop is not None and "raw" in t.raw:
             df = df[~df["raw"].str.contains(drop, regex=False)]
-        rows = sorted("\x1f".join(_cell(v) for v in r) for r in df.itertuples(index=False))
+        cells = [df[c].map(_cell) if df[c].dtype == object else df[c].astype(str) for c in df.columns]
+        rows = sorted(cells[0].str.cat(cells[1:], sep="\x1f") if len(cells) > 1 else cells[0])
         out[t.key] = hashlib.sha256("\n".join(rows).encode()).hexdigest()
     return out
 

@@ -83,15 +83,16 @@ def served(settings: Settings, snapshot_day: date, port: int, key: str) -> Itera
     url = f"http://127.0.0.1:{port}"
     try:
         end = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(url + "/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > end:
-                raise RuntimeError(f"the service did not start; see {log}")
-            time.sleep(0.3)
+        with httpx.Client(timeout=2) as http:  # one client: httpx builds a TLS context per client
+            while True:
+                try:
+                    if http.get(url + "/readyz").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > end:
+                    raise RuntimeError(f"the service did not start; see {log}")
+                time.sleep(0.3)
         yield url
     finally:
         proc.terminate()
