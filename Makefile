@@ -15,8 +15,9 @@ DATE ?= 2026-09-14
 .PHONY: setup debian demo test lint unit clean bench bench-nightly bench-serving serve insights cluster-up cluster-down airflow-init airflow-test airflow-retrain airflow-up airflow-trigger
 
 CDS := $(VENV)/share/ato/spark-classes.jsa
+LOCALFS := $(VENV)/share/ato/ato-localfs.jar
 
-setup: $(VENV)/.installed $(DELTA_JAR) $(CDS) debian  ## virtualenv, pinned packages, Delta jars, Debian packages, Spark's class archive
+setup: $(VENV)/.installed $(DELTA_JAR) $(LOCALFS) $(CDS) debian  ## virtualenv, pinned packages, Delta jars, Debian packages, Hadoop's local file system through java.nio, Spark's class archive
 
 # The stamp lives inside the venv: delete .venv and the next setup rebuilds it.
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -32,9 +33,15 @@ $(DELTA_JAR):
 	@command -v mvn >/dev/null || { echo "need Maven (mvn) to fetch the Delta jars"; exit 1; }
 	mvn -q dependency:get -Dartifact=io.delta:delta-spark_2.13:4.0.0
 
+# Hadoop's local file system through java.nio (ato.spark.localfs): no chmod/readlink process per file.
+# Only a speed-up: if it cannot be built, say so and go on (Spark then keeps Hadoop's own).
+$(LOCALFS): $(VENV)/.installed $(wildcard jvm/ato/hadoop/*.java)
+	$(BIN)/python -m ato.spark.localfs || echo "WARNING: no java.nio local file system for Spark; see above"
+
 # Spark's classes archived for every JVM we launch (ato.spark.class_archive): ~5 s less per JVM start.
-# Only a speed-up: if it cannot be built, say so and go on (JVMs then start without it).
-$(CDS): $(VENV)/.installed $(DELTA_JAR)
+# Only a speed-up: if it cannot be built, say so and go on (JVMs then start without it). Built after
+# the local file system's jar, which is on the archived JVMs' class path.
+$(CDS): $(VENV)/.installed $(DELTA_JAR) $(LOCALFS)
 	$(BIN)/python -m ato.spark.class_archive || echo "WARNING: no Spark class archive (JVMs start ~5 s slower); see above"
 
 debian:  ## Debian packages the project needs (checked every time; installs only what is missing)

@@ -67,9 +67,11 @@ def jvm_job(steps: Iterable[str]) -> Job:
 def launch_conf(settings: Settings, job: Job = "batch") -> dict[str, str]:
     """What only the JVM's launch can set: jars, driver memory, logging and JVM options (spark-submit
     arguments), for a JVM doing `job` (jvm_job)."""
+    from ato.spark import localfs
     from ato.spark.class_archive import java_flag, loopback
 
-    conf = {"spark.jars": ",".join(str(j) for j in delta_jars()), "spark.driver.memory": settings.spark.driver_memory}
+    conf = {"spark.jars": ",".join(str(j) for j in delta_jars()), "spark.driver.memory": settings.spark.driver_memory,
+            **localfs.launch_conf(settings, loopback(settings.spark.master))}
     java = (settings.spark.ingest_java_options if job == "ingest" else settings.spark.java_options).strip()
     cds = java_flag(settings)  # Spark's classes mapped from the archive make setup built, if there is one
     if driver := " ".join(x for x in (driver_java_options(), java, cds) if x):
