@@ -70,13 +70,14 @@ def launch_conf(settings: Settings, job: Job = "batch") -> dict[str, str]:
     from ato.spark import localfs
     from ato.spark.class_archive import java_flag, loopback
 
+    local = loopback(settings.spark.master)  # executors on this host, where the venv's files exist
     conf = {"spark.jars": ",".join(str(j) for j in delta_jars()), "spark.driver.memory": settings.spark.driver_memory,
-            **localfs.launch_conf(settings, loopback(settings.spark.master))}
+            **localfs.launch_conf(settings, local)}
     java = (settings.spark.ingest_java_options if job == "ingest" else settings.spark.java_options).strip()
     cds = java_flag(settings)  # Spark's classes mapped from the archive make setup built, if there is one
     if driver := " ".join(x for x in (driver_java_options(), java, cds) if x):
         conf["spark.driver.extraJavaOptions"] = driver
-    if executor := " ".join(x for x in (java, cds if loopback(settings.spark.master) else "") if x):
+    if executor := " ".join(x for x in (java, cds if local else "") if x):
         conf["spark.executor.extraJavaOptions"] = executor
     return conf
 

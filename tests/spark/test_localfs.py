@@ -1,6 +1,6 @@
 """The suite's Spark session runs Hadoop's local file system through java.nio (ato.spark.localfs): the
-FileSystem and FileContext APIs both, with Hadoop's permissions and link statuses, and no child
-process; Delta writes through it everywhere else in the suite."""
+FileSystem and FileContext APIs both, with Hadoop's permissions, link statuses and renames; Delta
+writes through it everywhere else in the suite."""
 
 from __future__ import annotations
 
