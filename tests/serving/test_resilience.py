@@ -180,6 +180,8 @@ def test_ato_serve_runs_two_workers_on_redis(serving_world: tuple[Settings, Path
         with httpx.Client(base_url=url, headers={"X-API-Key": API_KEY}, timeout=60, verify=TLS) as c:
             d = c.post("/v1/score", json=make_score_request()).json()
         metrics = get(url + "/metrics", headers={"X-API-Key": API_KEY}, timeout=60).text
+        # /readyz answers once ONE worker is up: new connections reach both once the second listens
+        wait_until(lambda: len(new_connections(url, tmp_path)) == 2, 90, "connections reaching both workers")
         workers = new_connections(url, tmp_path)
         assert len(workers) == 2, "the connections reached both workers"
         os.kill(min(workers), signal.SIGKILL)
