@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ato.rings.profile import HARD_KINDS, KINDS, SOFT_KINDS
-from ato.rings.text import jaccard
+from ato.rings.text import pair_jaccard
 
 JACCARD_KINDS = ("device", "ip", "payee", "ip24")
 IDENTITY_KINDS = ("bank", "phone", "email", "payment_method")  # what a person does not share with a stranger
@@ -28,7 +28,8 @@ PAIR_FEATURES = (
 def pair_features(pairs: pd.DataFrame, profiles: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
     """`pairs` (from `candidate_pairs`) with every feature of `PAIR_FEATURES` added."""
     p = profiles.set_index("account_id")
-    a, b = p.reindex(pairs["a"]), p.reindex(pairs["b"])
+    compared = p[["email_domain", "postal_prefix", "business_hash", "signup_time"]]
+    a, b = compared.reindex(pairs["a"]), compared.reindex(pairs["b"])
     out = pairs.copy()
     out["hard_kinds"] = (pairs[[f"n_{k}" for k in HARD_KINDS]] > 0).sum(axis=1)
     out["soft_kinds"] = (pairs[[f"n_{k}" for k in SOFT_KINDS]] > 0).sum(axis=1)
@@ -40,8 +41,7 @@ def pair_features(pairs: pd.DataFrame, profiles: pd.DataFrame, counts: pd.DataFr
         union = ca + cb - inter
         out[f"jac_{k}"] = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
     for col, name in (("name_shingles", "name_sim"), ("address_shingles", "address_sim"), ("local_shingles", "local_sim")):
-        out[name] = [jaccard(list(x), list(y)) if isinstance(x, list | np.ndarray) and isinstance(y, list | np.ndarray)
-                     else 0.0 for x, y in zip(a[col].to_numpy(), b[col].to_numpy(), strict=True)]
+        out[name] = pair_jaccard(p[col], pairs["a"], pairs["b"])
     domains = p["email_domain"].value_counts()
     same = (a["email_domain"].to_numpy() == b["email_domain"].to_numpy()) & pd.notna(a["email_domain"]).to_numpy()
     out["same_domain"] = same.astype(int)

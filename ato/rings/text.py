@@ -12,6 +12,10 @@ import re
 import unicodedata
 from functools import lru_cache
 
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+
 from ato.privacy import pseudonymize
 
 _ABBREV = {"st": "street", "rd": "road", "ave": "avenue", "av": "avenue", "ln": "lane", "pl": "place",
@@ -88,3 +92,32 @@ def jaccard(a: set[str] | list[str], b: set[str] | list[str]) -> float:
     if not sa or not sb:
         return 0.0
     return len(sa & sb) / len(sa | sb)
+
+
+def pair_jaccard(sets: pd.Series, a: ArrayLike, b: ArrayLike, chunk: int = 250_000) -> np.ndarray:
+    """`jaccard(sets[a[i]], sets[b[i]])` for every pair i, 0.0 where either account is missing from
+    `sets` (indexed by unique account id) or holds no list. Rows of a sparse account x element
+    matrix multiplied pairwise instead of one Python call per pair: a demo ring night's 1.2 million
+    candidate pairs took about 5 s a column that way."""
+    from scipy import sparse
+
+    values = sets.to_numpy()
+    lists = [list(v) if isinstance(v, list | np.ndarray) else [] for v in values]
+    lengths = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
+    flat = np.empty(int(lengths.sum()), dtype=object)
+    flat[:] = [e for x in lists for e in x]
+    codes, uniques = pd.factorize(flat, use_na_sentinel=False)
+    m = sparse.csr_matrix((np.ones(len(codes), dtype=np.int32), (np.repeat(np.arange(len(lists)), lengths), codes)),
+                          shape=(len(lists), len(uniques)))
+    m.sum_duplicates()
+    m.data[:] = 1  # sets: a repeated element counts once
+    size = np.asarray(m.getnnz(axis=1))
+    ia, ib = sets.index.get_indexer(pd.Index(a)), sets.index.get_indexer(pd.Index(b))
+    out = np.zeros(len(ia))
+    ok = np.flatnonzero((ia >= 0) & (ib >= 0))
+    ok = ok[(size[ia[ok]] > 0) & (size[ib[ok]] > 0)]
+    for start in range(0, len(ok), chunk):
+        i = ok[start:start + chunk]
+        inter = np.asarray(m[ia[i]].multiply(m[ib[i]]).sum(axis=1)).ravel()
+        out[i] = inter / (size[ia[i]] + size[ib[i]] - inter)
+    return out

@@ -98,7 +98,7 @@ def _build_rings(spark: SparkSession, settings: Settings, night: date, seed: int
 
     def spark_pairs(links: pd.DataFrame, caps: dict[str, int], cap: int) -> pd.DataFrame:
         got: pd.DataFrame = candidate_pairs(spark.createDataFrame(links, LINKS_DDL), caps, cap).toPandas()
-        return got.sort_values(["a", "b"], ignore_index=True)
+        return got  # find_night sorts the pairs the same way for both engines
 
     def spark_components(kept: pd.DataFrame, min_size: int) -> pd.Series:
         if not len(kept):

@@ -17,7 +17,15 @@ from ato.rings.evidence import link_reasons
 from ato.rings.outputs import carry_ids, fraud_rings, ring_edges
 from ato.rings.pipeline import find_rings
 from ato.rings.profile import pseudonymous_profiles
-from ato.rings.text import address_key, email_parts, jaccard, keyed_shingles, name_tokens, shingles
+from ato.rings.text import (
+    address_key,
+    email_parts,
+    jaccard,
+    keyed_shingles,
+    name_tokens,
+    pair_jaccard,
+    shingles,
+)
 from ato.simulator.ring_world import build_ring_world
 
 pytestmark = pytest.mark.unit
@@ -40,6 +48,29 @@ def test_keyed_shingles_keep_similarity_and_lose_the_text() -> None:
     assert jaccard(ka, kb) == pytest.approx(jaccard(shingles(a), shingles(b)))
     assert not any(s in h for h in ka for s in ("jon", "smi"))
     assert keyed_shingles(b"another-key-0123456789abcdefghij", a) != ka
+
+
+def test_pair_jaccard_equals_jaccard_pair_by_pair() -> None:
+    """The sparse-matrix Jaccard gives `jaccard`'s value for every pair, exactly: lists and arrays,
+    repeated elements, empty and missing sets, accounts absent from the index, a pair with itself."""
+    rng = np.random.default_rng(3)
+    vocab = [f"{i:08x}" for i in range(40)]
+    values: list[object] = [list(rng.choice(vocab, size=int(rng.integers(1, 12)))) for _ in range(60)]
+    values[:6] = [[], None, np.nan, np.array(["00000001", "00000002"], dtype=object), ["00000001", "00000001"], [None, "x"]]
+    sets = pd.Series(values, index=[f"acct_{i:03d}" for i in range(len(values))])
+    ids = [*sets.index, "acct_missing"]
+    a, b = rng.choice(ids, size=2_000), rng.choice(ids, size=2_000)
+    a[:3], b[:3] = ["acct_003", "acct_004", "acct_010"], ["acct_004", "acct_004", "acct_010"]
+
+    def one(x: str, y: str) -> float:
+        sx, sy = sets.get(x), sets.get(y)
+        ok = isinstance(sx, list | np.ndarray) and isinstance(sy, list | np.ndarray)
+        return jaccard(list(sx), list(sy)) if ok else 0.0
+
+    expected = np.array([one(x, y) for x, y in zip(a, b, strict=True)])
+    got = pair_jaccard(sets, a, b, chunk=97)
+    assert (got == expected).all()
+    assert got[:3].tolist() == [0.5, 1.0, 1.0] and (expected > 0).mean() > 0.3 and (expected == 0).any()
 
 
 def test_silver_profiles_hold_no_raw_identifier() -> None:
