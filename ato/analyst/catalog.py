@@ -178,6 +178,6 @@ def run_duckdb(con: duckdb.DuckDBPyConnection, q: Query, given: dict[str, str] |
 
 def run_spark(spark: Any, q: Query, given: dict[str, str] | None = None,
               missing: dict[str, list[str]] | None = None) -> pd.DataFrame:
-    """The query's rows from a Spark session whose views `views.register_spark` created."""
+    """The query's rows from a Spark session whose views `ato.analyst.lake.register_spark` created."""
     _missing_views(q, missing or {})
     return spark.sql(q.render("spark", given)).toPandas()

@@ -245,9 +245,3 @@ def columns_declared() -> dict[tuple[str, str], dict[str, str]]:
     """(layer, table) -> {column: type}, every concrete column (families expanded)."""
     return {(t.layer, t.name): {c.name: c.type for c in t.columns} for t in tables()}
 
-
-def render() -> str:
-    """docs/data-dictionary.md as `ato docs` writes it."""
-    from ato.analyst.dictionary_md import markdown
-
-    return markdown(tables(), units())

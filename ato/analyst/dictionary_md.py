@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 
-from ato.analyst.dictionary import BASE_TYPES, Table
+from ato.analyst.dictionary import BASE_TYPES, Table, tables, units
 from ato.tables import LAYERS
 
 LAYER_TITLES = {
@@ -94,3 +94,8 @@ def stale(committed: str | None, generated: str, name: str = "docs/data-dictiona
     diff = list(difflib.unified_diff(old, new, "committed", "generated", n=0, lineterm=""))
     shown = "\n".join(diff[:24]) + ("\n..." if len(diff) > 24 else "")
     return (f"{name} is stale ({len(changed)} line(s) differ, in: {', '.join(where)}); {fix}.\n{shown}")
+
+
+def render() -> str:
+    """docs/data-dictionary.md as `ato docs` writes it: the declared tables and units."""
+    return markdown(tables(), units())

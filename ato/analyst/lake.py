@@ -14,10 +14,12 @@ import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 from ato import deltars
+from ato.analyst.views import available, register_duckdb, render
 from ato.tables import LAYERS
 
 log = logging.getLogger(__name__)
@@ -50,8 +52,6 @@ def connect(root: str, raw: bool = False, as_of: int | datetime | None = None) -
     named views (`ato.analyst.views`: `login_activity`, `account_risk` ...) whose tables exist.
     With `as_of`, every table as it was at that Delta version (one number for every table: mostly
     useful for one table) or instant; tables that did not exist yet are left out."""
-    from ato.analyst.views import register_duckdb
-
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")  # hours and dates of UTC timestamps, as in Spark's session
     tables = {n: p for n, p in list_tables(root).items() if raw or not is_raw(n)}
@@ -78,3 +78,15 @@ def log_raw_access(root: str, query: str) -> Path:
         f.write(json.dumps(entry) + "\n")
     log.warning("raw tables opened by %s (%d views); recorded in %s", entry["user"], len(tables), path)
     return path
+
+
+def register_spark(spark: Any, root: str, raw: bool = False) -> dict[str, list[str]]:
+    """Every Delta table under `root` as a temporary view `<layer>_<table>` in `spark`'s session
+    catalog (bronze only with `raw`), then the named views; returns the skipped views."""
+    tables = {n: p for n, p in list_tables(root).items() if raw or not is_raw(n)}
+    for name, path in tables.items():
+        spark.read.format("delta").load(path).createOrReplaceTempView(name)
+    ok, missing = available(set(tables))
+    for v in ok:
+        spark.sql(f"CREATE OR REPLACE TEMPORARY VIEW {v.name} AS {render(v.sql, 'spark')}")
+    return missing

@@ -1,5 +1,5 @@
 """The analysts' named views, defined once and registered on both engines: DuckDB over delta-rs
-(no JVM, `ato.analyst.lake.connect`) and Spark SQL (`register_spark`, `ato sql --engine spark`).
+(no JVM, `ato.analyst.lake.connect`) and Spark SQL (`ato.analyst.lake.register_spark`, `ato sql --engine spark`).
 
 A view is plain SQL over the lake's tables by their `<layer>_<table>` names. The few functions the
 two dialects spell differently are written as `@name(args)` and rendered per engine from
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import duckdb
@@ -209,18 +209,4 @@ def register_duckdb(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict[st
     ok, missing = available(tables)
     for v in ok:
         con.execute(f"CREATE OR REPLACE VIEW {v.name} AS {render(v.sql, 'duckdb')}")
-    return missing
-
-
-def register_spark(spark: Any, root: str, raw: bool = False) -> dict[str, list[str]]:
-    """Every Delta table under `root` as a temporary view `<layer>_<table>` in `spark`'s session
-    catalog (bronze only with `raw`), then the named views; returns the skipped views."""
-    from ato.analyst.lake import is_raw, list_tables
-
-    tables = {n: p for n, p in list_tables(root).items() if raw or not is_raw(n)}
-    for name, path in tables.items():
-        spark.read.format("delta").load(path).createOrReplaceTempView(name)
-    ok, missing = available(set(tables))
-    for v in ok:
-        spark.sql(f"CREATE OR REPLACE TEMPORARY VIEW {v.name} AS {render(v.sql, 'spark')}")
     return missing

@@ -116,7 +116,7 @@ def as_of_arg(text: str) -> int | datetime:
 
 def _spark_sql(args: argparse.Namespace, settings: Any) -> int:
     """The same views (tables as `<layer>_<table>`, the named views) in a local Spark session."""
-    from ato.analyst.views import register_spark
+    from ato.analyst.lake import register_spark
     from ato.cli.query import print_frame
     from ato.spark.session import get_spark
 

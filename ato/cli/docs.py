@@ -12,8 +12,8 @@ from ato.cli.output import Refused, add_json, emit, say, wants_json
 
 
 def _docs(args: argparse.Namespace) -> int:
-    from ato.analyst.dictionary import DOC, render, tables
-    from ato.analyst.dictionary_md import stale
+    from ato.analyst.dictionary import DOC, tables
+    from ato.analyst.dictionary_md import render, stale
 
     out = Path(args.out) if args.out else DOC
     page = render()

@@ -63,7 +63,7 @@ def _show(args: argparse.Namespace) -> int:
 def run_query(name: str, given: dict[str, str], engine: str) -> Any:
     """The rows of saved query `name` on the configured lake, as a pandas frame."""
     from ato.analyst import catalog, views
-    from ato.analyst.lake import connect, is_raw, list_tables
+    from ato.analyst.lake import connect, is_raw, list_tables, register_spark
     from ato.settings import load_settings
 
     q = catalog.find(name)
@@ -73,7 +73,7 @@ def run_query(name: str, given: dict[str, str], engine: str) -> Any:
         from ato.spark.session import get_spark
 
         spark = get_spark(load_settings(), app="ato-query")
-        return catalog.run_spark(spark, q, given, views.register_spark(spark, root))
+        return catalog.run_spark(spark, q, given, register_spark(spark, root))
     missing = views.available({n for n in list_tables(root) if not is_raw(n)})[1]
     return catalog.run_duckdb(connect(root), q, given, missing)
 

@@ -68,7 +68,7 @@ def up(folder: str | Path, workers: int = 2, cores: int = 1, memory: str = "2g",
     if (folder / STATE).exists():
         raise RuntimeError(f"a cluster is already recorded in {folder / STATE}: `ato cluster down` first")
     from ato.settings import load_settings
-    from ato.spark.class_archive import java_flag
+    from ato.spark.archive_flag import java_flag
 
     # the master and workers map Spark's classes from the class archive too, if there is one
     opts = " ".join(x for x in (os.environ.get("SPARK_DAEMON_JAVA_OPTS", ""), java_flag(load_settings())) if x)

@@ -68,7 +68,7 @@ def launch_conf(settings: Settings, job: Job = "batch") -> dict[str, str]:
     """What only the JVM's launch can set: jars, driver memory, logging and JVM options (spark-submit
     arguments), for a JVM doing `job` (jvm_job)."""
     from ato.spark import localfs
-    from ato.spark.class_archive import java_flag, loopback
+    from ato.spark.archive_flag import java_flag, loopback
 
     local = loopback(settings.spark.master)  # executors on this host, where the venv's files exist
     conf = {"spark.jars": ",".join(str(j) for j in delta_jars()), "spark.driver.memory": settings.spark.driver_memory,

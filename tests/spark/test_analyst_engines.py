@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from ato.analyst import catalog, connect, views
+from ato.analyst.lake import register_spark
 from ato.settings import Settings
 
 pytestmark = pytest.mark.spark
@@ -76,7 +77,7 @@ def _assert_equal(name: str, duck: pd.DataFrame, spark: pd.DataFrame, ordered: b
 def test_every_named_view_is_the_same_on_duckdb_and_spark(spark: Any, lake: Settings) -> None:
     root = lake.paths.lake_root
     # the backfill runs no rings step; `rings` is a plain SELECT * of gold_fraud_rings
-    assert views.register_spark(spark, root) == {"rings": ["gold_fraud_rings"]}
+    assert register_spark(spark, root) == {"rings": ["gold_fraud_rings"]}
     con = connect(root)
     for v in views.VIEWS[:-1]:
         duck = con.sql(f"SELECT * FROM {v.name}").df()
@@ -86,7 +87,7 @@ def test_every_named_view_is_the_same_on_duckdb_and_spark(spark: Any, lake: Sett
 
 def test_every_saved_query_gives_the_same_rows_on_both_engines(spark: Any, lake: Settings) -> None:
     root = lake.paths.lake_root
-    views.register_spark(spark, root)
+    register_spark(spark, root)
     con = connect(root)
     params = {"login_anomalies": {"top": "15"}, "decisions_to_explain": {"top": "7"}}
     for q in catalog.load():

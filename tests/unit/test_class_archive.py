@@ -14,7 +14,7 @@ pytestmark = pytest.mark.unit
 
 
 def test_every_jvm_we_launch_maps_the_class_archive_where_it_exists(tmp_path: Path) -> None:
-    from ato.spark.class_archive import DEFAULT, archive_path
+    from ato.spark.archive_flag import DEFAULT, archive_path
     from ato.spark.session import launch_conf
 
     jsa = tmp_path / "spark.jsa"

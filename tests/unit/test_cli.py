@@ -16,7 +16,7 @@ import pytest
 from ato.cli import build_parser, main
 from ato.cli.batch import versions_before
 from ato.settings import load_settings
-from ato.spark.class_archive import java_flag
+from ato.spark.archive_flag import java_flag
 
 pytestmark = pytest.mark.unit
 

@@ -22,14 +22,13 @@ from ato.analyst.dictionary import (
     columns_declared,
     delta_schema,
     load,
-    render,
     schema_types,
     tables,
     type_name,
     units,
     valid_type,
 )
-from ato.analyst.dictionary_md import stale
+from ato.analyst.dictionary_md import render, stale
 from ato.cli import main
 from ato.contracts import CONTRACTS
 
