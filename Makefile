@@ -12,12 +12,11 @@ AIRFLOW_ENV := AIRFLOW_HOME=$(CURDIR)/.airflow AIRFLOW__CORE__DAGS_FOLDER=$(CURD
 	AIRFLOW__CORE__LOAD_EXAMPLES=False AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=sqlite:///$(CURDIR)/.airflow/airflow.db
 DATE ?= 2026-09-14
 
-.PHONY: setup debian demo test lint unit clean bench bench-nightly bench-serving serve insights cluster-up cluster-down airflow-init airflow-test airflow-retrain airflow-up airflow-trigger
+.PHONY: setup class-archive debian demo test lint unit clean bench bench-nightly bench-serving serve insights cluster-up cluster-down airflow-init airflow-test airflow-retrain airflow-up airflow-trigger
 
-CDS := $(VENV)/share/ato/spark-classes.jsa
 LOCALFS := $(VENV)/share/ato/ato-localfs.jar
 
-setup: $(VENV)/.installed $(DELTA_JAR) $(LOCALFS) $(CDS) debian  ## virtualenv, pinned packages, Delta jars, Debian packages, Hadoop's local file system through java.nio, Spark's class archive
+setup: $(VENV)/.installed $(DELTA_JAR) $(LOCALFS) class-archive debian  ## virtualenv, pinned packages, Delta jars, Debian packages, Hadoop's local file system through java.nio, Spark's class archive
 
 # The stamp lives inside the venv: delete .venv and the next setup rebuilds it.
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -40,9 +39,11 @@ $(LOCALFS): $(VENV)/.installed $(wildcard jvm/ato/hadoop/*.java)
 
 # Spark's classes archived for every JVM we launch (ato.spark.class_archive): ~5 s less per JVM start.
 # Only a speed-up: if it cannot be built, say so and go on (JVMs then start without it). Built after
-# the local file system's jar, which is on the archived JVMs' class path.
-$(CDS): $(VENV)/.installed $(DELTA_JAR) $(LOCALFS)
-	$(BIN)/python -m ato.spark.class_archive || echo "WARNING: no Spark class archive (JVMs start ~5 s slower); see above"
+# the local file system's jar, which is on the archived JVMs' class path. Checked on every setup and
+# rebuilt only when the JVM (JAVA_HOME or java on PATH) or a jar on its class path changed since:
+# the JVM rejects, with a warning on every start, an archive of another build.
+class-archive: $(VENV)/.installed $(DELTA_JAR) $(LOCALFS)
+	$(BIN)/python -m ato.spark.class_archive --if-stale || echo "WARNING: no Spark class archive (JVMs start ~5 s slower); see above"
 
 debian:  ## Debian packages the project needs (checked every time; installs only what is missing)
 	@command -v redis-server >/dev/null && command -v promtool >/dev/null || { \

@@ -8,13 +8,20 @@ spark_jobs/class_archive.py) under spark-submit with `-XX:ArchiveClassesAtExit`,
 `<virtualenv>/share/ato/spark-classes.jsa` (settings `spark.class_archive`). Measured on 2 cores:
 spark-submit of a session start, a Delta read and an aggregate 14.4-16.7 s without it, 9.1-11.7 s
 with it. The JVM checks the archive against its
-own build and class path and, when they differ (another JDK, pyspark reinstalled), warns and runs
-without it; a missing archive is simply not used.
+own build and class path and, when they differ (another JDK, pyspark reinstalled), prints a warning
+and an error on every start and runs without it; a missing archive is simply not used. So the build
+writes down what it was built from (`<archive>.inputs.json`: the `java -version` of the JVM
+spark-submit launches, and name, size and modification time of every jar on its class path), and
+`make setup` runs `python -m ato.spark.class_archive --if-stale`, which rebuilds only when one of
+them changed.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -56,6 +63,57 @@ def workload(folder: Path) -> None:
     spark.stop()
 
 
+def java_version() -> str:
+    """`java -version` of the JVM spark-submit launches: $JAVA_HOME/bin/java, else `java` on PATH."""
+    home = os.environ.get("JAVA_HOME")
+    java = str(Path(home) / "bin" / "java") if home else shutil.which("java") or "java"
+    out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=60, check=True)
+    lines = (out.stderr or out.stdout).strip().splitlines()
+    return "\n".join(ln for ln in lines if not ln.startswith("Picked up "))  # JAVA_TOOL_OPTIONS' echo
+
+
+def class_path() -> list[Path]:
+    """The jars an archived JVM loads classes from: pyspark's, Delta's and our local file system's."""
+    import pyspark
+
+    from ato.spark.localfs import JAR
+    from ato.spark.session import delta_jars
+
+    return [*sorted((Path(pyspark.__file__).parent / "jars").glob("*.jar")), *delta_jars(), JAR]
+
+
+def inputs(java: str, jars: list[Path]) -> dict[str, object]:
+    """What an archive is built from: the JVM's version and each jar's name, size and modification
+    time (the JVM checks the same), a jar that is absent as None."""
+    def stat(j: Path) -> list[int] | None:
+        return [j.stat().st_size, j.stat().st_mtime_ns] if j.is_file() else None
+
+    return {"java": java, "jars": {str(j): stat(j) for j in jars}}
+
+
+def stamp(archive: Path) -> Path:
+    return archive.with_name(archive.name + ".inputs.json")
+
+
+def stale(archive: Path, now: dict[str, object]) -> str | None:
+    """Why the archive must be (re)built for `now` (inputs), or None when it is current."""
+    if not archive.is_file():
+        return "no archive yet"
+    try:
+        then = json.loads(stamp(archive).read_text())
+    except (OSError, ValueError):
+        return "no record of what it was built from"
+    if then.get("java") != now["java"]:
+        return "the JVM changed: " + str(now["java"]).splitlines()[0]
+    old, new = then.get("jars") or {}, now["jars"]
+    assert isinstance(new, dict)
+    changed = sorted(j for j in old.keys() | new.keys() if old.get(j) != new.get(j))
+    if changed:
+        names = ", ".join(Path(j).name for j in changed[:3]) + (", ..." if len(changed) > 3 else "")
+        return f"{len(changed)} jar(s) on its class path changed: {names}"
+    return None
+
+
 def build(settings: Settings, out: Path | None = None) -> Path:
     """Run the workload under spark-submit with -XX:ArchiveClassesAtExit; the archive replaces `out`
     (default: the settings' one) only once written whole."""
@@ -64,6 +122,7 @@ def build(settings: Settings, out: Path | None = None) -> Path:
     out = out or archive_path(settings) or DEFAULT
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + f".{os.getpid()}.tmp")
+    built_from = inputs(java_version(), class_path())
     # the command line our spark-submit jobs get, on local[2], recording instead of mapping an archive
     recording = load_settings(environ={**os.environ, "ATO_SPARK_MASTER": "local[2]", "ATO_SPARK__CLASS_ARCHIVE": "off",
                                        "ATO_SPARK__JAVA_OPTIONS": f"-XX:ArchiveClassesAtExit={tmp}"})
@@ -73,15 +132,36 @@ def build(settings: Settings, out: Path | None = None) -> Path:
     if run.returncode != 0 or not tmp.is_file():
         tmp.unlink(missing_ok=True)
         raise RuntimeError(f"building the class archive failed (exit {run.returncode}): {run.stderr[-2000:]}")
+    stamp(out).unlink(missing_ok=True)  # no record while the archive and its record disagree
     tmp.replace(out)
+    stamp(out).write_text(json.dumps(built_from, indent=1))
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
-    del argv  # no arguments: settings say where the archive goes (spark.class_archive)
-    start = time.perf_counter()
-    print("spark class archive: recording the classes a small Delta job loads ...", flush=True)
-    path = build(load_settings())
+    p = argparse.ArgumentParser(prog="python -m ato.spark.class_archive", description=__doc__.split("\n")[0])
+    p.add_argument("--if-stale", action="store_true",
+                   help="build only when there is no archive or the JVM or a class-path jar changed since")
+    args = p.parse_args(argv)
+    settings = load_settings()
+    path = archive_path(settings)
+    if path is None:
+        print("spark class archive: off (spark.class_archive)")
+        return 0
+    why: str | None = "asked to"
+    try:
+        if args.if_stale and (why := stale(path, inputs(java_version(), class_path()))) is None:
+            print(f"spark class archive: {path} is current")
+            return 0
+        start = time.perf_counter()
+        print(f"spark class archive: recording the classes a small Delta job loads ({why}) ...", flush=True)
+        path = build(settings, path)
+    except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+        if why != "asked to":  # an archive this JVM rejects would only add a warning to each start
+            path.unlink(missing_ok=True)
+            stamp(path).unlink(missing_ok=True)
+        print(f"spark class archive: not built, JVMs start without one: {e}", file=sys.stderr)
+        return 1
     print(f"spark class archive: {path} ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - start:.0f} s")
     return 0
 
