@@ -12,11 +12,11 @@ AIRFLOW_ENV := AIRFLOW_HOME=$(CURDIR)/.airflow AIRFLOW__CORE__DAGS_FOLDER=$(CURD
 	AIRFLOW__CORE__LOAD_EXAMPLES=False AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=sqlite:///$(CURDIR)/.airflow/airflow.db
 DATE ?= 2026-09-14
 
-.PHONY: setup class-archive debian demo test lint unit clean bench bench-nightly bench-serving serve insights cluster-up cluster-down airflow-init airflow-test airflow-retrain airflow-up airflow-trigger
+.PHONY: setup java class-archive debian demo test lint unit clean bench bench-nightly bench-serving serve insights cluster-up cluster-down airflow-init airflow-test airflow-retrain airflow-up airflow-trigger
 
 LOCALFS := $(VENV)/share/ato/ato-localfs.jar
 
-setup: $(VENV)/.installed $(DELTA_JAR) $(LOCALFS) class-archive debian  ## virtualenv, pinned packages, Delta jars, Debian packages, Hadoop's local file system through java.nio, Spark's class archive
+setup: $(VENV)/.installed java $(DELTA_JAR) $(LOCALFS) class-archive debian  ## virtualenv, pinned packages, a Java Spark runs on, Delta jars, Debian packages, Hadoop's local file system through java.nio, Spark's class archive
 
 # The stamp lives inside the venv: delete .venv and the next setup rebuilds it.
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -27,6 +27,10 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/pip install -q --no-deps -e .
 	$(BIN)/pip check
 	@touch $@
+
+# Spark 4.0 runs on Java 17 or 21 (JAVA_HOME, else java on PATH): said here rather than in a stack trace.
+java: $(VENV)/.installed
+	@$(BIN)/python -m ato.spark.java
 
 $(DELTA_JAR):
 	@command -v mvn >/dev/null || { echo "need Maven (mvn) to fetch the Delta jars"; exit 1; }

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from pathlib import Path
 
 from ato.settings import Settings, load_settings
 from ato.spark.archive_flag import DEFAULT, archive_path
+from ato.spark.java import java_version
 
 
 def workload(folder: Path) -> None:
@@ -61,15 +61,6 @@ def workload(folder: Path) -> None:
         df.write.format("delta").mode("overwrite").option("replaceWhere", "d = '2026-08-01'").save(path)
         spark.sql(f"DESCRIBE HISTORY delta.`{path}`").collect()
     spark.stop()
-
-
-def java_version() -> str:
-    """`java -version` of the JVM spark-submit launches: $JAVA_HOME/bin/java, else `java` on PATH."""
-    home = os.environ.get("JAVA_HOME")
-    java = str(Path(home) / "bin" / "java") if home else shutil.which("java") or "java"
-    out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=60, check=True)
-    lines = (out.stderr or out.stdout).strip().splitlines()
-    return "\n".join(ln for ln in lines if not ln.startswith("Picked up "))  # JAVA_TOOL_OPTIONS' echo
 
 
 def class_path() -> list[Path]:

@@ -41,7 +41,8 @@ def test_the_archive_is_rebuilt_only_when_the_jvm_or_a_class_path_jar_changed(
     only then. Another JDK is a stand-in here: a `java` under JAVA_HOME that prints another version."""
     import json
 
-    from ato.spark.class_archive import inputs, java_version, stale, stamp
+    from ato.spark.class_archive import inputs, stale, stamp
+    from ato.spark.java import java_version
 
     jdk = tmp_path / "jdk" / "bin"
     jdk.mkdir(parents=True)
@@ -79,7 +80,8 @@ def test_make_setup_left_an_archive_of_this_jvm_and_class_path() -> None:
     """What `make setup` built (it runs before the suite) is current for the JVM and jars the suite
     uses, so no JVM here rejects it. The archive is only a speed-up: none built is no failure."""
     from ato.spark.archive_flag import DEFAULT
-    from ato.spark.class_archive import class_path, inputs, java_version, stale
+    from ato.spark.class_archive import class_path, inputs, stale
+    from ato.spark.java import java_version
 
     if not DEFAULT.is_file():
         pytest.skip("no class archive in this virtualenv (make setup warned why)")

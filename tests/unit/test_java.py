@@ -1,0 +1,43 @@
+"""`make setup` checks first that the JVM spark-submit will launch is one Spark 4.0 runs on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ato.spark.java import major, problem
+
+pytestmark = pytest.mark.unit
+
+
+def fake_jdk(root: Path, version: str) -> Path:
+    """A JAVA_HOME whose `java -version` says `version`: another JDK, an injected stand-in."""
+    (root / "bin").mkdir(parents=True)
+    (root / "bin" / "java").write_text(f"#!/bin/sh\necho 'openjdk version \"{version}\" 2026-04-21 LTS' >&2\n")
+    (root / "bin" / "java").chmod(0o755)
+    return root
+
+
+def test_the_java_release_is_read_from_java_version() -> None:
+    assert major('openjdk version "17.0.15" 2025-04-15') == 17
+    assert major('openjdk version "21" 2023-09-19') == 21
+    assert major('java version "1.8.0_392"') == 8
+    assert major("no version here") is None
+
+
+def test_only_java_17_and_21_pass_and_the_error_says_which_jvm_and_what_to_do(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JAVA_HOME", str(fake_jdk(tmp_path / "jdk21", "21.0.4")))
+    assert problem() is None
+    monkeypatch.setenv("JAVA_HOME", str(fake_jdk(tmp_path / "jdk25", "25.0.3")))
+    why = problem() or ""
+    assert "runs on Java 17 or 21" in why and str(tmp_path / "jdk25" / "bin" / "java") in why and '"25.0.3"' in why
+    assert "JAVA_HOME" in why
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "none"))
+    assert "cannot run" in (problem() or "") and "install Java 17" in (problem() or "")
+
+
+@pytest.mark.spark
+def test_this_machines_jvm_runs_spark() -> None:
+    assert problem() is None
