@@ -64,7 +64,7 @@ test: setup lint  ## the whole suite: unit, spark, data
 unit: setup
 	$(BIN)/pytest -q -m unit
 
-demo: setup  ## simulate a world, ingest it, backfill the nightly batch layer, train the model, score logins through the API (about 20 minutes)
+demo: setup  ## simulate a world, ingest it, backfill the nightly batch layer, train the model, score logins through the API (13-17 minutes on 2 cores)
 	@echo "demo: starting from a clean data/ (spool, world, lake, online, serving)"
 	rm -rf data/spool data/world data/lake data/online data/serving
 	$(BIN)/ato simulate --accounts $(DEMO_ACCOUNTS) --days $(DEMO_DAYS) --out data/spool --world data/world
