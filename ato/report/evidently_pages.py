@@ -92,7 +92,11 @@ def write_drift_page(settings: Settings, day: date) -> Path | None:
             frame[c] = frame[c].astype(object).where(frame[c].notna(), None).astype("string")
         return Dataset.from_pandas(frame, data_definition=definition)
 
-    snapshot = Report([DataDriftPreset()]).run(current_data=dataset(cur), reference_data=dataset(reference))
+    # A feature constant on the day (every value far out, or all zero) has no correlation: numpy's
+    # "invalid value encountered in divide" from Evidently's corrcoef, once per such feature, would
+    # reach the nightly's task log; the page shows the drift either way.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        snapshot = Report([DataDriftPreset()]).run(current_data=dataset(cur), reference_data=dataset(reference))
     path = Path(settings.paths.reports) / f"drift-{day.isoformat()}.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     snapshot.save_html(str(path))

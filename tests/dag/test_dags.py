@@ -203,6 +203,8 @@ def test_the_scheduler_runs_the_nightly_triggered_through_the_rest_api_and_its_a
     assert nightlies == [("manual", "success")], "only the triggered night ran: nothing caught up"
     assert log.count("spark_jobs/nightly.py") >= 4, "ingest, aggregates, training and gate ran under spark-submit"
     assert not [c for c in CHATTER if c in log.lower()], "Spark start-up chatter reached the task logs"
+    warned = [ln for ln in log.splitlines() if "Warning:" in ln]
+    assert not warned, f"library warnings reached the task logs: {warned[:5]}"  # the report's were numpy's
     snap = current(Settings.model_validate({"online": {"snapshot_dir": str(tmp_path / "online")}}))
     assert snap is not None and snap["as_of"] == "2026-08-08"
     assert (tmp_path / "reports" / "nightly-2026-08-08.html").exists()
