@@ -74,12 +74,13 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:
         from ato.ingest.discover import IngestError
         from ato.lake_lock import LakeBusy
+        from ato.spark.java import UnsupportedJava
         from ato.spark.session import MissingJars
 
         if isinstance(e, IngestError):
             return refused(args, Refused(f"ingest refused, no table changed: {e}"))
         if isinstance(e, LakeBusy):
             return refused(args, Refused(f"refused, nothing written: {e}"))
-        if isinstance(e, MissingJars):
+        if isinstance(e, MissingJars | UnsupportedJava):
             return refused(args, Refused(str(e)))
         raise

@@ -1,7 +1,8 @@
 """The JVM spark-submit launches ($JAVA_HOME/bin/java, else `java` on PATH) and whether Spark 4.0
 runs on it: Java 17 or 21. On another one every Spark start fails deep in a stack trace (on 25:
 `UnsupportedOperationException: getSubject is not supported`), so `make setup` checks it first
-(`python -m ato.spark.java`) and says which JVM it found and what to do."""
+(`python -m ato.spark.java`) and says which JVM it found and what to do; `get_spark` says the same
+when the JVM does not start outside `make`."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ import sys
 from pathlib import Path
 
 SUPPORTED = (17, 21)  # the Java versions Spark 4.0 supports
+
+
+class UnsupportedJava(RuntimeError):
+    """Spark's JVM did not start, and the JVM it runs is not one Spark 4.0 supports (`problem`)."""
 
 
 def java_binary() -> str:

@@ -137,7 +137,14 @@ def get_spark(settings: Settings, app: str = "ato", master: str | None = None,
         conf.update(launch_conf(settings, job))
     for k, v in conf.items():
         builder = builder.config(k, v)
-    spark = builder.getOrCreate()
+    try:
+        spark = builder.getOrCreate()
+    except RuntimeError as e:  # pyspark's JAVA_GATEWAY_EXITED: say why, when it is the JVM
+        from ato.spark.java import UnsupportedJava, problem
+
+        if (why := problem()) is not None:
+            raise UnsupportedJava(why) from e
+        raise
     level = settings.spark.log_level
     spark.sparkContext.setLogLevel(level if not verbose() or level == "INFO" else "WARN")
     return spark

@@ -38,6 +38,24 @@ def test_only_java_17_and_21_pass_and_the_error_says_which_jvm_and_what_to_do(
     assert "cannot run" in (problem() or "") and "install Java 17" in (problem() or "")
 
 
+def test_an_ato_command_on_an_unsupported_jvm_says_so_instead_of_a_gateway_error(tmp_path: Path) -> None:
+    """Outside `make`, `ato ingest` on Java 25 (a stand-in that only tells its version, as the JVM
+    never gets to run Spark): refused with the JVM named, not pyspark's JAVA_GATEWAY_EXITED."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "spool").mkdir()
+    (tmp_path / "spool" / "logins-2026-08-01.jsonl").write_text("{}\n")
+    env = {**os.environ, "JAVA_HOME": str(fake_jdk(tmp_path / "jdk25", "25.0.3")), "ATO_LAKE_ROOT": str(tmp_path / "lake"),
+           "ATO_HMAC_KEY": "k" * 32, "ATO_SPARK__CLASS_ARCHIVE": "off"}
+    out = subprocess.run([sys.executable, "-m", "ato.cli", "ingest", str(tmp_path / "spool")], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0
+    assert "Spark 4.0 runs on Java 17 or 21" in out.stdout + out.stderr and '"25.0.3"' in out.stdout + out.stderr
+    assert "Traceback" not in out.stderr
+
+
 @pytest.mark.spark
 def test_this_machines_jvm_runs_spark() -> None:
     assert problem() is None
