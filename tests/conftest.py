@@ -33,6 +33,16 @@ def one_step_jvms() -> dict[str, str]:
     return {"ATO_SPARK__JAVA_OPTIONS": quick, "ATO_SPARK__INGEST_JAVA_OPTIONS": quick}
 
 
+def fake_jdk(root: Path, *version_lines: str) -> Path:
+    """A JAVA_HOME standing in for another JDK (an injected fault): its `java -version` prints
+    `version_lines` and any other `java` run fails, as Spark never gets to start on it."""
+    (root / "bin").mkdir(parents=True)
+    lines = "".join(f"echo '{ln}' >&2\n" for ln in version_lines)
+    (root / "bin" / "java").write_text(f'#!/bin/sh\n{lines}[ "$1" = -version ] || exit 1\n')
+    (root / "bin" / "java").chmod(0o755)
+    return root
+
+
 def make_settings(root: Path, geo_db: Path | None = None, **extra: str) -> Settings:
     """The tests' settings: the lake under `root`, and every other folder a step writes (snapshots,
     reports, models, the audit log) there too unless `extra` names it, never `data/` in the checkout."""

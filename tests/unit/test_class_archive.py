@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ato.settings import load_settings
+from tests.conftest import fake_jdk
 
 pytestmark = pytest.mark.unit  # but one test needs `java`, marked spark
 
@@ -44,12 +45,9 @@ def test_the_archive_is_rebuilt_only_when_the_jvm_or_a_class_path_jar_changed(
     from ato.spark.class_archive import inputs, stale, stamp
     from ato.spark.java import java_version
 
-    jdk = tmp_path / "jdk" / "bin"
-    jdk.mkdir(parents=True)
-    (jdk / "java").write_text("#!/bin/sh\necho 'Picked up JAVA_TOOL_OPTIONS: -Xss4m' >&2\n"
-                              "echo 'openjdk version \"99.0.1\"' >&2\necho 'build 99.0.1+7' >&2\n")
-    (jdk / "java").chmod(0o755)
-    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "jdk"))
+    java_home = fake_jdk(tmp_path / "jdk", "Picked up JAVA_TOOL_OPTIONS: -Xss4m", 'openjdk version "99.0.1"',
+                         "build 99.0.1+7")
+    monkeypatch.setenv("JAVA_HOME", str(java_home))
     assert java_version() == 'openjdk version "99.0.1"\nbuild 99.0.1+7'  # the JVM spark-submit would run
 
     jars = [tmp_path / "spark-core.jar", tmp_path / "delta.jar", tmp_path / "not-built.jar"]
@@ -96,15 +94,11 @@ def test_an_archive_that_cannot_be_rebuilt_for_a_new_jvm_is_removed(
 
     from ato.spark.class_archive import main, stamp
 
-    jdk = tmp_path / "jdk" / "bin"
-    jdk.mkdir(parents=True)
-    (jdk / "java").write_text("#!/bin/sh\necho 'openjdk version \"99.0.1\"' >&2\n"
-                              '[ "$1" = -version ] || exit 1\n')  # tells its version, runs nothing
-    (jdk / "java").chmod(0o755)
+    java_home = fake_jdk(tmp_path / "jdk", 'openjdk version "99.0.1"')  # tells its version, runs nothing
     archive = tmp_path / "spark.jsa"
     archive.write_bytes(b"CDS")
     stamp(archive).write_text(json.dumps({"java": "openjdk 17.0.15+6", "jars": {}}))
-    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "jdk"))
+    monkeypatch.setenv("JAVA_HOME", str(java_home))
     monkeypatch.setenv("ATO_SPARK__CLASS_ARCHIVE", str(archive))
     assert main(["--if-stale"]) == 1
     out = capsys.readouterr()

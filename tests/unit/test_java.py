@@ -7,16 +7,13 @@ from pathlib import Path
 import pytest
 
 from ato.spark.java import major, problem
+from tests.conftest import fake_jdk
 
 pytestmark = pytest.mark.unit
 
 
-def fake_jdk(root: Path, version: str) -> Path:
-    """A JAVA_HOME whose `java -version` says `version`: another JDK, an injected stand-in."""
-    (root / "bin").mkdir(parents=True)
-    (root / "bin" / "java").write_text(f"#!/bin/sh\necho 'openjdk version \"{version}\" 2026-04-21 LTS' >&2\n")
-    (root / "bin" / "java").chmod(0o755)
-    return root
+def jdk(root: Path, version: str) -> Path:
+    return fake_jdk(root, f'openjdk version "{version}" 2026-04-21 LTS')
 
 
 def test_the_java_release_is_read_from_java_version() -> None:
@@ -28,9 +25,9 @@ def test_the_java_release_is_read_from_java_version() -> None:
 
 def test_only_java_17_and_21_pass_and_the_error_says_which_jvm_and_what_to_do(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("JAVA_HOME", str(fake_jdk(tmp_path / "jdk21", "21.0.4")))
+    monkeypatch.setenv("JAVA_HOME", str(jdk(tmp_path / "jdk21", "21.0.4")))
     assert problem() is None
-    monkeypatch.setenv("JAVA_HOME", str(fake_jdk(tmp_path / "jdk25", "25.0.3")))
+    monkeypatch.setenv("JAVA_HOME", str(jdk(tmp_path / "jdk25", "25.0.3")))
     why = problem() or ""
     assert "runs on Java 17 or 21" in why and str(tmp_path / "jdk25" / "bin" / "java") in why and '"25.0.3"' in why
     assert "JAVA_HOME" in why
@@ -39,15 +36,14 @@ def test_only_java_17_and_21_pass_and_the_error_says_which_jvm_and_what_to_do(
 
 
 def test_an_ato_command_on_an_unsupported_jvm_says_so_instead_of_a_gateway_error(tmp_path: Path) -> None:
-    """Outside `make`, `ato ingest` on Java 25 (a stand-in that only tells its version, as the JVM
-    never gets to run Spark): refused with the JVM named, not pyspark's JAVA_GATEWAY_EXITED."""
+    """Outside `make`, `ato ingest` on Java 25 (a stand-in that only tells its version): refused with the JVM named, not pyspark's JAVA_GATEWAY_EXITED."""
     import os
     import subprocess
     import sys
 
     (tmp_path / "spool").mkdir()
     (tmp_path / "spool" / "logins-2026-08-01.jsonl").write_text("{}\n")
-    env = {**os.environ, "JAVA_HOME": str(fake_jdk(tmp_path / "jdk25", "25.0.3")), "ATO_LAKE_ROOT": str(tmp_path / "lake"),
+    env = {**os.environ, "JAVA_HOME": str(jdk(tmp_path / "jdk25", "25.0.3")), "ATO_LAKE_ROOT": str(tmp_path / "lake"),
            "ATO_HMAC_KEY": "k" * 32, "ATO_SPARK__CLASS_ARCHIVE": "off"}
     out = subprocess.run([sys.executable, "-m", "ato.cli", "ingest", str(tmp_path / "spool")], env=env,
                          capture_output=True, text=True, timeout=120)
