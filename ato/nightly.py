@@ -141,10 +141,16 @@ def _run(settings: Settings, dates: list[date], steps: tuple[str, ...], spool: P
                 loaded = load_decisions(settings, d, force=force_decisions)
                 s.decisions[loaded.day] = loaded.rows
     if "monitor" in steps:
+        from ato.report.evidently_pages import try_drift_page
         from ato.spark.monitor import run_monitor
 
-        with timed("monitor", f"monitor: decision outcomes and daily metrics as of {dates[-1]}"):
+        with timed("monitor", f"monitor: decision outcomes, daily metrics and drift page as of {dates[-1]}"):
             s.monitor = run_monitor(get_spark(), settings, dates[-1])
+            # here, beside the batch steps, not in the report on the nightly's critical path
+            page, error = try_drift_page(settings, dates[-1])
+            s.monitor["drift_page"] = str(page) if page else None
+            if error:
+                s.monitor["drift_page_error"] = error
     if "validate" in steps:
         with timed("validate", f"validate: input gate for {rid}"):
             checks = [c for d in dates for c in input_checks(settings, d)]

@@ -99,9 +99,15 @@ def print_nightly(s: NightlySummary | None, checks: list[Check]) -> None:
             mine = [c for c in checks if c.gate == gate]
             return f"{sum(c.passed for c in mine)}/{len(mine)} checks passed"
 
+        def _monitor(m: dict[str, Any]) -> str:
+            page = Path(m["drift_page"]).name if m.get("drift_page") else \
+                f"failed ({m['drift_page_error']})" if m.get("drift_page_error") else "none"
+            return f"{m.get('decision_days', 0)} decision days; drift page {page}"
+
         result = {
             "ingest": f"{s.ingested_files} new files",
             "decisions": ", ".join(f"{d} {n:,}" for d, n in s.decisions.items()) + " decisions",
+            "monitor": _monitor(s.monitor),
             "validate": _passed("input"),
             "rings": _rings(s.rings),
             "aggregates": f"partials for {len(s.partial_days)} days; snapshots "

@@ -1,8 +1,13 @@
-"""Per-feature drift pages drawn by Evidently, on a sample: the champion's decisions of one day
-against the reference stored with it (`reference.json`). The numbers that trigger anything are
-ours (`gold/drift_daily`, computed in Spark over every decision); these pages are for a person who
-wants to look at each feature's two distributions. Written by the nightly `report` step to
-`<paths.reports>/drift-<D>.html` and linked from the nightly report.
+"""Per-feature drift pages drawn by Evidently, on a sample: the decisions of one day by the model
+that served them against the reference stored with it (`reference.json`). The numbers that trigger
+anything are ours (`gold/drift_daily`, computed in Spark over every decision); these pages are for
+a person who wants to look at each feature's two distributions. Written by the nightly `monitor`
+step to `<paths.reports>/drift-<D>.html` (beside the batch steps, off the nightly's critical
+path) and linked from the nightly report, which draws the page itself only when it is missing.
+
+The served model is the version with the most level-0 decisions that day, not the registry's
+champion when the page is drawn: a night whose drift triggers a retrain promotes another champion,
+which made none of that day's decisions.
 
 The reference keeps each feature's own sample (numeric: 2,000 values; categorical: the shares of
 its top categories), so the reference frame is drawn column by column: enough for one feature's
@@ -12,6 +17,7 @@ distribution at a time, not for pairs of features.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from datetime import date
 from pathlib import Path
@@ -23,13 +29,14 @@ import pyarrow.compute as pc
 
 from ato import deltars
 from ato.features.columns import CATEGORICAL_FEATURES
-from ato.model.registry import champion, registry_dir
+from ato.model.registry import registry_dir
 from ato.monitoring.drift import SCORE, load_reference
 from ato.settings import Settings
 from ato.tables import DECISIONS
 
 SAMPLE = 5000
 OTHER = "(other)"
+log = logging.getLogger("ato.report")
 
 
 def reference_frame(ref: dict[str, Any], n: int, seed: int = 7) -> pd.DataFrame:
@@ -66,9 +73,28 @@ def current_frame(settings: Settings, day: date, version: str, categories: dict[
     return df.reset_index(drop=True)
 
 
-def write_drift_page(settings: Settings, day: date) -> Path | None:
-    """The Evidently page of `day` for the champion, or None (no champion, reference or enough decisions)."""
-    version = champion(settings)
+def page_path(settings: Settings, day: date) -> Path:
+    return Path(settings.paths.reports) / f"drift-{day.isoformat()}.html"
+
+
+def served_version(settings: Settings, day: date) -> str | None:
+    """The version with the most level-0 decisions on `day` among those with a stored reference
+    (ties: the later version), or None."""
+    if not deltars.exists(settings, "gold", DECISIONS):
+        return None
+    where = (pc.field("decided_date") == pc.scalar(day)) & (pc.field("fallback_level") == 0)
+    counts = deltars.read(settings, "gold", DECISIONS, ["model_version"], where).to_pandas()["model_version"] \
+        .dropna().value_counts()
+    for version, _ in sorted(sorted(counts.items(), reverse=True), key=lambda kv: -kv[1]):
+        if load_reference(registry_dir(settings) / version) is not None:
+            return str(version)
+    return None
+
+
+def write_drift_page(settings: Settings, day: date, version: str | None = None) -> Path | None:
+    """The Evidently page of `day` for `version` (default: the model that served the day), or None
+    (no such model, reference or enough decisions)."""
+    version = version or served_version(settings, day)
     ref = load_reference(registry_dir(settings) / version) if version else None
     if ref is None or not deltars.exists(settings, "gold", DECISIONS):
         return None
@@ -97,7 +123,17 @@ def write_drift_page(settings: Settings, day: date) -> Path | None:
     # reach the nightly's task log; the page shows the drift either way.
     with np.errstate(divide="ignore", invalid="ignore"):
         snapshot = Report([DataDriftPreset()]).run(current_data=dataset(cur), reference_data=dataset(reference))
-    path = Path(settings.paths.reports) / f"drift-{day.isoformat()}.html"
+    path = page_path(settings, day)
     path.parent.mkdir(parents=True, exist_ok=True)
     snapshot.save_html(str(path))
     return path
+
+
+def try_drift_page(settings: Settings, day: date) -> tuple[Path | None, str | None]:
+    """`write_drift_page` and the name of its failure, logged rather than raised: the page is a
+    picture, the numbers are gold/drift_daily's, so it never stops the monitor or the report."""
+    try:
+        return write_drift_page(settings, day), None
+    except Exception as exc:
+        log.error("Evidently drift page of %s failed: %s: %s", day, type(exc).__name__, exc)
+        return None, type(exc).__name__

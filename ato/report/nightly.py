@@ -1,13 +1,13 @@
 """The nightly report for as-of date D: gate verdicts, monitoring (business metrics over time,
 estimated vs realised recall, per model version and fallback level), input volume and quarantine per day,
 snapshot feature distributions, the training set's labels and its strongest stuffing signal, the
-night's fraud rings (`ato.report.rings`), and a link to the day's per-feature drift page (Evidently, `ato.report.evidently_pages`).
+night's fraud rings (`ato.report.rings`), and a link to the day's per-feature drift page
+(Evidently, `ato.report.evidently_pages`, drawn by the monitor step).
 Reads the lake through DuckDB (no JVM); written to `<paths.reports>/nightly-<D>.html`.
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -16,8 +16,6 @@ from ato.report.html import Page
 from ato.report.monitoring import monitoring_section, shadow_section
 from ato.report.rings import rings_section
 from ato.settings import Settings
-
-log = logging.getLogger("ato.report")
 
 
 def _plt() -> object:
@@ -30,18 +28,19 @@ def _plt() -> object:
 
 
 def _drift_pages(settings: Settings, page: Page, as_of: date) -> None:
-    """Evidently's per-feature page of the day, linked (a failure there never stops the report)."""
-    from ato.report.evidently_pages import SAMPLE, write_drift_page
+    """The day's Evidently page, linked: the monitor step's, drawn here only when it is missing."""
+    from ato.report.evidently_pages import SAMPLE, page_path, try_drift_page
 
-    try:
-        path = write_drift_page(settings, as_of)
-    except Exception as exc:  # the page is a picture; the numbers are gold/drift_daily's
-        log.error("Evidently drift page failed: %s: %s", type(exc).__name__, exc)
-        page.text(f"per-feature drift page: failed ({type(exc).__name__}; see the log)")
-        return
-    if path is not None:
-        page.link(f"per-feature drift page of {as_of} (Evidently, up to {SAMPLE:,} of the champion's decisions "
-                  "against its reference)", path.name)
+    path = page_path(settings, as_of)
+    if not path.is_file():
+        drawn, error = try_drift_page(settings, as_of)
+        if error:
+            page.text(f"per-feature drift page: failed ({error}; see the log)")
+        if drawn is None:
+            return
+        path = drawn
+    page.link(f"per-feature drift page of {as_of} (Evidently, up to {SAMPLE:,} level-0 decisions of the model "
+              "that served the day against its reference)", path.name)
 
 
 def build_nightly_report(settings: Settings, as_of: date) -> Path:

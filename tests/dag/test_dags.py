@@ -152,7 +152,8 @@ def test_the_scheduler_runs_the_nightly_triggered_through_the_rest_api_and_its_a
     document, and no Spark start-up chatter in the task logs. The champion's inputs drifted that
     day, so retrain_check finds a retrain due and request_retrain updates the asset; the scheduler
     then runs ato_retrain on that event (no logical date), which trains for 08-08 and keeps the
-    monitoring's reason with the new version."""
+    monitoring's reason with the new version. The monitor task draws the day's drift page, which
+    the report links."""
     from ato import deltars
     from ato.airflow_rest import AirflowApi
     from ato.model import registry
@@ -207,7 +208,11 @@ def test_the_scheduler_runs_the_nightly_triggered_through_the_rest_api_and_its_a
     assert not warned, f"library warnings reached the task logs: {warned[:5]}"  # the report's were numpy's
     snap = current(Settings.model_validate({"online": {"snapshot_dir": str(tmp_path / "online")}}))
     assert snap is not None and snap["as_of"] == "2026-08-08"
-    assert (tmp_path / "reports" / "nightly-2026-08-08.html").exists()
+    # The monitor task drew the day's Evidently page for the champion that served the day, so a
+    # retrain promoted while the report ran cannot take it away; the report links it.
+    assert (tmp_path / "reports" / "drift-2026-08-08.html").is_file()
+    assert "drift page drift-2026-08-08.html" in log, "the monitor task's summary names its page"
+    assert '<a href="drift-2026-08-08.html">' in (tmp_path / "reports" / "nightly-2026-08-08.html").read_text()
     lake = load_settings(environ={"ATO_LAKE_ROOT": str(tmp_path / "lake")})
     decisions = deltars.read(lake, "gold", DECISIONS).to_pandas()
     assert len(decisions) == 123 and {"d0", "d1", "d2"} <= set(decisions["decision_id"]), "the audit log loaded"

@@ -1,5 +1,6 @@
-"""The per-feature drift page (Evidently) of a day: the champion's audited vectors of the day
-against the reference stored with it, drawn on a sample; none without enough decisions."""
+"""The per-feature drift page (Evidently) of a day: the audited vectors of the model that served
+the day against the reference stored with it, drawn on a sample; none without enough decisions;
+the report links the monitor step's page and draws one only when it is missing."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ from ato import deltars
 from ato.decisions import SCHEMA
 from ato.features.columns import CATEGORICAL_FEATURES, FEATURES
 from ato.monitoring.drift import SCORE, reference, write_reference
-from ato.report.evidently_pages import reference_frame, write_drift_page
+from ato.report import evidently_pages
+from ato.report.evidently_pages import reference_frame, served_version, write_drift_page
+from ato.report.html import Page
+from ato.report.nightly import _drift_pages
 from ato.tables import DECISIONS
 from tests.conftest import make_settings
 
@@ -33,7 +37,8 @@ def vectors(n: int, rng: np.random.Generator, shift: float = 0.0) -> pd.DataFram
     return df
 
 
-def test_a_drift_page_for_the_champion_on_a_sample(tmp_path: Path) -> None:
+def test_a_drift_page_for_the_model_that_served_the_day_on_a_sample(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     s = make_settings(tmp_path, ATO_MODEL_DIR=str(tmp_path / "models"), ATO_PATHS__REPORTS=str(tmp_path / "reports"),
                       ATO_MONITOR__MIN_DECISIONS="500")
     rng = np.random.default_rng(3)
@@ -58,6 +63,14 @@ def test_a_drift_page_for_the_champion_on_a_sample(tmp_path: Path) -> None:
     deltars.write(s, "gold", DECISIONS, pa.Table.from_pylist(rows[:400], schema=SCHEMA), partition_by=["decided_date"])
     assert write_drift_page(s, DAY) is None, "400 decisions: under monitor.min_decisions"
     deltars.write(s, "gold", DECISIONS, pa.Table.from_pylist(rows[400:], schema=SCHEMA), partition_by=["decided_date"])
+    # That night's drift retrained and promoted v2 (its own reference, none of the day's decisions),
+    # and 900 level-0 decisions came from a version with no reference: the page is still v1's.
+    (tmp_path / "models" / "v2").mkdir()
+    write_reference(tmp_path / "models" / "v2", ref)
+    (tmp_path / "models" / "champion").write_text(json.dumps({"version": "v2"}))
+    other = [{**r, "decision_id": f"o{i}", "model_version": "v0"} for i, r in enumerate(rows + rows[:100])]
+    deltars.write(s, "gold", DECISIONS, pa.Table.from_pylist(other, schema=SCHEMA), partition_by=["decided_date"])
+    assert served_version(s, DAY) == "v1"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         page = write_drift_page(s, DAY)
@@ -66,3 +79,18 @@ def test_a_drift_page_for_the_champion_on_a_sample(tmp_path: Path) -> None:
     assert page is not None and page.name == "drift-2026-09-10.html"
     text = page.read_text()
     assert len(text) > 50_000 and "ip_failures_24h" in text and "logins_30d" in text
+
+    # The report links the page the monitor step drew and does not draw it again ...
+    def fail(*_: object) -> None:
+        raise RuntimeError("an injected fault: the report drew the page again")
+
+    monkeypatch.setattr(evidently_pages, "write_drift_page", fail)
+    linked = Page("t")
+    _drift_pages(s, linked, DAY)
+    assert '<a href="drift-2026-09-10.html">' in linked.render()
+    # ... draws it only when it is missing, and a failure there leaves a line, not a broken report.
+    page.unlink()
+    failed = Page("t")
+    _drift_pages(s, failed, DAY)
+    assert "per-feature drift page: failed (RuntimeError; see the log)" in failed.render()
+    assert "drift-2026-09-10.html" not in failed.render()
