@@ -33,6 +33,16 @@ class SimulationSummary:
     malformed: dict[str, int] = field(default_factory=dict)  # rows spoilt on purpose, per stream
 
 
+def _concat(*parts: pd.DataFrame | pd.Series) -> pd.DataFrame | pd.Series:
+    """The parts end to end, empty ones left out (pandas 2 ignores their dtype with a FutureWarning
+    and will stop ignoring it), so the result's dtypes are the filled parts' as before; a frame
+    keeps every part's columns."""
+    out = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
+    if isinstance(out, pd.DataFrame):
+        out = out.reindex(columns=list(dict.fromkeys(c for p in parts for c in p.columns)))
+    return out
+
+
 def _ids(rng: np.random.Generator, prefix: str, n: int) -> np.ndarray:
     return np.array([f"{prefix}{x:016x}" for x in rng.integers(0, 2**63, n)], dtype=object)
 
@@ -162,15 +172,12 @@ def simulate(cfg: SimulatorConfig, out: Path, world_dir: Path, progress: Progres
         rs = ring_streams(list(w.pop.account_id), start, cfg.days, cfg.seed, cfg.rings.rings_per_10k,
                           cfg.rings.investigated, won.rename(columns={"account": "account_id"}), cfg.rings.established)
         ring_logins, ring_payments = _ring_rows(rs, np.random.default_rng([cfg.seed, 3]))
-        logins = pd.concat([logins, ring_logins], ignore_index=True)
-        login_t = pd.concat([lg["t"], rs.logins["t"]], ignore_index=True)
-        payments = pd.concat([payments, ring_payments], ignore_index=True)
-        payment_t = pd.concat([py["t"], rs.payments["t"]], ignore_index=True)
+        logins, login_t = _concat(logins, ring_logins), _concat(lg["t"], rs.logins["t"])
+        payments, payment_t = _concat(payments, ring_payments), _concat(py["t"], rs.payments["t"])
         case_ms = epoch_ms(rs.cases["reported_at"]).reset_index(drop=True)
         cases = pd.DataFrame({"account_id": rs.cases["account_id"], "label": "fraud", "source": "analyst",
                               "reported_at": case_ms, "case_id": rs.cases["case_id"]})  # no login, no attack start
-        label_t = pd.concat([labels["reported_at"], case_ms], ignore_index=True) if len(cases) else labels["reported_at"]
-        labels = pd.concat([labels.assign(case_id=None), cases], ignore_index=True) if len(cases) else labels.assign(case_id=None)
+        label_t, labels = _concat(labels["reported_at"], case_ms), _concat(labels.assign(case_id=None), cases)
         labels_out = labels.assign(reported_at=rfc3339(labels["reported_at"]),
                                    attack_started_at=rfc3339(labels["attack_started_at"]))
         profile_ms = epoch_ms(rs.profiles["event_time"])
