@@ -39,25 +39,31 @@ def major(version: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def problem() -> str | None:
-    """Why Spark cannot run on this machine's JVM, or None when it can."""
+def check() -> tuple[int | None, str | None]:
+    """The JVM's feature release, and why Spark cannot run on it (None when it can)."""
     try:
         version = java_version()
     except (OSError, subprocess.SubprocessError) as e:
-        return f"cannot run {java_binary()} -version ({e}): install Java 17 (apt-get install openjdk-17-jdk-headless)"
+        return None, f"cannot run {java_binary()} -version ({e}): install Java 17 (apt-get install openjdk-17-jdk-headless)"
     found = major(version)
     if found not in SUPPORTED:
         first = version.splitlines()[0] if version else "no version"
-        return (f"Spark 4.0 runs on Java {' or '.join(map(str, SUPPORTED))}; {java_binary()} is {first}. "
-                "Point JAVA_HOME at a Java 17 or 21 (ls /usr/lib/jvm) and run make again.")
-    return None
+        return found, (f"Spark 4.0 runs on Java {' or '.join(map(str, SUPPORTED))}; {java_binary()} is {first}. "
+                       "Point JAVA_HOME at a Java 17 or 21 (ls /usr/lib/jvm) and run make again.")
+    return found, None
+
+
+def problem() -> str | None:
+    """Why Spark cannot run on this machine's JVM, or None when it can."""
+    return check()[1]
 
 
 def main() -> int:
-    if why := problem():
+    found, why = check()
+    if why:
         print(f"ERROR: {why}", file=sys.stderr)
         return 1
-    print(f"java: {java_binary()} is Java {major(java_version())}")
+    print(f"java: {java_binary()} is Java {found}")
     return 0
 
 
