@@ -33,6 +33,7 @@ from ato.monitoring.metrics import CHALLENGES, SHORT, derive, maturity
 from ato.settings import Settings
 from ato.spark import lake
 from ato.spark.labels import login_labels
+from ato.spark.session import without_arrow
 from ato.tables import (
     BUSINESS_DAILY,
     DECISION_OUTCOMES,
@@ -200,7 +201,9 @@ def run_monitor(spark: SparkSession, settings: Settings, night: date) -> dict[st
         d = derive(counts, settings.costs)
         d["label_maturity"] = maturity(delays, [(night - x).days for x in d["decided_date"]])
         d["night"] = night
-        sdf = spark.createDataFrame(d).withColumn("decided_date", F.col("decided_date").cast("date")).withColumn("night", F.col("night").cast("date"))
+        with without_arrow(spark):  # "NaN without any" (gold/model_performance_daily's dictionary)
+            sdf = spark.createDataFrame(d)
+        sdf = sdf.withColumn("decided_date", F.col("decided_date").cast("date")).withColumn("night", F.col("night").cast("date"))
         lake.replace_where(sdf, settings.table_path("gold", name), pred, ["decided_date"])
         written[name] = len(d)
     return {"night": night.isoformat(), "decision_days": len(days), "rows": written,

@@ -178,6 +178,11 @@ def test_model_performance_daily_equals_an_independent_duckdb_computation(
     got = deltars.read(s, "gold", PERFORMANCE_DAILY).to_pandas().sort_values(
         ["decided_date", "model_version", "fallback_level"], ignore_index=True)
     assert len(got) == len(want) > 6
+    # a rate without a denominator is stored as NaN, as the dictionary says, not as null
+    stored = deltars.read(s, "gold", PERFORMANCE_DAILY)
+    rates = [c for c in stored.column_names if pa.types.is_floating(stored[c].type)]
+    assert [c for c in rates if stored[c].null_count] == []
+    assert any(pa.compute.sum(pa.compute.is_nan(stored[c])).as_py() for c in rates)
     assert want["ato"].sum() > 0 and want["n_lock"].sum() > 0 and want["takeovers_allowed"].sum() > 0
     assert want["ambiguous"].sum() > 0, "the small world has owner logins inside account windows"
     for col in want.columns[3:]:
