@@ -39,10 +39,14 @@ def write_reference(folder: Path, ref: dict[str, Any]) -> None:
     (folder / REFERENCE_FILE).write_text(json.dumps(ref, separators=(",", ":")))
 
 
+def has_reference(folder: Path) -> bool:
+    """A reference is stored with the model version (not with versions trained before references)."""
+    return (folder / REFERENCE_FILE).is_file()
+
+
 def load_reference(folder: Path) -> dict[str, Any] | None:
     """The reference stored with a model version; None for versions trained before references."""
-    path = folder / REFERENCE_FILE
-    return json.loads(path.read_text()) if path.is_file() else None
+    return json.loads((folder / REFERENCE_FILE).read_text()) if has_reference(folder) else None
 
 
 def _numeric_entry(v: np.ndarray, rng: np.random.Generator) -> dict[str, Any]:

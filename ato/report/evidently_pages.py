@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 from ato import deltars
 from ato.features.columns import CATEGORICAL_FEATURES
 from ato.model.registry import registry_dir
-from ato.monitoring.drift import SCORE, load_reference
+from ato.monitoring.drift import SCORE, has_reference, load_reference
 from ato.settings import Settings
 from ato.tables import DECISIONS
 
@@ -86,7 +86,7 @@ def served_version(settings: Settings, day: date) -> str | None:
     counts = deltars.read(settings, "gold", DECISIONS, ["model_version"], where).to_pandas()["model_version"] \
         .dropna().value_counts()
     for version, _ in sorted(sorted(counts.items(), reverse=True), key=lambda kv: -kv[1]):
-        if load_reference(registry_dir(settings) / version) is not None:
+        if has_reference(registry_dir(settings) / version):  # drawing the page loads it
             return str(version)
     return None
 
