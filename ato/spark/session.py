@@ -83,6 +83,10 @@ def launch_conf(settings: Settings, job: Job = "batch") -> dict[str, str]:
     return conf
 
 
+ARROW = "spark.sql.execution.arrow.pyspark.enabled"
+ARROW_ON = "true"
+
+
 def session_conf(settings: Settings, shuffle_partitions: int | None = None) -> dict[str, str]:
     """Delta, UTC and our tuning: set when the session is created (spark-submit --conf overrides them)."""
     parts = shuffle_partitions or settings.spark.shuffle_partitions
@@ -97,17 +101,13 @@ def session_conf(settings: Settings, shuffle_partitions: int | None = None) -> d
         "spark.ui.showConsoleProgress": "false",
         # toPandas/createDataFrame through Arrow batches, not pickled rows: a demo ring night's six
         # conversions (1.2 M candidate pairs) 72.0 s -> 44.4 s, the same rings and edges
-        "spark.sql.execution.arrow.pyspark.enabled": ARROW_ON,
+        ARROW: ARROW_ON,
         "spark.sql.adaptive.enabled": str(settings.spark.adaptive).lower(),
         # Partials and snapshots aggregate sets (collect_set/collect_list); past 128 keys per
         # task Spark falls back to a sort-based aggregate (slower for a night's few thousand keys
         # per task; kept for backfills, whose hundreds of thousands would strain the heap).
         "spark.sql.objectHashAggregate.sortBased.fallbackThreshold": "16384",
     } | ({} if settings.spark.codegen else INTERPRETED)
-
-
-ARROW = "spark.sql.execution.arrow.pyspark.enabled"
-ARROW_ON = "true"
 
 
 @contextmanager
