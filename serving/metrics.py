@@ -4,9 +4,46 @@ prometheus_client's multiprocess files (PROMETHEUS_MULTIPROC_DIR) and /metrics s
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+@contextmanager
+def workers_metrics_dir() -> Iterator[Path]:
+    """The folder the workers' metric files go to while `ato serve --workers N` runs:
+    PROMETHEUS_MULTIPROC_DIR when set, emptied of an earlier run's files first (as prometheus_client
+    asks: their gauges would count as live), else a temporary folder removed on exit."""
+    given = os.environ.get(MULTIPROC_ENV)
+    path = Path(given) if given else Path(tempfile.mkdtemp(prefix="ato-metrics-"))
+    if given:
+        path.mkdir(parents=True, exist_ok=True)
+        for f in path.glob("*.db"):
+            f.unlink()
+    os.environ[MULTIPROC_ENV] = str(path)
+    try:
+        yield path
+    finally:
+        if not given:
+            shutil.rmtree(path, ignore_errors=True)
+            del os.environ[MULTIPROC_ENV]
+
+
+def worker_gone(pid: int) -> None:
+    """A worker process ended: its live gauges (in flight, attack mode, breaker, model) stop
+    counting in /metrics; its counters and histograms keep what it served."""
+    if os.environ.get(MULTIPROC_ENV):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)
+
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 
@@ -84,7 +121,7 @@ class Metrics:
             self.speed.labels(what).set(v)
 
     def set_model(self, version: str | None) -> None:
-        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # each worker's files hold only what it set
+        if not os.environ.get(MULTIPROC_ENV):  # each worker's files hold only what it set
             self.model_info.clear()
         self.model_info.labels(version or "none").set(1)
 
@@ -94,14 +131,14 @@ class Metrics:
         for t in triggers:
             self.attack_trigger.labels(t).set(1)
         for t in self._triggers - set(triggers):
-            if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            if os.environ.get(MULTIPROC_ENV):
                 self.attack_trigger.labels(t).set(0)
             else:
                 self.attack_trigger.remove(t)
         self._triggers = set(triggers)
 
     def render(self) -> bytes:
-        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        if os.environ.get(MULTIPROC_ENV):
             from prometheus_client import multiprocess
 
             reg = CollectorRegistry()

@@ -18,6 +18,8 @@ import sys
 import time
 from typing import Any
 
+from serving.metrics import worker_gone
+
 STOP_S = 30.0  # how long a worker may take to finish its requests once told to stop
 
 
@@ -87,6 +89,7 @@ def run_workers(workers: int, host: str, port: int, config: dict[str, Any]) -> i
                     stop.append(0)
                     break
                 _say(f"worker {p.pid} died (exit code {p.exitcode}): starting another")
+                worker_gone(p.pid)  # its in-flight count, attack mode and breaker no longer count
                 procs[i] = start()
     finally:
         for p, _ in procs:

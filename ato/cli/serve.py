@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from dataclasses import asdict
 from datetime import date
 from typing import Any
@@ -24,8 +23,6 @@ def _serve(args: argparse.Namespace) -> int:
                       "and load the snapshot with `ato publish --to redis`")
     # the workers' settings: a worker's own velocity counts are ~1/N of the shared ones (ato.online.decide.policy)
     os.environ["ATO_SERVING__WORKERS"] = str(args.workers)
-    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="ato-metrics-")
     api = settings.api
     docs = {"public": "API docs at /docs", "off": "API docs off",
             "admin_port": f"API docs at http://{api.admin_host}:{api.admin_port}/docs"}[api.docs]
@@ -34,9 +31,11 @@ def _serve(args: argparse.Namespace) -> int:
     config = {"app": "serving.app:create_app", "factory": True, "loop": "uvloop", "http": "httptools",
               "access_log": args.access_log, "log_level": args.log_level}
     if args.workers > 1:  # one socket per worker (SO_REUSEPORT): the kernel spreads the connections evenly
+        from serving.metrics import workers_metrics_dir
         from serving.workers import run_workers
 
-        return run_workers(args.workers, args.host, args.port, config)
+        with workers_metrics_dir():  # the workers' metric files, summed by /metrics
+            return run_workers(args.workers, args.host, args.port, config)
     uvicorn.run(host=args.host, port=args.port, **config)
     return 0
 

@@ -162,11 +162,14 @@ def test_ato_serve_runs_two_workers_on_redis(serving_world: tuple[Settings, Path
     """`ato publish --to redis` then `ato serve --workers 2`: the service starts, answers, and its
     metrics sum over the workers (whichever worker took the request). Each worker has its own socket
     (SO_REUSEPORT): 32 new connections reach both (all on one has odds 2^-31); a killed worker is
-    replaced and the service keeps answering."""
+    replaced, the service keeps answering and the dead one's live gauges leave /metrics; the
+    workers' metric files go once the service stops."""
     s, world, root = serving_world
     shutil.copytree(root / "online", tmp_path / "online")
     env = serving_env(s, world, tmp_path, ATO_STORE="redis", ATO_REDIS_URL=redis_server.url)
-    full = {k: v for k, v in os.environ.items() if not k.startswith("ATO_")} | env
+    (tmp_path / "tmp").mkdir()  # the service's temporary files (the workers' metric files)
+    full = {k: v for k, v in os.environ.items() if not k.startswith("ATO_") and k != "PROMETHEUS_MULTIPROC_DIR"} | env
+    full["TMPDIR"] = str(tmp_path / "tmp")
     redis_py.Redis.from_url(redis_server.url).flushdb()
     ato = str(Path(sys.executable).parent / "ato")
     out = subprocess.run([ato, "publish", "--to", "redis"], env=full, capture_output=True, text=True, timeout=120)
@@ -187,8 +190,16 @@ def test_ato_serve_runs_two_workers_on_redis(serving_world: tuple[Settings, Path
         os.kill(min(workers), signal.SIGKILL)
         wait_until(lambda: b"starting another" in (tmp_path / "serve.log").read_bytes(), 30, "the restart")
         wait_until(lambda: len(new_connections(url, tmp_path) - workers) == 1, 90, "the new worker answering")
+        after = get(url + "/metrics", headers={"X-API-Key": API_KEY}, timeout=60).text
+        metric_dirs = [p.name for p in (tmp_path / "tmp").glob("ato-metrics-*")]
+        proc.terminate()  # SIGTERM: the workers drain, then the supervisor cleans up and exits
+        assert proc.wait(300) == 0
     finally:
         stop(proc)
+    # the killed worker's live gauges left /metrics with it; the survivor's stayed
+    assert f'pid="{min(workers)}"' not in after and f'ato_model_info{{pid="{max(workers)}"' in after
+    assert len(metric_dirs) == 1, metric_dirs
+    assert not list((tmp_path / "tmp").glob("ato-metrics-*")), "the workers' metric files outlived the service"
     assert d["fallback_level"] == 0
     assert f'ato_decisions_total{{action="{d["action"]}",fallback_level="0"}} 1.0' in metrics
     assert "died (exit code -9): starting another" in (tmp_path / "serve.log").read_text()
