@@ -22,12 +22,14 @@ def workers_metrics_dir() -> Iterator[Path]:
     PROMETHEUS_MULTIPROC_DIR when set, emptied of an earlier run's files first (as prometheus_client
     asks: their gauges would count as live), else a temporary folder removed on exit."""
     given = os.environ.get(MULTIPROC_ENV)
-    path = Path(given) if given else Path(tempfile.mkdtemp(prefix="ato-metrics-"))
     if given:
+        path = Path(given)
         path.mkdir(parents=True, exist_ok=True)
         for f in path.glob("*.db"):
             f.unlink()
-    os.environ[MULTIPROC_ENV] = str(path)
+    else:
+        path = Path(tempfile.mkdtemp(prefix="ato-metrics-"))
+        os.environ[MULTIPROC_ENV] = str(path)
     try:
         yield path
     finally:
