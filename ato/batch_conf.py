@@ -59,6 +59,10 @@ class IngestConf(Section):
                                                                        "a stream raises an alert.")
     max_future_skew_hours: float = Field(24, ge=0, description="Quarantine events this far ahead.")
     min_event_time: str = Field("2000-01-01T00:00:00Z", description="Quarantine older events.")
+    hash_memo_settle_s: float = Field(
+        2.0, ge=0, description="A spool file changed less than this before a scan is hashed again at the next "
+                               "(ato.ingest.hash_memo); raise it where file times are coarser (FAT: 2 s)."
+    )
 
 
 class EnrichConf(Section):

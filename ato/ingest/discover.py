@@ -1,7 +1,8 @@
 """Find the event files in a spool folder, name their stream and format, and refuse broken ones.
 
 Pure Python, no JVM: everything that can reject a batch before any table is
-touched happens here (unknown stream, unsupported format, truncated file).
+touched happens here (unknown stream, unsupported format, truncated file). A file whose stat
+is unchanged since an earlier scan is not read again (`ato.ingest.hash_memo`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from ato.contracts import CONTRACTS
+from ato.ingest.hash_memo import HashMemo, stat_of
 
 EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 
@@ -41,6 +43,7 @@ class SpoolFile:
     fmt: str
     sha256: str
     size: int
+    known: bool = False  # its stat was unchanged since an earlier scan: hash from the memo, not read
 
 
 def stream_of(path: Path, spool: Path) -> str:
@@ -123,10 +126,25 @@ def local_folder(v: str, name: str) -> str:
     return v
 
 
-def discover(spool: Path) -> list[SpoolFile]:
-    """Every event file under `spool`, checked. Hidden (`.`/`_`) entries are skipped."""
+def _spool_file(path: Path, rel: str, stream: str, fmt: str, memo: HashMemo) -> SpoolFile:
+    """`path` checked and hashed, or its memo's hash when its stat is unchanged (it passed the
+    check when it was hashed, and the same stat means the same content)."""
+    stat = stat_of(path)  # before reading: a change while hashing moves it, so it is read again
+    sha = memo.lookup(rel, stat)
+    if sha is not None:
+        return SpoolFile(str(path.resolve()), stream, fmt, sha, stat[0], known=True)
+    check_integrity(path, fmt)
+    sha = sha256_of(path)
+    memo.remember(rel, stat, sha)
+    return SpoolFile(str(path.resolve()), stream, fmt, sha, stat[0])
+
+
+def discover(spool: Path, settle_s: float = 2.0) -> list[SpoolFile]:
+    """Every event file under `spool`, checked. Hidden (`.`/`_`) entries are skipped. Files whose
+    stat is unchanged since the last scan are not read (`ato.ingest.hash_memo`, `settle_s`)."""
     if not spool.is_dir():
         raise IngestError(f"{spool}: spool folder does not exist")
+    memo = HashMemo(spool, settle_s)
     out = []
     for path in sorted(p for p in spool.rglob("*") if p.is_file()):
         rel = path.relative_to(spool)
@@ -135,9 +153,8 @@ def discover(spool: Path) -> list[SpoolFile]:
         fmt = EXTENSIONS.get(path.suffix.lower())
         if fmt is None:
             raise IngestError(f"{path}: unsupported file type {path.suffix!r}; use {', '.join(EXTENSIONS)}")
-        stream = stream_of(path, spool)
-        check_integrity(path, fmt)
-        out.append(SpoolFile(str(path.resolve()), stream, fmt, sha256_of(path), path.stat().st_size))
+        out.append(_spool_file(path, rel.as_posix(), stream_of(path, spool), fmt, memo))
+    memo.save()
     return out
 
 

@@ -1,6 +1,7 @@
 """`ato ingest SPOOL`: spool files -> bronze + quarantine -> silver, as one all-or-nothing batch.
 
-- Files already in the ingest ledger (same content hash) are skipped: re-runs add nothing.
+- Files already in the ingest ledger (same content hash) are skipped: re-runs add nothing. A
+  file unchanged since the last scan is not even read (`ato.ingest.hash_memo`).
 - Every record lands in bronze or in quarantine (with a reason); the ledger records
   rows in / bronze / quarantined per file and the batch fails if they do not add up.
 - All writes replace exactly this batch's rows (`_ingest_id`), and any failure restores
@@ -37,6 +38,7 @@ class IngestSummary:
     ingest_id: str | None = None
     files: int = 0
     skipped_files: int = 0
+    unread_files: int = 0  # of the files found, those unchanged since the last scan: hash from the memo
     bronze_rows: dict[str, int] = field(default_factory=dict)
     quarantined: dict[str, int] = field(default_factory=dict)  # "stream: reason" -> rows
     quarantined_rows: int = 0
@@ -170,7 +172,7 @@ def _ingest(spark: SparkSession, settings: Settings, spool: Path, progress: Prog
 
         # files the API still appends to are hidden (.open-*) and skipped; a crashed writer's are closed first
         close_stale(spool, now.date().isoformat(), settings.serving.open_file_stale_s)
-        found = discover(spool)
+        found = discover(spool, settings.ingest.hash_memo_settle_s)
         seen = _already_ingested(spark, settings)
         files, dup = [], set()
         for f in found:
@@ -178,8 +180,10 @@ def _ingest(spark: SparkSession, settings: Settings, spool: Path, progress: Prog
                 continue
             dup.add(f.sha256)
             files.append(f)
-    summary = IngestSummary(files=len(files), skipped_files=len(found) - len(files))
-    progress.info(f"{len(files)} new files, {summary.skipped_files} already ingested")
+    summary = IngestSummary(files=len(files), skipped_files=len(found) - len(files),
+                            unread_files=sum(f.known for f in found))
+    progress.info(f"{len(files)} new files, {summary.skipped_files} already ingested "
+                  f"({summary.unread_files} unchanged since the last scan, not read)")
     if not files:
         return summary
     ingest_id = summary.ingest_id = batch_id(files)

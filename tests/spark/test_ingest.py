@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ from ato.settings import Settings
 from ato.spark import lake
 from ato.spark.ingest import ingest
 from tests.builders import make_login, make_payment, make_reputation, write_csv, write_jsonl
-from tests.conftest import TEST_KEY
+from tests.conftest import TEST_KEY, make_settings
 
 pytestmark = pytest.mark.spark
 
@@ -82,15 +84,29 @@ def test_foreign_csv_and_jsonl_ingest_typed(spark: Any, settings: Settings) -> N
     assert _count(spark, settings, "bronze", "quarantine") == 0
 
 
-def test_reingest_adds_nothing(spark: Any, settings: Settings, tmp_path: Path) -> None:
-    write_jsonl(tmp_path / "spool" / "logins" / "a.jsonl", [make_login() for _ in range(5)])
+def test_reingest_adds_nothing(spark: Any, tmp_path: Path) -> None:
+    """A second run adds nothing and reads no file again (their stat is unchanged: hash memo); a file
+    rewritten in place with its size and mtime put back is read again and ingested."""
+    settings = make_settings(tmp_path, ATO_INGEST__HASH_MEMO_SETTLE_S="0")
+    logins = write_jsonl(tmp_path / "spool" / "logins" / "a.jsonl", [make_login() for _ in range(5)])
     write_csv(tmp_path / "spool" / "payments-1.csv", [make_payment(), make_payment(amount="x")])
-    ingest(spark, settings, tmp_path / "spool")
-    before = {t: _count(spark, settings, layer, t) for layer in ("bronze", "silver") for t in ("logins", "payments", "quarantine")}
+    first = ingest(spark, settings, tmp_path / "spool")
+    assert (first.files, first.unread_files) == (2, 0)
+    tables = [(layer, t) for layer in ("bronze", "silver") for t in ("logins", "payments", "quarantine")]
+    before = {f"{layer}/{t}": _count(spark, settings, layer, t) for layer, t in tables}
     again = ingest(spark, settings, tmp_path / "spool")
-    assert again.files == 0 and again.skipped_files == 2
-    after = {t: _count(spark, settings, layer, t) for layer in ("bronze", "silver") for t in ("logins", "payments", "quarantine")}
+    assert (again.files, again.skipped_files, again.unread_files) == (0, 2, 2)
+    after = {f"{layer}/{t}": _count(spark, settings, layer, t) for layer, t in tables}
     assert before == after
+    st = os.stat(logins)
+    lines = logins.read_text().splitlines(keepends=True)
+    time.sleep(0.05)  # past the clock tick of the first write, so the rewrite's ctime is a later one
+    logins.write_text("".join(reversed(lines)))  # other content, same size
+    os.utime(logins, ns=(st.st_atime_ns, st.st_mtime_ns))
+    third = ingest(spark, settings, tmp_path / "spool")
+    assert (third.files, third.skipped_files, third.unread_files) == (1, 1, 1), "the rewritten file was read"
+    assert _count(spark, settings, "bronze", "_ingest_log") == 3
+    assert _count(spark, settings, "bronze", "logins") == before["bronze/logins"] + 5
 
 
 def test_truncated_or_unknown_files_change_no_table(spark: Any, settings: Settings, tmp_path: Path) -> None:
