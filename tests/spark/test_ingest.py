@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -69,9 +70,10 @@ def test_malformed_rows_are_quarantined_exactly(spark: Any, tmp_path: Path) -> N
     assert summary.alerts == ["logins: 45.5% of rows quarantined (limit 40%)"]
 
 
-def test_foreign_csv_and_jsonl_ingest_typed(spark: Any, settings: Settings) -> None:
-    """The README's example files, as another tool would write them."""
-    spool = Path(__file__).resolve().parents[2] / "examples" / "spool"
+def test_foreign_csv_and_jsonl_ingest_typed(spark: Any, settings: Settings, tmp_path: Path) -> None:
+    """The README's example files, as another tool would write them (copied: a scan writes its
+    hash memo into the spool, never into the checkout)."""
+    spool = shutil.copytree(Path(__file__).resolve().parents[2] / "examples" / "spool", tmp_path / "spool")
     ingest(spark, settings, spool)
     logins = {r["event_id"]: r for r in lake.read(spark, settings.table_path("bronze", "logins")).collect()}
     assert len(logins) == 3
