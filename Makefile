@@ -77,7 +77,7 @@ demo: setup  ## simulate a world, ingest it, backfill the nightly batch layer, t
 	@echo "demo: training the model (rolling-origin choices, baselines on the same test days), registering and promoting it"
 	$(BIN)/ato train --promote
 	@echo "demo: starting the scoring service on the snapshot of the last day's eve and replaying that day through it"
-	$(BIN)/ato replay
+	$(BIN)/ato replay --score-all
 	@echo "demo: monitoring the replayed decisions (filed under the replayed day) against the world's labels: outcomes, daily metrics, drift, retrain check"
 	$(BIN)/ato nightly --date $$(ls data/serving/audit | tail -1) --steps decisions,monitor,report,retention
 	$(BIN)/ato sql "SELECT decided_date, decisions, ato, round(recall_challenged, 3) AS recall, round(est_recall_challenged, 3) AS est_recall, round(false_lock_rate, 5) AS false_locks, round(friction_index, 2) AS friction, round(net_benefit_vs_rules) AS vs_rules FROM gold_business_daily"

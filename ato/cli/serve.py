@@ -66,10 +66,12 @@ def _publish(args: argparse.Namespace) -> int:
 
 def _replay(args: argparse.Namespace) -> int:
     from ato.online.replay.run import print_replay, run_replay
+    from ato.progress import ConsoleProgress
 
     settings = load_settings()
-    rows = run_replay(settings, args.date, args.url, args.port, args.takeovers, args.failed, args.legit)
-    print_replay(args.date, rows)
+    rows, shown = run_replay(settings, args.date, args.url, args.port, args.takeovers, args.failed, args.legit,
+                             args.score_all, ConsoleProgress())
+    print_replay(args.date, rows, shown)
     return 0
 
 
@@ -102,11 +104,14 @@ def add_commands(sub: Any) -> None:
         "replay", help="replay a recorded day through the service and print a few decisions",
         description="Starts `ato serve` on the snapshot of the day before (or uses --url), feeds the day's "
                     "logins in order and prints the decisions of a few takeovers, failed attacks and legit "
-                    "logins (picked with the simulator's ground truth).")
+                    "logins (picked with the simulator's ground truth); --score-all scores the whole day.")
     r.add_argument("--date", type=date.fromisoformat, help="day to replay (default: the last one with a takeover)")
     r.add_argument("--url", help="a running service (its key in ATO_API_KEYS); default: start one")
     r.add_argument("--port", type=int, default=8031, help="port of the service this command starts")
     r.add_argument("--takeovers", type=int, default=4, help="successful takeovers to show")
     r.add_argument("--failed", type=int, default=2, help="failed attack attempts to show")
     r.add_argument("--legit", type=int, default=4, help="legitimate logins to show")
+    r.add_argument("--score-all", action="store_true",
+                   help="score every login of the day, not only those shown (the audit log then holds the whole "
+                        "day for `ato nightly --steps decisions,monitor`), and print what the decisions add up to")
     r.set_defaults(fn=_replay)

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from ato import deltars
+from ato.progress import QUIET, Progress
 from ato.settings import Settings
 from ato.tables import LOGINS
 
@@ -66,7 +67,8 @@ Post = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 
 def replay_day(post: Post, settings: Settings, day: date, score: Callable[[dict[str, Any]], bool],
-               explain: bool = False, warm_up: bool = True, batch: int = 500) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+               explain: bool = False, warm_up: bool = True, batch: int = 500,
+               progress: Progress = QUIET) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """Feed the day before to /v1/events, then the day's logins in order; returns (request, response)
     for every login `score` picks. `post(path, body)` returns the response's JSON and raises on errors."""
     if warm_up:
@@ -74,7 +76,8 @@ def replay_day(post: Post, settings: Settings, day: date, score: Callable[[dict[
         rows = [request_body(r) for r in before.to_dict("records")]
         for i in range(0, len(rows), batch):
             post("/v1/events", {"logins": rows[i:i + batch]})
-    bodies = (request_body(r) for r in raw_logins(settings, [day]).to_dict("records"))
+    logins = raw_logins(settings, [day]).to_dict("records")
+    bodies = (request_body(r) for r in progress.track(logins, len(logins), f"replaying the logins of {day}"))
     return post_in_order(post, (("/v1/score" if score(b) else None, b) for b in bodies), explain, batch)
 
 

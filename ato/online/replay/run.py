@@ -1,7 +1,9 @@
 """`ato replay`: the service as it stood on the morning of day D. Publishes snapshot D-1 to a
 replay folder, starts `ato serve` on it (unless given a running URL), replays day D's logins in
 order and prints the decisions for a few of them: takeovers, failed attacks and legit logins,
-picked with the simulator's ground truth when the world folder has it."""
+picked with the simulator's ground truth when the world folder has it. `score_all` scores every
+login of the day (the rest go to /v1/events otherwise), so the audit log holds a whole day of
+decisions for the nightly monitor, and prints what they add up to (`ato.online.replay.summary`)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import secrets
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -17,10 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pandas as pd
 
 from ato.online.keys import secret_for
-from ato.online.replay.feed import replay_day
+from ato.online.replay.feed import raw_logins, replay_day
+from ato.online.replay.summary import Row, summarize
+from ato.progress import QUIET, Progress
 from ato.settings import Settings
 
 
@@ -66,6 +72,17 @@ def pick(settings: Settings, day: date, takeovers: int, failed: int, legit: int,
     return out
 
 
+def labels_of_day(settings: Settings, day: date) -> dict[str, str]:
+    """event id -> what it really was, for every login of `day` in the ground truth."""
+    t = truth_of_day(settings, day)
+    if t is None:
+        return {}
+    attack = t["attack_type"].notna()
+    kind = np.where(~attack, "legit", np.where(t["outcome"] == "success", "takeover", "failed attack"))
+    what = [k if k == "legit" else f"{k} ({a})" for k, a in zip(kind, t["attack_type"], strict=True)]
+    return dict(zip(t["event_id"].astype(str), what, strict=True))
+
+
 @contextmanager
 def served(settings: Settings, snapshot_day: date, port: int, key: str) -> Iterator[str]:
     """`ato serve` on snapshot `snapshot_day`, published to `<online.snapshot_dir>-replay`."""
@@ -100,10 +117,15 @@ def served(settings: Settings, snapshot_day: date, port: int, key: str) -> Itera
 
 
 def run_replay(settings: Settings, day: date | None, url: str | None, port: int, takeovers: int = 4,
-               failed: int = 2, legit: int = 4) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
-    """Replay `day`; returns (truth label, request, decision) for the picked logins."""
+               failed: int = 2, legit: int = 4, score_all: bool = False,
+               progress: Progress = QUIET) -> tuple[list[Row], set[str]]:
+    """Replay `day`; returns (truth label, request, decision) for every scored login (the picked
+    ones, or all with `score_all`) and the event ids of the picked ones, to show."""
     day = day or default_day(settings)
     picks = pick(settings, day, takeovers, failed, legit)
+    labels = {**labels_of_day(settings, day), **picks} if score_all else picks
+    # without ground truth, one login in 500 (by a stable hash of its id) is shown
+    shown = set(picks) or {e for e in map(str, raw_logins(settings, [day])["event_id"]) if zlib.crc32(e.encode()) % 500 == 0}
     key = secret_for(os.environ.get("ATO_API_KEYS", ""), ("score", "events")) or secrets.token_hex(16)
 
     def go(base: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -113,26 +135,33 @@ def run_replay(settings: Settings, day: date | None, url: str | None, port: int,
                 r.raise_for_status()
                 return dict(r.json())
 
-            choose = (lambda b: b["event_id"] in picks) if picks else (lambda b: hash(b["event_id"]) % 500 == 0)
-            return replay_day(post, settings, day, choose)
+            if score_all:
+                return replay_day(post, settings, day, lambda b: True, progress=progress)
+            return replay_day(post, settings, day, lambda b: b["event_id"] in shown, progress=progress)
 
     if url:
         pairs = go(url)
     else:
         with served(settings, day - timedelta(days=1), port, key) as base:
             pairs = go(base)
-    return [(picks.get(req["event_id"], "?"), req, resp) for req, resp in pairs]
+    return [(labels.get(req["event_id"], "?"), req, resp) for req, resp in pairs], shown
 
 
-def print_replay(day: date | None, rows: list[tuple[str, dict[str, Any], dict[str, Any]]]) -> None:
+def print_replay(day: date | None, rows: list[Row], shown: set[str]) -> None:
+    """The shown logins' decisions, then, when more were scored, what the day's decisions add up to."""
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title=f"decisions replaying {day or 'the last day'} through the running service")
+    when = day or (rows[0][1]["event_time"][:10] if rows else "the last day")
+    t = Table(title=f"decisions replaying {when} through the running service")
     for c in ("time (UTC)", "account", "really", "outcome", "action", "risk", "level", "ms", "reasons"):
         t.add_column(c, overflow="fold")
-    for truth, req, d in sorted(rows, key=lambda r: r[1]["event_time"]):
+    for truth, req, d in sorted((r for r in rows if r[1]["event_id"] in shown), key=lambda r: r[1]["event_time"]):
         t.add_row(req["event_time"][11:19], req["account_id"], truth, req["outcome"], d["action"],
                   f"{d['risk_score']:.4f}", str(d["fallback_level"]), f"{d['latency_ms']:.1f}",
                   "; ".join(d["reasons"]) or "-")
-    Console(width=180).print(t)
+    con = Console(width=180)
+    con.print(t)
+    if len(rows) > len(shown):
+        for line in summarize(rows).lines():
+            con.print(line)
