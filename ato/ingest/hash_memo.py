@@ -43,12 +43,12 @@ class HashMemo:
 
     spool: Path
     settle_s: float = 2.0
-    known: dict[str, tuple[Stat, str]] = field(default_factory=dict)
-    seen: dict[str, tuple[Stat, str]] = field(default_factory=dict)
-    hits: int = 0
+    known: dict[str, tuple[Stat, str]] = field(init=False)
+    seen: dict[str, tuple[Stat, str]] = field(init=False, default_factory=dict)
+    settled_before_ns: int = field(init=False)  # a file last changed before this is remembered
 
     def __post_init__(self) -> None:
-        self.started_ns = time.time_ns()
+        self.settled_before_ns = time.time_ns() - int(self.settle_s * 1e9)
         self.known = _load(self.spool / MEMO)
 
     def lookup(self, rel: str, stat: Stat) -> str | None:
@@ -56,13 +56,12 @@ class HashMemo:
         entry = self.known.get(rel)
         if entry is None or entry[0] != stat:
             return None
-        self.hits += 1
         self.seen[rel] = entry
         return entry[1]
 
     def remember(self, rel: str, stat: Stat, sha256: str) -> None:
         """`rel`, just hashed with `stat` taken before reading, kept if it had settled."""
-        if max(stat[1], stat[2]) < self.started_ns - int(self.settle_s * 1e9):
+        if max(stat[1], stat[2]) < self.settled_before_ns:
             self.seen[rel] = (stat, sha256)
 
     def save(self) -> None:

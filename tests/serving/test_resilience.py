@@ -21,6 +21,7 @@ import pytest
 import redis as redis_py
 
 from ato.settings import Settings, load_settings
+from serving.metrics import MULTIPROC_ENV
 from tests.api.builders import API_KEY
 from tests.builders import make_score_request
 from tests.serving.conftest import (
@@ -168,7 +169,7 @@ def test_ato_serve_runs_two_workers_on_redis(serving_world: tuple[Settings, Path
     shutil.copytree(root / "online", tmp_path / "online")
     env = serving_env(s, world, tmp_path, ATO_STORE="redis", ATO_REDIS_URL=redis_server.url)
     (tmp_path / "tmp").mkdir()  # the service's temporary files (the workers' metric files)
-    full = {k: v for k, v in os.environ.items() if not k.startswith("ATO_") and k != "PROMETHEUS_MULTIPROC_DIR"} | env
+    full = {k: v for k, v in os.environ.items() if not k.startswith("ATO_") and k != MULTIPROC_ENV} | env
     full["TMPDIR"] = str(tmp_path / "tmp")
     redis_py.Redis.from_url(redis_server.url).flushdb()
     ato = str(Path(sys.executable).parent / "ato")

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ato.online.keys import secret_for
-from ato.online.replay.feed import raw_logins, replay_day
+from ato.online.replay.feed import replay_day
 from ato.online.replay.summary import Row, summarize
 from ato.progress import QUIET, Progress
 from ato.settings import Settings
@@ -54,33 +54,29 @@ def default_day(settings: Settings) -> date:
     return days[-1]
 
 
-def pick(settings: Settings, day: date, takeovers: int, failed: int, legit: int, seed: int = 7) -> dict[str, str]:
-    """event id -> what it really was, for the logins to score."""
-    t = truth_of_day(settings, day)
-    if t is None:
-        return {}
-    att = t[t["attack_type"].notna()]
-    groups = [
-        (att[att["outcome"] == "success"], takeovers, lambda r: f"takeover ({r.attack_type})"),
-        (att[att["outcome"] != "success"], failed, lambda r: f"failed attack ({r.attack_type})"),
-        (t[t["attack_type"].isna() & (t["outcome"] == "success")], legit, lambda r: "legit"),
-    ]
-    out = {}
-    for rows, n, label in groups:
-        for r in rows.sample(min(n, len(rows)), random_state=seed).itertuples():
-            out[str(r.event_id)] = label(r)
-    return out
+def pick(truth: pd.DataFrame | None, takeovers: int, failed: int, legit: int, seed: int = 7) -> set[str]:
+    """Event ids of the logins to show: a few takeovers, failed attacks and legit successes."""
+    if truth is None:
+        return set()
+    att = truth[truth["attack_type"].notna()]
+    groups = [(att[att["outcome"] == "success"], takeovers), (att[att["outcome"] != "success"], failed),
+              (truth[truth["attack_type"].isna() & (truth["outcome"] == "success")], legit)]
+    return {str(e) for rows, n in groups for e in rows["event_id"].sample(min(n, len(rows)), random_state=seed)}
 
 
-def labels_of_day(settings: Settings, day: date) -> dict[str, str]:
-    """event id -> what it really was, for every login of `day` in the ground truth."""
-    t = truth_of_day(settings, day)
-    if t is None:
+def labels_of_day(truth: pd.DataFrame | None) -> dict[str, str]:
+    """event id -> what it really was, for every login of a day's ground truth (`truth_of_day`)."""
+    if truth is None:
         return {}
-    attack = t["attack_type"].notna()
-    kind = np.where(~attack, "legit", np.where(t["outcome"] == "success", "takeover", "failed attack"))
-    what = [k if k == "legit" else f"{k} ({a})" for k, a in zip(kind, t["attack_type"], strict=True)]
-    return dict(zip(t["event_id"].astype(str), what, strict=True))
+    attack = truth["attack_type"].notna()
+    kind = np.where(~attack, "legit", np.where(truth["outcome"] == "success", "takeover", "failed attack"))
+    what = [k if k == "legit" else f"{k} ({a})" for k, a in zip(kind, truth["attack_type"], strict=True)]
+    return dict(zip(truth["event_id"].astype(str), what, strict=True))
+
+
+def sampled(event_id: str) -> bool:
+    """Without ground truth, one login in 500 is shown (by a stable hash of its id)."""
+    return zlib.crc32(event_id.encode()) % 500 == 0
 
 
 @contextmanager
@@ -120,12 +116,11 @@ def run_replay(settings: Settings, day: date | None, url: str | None, port: int,
                failed: int = 2, legit: int = 4, score_all: bool = False,
                progress: Progress = QUIET) -> tuple[list[Row], set[str]]:
     """Replay `day`; returns (truth label, request, decision) for every scored login (the picked
-    ones, or all with `score_all`) and the event ids of the picked ones, to show."""
+    ones, or all with `score_all`) and the event ids of the picked ones among them, to show."""
     day = day or default_day(settings)
-    picks = pick(settings, day, takeovers, failed, legit)
-    labels = {**labels_of_day(settings, day), **picks} if score_all else picks
-    # without ground truth, one login in 500 (by a stable hash of its id) is shown
-    shown = set(picks) or {e for e in map(str, raw_logins(settings, [day])["event_id"]) if zlib.crc32(e.encode()) % 500 == 0}
+    truth = truth_of_day(settings, day)
+    picks, labels = pick(truth, takeovers, failed, legit), labels_of_day(truth)
+    show: Callable[[str], bool] = (lambda e: e in picks) if picks else sampled
     key = secret_for(os.environ.get("ATO_API_KEYS", ""), ("score", "events")) or secrets.token_hex(16)
 
     def go(base: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -135,16 +130,15 @@ def run_replay(settings: Settings, day: date | None, url: str | None, port: int,
                 r.raise_for_status()
                 return dict(r.json())
 
-            if score_all:
-                return replay_day(post, settings, day, lambda b: True, progress=progress)
-            return replay_day(post, settings, day, lambda b: b["event_id"] in shown, progress=progress)
+            return replay_day(post, settings, day, lambda b: score_all or show(b["event_id"]), progress=progress)
 
     if url:
         pairs = go(url)
     else:
         with served(settings, day - timedelta(days=1), port, key) as base:
             pairs = go(base)
-    return [(labels.get(req["event_id"], "?"), req, resp) for req, resp in pairs], shown
+    rows = [(labels.get(req["event_id"], "?"), req, resp) for req, resp in pairs]
+    return rows, {req["event_id"] for _, req, _ in rows if show(req["event_id"])}
 
 
 def print_replay(day: date | None, rows: list[Row], shown: set[str]) -> None:
