@@ -128,12 +128,12 @@ def _files(settings: Settings, account: str, out: Erasure) -> None:
                 removed, out.files_rewritten = removed + n, out.files_rewritten + (2 if n else 0)
         else:
             for f in data_files(root):
-                before = sha256(f) if folder.name == "spool" else None
-                n = forget_in_file(f, account)
-                if not n:
+                rewrite = forget_in_file(f, account)
+                if not rewrite.removed:
                     continue
-                removed, out.files_rewritten = removed + n, out.files_rewritten + 1
-                if before in ingested:  # the new content stands for what was ingested: never again
+                removed, out.files_rewritten = removed + rewrite.removed, out.files_rewritten + 1
+                if folder.name == "spool" and rewrite.before in ingested:
+                    # the new content stands for what was ingested: never again
                     deltars.write(settings, "bronze", LEDGER, pa.table({
                         "sha256": [sha256(f)], "path": [str(f)], "_ingest_id": [f"forget:{out.subject[:12]}"],
                         "_ingested_at": pa.array([datetime.now(UTC)], pa.timestamp("us", "UTC"))}), schema_mode="merge")

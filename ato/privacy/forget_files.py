@@ -4,11 +4,13 @@ a crash leaves either the old or the new file, never half of one; re-running fin
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ato.ingest.discover import sha256_of as sha256
 
@@ -31,19 +33,24 @@ def token_regex(account: str) -> str:
     return f"(^|[^{TOKEN[1:-1]}]){re.escape(account)}([^{TOKEN[1:-1]}]|$)"
 
 
-def _replace(path: Path, data: bytes) -> None:
+def _replace(path: Path, data: bytes | pa.Table, **parquet: Any) -> None:
+    """Write `data` (bytes, or a table as Parquet) next to `path`, then rename it over `path`."""
     tmp = path.with_name(f".{path.name}.forget")
-    tmp.write_bytes(data)
+    if isinstance(data, bytes):
+        tmp.write_bytes(data)
+    else:
+        import pyarrow.parquet as pq
+
+        pq.write_table(data, tmp, **parquet)
     os.replace(tmp, path)
 
 
-def drop_lines(path: Path, account: str) -> int:
-    """Rewrite a text file (JSON lines, CSV: its header kept) without the lines naming `account`;
-    the lines removed."""
-    pattern = re.compile(token_regex(account).encode())
-    data = path.read_bytes()
+def drop_lines(path: Path, data: bytes, account: str) -> int:
+    """Rewrite a text file (JSON lines, CSV: its header kept) whose content is `data` without the
+    lines naming `account`; the lines removed."""
     if account.encode() not in data:
         return 0
+    pattern = re.compile(token_regex(account).encode())
     lines = data.splitlines(keepends=True)
     head = lines[:1] if path.suffix == ".csv" else []
     body = lines[len(head):]
@@ -53,24 +60,36 @@ def drop_lines(path: Path, account: str) -> int:
     return len(body) - len(keep)
 
 
-def drop_rows(path: Path, account: str) -> int:
-    """Rewrite a Parquet spool file without the rows whose `account_id` is the account."""
+def drop_rows(path: Path, data: bytes, account: str) -> int:
+    """Rewrite a Parquet spool file whose content is `data` without the rows whose `account_id`
+    is the account."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path)
+    table = pq.read_table(pa.BufferReader(data))
     if "account_id" not in table.column_names:
         return 0
     kept = _without(table, "account_id", account)
     if kept.num_rows != table.num_rows:
-        tmp = path.with_name(f".{path.name}.forget")
-        pq.write_table(kept, tmp)
-        os.replace(tmp, path)
+        _replace(path, kept)
     return table.num_rows - kept.num_rows
 
 
-def forget_in_file(path: Path, account: str) -> int:
-    """Lines (text) or rows (Parquet) naming the account removed from one spool or audit file."""
-    return drop_rows(path, account) if path.suffix == ".parquet" else drop_lines(path, account)
+@dataclass(frozen=True)
+class Rewrite:
+    """What `forget_in_file` did to one file."""
+
+    removed: int  # lines (text) or rows (Parquet) naming the account
+    before: str | None  # the SHA-256 of the content it replaced; None when the file was left as it was
+
+
+def forget_in_file(path: Path, account: str) -> Rewrite:
+    """Lines (text) or rows (Parquet) naming the account removed from one spool or audit file. The
+    file is read once; only a file it rewrites is hashed (the ingest ledger knows spool files by
+    the hash of their content)."""
+    data = path.read_bytes()
+    n = drop_rows(path, data, account) if path.suffix == ".parquet" else drop_lines(path, data, account)
+    return Rewrite(n, hashlib.sha256(data).hexdigest() if n else None)
 
 
 def data_files(root: Path) -> list[Path]:
@@ -102,9 +121,7 @@ def forget_in_snapshot(folder: Path, account: str) -> int:
         kept = _without(table, "account_id", account)
         if kept.num_rows == table.num_rows:
             continue
-        tmp = path.with_name(f".{path.name}.forget")
-        pq.write_table(kept, tmp, compression="zstd")
-        os.replace(tmp, path)
+        _replace(path, kept, compression="zstd")
         removed += table.num_rows - kept.num_rows
         manifest["rows"][kind] = kept.num_rows
         entry["sha256"] = sha256(path)
