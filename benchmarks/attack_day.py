@@ -51,14 +51,14 @@ def day_traffic(env: dict[str, str], day: date | None) -> tuple[date, list[dict[
     (ground truth from the world folder picks the legitimate ones when it is there)."""
     from ato import deltars
     from ato.online.replay.feed import raw_logins, request_body
-    from ato.online.replay.run import truth_of_day
+    from ato.online.replay.run import truth_of_day, world_truth
     from ato.settings import load_settings
     from ato.tables import LOGINS
 
     s = load_settings(environ=env)
     day = day or deltars.partition_dates(s, "silver", LOGINS, "event_date")[-1]
     rows = raw_logins(s, [day])
-    truth = truth_of_day(s, day)
+    truth = truth_of_day(world_truth(s), day)
     if truth is not None:
         rows = rows[rows["event_id"].isin(set(truth.loc[truth["attack_type"].isna(), "event_id"]))]
     before = raw_logins(s, [day - timedelta(days=1)])

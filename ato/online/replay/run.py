@@ -30,27 +30,34 @@ from ato.progress import QUIET, Progress
 from ato.settings import Settings
 
 
-def truth_of_day(settings: Settings, day: date) -> pd.DataFrame | None:
+def world_truth(settings: Settings) -> pd.DataFrame | None:
+    """The simulator's ground truth of every login (event id, time, outcome, attack type), or None
+    when the world folder has none; read once per replay."""
     path = Path(settings.paths.world) / "login_truth.parquet"
     if not path.exists():
         return None
     t = pd.read_parquet(path, columns=["event_id", "event_time", "outcome", "attack_type"])
     t["event_time"] = pd.to_datetime(t["event_time"], utc=True)
-    return t[t["event_time"].dt.date == day]
+    return t
 
 
-def default_day(settings: Settings) -> date:
-    """The last login day with a successful takeover in the ground truth (else the last day)."""
+def truth_of_day(truth: pd.DataFrame | None, day: date) -> pd.DataFrame | None:
+    """The logins of `day` in `truth` (`world_truth`)."""
+    return None if truth is None else truth[truth["event_time"].dt.date == day]
+
+
+def default_day(settings: Settings, truth: pd.DataFrame | None) -> date:
+    """The last login day (after the first) with a successful takeover in the ground truth (else the
+    last day)."""
     from ato import deltars
     from ato.tables import LOGINS
 
     days = deltars.partition_dates(settings, "silver", LOGINS, "event_date")
     if len(days) < 2:
         raise ValueError("replay needs two days of silver logins (the day and the one before it)")
-    for d in reversed(days[1:]):
-        t = truth_of_day(settings, d)
-        if t is None or ((t["attack_type"].notna()) & (t["outcome"] == "success")).any():
-            return d
+    if truth is not None:
+        taken = set(truth.loc[truth["attack_type"].notna() & (truth["outcome"] == "success"), "event_time"].dt.date)
+        return next((d for d in reversed(days[1:]) if d in taken), days[-1])
     return days[-1]
 
 
@@ -117,8 +124,9 @@ def run_replay(settings: Settings, day: date | None, url: str | None, port: int,
                progress: Progress = QUIET) -> tuple[list[Row], set[str]]:
     """Replay `day`; returns (truth label, request, decision) for every scored login (the picked
     ones, or all with `score_all`) and the event ids of the picked ones among them, to show."""
-    day = day or default_day(settings)
-    truth = truth_of_day(settings, day)
+    everything = world_truth(settings)
+    day = day or default_day(settings, everything)
+    truth = truth_of_day(everything, day)
     picks, labels = pick(truth, takeovers, failed, legit), labels_of_day(truth)
     show: Callable[[str], bool] = (lambda e: e in picks) if picks else sampled
     key = secret_for(os.environ.get("ATO_API_KEYS", ""), ("score", "events")) or secrets.token_hex(16)
