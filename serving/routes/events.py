@@ -6,13 +6,13 @@ speed layer."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from ato.online.decide.cooperative import in_steps
 from ato.online.decide.enrich import GEO
 from ato.online.decide.vector import live_login
 from ato.validate import check_row
@@ -42,7 +42,7 @@ async def events(req: EventsRequest, rt: RuntimeDep, request: Request) -> Respon
     problems: list[str] = []
     checked: dict[str, list[dict[str, Any]]] = {stream: [] for stream in batches}  # typed values
     for stream, records in batches.items():
-        for i, raw in enumerate(records):
+        async for i, raw in in_steps(enumerate(records)):
             c = check_row(stream, raw)
             if not c.ok:
                 problems.append(f"{stream}[{i}]: {'; '.join(c.reasons)}")
@@ -56,7 +56,7 @@ async def events(req: EventsRequest, rt: RuntimeDep, request: Request) -> Respon
         return JSONResponse(status_code=422, content={"message": "; ".join(problems)[:2000], "detail": problems})
     key = key_name(request)
     for stream, records in batches.items():  # the spool first: a retry after a failure here counts once
-        for raw in records:
+        async for raw in in_steps(records):
             if not rt.append(rt.spool_writer(stream), {**raw, KEY_FIELD: key}, "spool"):
                 return not_stored(stream)
         if records:
@@ -64,12 +64,10 @@ async def events(req: EventsRequest, rt: RuntimeDep, request: Request) -> Respon
     enricher = decider.enricher
     logins = []
     ordered = sorted(checked["logins"], key=lambda v: (v["event_time"], v["event_id"]))
-    for i, v in enumerate(ordered):
+    async for v in in_steps(ordered):  # a big batch must not hold up the logins scored meanwhile
         logins.append(live_login(enricher.enrich(
             v["account_id"], v["event_time"].timestamp(), v["outcome"], v["channel"], v["ip"], v["user_agent"],
             v["device_id"], {k: v[k] for k in GEO}), v["event_id"]))
-        if i % 50 == 49:
-            await asyncio.sleep(0)  # a big batch must not hold up the logins being scored meanwhile
     for v, x in zip(ordered, logins, strict=True):  # sessions for sensitive actions (ids hashed by the enricher)
         rt.observe_login(v["account_id"], x.signals.time_s, x.signals.success, x.keys["device"], x.keys["ip"])
     for stream, kind in (("account_changes", None), ("payments", "payment")):

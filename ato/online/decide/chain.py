@@ -24,6 +24,7 @@ from ato.features.request import LoginSignals
 from ato.model.bundle import Scorer
 from ato.online.decide.breaker import Background, Breaker, BreakerOpenError, retrieve
 from ato.online.decide.clock import ServerClock
+from ato.online.decide.cooperative import in_steps
 from ato.online.decide.decision import FALLBACK, MODEL, RULES, SHED, Decision, Shadow
 from ato.online.decide.enrich import Enricher
 from ato.online.decide.local_speed import LocalSpeed
@@ -258,7 +259,7 @@ class Decider:
         for x in logins:
             now = self.clock.observe(x.signals.time_s)
         fed = False
-        for x in logins:
+        async for x in in_steps(logins):
             if self.local_speed.record(x, now):
                 self.policy.observe(x)
                 fed = True
