@@ -145,11 +145,11 @@ def _literal(v: object) -> str:
 
 
 def rewrite(settings: Settings, layer: str, table: str, columns: list[str],
-            match: Callable[[pa.Table], pa.Array], fix: Callable[[pa.Table], pa.Table], chunk: int = 16) -> int:
+            match: Callable[[pa.Table], pa.Array], fix: Callable[[pa.Table], pa.Table], chunk: int = 16) -> pa.Table:
     """Replace the partitions holding rows where `match` (of `columns`) is true with `fix` of
     their rows, `chunk` partitions per commit, naming only partition values in the log (a delete's
-    predicate, and the value it matched, would stay in the log's commit info). The matching rows.
-    Raises NoTable."""
+    predicate, and the value it matched, would stay in the log's commit info). Returns the
+    matching rows (`columns` and the partition column). Raises NoTable."""
     import pyarrow.compute as pc
     from deltalake import write_deltalake
 
@@ -171,7 +171,7 @@ def rewrite(settings: Settings, layer: str, table: str, columns: list[str],
         new = fix(rows).select([f.name for f in schema]).cast(schema)
         write_deltalake(path, new, mode="overwrite", partition_by=parts,
                         predicate=f"{col} IN ({', '.join(_literal(v) for v in some)})")
-    return len(hit)
+    return hit
 
 
 def trim_log(settings: Settings, layer: str, table: str, log_days: int) -> None:

@@ -1,5 +1,7 @@
-"""`ato forget --account ID [--reason R] [--purge]`: erase one account from every store of the
-registry (`ato.privacy.stores`), README "Personal data".
+"""`ato forget --account ID [--account ID2 ...] [--accounts-file F] [--reason R] [--purge]`: erase
+accounts from every store of the registry (`ato.privacy.stores`), README "Personal data". A batch
+costs one pass over each store, whatever its size (a day's erasure requests together), and ends
+in the state erasing its accounts one at a time would leave.
 
 1. Lake tables: rows whose `account_id` is the account are deleted (delta-rs rewrites the files
    that held them: one atomic commit per table); quarantine loses the records whose raw text
@@ -12,8 +14,8 @@ registry (`ato.privacy.stores`), README "Personal data".
    rewritten to match, so serving's next reload verifies and picks it up).
 3. Redis (when `serving.store` is redis, or with --redis-url): snapshot rows, speed-layer keys and
    its members in the IP/device windows.
-4. An erasure record in `<lake>/_erasure/erasures.jsonl`: a keyed hash of the id (never the id),
-   time, reason, rows and lines removed per store. While it runs, `<lake>/_erasure/pending/<hash>`
+4. An erasure record per account in `<lake>/_erasure/erasures.jsonl`: a keyed hash of the id (never
+   the id), its batch, time, reason, rows and lines removed per store that named it. While it runs, `<lake>/_erasure/pending/<hash>`
    says so (`ato forget --pending` lists them, by hash: the id is not kept); a forget that stopped
    part-way is finished by running the same command again (every step only removes what is still
    there).
@@ -21,7 +23,10 @@ registry (`ato.privacy.stores`), README "Personal data".
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,18 +35,22 @@ from typing import TYPE_CHECKING, Any
 from ato import deltars
 from ato.privacy import pseudonymize
 from ato.privacy.forget_files import (
+    SEPARATORS,
     check_account,
     data_files,
     forget_in_file,
     forget_in_snapshot,
+    named_in,
+    per_account,
     sha256,
-    token_regex,
 )
 from ato.privacy.retention import ingested_hashes
 from ato.privacy.stores import FOLDERS, TABLES, Table
 from ato.tables import LEDGER
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from ato.progress import Progress
     from ato.settings import Settings
 
@@ -59,6 +68,8 @@ class Erasure:
     files: dict[str, int] = field(default_factory=dict)  # folder -> lines or rows removed
     files_rewritten: int = 0
     redis: dict[str, int] | None = None
+    batch: str = ""  # the run that erased it (a hash of its subjects), shared by the accounts erased together
+    batch_size: int = 1
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -72,75 +83,121 @@ def _folder(settings: Settings) -> Path:
     return Path(settings.paths.lake_root) / FOLDER
 
 
-def _matchers(t: Table, account: str) -> list[tuple[list[str], Any, Any]]:
-    """(columns, match, fix) per way `t` holds the account: its rows, its raw text, or its sets."""
+@dataclass(frozen=True)
+class Way:
+    """One way a table holds the accounts: the columns to read, which rows name them, those rows
+    rewritten without them, and the matched rows counted per account."""
+
+    columns: list[str]
+    match: Callable[[pa.Table], pa.Array]
+    fix: Callable[[pa.Table], pa.Table]
+    who: Callable[[pa.Table], Counter[str]]
+
+
+def _rows_listing(lists: pa.Array | pa.ChunkedArray, value_set: pa.Array) -> pa.Array:
+    """Which rows of a list column hold one of `value_set`."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    out: list[tuple[list[str], Any, Any]] = []
+    flat = pc.list_flatten(lists)
+    hit = pc.list_parent_indices(lists).filter(pc.fill_null(pc.is_in(flat, value_set=value_set), False))
+    return pc.is_in(pa.array(range(len(lists)), pa.int64()), value_set=pc.unique(hit).cast(pa.int64()))
+
+
+def _dropping(match: Callable[[pa.Table], pa.Array]) -> Callable[[pa.Table], pa.Table]:
+    import pyarrow.compute as pc
+
+    return lambda tbl: tbl.filter(pc.invert(match(tbl)))
+
+
+def _ways(t: Table, accounts: Sequence[str]) -> list[Way]:
+    """How `t` holds the accounts: in its rows, its raw text, or its sets."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    value_set = pa.array(sorted(accounts), pa.string())
+    wanted = {a.encode() for a in accounts}
+    out: list[Way] = []
     for acc in ((t.account,) if t.account is not None else ()) + t.also:
         def rows(tbl: pa.Table, c: str = acc) -> pa.Array:
-            return pc.fill_null(pc.equal(tbl[c], account), False)
-        out.append(([acc], rows, lambda tbl, r=rows: tbl.filter(pc.invert(r(tbl)))))
+            return pc.fill_null(pc.is_in(tbl[c], value_set=value_set), False)
+
+        def counted(hit: pa.Table, c: str = acc) -> Counter[str]:
+            return per_account(hit[c])
+        out.append(Way([acc], rows, _dropping(rows), counted))
     if t.account is None and "raw" in t.raw:
         def text(tbl: pa.Table) -> pa.Array:
-            return pc.fill_null(pc.match_substring_regex(tbl["raw"], token_regex(account)), False)
-        out.append((["raw"], text, lambda tbl: tbl.filter(pc.invert(text(tbl)))))
+            return _rows_listing(pc.split_pattern_regex(pc.fill_null(tbl["raw"], ""), SEPARATORS), value_set)
+
+        def raw_who(hit: pa.Table) -> Counter[str]:
+            return Counter(a.decode() for raw in hit["raw"].to_pylist() for a in named_in(raw.encode(), wanted))
+        out.append(Way(["raw"], text, _dropping(text), raw_who))
     for col in t.lists:
         def member(tbl: pa.Table, c: str = col) -> pa.Array:
-            flat = pc.list_flatten(tbl[c])
-            hit = pc.list_parent_indices(tbl[c]).filter(pc.fill_null(pc.equal(flat, account), False))
-            return pc.is_in(pa.array(range(len(tbl))), value_set=pa.array(hit.to_pylist(), pa.int64()))
+            return _rows_listing(tbl[c], value_set)
 
         def drop(tbl: pa.Table, c: str = col) -> pa.Table:
-            lists = [None if v is None else [x for x in v if x != account] for v in tbl[c].to_pylist()]
+            gone = set(accounts)
+            lists = [None if v is None else [x for x in v if x not in gone] for v in tbl[c].to_pylist()]
             return tbl.set_column(tbl.schema.get_field_index(c), c, pa.array(lists, tbl.schema.field(c).type))
-        out.append(([col], member, drop))
+
+        def listed(hit: pa.Table, c: str = col) -> Counter[str]:
+            flat = pc.list_flatten(hit[c])
+            return per_account(flat.filter(pc.fill_null(pc.is_in(flat, value_set=value_set), False)))
+        out.append(Way([col], member, drop, listed))
     return out
 
 
-def _tables(settings: Settings, account: str, out: Erasure, purge: bool, fail_after: int | None) -> None:
+def _tables(settings: Settings, outs: dict[str, Erasure], purge: bool, fail_after: int | None) -> None:
     for i, t in enumerate(TABLES):
         if fail_after is not None and i >= fail_after:
             raise RuntimeError(f"injected failure before {t.key}")
-        ways = _matchers(t, account)
+        ways = _ways(t, list(outs))
         if not ways or not deltars.exists(settings, t.layer, t.name):
             continue
-        n = sum(deltars.rewrite(settings, t.layer, t.name, cols, match, fix) for cols, match, fix in ways)
-        out.tables[t.key] = out.tables.get(t.key, 0) + n
+        removed = Counter[str]()
+        for w in ways:
+            removed += w.who(deltars.rewrite(settings, t.layer, t.name, w.columns, w.match, w.fix))
+        for account, out in outs.items():
+            out.tables[t.key] = out.tables.get(t.key, 0) + removed[account]
         if purge:
             deltars.housekeep(settings, t.layer, t.name, vacuum_hours=0, log_days=settings.retention.log_days)
             deltars.trim_log(settings, t.layer, t.name, settings.retention.log_days)
 
 
-def _files(settings: Settings, account: str, out: Erasure) -> None:
+def _files(settings: Settings, outs: dict[str, Erasure], batch: str) -> None:
     import pyarrow as pa
 
     ingested = ingested_hashes(settings)
+    accounts = list(outs)
     for folder in FOLDERS:
         root = folder.root(settings)
         if not root.is_dir():
             continue
-        removed = 0
+        removed, rewritten = Counter[str](), Counter[str]()
         if folder.name == "online":
             for snap in sorted(p for p in (root / "snapshots").glob("*") if p.is_dir()):
-                n = forget_in_snapshot(snap, account)
-                removed, out.files_rewritten = removed + n, out.files_rewritten + (2 if n else 0)
+                n = forget_in_snapshot(snap, accounts)
+                removed += n
+                rewritten.update({a: 2 for a in n})  # its files and the manifest
         else:
             for f in data_files(root):
-                rewrite = forget_in_file(f, account)
+                rewrite = forget_in_file(f, accounts)
                 if not rewrite.removed:
                     continue
-                removed, out.files_rewritten = removed + rewrite.removed, out.files_rewritten + 1
+                removed += rewrite.removed
+                rewritten.update(rewrite.removed.keys())
                 if folder.name == "spool" and rewrite.before in ingested:
                     # the new content stands for what was ingested: never again
                     deltars.write(settings, "bronze", LEDGER, pa.table({
-                        "sha256": [sha256(f)], "path": [str(f)], "_ingest_id": [f"forget:{out.subject[:12]}"],
+                        "sha256": [sha256(f)], "path": [str(f)], "_ingest_id": [f"forget:{batch[:12]}"],
                         "_ingested_at": pa.array([datetime.now(UTC)], pa.timestamp("us", "UTC"))}), schema_mode="merge")
-        out.files[folder.name] = out.files.get(folder.name, 0) + removed
+        for account, out in outs.items():
+            out.files[folder.name] = out.files.get(folder.name, 0) + removed[account]
+            out.files_rewritten += rewritten[account]
 
 
-def _redis(settings: Settings, account: str, url: str | None) -> dict[str, int] | None:
+def _redis(settings: Settings, accounts: list[str], url: str | None) -> dict[str, dict[str, int]] | None:
     if url is None and settings.serving.store != "redis":
         return None
     import redis
@@ -149,7 +206,7 @@ def _redis(settings: Settings, account: str, url: str | None) -> dict[str, int] 
 
     client = redis.Redis.from_url(url or settings.serving.redis_url)
     try:
-        return forget_in_redis(client, account)
+        return forget_in_redis(client, accounts)
     finally:
         client.close()
 
@@ -157,39 +214,62 @@ def _redis(settings: Settings, account: str, url: str | None) -> dict[str, int] 
 def forget(settings: Settings, account: str, reason: str = "erasure request", purge: bool = False,
            redis_url: str | None = None, progress: Progress | None = None,
            _fail_after_tables: int | None = None) -> Erasure:
-    """Erase `account` everywhere (module docstring), holding the lake's writer lock; the erasure record."""
+    """Erase one account everywhere (module docstring); its erasure record."""
+    return forget_many(settings, [account], reason, purge, redis_url, progress, _fail_after_tables)[0]
+
+
+def forget_many(settings: Settings, accounts: Sequence[str], reason: str = "erasure request", purge: bool = False,
+                redis_url: str | None = None, progress: Progress | None = None,
+                _fail_after_tables: int | None = None) -> list[Erasure]:
+    """Erase `accounts` everywhere in one pass over each store (module docstring), holding the
+    lake's writer lock; one erasure record per account, in the order given (repeats once)."""
     from ato.lake_lock import writer_lock
 
+    accounts = list(dict.fromkeys(check_account(a) for a in accounts))
+    if not accounts:
+        raise ValueError("no account to erase")
     with writer_lock(settings.paths.lake_root, "ato forget", settings.batch.lock_wait_s):
-        return _forget(settings, account, reason, purge, redis_url, progress, _fail_after_tables)
+        return _forget(settings, accounts, reason, purge, redis_url, progress, _fail_after_tables)
 
 
-def _forget(settings: Settings, account: str, reason: str, purge: bool, redis_url: str | None,
-            progress: Progress | None, _fail_after_tables: int | None) -> Erasure:
+def _forget(settings: Settings, accounts: list[str], reason: str, purge: bool, redis_url: str | None,
+            progress: Progress | None, _fail_after_tables: int | None) -> list[Erasure]:
     from ato.progress import Progress
 
     progress = progress or Progress()
-    check_account(account)
-    sid = subject(settings, account)
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    out = Erasure(sid, reason, now, purged=purge)
-    pending = _folder(settings) / "pending" / sid
-    pending.parent.mkdir(parents=True, exist_ok=True)
-    pending.write_text(json.dumps({"subject": sid, "reason": reason, "started_at": now}))
+    subjects = {a: subject(settings, a) for a in accounts}
+    batch = hashlib.sha256("\n".join(sorted(subjects.values())).encode()).hexdigest()[:32]
+    outs = {a: Erasure(sid, reason, now, purged=purge, batch=batch, batch_size=len(accounts))
+            for a, sid in subjects.items()}
+    marks = _folder(settings) / "pending"
+    marks.mkdir(parents=True, exist_ok=True)
+    for sid in subjects.values():
+        (marks / sid).write_text(json.dumps({"subject": sid, "reason": reason, "started_at": now, "batch": batch}))
     with progress.step("forget: Redis (snapshot rows, speed layer)"):
-        out.redis = _redis(settings, account, redis_url)
+        redis = _redis(settings, accounts, redis_url)
+        for account, out in outs.items():
+            out.redis = None if redis is None else redis[account]
     with progress.step(f"forget: {len(TABLES)} lake tables"):
-        _tables(settings, account, out, purge, _fail_after_tables)
+        _tables(settings, outs, purge, _fail_after_tables)
     with progress.step("forget: spool, audit and snapshot files"):
-        _files(settings, account, out)
-    out.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
+        _files(settings, outs, batch)
+    done = datetime.now(UTC).isoformat(timespec="seconds")
     with (_folder(settings) / "erasures.jsonl").open("a") as f:
-        f.write(json.dumps(out.as_dict()) + "\n")
-    pending.unlink()
-    progress.info(f"forget {sid[:12]}: {sum(out.tables.values())} rows from {sum(1 for v in out.tables.values() if v)} "
-                  f"tables, {sum(out.files.values())} lines or rows from {out.files_rewritten} files"
-                  + (f", Redis {out.redis}" if out.redis is not None else ""))
-    return out
+        for out in outs.values():
+            out.finished_at = done
+            f.write(json.dumps(out.as_dict()) + "\n")
+    for sid in subjects.values():
+        (marks / sid).unlink()
+    rows = sum(sum(o.tables.values()) for o in outs.values())
+    lines = sum(sum(o.files.values()) for o in outs.values())
+    progress.info(f"forget batch {batch[:12]} ({len(accounts)} accounts): {rows} rows from the lake tables, "
+                  f"{lines} lines or rows from files" + (f", Redis {_redis_total(redis)}" if redis is not None else ""))
+    return list(outs.values())
+
+
+def _redis_total(per: dict[str, dict[str, int]]) -> dict[str, int]:
+    return dict(sum((Counter(v) for v in per.values()), Counter[str]()))
 
 
 def pending(settings: Settings) -> list[str]:

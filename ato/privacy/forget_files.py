@@ -1,6 +1,8 @@
-"""Erasure in files (`ato forget`): spool and audit files lose every line that names the account,
-published snapshots lose its rows. Each file is rewritten next to itself and renamed over it, so
-a crash leaves either the old or the new file, never half of one; re-running finds nothing."""
+"""Erasure in files (`ato forget`): spool and audit files lose every line that names one of the
+accounts, published snapshots lose their rows. Each file is read once for the whole batch of
+accounts, rewritten next to itself and renamed over it, so a crash leaves either the old or the
+new file, never half of one; re-running finds nothing. Counts are per account: a line naming two
+of the batch's accounts is removed once and counted for both."""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +22,10 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
-TOKEN = "[A-Za-z0-9_.:@-]"  # characters an id is made of: a match must not continue into them
+TOKEN_CHARS = "A-Za-z0-9_.:@-"  # what an id is made of: an id in text is a whole run of them
+TOKENS = re.compile(f"[{TOKEN_CHARS}]+".encode())
+SEPARATORS = f"[^{TOKEN_CHARS}]+"  # splits text into those runs (Arrow's RE2 syntax too)
+SUBSTRING_CHECK_MAX = 32  # up to this many accounts, a file is first searched for each id as bytes
 
 
 def check_account(account: str) -> str:
@@ -27,10 +34,9 @@ def check_account(account: str) -> str:
     return account
 
 
-def token_regex(account: str) -> str:
-    """The account id as a whole token in free text (JSON, CSV, a malformed record), for Python
-    and for the Rust regex engine of delta-rs (no look-behind there)."""
-    return f"(^|[^{TOKEN[1:-1]}]){re.escape(account)}([^{TOKEN[1:-1]}]|$)"
+def named_in(text: bytes, accounts: Collection[bytes]) -> set[bytes]:
+    """The accounts `text` names as whole tokens (an id inside a longer id does not count)."""
+    return set(TOKENS.findall(text)).intersection(accounts)
 
 
 def _replace(path: Path, data: bytes | pa.Table, **parquet: Any) -> None:
@@ -45,50 +51,54 @@ def _replace(path: Path, data: bytes | pa.Table, **parquet: Any) -> None:
     os.replace(tmp, path)
 
 
-def drop_lines(path: Path, data: bytes, account: str) -> int:
+def drop_lines(path: Path, data: bytes, accounts: Collection[str]) -> Counter[str]:
     """Rewrite a text file (JSON lines, CSV: its header kept) whose content is `data` without the
-    lines naming `account`; the lines removed."""
-    if account.encode() not in data:
-        return 0
-    pattern = re.compile(token_regex(account).encode())
+    lines naming any of `accounts`; the lines removed per account."""
+    wanted = {a.encode() for a in accounts}
+    if len(wanted) <= SUBSTRING_CHECK_MAX and not any(a in data for a in wanted):
+        return Counter()  # the common case, at memchr speed
     lines = data.splitlines(keepends=True)
     head = lines[:1] if path.suffix == ".csv" else []
-    body = lines[len(head):]
-    keep = [x for x in body if not pattern.search(x)]
-    if len(keep) != len(body):
-        _replace(path, b"".join(head + keep))
-    return len(body) - len(keep)
+    keep, removed = list(head), Counter[str]()
+    for line in lines[len(head):]:
+        if hits := named_in(line, wanted):
+            removed.update(h.decode() for h in hits)
+        else:
+            keep.append(line)
+    if removed:
+        _replace(path, b"".join(keep))
+    return removed
 
 
-def drop_rows(path: Path, data: bytes, account: str) -> int:
+def drop_rows(path: Path, data: bytes, accounts: Collection[str]) -> Counter[str]:
     """Rewrite a Parquet spool file whose content is `data` without the rows whose `account_id`
-    is the account."""
+    is one of `accounts`; the rows removed per account."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pq.read_table(pa.BufferReader(data))
     if "account_id" not in table.column_names:
-        return 0
-    kept = _without(table, "account_id", account)
-    if kept.num_rows != table.num_rows:
+        return Counter()
+    kept, removed = without(table, "account_id", accounts)
+    if removed:
         _replace(path, kept)
-    return table.num_rows - kept.num_rows
+    return removed
 
 
 @dataclass(frozen=True)
 class Rewrite:
     """What `forget_in_file` did to one file."""
 
-    removed: int  # lines (text) or rows (Parquet) naming the account
-    before: str | None  # the SHA-256 of the content it replaced; None when the file was left as it was
+    removed: Counter[str] = field(default_factory=Counter)  # per account: lines (text) or rows (Parquet) naming it
+    before: str | None = None  # the SHA-256 of the content it replaced; None when the file was left as it was
 
 
-def forget_in_file(path: Path, account: str) -> Rewrite:
-    """Lines (text) or rows (Parquet) naming the account removed from one spool or audit file. The
-    file is read once; only a file it rewrites is hashed (the ingest ledger knows spool files by
-    the hash of their content)."""
+def forget_in_file(path: Path, accounts: Collection[str]) -> Rewrite:
+    """Lines (text) or rows (Parquet) naming any of `accounts` removed from one spool or audit
+    file. The file is read once; only a file it rewrites is hashed (the ingest ledger knows spool
+    files by the hash of their content)."""
     data = path.read_bytes()
-    n = drop_rows(path, data, account) if path.suffix == ".parquet" else drop_lines(path, data, account)
+    n = drop_rows(path, data, accounts) if path.suffix == ".parquet" else drop_lines(path, data, accounts)
     return Rewrite(n, hashlib.sha256(data).hexdigest() if n else None)
 
 
@@ -97,32 +107,44 @@ def data_files(root: Path) -> list[Path]:
                   and not p.name.startswith("."))
 
 
-def _without(table: pa.Table, column: str, account: str) -> pa.Table:
+def per_account(values: pa.Array | pa.ChunkedArray) -> Counter[str]:
+    """How often each value occurs (nulls left out)."""
     import pyarrow.compute as pc
 
-    return table.filter(pc.invert(pc.fill_null(pc.equal(table[column], account), False)))
+    counts = pc.value_counts(pc.drop_null(values)).to_pylist()
+    return Counter({str(c["values"]): int(c["counts"]) for c in counts})
 
 
-def forget_in_snapshot(folder: Path, account: str) -> int:
+def without(table: pa.Table, column: str, accounts: Collection[str]) -> tuple[pa.Table, Counter[str]]:
+    """`table` without the rows whose `column` is one of `accounts`, and the rows removed per account."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    hit = pc.fill_null(pc.is_in(table[column], value_set=pa.array(sorted(accounts), pa.string())), False)
+    return table.filter(pc.invert(hit)), per_account(table[column].filter(hit))
+
+
+def forget_in_snapshot(folder: Path, accounts: Collection[str]) -> Counter[str]:
     """One published snapshot (`ato.online.snapshot.files`): its account-keyed files rewritten
-    without the account's row, then the manifest (row counts, SHA-256) written to match."""
+    without the accounts' rows, then the manifest (row counts, SHA-256) written to match; the rows
+    removed per account."""
     import pyarrow.parquet as pq
 
     manifest_path = folder / "manifest.json"
     if not manifest_path.is_file():
-        return 0
+        return Counter()
     manifest = json.loads(manifest_path.read_text())
-    removed = 0
+    removed = Counter[str]()
     for kind, entry in manifest["files"].items():
         if entry.get("key") != "account_id":
             continue
         path = folder / entry["file"]
         table = pq.read_table(path)
-        kept = _without(table, "account_id", account)
-        if kept.num_rows == table.num_rows:
+        kept, gone = without(table, "account_id", accounts)
+        if not gone:
             continue
         _replace(path, kept, compression="zstd")
-        removed += table.num_rows - kept.num_rows
+        removed += gone
         manifest["rows"][kind] = kept.num_rows
         entry["sha256"] = sha256(path)
     if removed:

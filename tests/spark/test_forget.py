@@ -3,7 +3,9 @@ with JSON lines, CSV and Parquet, audit files as the API writes them, a publishe
 real Redis holding the snapshot and speed-layer keys): afterwards no file under the lake, spool,
 audit or snapshot folders (Parquet decoded, text read) and no Redis key or member holds the
 account id or one of its own raw IPs or device ids; every other account's rows are unchanged;
-a second run and a run after a crash injected part-way end in the same state."""
+a second run and a run after a crash injected part-way end in the same state. A batch of
+accounts, one of them already erased, counts each account's rows and, crashed part-way and run
+again, ends where erasing them one after the other does."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ato import deltars
-from ato.privacy.forget import forget, pending
+from ato.privacy.forget import forget, forget_many, pending, subject
 from ato.privacy.stores import TABLES
 from ato.settings import Settings
 from tests.conftest import make_settings
@@ -53,14 +55,14 @@ def _world(backfilled: tuple[Settings, Any], small_world: tuple[Path, Path, Any]
     return s
 
 
-def _victim(s: Settings) -> tuple[str, set[str]]:
-    """The most active account whose raw IPs and device ids no other account used, and those."""
+def _victims(s: Settings, n: int) -> list[tuple[str, set[str]]]:
+    """The `n` most active accounts whose raw IPs and device ids no other account used, and those."""
     b = deltars.read(s, "bronze", "logins", ["account_id", "ip", "device_id"]).to_pandas()
     owners = pd.concat([b[["account_id", "ip"]].rename(columns={"ip": "v"}),
                         b[["account_id", "device_id"]].rename(columns={"device_id": "v"})]).dropna().drop_duplicates()
     shared = set(owners.loc[owners.duplicated("v", keep=False), "account_id"])
-    account = b[~b["account_id"].isin(shared)]["account_id"].value_counts().index[0]
-    return str(account), set(owners.loc[owners["account_id"] == account, "v"])
+    top = b[~b["account_id"].isin(shared)]["account_id"].value_counts().index[:n]
+    return [(str(a), set(owners.loc[owners["account_id"] == a, "v"])) for a in top]
 
 
 def _cell(v: Any) -> str:
@@ -69,21 +71,23 @@ def _cell(v: Any) -> str:
     return str(v)
 
 
-def _tables_state(s: Settings, drop: str | None = None) -> dict[str, str]:
-    """Order-independent content hash per table (rows of `drop` left out and `drop` taken out of
-    account sets: what every other account's rows must still be)."""
+def _tables_state(s: Settings, drop: set[str] | None = None) -> dict[str, str]:
+    """Order-independent content hash per table (rows of the `drop` accounts left out and they taken
+    out of account sets: what every other account's rows must still be)."""
+    import pyarrow as pa
+
     out = {}
     for t in TABLES:
         if not deltars.exists(s, t.layer, t.name) or t.name == "_ingest_log":
             continue
         tbl = deltars.read(s, t.layer, t.name)
         if drop is not None and t.account:
-            tbl = tbl.filter(pc.invert(pc.fill_null(pc.equal(tbl[t.account], drop), False)))
+            tbl = tbl.filter(pc.invert(pc.fill_null(pc.is_in(tbl[t.account], value_set=pa.array(sorted(drop))), False)))
         df = tbl.to_pandas()
         for col in t.lists:
-            df[col] = [None if v is None else [x for x in v if x != drop] for v in df[col]]
+            df[col] = [None if v is None else [x for x in v if x not in (drop or ())] for v in df[col]]
         if drop is not None and "raw" in t.raw:
-            df = df[~df["raw"].str.contains(drop, regex=False)]
+            df = df[~df["raw"].map(lambda raw: any(a in raw for a in drop))]
         cells = [df[c].map(_cell) if df[c].dtype == object else df[c].astype(str) for c in df.columns]
         rows = sorted(cells[0].str.cat(cells[1:], sep="\x1f") if len(cells) > 1 else cells[0])
         out[t.key] = hashlib.sha256("\n".join(rows).encode()).hexdigest()
@@ -95,9 +99,9 @@ def _files_state(root: Path) -> dict[str, str]:
             for d in ("spool", "audit", "online") for p in sorted((root / d).rglob("*")) if p.is_file()}
 
 
-def _scan(root: Path, needles: set[str]) -> list[str]:
+def _scan(root: Path, needles: set[str], folders: tuple[str, ...] = ("lake", "spool", "audit", "online")) -> list[str]:
     hits = []
-    for d in ("lake", "spool", "audit", "online"):
+    for d in folders:
         for p in (root / d).rglob("*"):
             if not p.is_file():
                 continue
@@ -122,15 +126,16 @@ def _redis_with_the_account(r: Any, url: str, s: Settings, account: str, other: 
         r.zadd(f"{key_prefix('i', 'iphash')}:c", {who: 1})
 
 
-def test_forget_erases_one_account_everywhere_and_nothing_else(
+def test_forget_erases_accounts_everywhere_and_nothing_else_alone_or_in_a_batch(
         backfilled: tuple[Settings, Any], small_world: tuple[Path, Path, Any], tmp_path: Path) -> None:
     from tests.serving.conftest import start_redis, stop
 
     s = _world(backfilled, small_world, tmp_path / "a")
-    account, raw = _victim(s)
+    (account, raw), *batch = _victims(s, 3)
+    more = [a for a, _ in batch]
     assert raw and account in (tmp_path / "a" / "audit" / DAY.isoformat() / "decisions-host-1.jsonl").read_text()
     assert _scan(tmp_path / "a", {account}), "the account is everywhere before"
-    others = _tables_state(s, drop=account)
+    others = _tables_state(s, drop={account})
     import redis
 
     server = start_redis(tmp_path / "redis")
@@ -145,25 +150,42 @@ def test_forget_erases_one_account_everywhere_and_nothing_else(
         members: list[bytes] = list(r.zrange("ato:w:{i:iphash}:t", 0, -1))  # type: ignore[arg-type]
         assert [m for m in members if m.endswith(other.encode())]
         assert len(r.zrange("ato:w:{i:iphash}:t", 0, -1)) == 1 and done.redis and done.redis["keys"] >= 3
+        assert not _scan(tmp_path / "a", {account, *raw}), "nothing in any file holds the id or its raw identifiers"
+        assert _tables_state(s) == others, "every other account's rows unchanged"
+        assert done.tables["bronze/logins"] > 0 and done.tables["gold/training_set"] > 0 and done.files["spool"] > 0
+        record = (tmp_path / "a" / "lake" / "_erasure" / "erasures.jsonl").read_text()
+        assert account not in record and done.subject in record and not pending(s)
+
+        after = (_tables_state(s), _files_state(tmp_path / "a"))
+        again = forget(s, account, "test", purge=True)  # idempotent: nothing left to remove
+        assert sum(again.tables.values()) == sum(again.files.values()) == 0
+        assert (_tables_state(s), _files_state(tmp_path / "a")) == after
+
+        # a batch: two more accounts and the one already erased, each counted on its own
+        _redis_with_the_account(r, url, s, more[0], other)
+        rest = _tables_state(s, drop=set(more))
+        logins = deltars.read(s, "bronze", "logins", ["account_id"]).to_pandas()["account_id"].value_counts()
+        many = forget_many(s, [*more, account], "batch", redis_url=url)  # purge: tested above
+        assert not [k for k in r.scan_iter("*") if any(a in k.decode() for a in more)]
     finally:
         stop(server.proc)
-    assert not _scan(tmp_path / "a", {account, *raw}), "nothing in any file holds the id or its raw identifiers"
-    assert _tables_state(s) == others, "every other account's rows unchanged"
-    assert done.tables["bronze/logins"] > 0 and done.tables["gold/training_set"] > 0 and done.files["spool"] > 0
+    assert [e.subject for e in many] == [subject(s, a) for a in [*more, account]]
+    assert {e.batch for e in many} == {many[0].batch} and {(e.batch_size, e.purged) for e in many} == {(3, False)}
+    assert [e.tables["bronze/logins"] for e in many] == [int(logins[more[0]]), int(logins[more[1]]), 0]
+    assert many[0].redis and many[0].redis["keys"] >= 3 and many[2].redis == {"keys": 0, "members": 0}
+    assert sum(many[2].tables.values()) == sum(many[2].files.values()) == 0 and many[1].files["spool"] > 0
+    # without --purge the lake keeps the replaced files for time travel: its tables are checked instead
+    assert not _scan(tmp_path / "a", {a for a, _ in batch} | set().union(*(v for _, v in batch)), ("spool", "audit", "online"))
+    assert _tables_state(s) == rest, "the accounts' rows gone, every other account's rows unchanged"
     record = (tmp_path / "a" / "lake" / "_erasure" / "erasures.jsonl").read_text()
-    assert account not in record and done.subject in record and not pending(s)
-
+    assert not [a for a in more if a in record] and all(e.subject in record for e in many)
     after = (_tables_state(s), _files_state(tmp_path / "a"))
-    again = forget(s, account, "test", purge=True)  # idempotent: nothing left to remove
-    assert sum(again.tables.values()) == sum(again.files.values()) == 0
-    assert (_tables_state(s), _files_state(tmp_path / "a")) == after
 
-    crashed = _world(backfilled, small_world, tmp_path / "b")  # a crash part-way, then the same command
+    crashed = _world(backfilled, small_world, tmp_path / "b")  # the three in one batch, crashed part-way, run again
     with pytest.raises(RuntimeError, match="injected failure"):
-        forget(crashed, account, "test", purge=True, _fail_after_tables=9)
-    assert pending(crashed) == [done.subject]
-    forget(crashed, account, "test", purge=True)
+        forget_many(crashed, [account, *more], "test", purge=True, _fail_after_tables=9)
+    assert pending(crashed) == sorted(subject(s, a) for a in [account, *more])
+    forget_many(crashed, [account, *more], "test", purge=True)
     assert not pending(crashed)
-    assert _tables_state(crashed) == after[0]
-    b_files = _files_state(tmp_path / "b")
-    assert {k: v for k, v in b_files.items()} == after[1]
+    assert _tables_state(crashed) == after[0], "the batch leaves the tables as the single erasures did"
+    assert _files_state(tmp_path / "b") == after[1], "and the files"

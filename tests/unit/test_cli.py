@@ -281,3 +281,4 @@ def test_serve_tells_its_workers_how_many_they_are(tmp_path: Path, monkeypatch: 
     assert supervised == [(3, "127.0.0.1", 8123)] and not ran and load_settings().serving.workers == 3
     assert main(["serve"]) == 0 and load_settings().serving.workers == 1
     assert ran[0]["port"] == 8000 and ran[0]["app"] == "serving.app:create_app" and len(supervised) == 1
+

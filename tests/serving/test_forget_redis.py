@@ -1,0 +1,63 @@
+"""Erasure in a real Redis, without a JVM: a batch deletes every key and window member of its
+accounts, counted per account, and leaves the same keys and members as erasing them one at a time,
+both for a few accounts (a SCAN per account) and for a batch past `PATTERN_SCANS_MAX` (one SCAN
+of every account's keys); other accounts, including ids that contain an erased one, keep theirs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ato.online.decide.redis_windows import key_prefix, member, recent_key
+from ato.privacy.forget_redis import PATTERN_SCANS_MAX, forget_in_redis
+
+pytestmark = pytest.mark.serving
+
+KEPT = ["acct_keep", "acct_00001x"]  # the second contains acct_00001, erased below
+
+
+def fill(r: Any, accounts: list[str]) -> None:
+    r.flushdb()
+    for i, a in enumerate(accounts):
+        r.set(f"ato:snap:2026-08-07:a:{a}", "{}")
+        r.zadd(f"{key_prefix('a', a)}:t", {f"e{i}": 1})
+        r.hset(recent_key(a, 20672), "last", "{}")
+        for code, value in (("i", "iphash"), ("p", "net24"), ("d", f"dev{i % 3}")):
+            r.zadd(f"{key_prefix(code, value)}:t", {member(code, f"e{i}", a): 1})
+            r.zadd(f"{key_prefix(code, value)}:f", {member(code, f"f{i}", a): 1})
+            r.zadd(f"{key_prefix(code, value)}:c", {a: 1})
+            r.zadd(f"{key_prefix(code, value)}:x", {a: 1})
+            r.sadd(f"{key_prefix(code, value)}:o", a)
+    r.set("ato:snap:current", "2026-08-07")
+
+
+def contents(r: Any) -> dict[bytes, Any]:
+    out: dict[bytes, Any] = {}
+    for k in sorted(r.scan_iter("*")):
+        t = r.type(k)
+        out[k] = (r.get(k) if t == b"string" else sorted(r.smembers(k)) if t == b"set"
+                  else r.hgetall(k) if t == b"hash" else r.zrange(k, 0, -1, withscores=True))
+    return out
+
+
+@pytest.mark.parametrize("size", [3, PATTERN_SCANS_MAX + 4], ids=["few", "many"])
+def test_a_batch_in_redis_equals_erasing_one_at_a_time(redis_server: Any, size: int) -> None:
+    import redis
+
+    r = redis.Redis.from_url(redis_server.url.rsplit("/", 1)[0] + "/15")  # a database of its own
+    gone = [f"acct_{i:05d}" for i in range(1, size + 1)]
+    fill(r, [*gone, *KEPT])
+    done = forget_in_redis(r, gone)
+    batch = contents(r)
+    def own(a: str) -> list[bytes]:
+        return [k for k in batch if k == f"ato:snap:2026-08-07:a:{a}".encode() or k.startswith(f"ato:w:{{a:{a}}}".encode())]
+    assert not [k for a in gone for k in own(a)], "no key of an erased account is left"
+    assert [len(own(a)) for a in KEPT] == [3, 3], "other accounts keep theirs"
+    assert sorted(r.smembers(f"{key_prefix('i', 'iphash')}:o")) == sorted(a.encode() for a in KEPT)
+    # each erased account: its snapshot row, its window and its day hash; 3 windows x 5 keys of members
+    assert done == {a: {"keys": 3, "members": 15} for a in gone}
+
+    fill(r, [*gone, *KEPT])
+    single = [forget_in_redis(r, [a])[a] for a in gone]
+    assert contents(r) == batch and single == [done[a] for a in gone]
