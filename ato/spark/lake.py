@@ -63,9 +63,8 @@ def last_write_rows(spark: SparkSession, path: str) -> int:
     v = version(spark, path)
     if v is None:
         return 0
-    info: dict[str, Any] = {}
     with (Path(url.path) / "_delta_log" / f"{v:020d}.json").open() as f:
-        info = next((json.loads(line)["commitInfo"] for line in f if line.startswith('{"commitInfo"')), {})
+        info: dict[str, Any] = next((json.loads(line)["commitInfo"] for line in f if line.startswith('{"commitInfo"')), {})
     return int((info.get("operationMetrics") or {}).get("numOutputRows", 0))
 
 
