@@ -45,6 +45,10 @@ class SparkConf(Section):
         True, description="Hadoop's local file system through java.nio (ato.spark.localfs; `make setup` builds its "
                           "jar) instead of a `chmod` or `readlink` child process per file Hadoop creates or "
                           "renames: 20 Delta appends 10.6-11.0 s -> 8.6-8.9 s. Local and loopback masters only.")
+    write_threads: int = Field(
+        3, ge=1, description="Independent Delta writes of one step (the three daily partials, the three snapshots, "
+                             "ingest's bronze streams and silver streams, the monitor's daily tables, the rings' "
+                             "two tables) run this many at a time in the one session; 1: one after another.")
     ingest_java_options: str = Field(
         "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m",
         description="JVM options instead of java_options when ingest is the only Spark step of the process "

@@ -6,6 +6,7 @@ only reads silver, writes gold (replaceWhere on the dates it built) and checks t
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from ato import deltars
@@ -94,9 +95,10 @@ def build_partials_for(spark: SparkSession, settings: Settings, as_of_dates: lis
     days = sorted(need)
     if not days:
         return days
-    for kind, df in build_partials(silver, days).items():
-        lake.replace_where(df.repartition("event_date"), settings.table_path("gold", PARTIAL_TABLES[kind]),
-                           lake.in_dates("event_date", days), ["event_date"])
+    where = lake.in_dates("event_date", days)
+    lake.together([partial(lake.replace_where, df.repartition("event_date"),
+                           settings.table_path("gold", PARTIAL_TABLES[kind]), where, ["event_date"])
+                   for kind, df in build_partials(silver, days).items()], settings.spark.write_threads)
     return days
 
 
@@ -115,15 +117,18 @@ def rehash_for(spark: SparkSession, settings: Settings, as_of_dates: list[date])
 def build_snapshots_for(spark: SparkSession, settings: Settings, as_of_dates: list[date]) -> dict[str, int]:
     """Write the three 30-day snapshots of every as-of date; returns rows written per table."""
     partials = {k: lake.read(spark, settings.table_path("gold", t)) for k, t in PARTIAL_TABLES.items()}
-    rows = {}
-    for kind, df in build_snapshots(partials, as_of_dates).items():
+    where = lake.in_dates("as_of_date", as_of_dates)
+
+    def write(kind: str, df: DataFrame) -> int:
         path = settings.table_path("gold", SNAPSHOT_TABLES[kind])
-        if kind == "account":  # the account's fraud ring, as the rings step found it (README "Fraud rings")
-            df = with_ring_features(spark, settings, df, as_of_dates)
-        lake.replace_where(df.repartition("as_of_date"), path, lake.in_dates("as_of_date", as_of_dates), ["as_of_date"],
-                           merge_schema=kind == "account")
-        rows[SNAPSHOT_TABLES[kind]] = lake.last_write_rows(spark, path)
-    return rows
+        lake.replace_where(df.repartition("as_of_date"), path, where, ["as_of_date"], merge_schema=kind == "account")
+        return lake.last_write_rows(spark, path)
+
+    snaps = build_snapshots(partials, as_of_dates)
+    # the account's fraud ring, as the rings step found it (README "Fraud rings")
+    snaps["account"] = with_ring_features(spark, settings, snaps["account"], as_of_dates)
+    rows = lake.together([partial(write, kind, df) for kind, df in snaps.items()], settings.spark.write_threads)
+    return {SNAPSHOT_TABLES[kind]: n for kind, n in zip(snaps, rows, strict=True)}
 
 
 def build_training_for(spark: SparkSession, settings: Settings, login_dates: list[date]) -> int:

@@ -14,6 +14,8 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
+from itertools import count
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -196,32 +198,39 @@ def _ingest(spark: SparkSession, settings: Settings, spool: Path, progress: Prog
     tables += [settings.table_path("bronze", QUARANTINE), settings.table_path("bronze", LEDGER)]
     tables += [settings.table_path("silver", s) for s in streams]
     before = {t: lake.version(spark, t) for t in tables}
-    writes = 0
-
-    def _tick() -> None:
-        nonlocal writes
-        writes += 1
-        if _fail_after_writes is not None and writes >= _fail_after_writes:
-            raise RuntimeError(f"injected failure after {writes} writes")
-
     pred = f"_ingest_id = '{ingest_id}'"
+    written = count(1)  # next() is atomic: the writes run in threads (spark.write_threads)
+    threads = settings.spark.write_threads
+
+    def write(df: DataFrame, table: str, partition_by: str) -> None:
+        lake.replace_where(df, table, pred, [partition_by])
+        tick()
+
+    def silver(stream: str) -> None:
+        build_silver(spark, settings, stream, splits[stream].dates)
+        tick()
+
+    def tick() -> None:
+        n = next(written)
+        if _fail_after_writes is not None and n >= _fail_after_writes:
+            raise RuntimeError(f"injected failure after {n} writes")
+
     try:
-        for stream in progress.track(streams, len(streams), "writing bronze"):
-            lake.replace_where(splits[stream].good, settings.table_path("bronze", stream), pred, ["event_date"])
-            _tick()
         quarantine = None
         for df in (sp.bad for sp in splits.values()):
             quarantine = df if quarantine is None else quarantine.unionByName(df)
         assert quarantine is not None
-        lake.replace_where(quarantine, settings.table_path("bronze", QUARANTINE), pred, ["stream"])
-        _tick()
+        with progress.step(f"writing bronze ({len(streams)} streams and the quarantine, {threads} at a time)"):
+            lake.together([*(partial(write, splits[s].good, settings.table_path("bronze", s), "event_date")
+                             for s in streams),
+                           partial(write, quarantine, settings.table_path("bronze", QUARANTINE), "stream")], threads)
         with progress.step("building silver"):
-            # Reputation first: silver logins look it up (point in time).
-            for stream in sorted(streams, key=lambda s: s != "ip_reputation"):
-                dates = splits[stream].dates
-                summary.silver_dates[stream] = [d.isoformat() for d in dates]
-                build_silver(spark, settings, stream, dates)
-                _tick()
+            for stream in streams:
+                summary.silver_dates[stream] = [d.isoformat() for d in splits[stream].dates]
+            # Reputation first: silver logins look it up (point in time); the other streams together.
+            if "ip_reputation" in streams:
+                silver("ip_reputation")
+            lake.together([partial(silver, s) for s in streams if s != "ip_reputation"], threads)
         lake.replace_where(ledger, settings.table_path("bronze", LEDGER), pred)
     except BaseException:
         progress.info("batch failed: restoring every table to its version before the batch")

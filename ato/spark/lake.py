@@ -1,10 +1,13 @@
-"""Delta I/O in one place: paths, reads, idempotent writes, versions and rollback."""
+"""Delta I/O in one place: paths, reads, idempotent writes (independent ones together), versions and
+rollback."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -47,6 +50,44 @@ def replace_where(df: DataFrame, path: str, predicate: str, partition_by: list[s
         w.mode("overwrite").option("replaceWhere", predicate).save(path)
     else:
         w.mode("append").save(path)
+
+
+T = TypeVar("T")
+
+
+def together(steps: Sequence[Callable[[], T]], threads: int) -> list[T]:
+    """Run independent steps (each writing its own table) `threads` at a time as jobs of this one Spark
+    session; returns their results in order. Spark's driver plans, commits and schedules one write
+    while the executors run another's tasks: three small partitioned writes in a warm session took
+    2.1 s this way against 2.9 s one after another (`benchmarks/together.py`). As one after another,
+    once a step fails (or the caller is interrupted) no further step starts; the first failure in
+    order is raised once the running steps have ended, so a caller restoring its tables never races
+    a write still under way."""
+    if threads <= 1 or len(steps) <= 1:
+        return [step() for step in steps]
+    stop = threading.Event()
+
+    def guarded(step: Callable[[], T]) -> T:
+        if stop.is_set():
+            raise _NotStarted
+        try:
+            return step()
+        except BaseException:
+            stop.set()
+            raise
+
+    with ThreadPoolExecutor(min(threads, len(steps)), thread_name_prefix="ato-write") as pool:
+        futures = [pool.submit(guarded, step) for step in steps]
+        try:
+            wait(futures)
+        except BaseException:  # interrupted: start nothing more; leaving the pool waits for the running
+            stop.set()
+            raise
+    return [f.result() for f in futures]  # a step not started comes after the failure that stopped it
+
+
+class _NotStarted(Exception):
+    """A step `together` did not start, as an earlier one had failed."""
 
 
 def last_write_rows(spark: SparkSession, path: str) -> int:

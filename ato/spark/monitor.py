@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -187,14 +188,12 @@ def run_monitor(spark: SparkSession, settings: Settings, night: date) -> dict[st
             tables[SHADOW_DAILY] = _to_pandas(sides, SHADOW_GROUP)
     finally:
         out.unpersist()
-    written = {}
+    writes: dict[str, tuple[DataFrame, str]] = {}  # table -> (rows, the dates they replace)
+    sizes: dict[str, int] = {}
     if night in days:
         from ato.spark.drift import drift_rows
 
-        drift = drift_rows(spark, settings, night)
-        lake.replace_where(drift, settings.table_path("gold", DRIFT_DAILY), lake.in_dates("decided_date", [night]),
-                           ["decided_date"])
-        written[DRIFT_DAILY] = drift.count()
+        writes[DRIFT_DAILY] = drift_rows(spark, settings, night), lake.in_dates("decided_date", [night])
     for name, counts in tables.items():
         if counts.empty:  # no shadow ran on these days
             continue
@@ -204,7 +203,9 @@ def run_monitor(spark: SparkSession, settings: Settings, night: date) -> dict[st
         with without_arrow(spark):  # "NaN without any" (gold/model_performance_daily's dictionary)
             sdf = spark.createDataFrame(d)
         sdf = sdf.withColumn("decided_date", F.col("decided_date").cast("date")).withColumn("night", F.col("night").cast("date"))
-        lake.replace_where(sdf, settings.table_path("gold", name), pred, ["decided_date"])
-        written[name] = len(d)
+        writes[name], sizes[name] = (sdf, pred), len(d)
+    lake.together([partial(lake.replace_where, df, settings.table_path("gold", name), where, ["decided_date"])
+                   for name, (df, where) in writes.items()], settings.spark.write_threads)
+    written = {name: sizes[name] if name in sizes else df.count() for name, (df, _) in writes.items()}
     return {"night": night.isoformat(), "decision_days": len(days), "rows": written,
             "label_delays": len(delays)}

@@ -9,6 +9,7 @@ they were.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -114,9 +115,11 @@ def _build_rings(spark: SparkSession, settings: Settings, night: date, seed: int
     before = {p: lake.version(spark, p) for p in (edges_path, rings_path)}
     where = f"night = DATE'{night.isoformat()}'"
     try:
-        for frame, ddl, path in ((found.edges, EDGES_DDL, edges_path), (found.rings, RINGS_DDL, rings_path)):
-            df = spark.createDataFrame(frame.assign(night=night), ddl)
-            lake.replace_where(df, path, where, ["night"])
+        lake.together([partial(lake.replace_where, spark.createDataFrame(frame.assign(night=night), ddl), path, where,
+                               ["night"])
+                       for frame, ddl, path in ((found.edges, EDGES_DDL, edges_path),
+                                                (found.rings, RINGS_DDL, rings_path))],
+                      settings.spark.write_threads)
     except BaseException:
         for path, v in before.items():
             lake.rollback(spark, path, v)
