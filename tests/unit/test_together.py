@@ -5,6 +5,7 @@ by events rather than by sleeps)."""
 from __future__ import annotations
 
 import threading
+from functools import partial
 
 import pytest
 
@@ -32,8 +33,12 @@ def test_results_come_in_order_whichever_step_ends_first() -> None:
 
 def test_one_thread_runs_the_steps_one_after_another_in_this_thread() -> None:
     seen: list[tuple[int, str]] = []
-    steps = [lambda i=i: seen.append((i, threading.current_thread().name)) or i for i in range(3)]
-    assert together(steps, threads=1) == [0, 1, 2]
+
+    def step(i: int) -> int:
+        seen.append((i, threading.current_thread().name))
+        return i
+
+    assert together([partial(step, i) for i in range(3)], threads=1) == [0, 1, 2]
     assert seen == [(i, threading.current_thread().name) for i in range(3)]
 
 
@@ -71,5 +76,5 @@ def test_one_thread_stops_at_the_failure_as_a_loop_would() -> None:
         return i
 
     with pytest.raises(OSError, match="disk full"):
-        together([lambda i=i: step(i) for i in range(4)], threads=1)
+        together([partial(step, i) for i in range(4)], threads=1)
     assert done == [0]
