@@ -58,8 +58,8 @@ T = TypeVar("T")
 def together(steps: Sequence[Callable[[], T]], threads: int) -> list[T]:
     """Run independent steps (each writing its own table) `threads` at a time as jobs of this one Spark
     session; returns their results in order. Spark's driver plans, commits and schedules one write
-    while the executors run another's tasks: three small partitioned writes in a warm session took
-    2.1 s this way against 2.9 s one after another (`benchmarks/together.py`). As one after another,
+    while the executors run another's tasks: on the demo's lake, a night's aggregates step took 28.9 s
+    this way against 32.0 s one after another (`benchmarks/together.py`). As one after another,
     once a step fails (or the caller is interrupted) no further step starts; the first failure in
     order is raised once the running steps have ended, so a caller restoring its tables never races
     a write still under way."""

@@ -189,7 +189,7 @@ def run_monitor(spark: SparkSession, settings: Settings, night: date) -> dict[st
     finally:
         out.unpersist()
     writes: dict[str, tuple[DataFrame, str]] = {}  # table -> (rows, the dates they replace)
-    sizes: dict[str, int] = {}
+    written: dict[str, int] = {}
     if night in days:
         from ato.spark.drift import drift_rows
 
@@ -203,9 +203,10 @@ def run_monitor(spark: SparkSession, settings: Settings, night: date) -> dict[st
         with without_arrow(spark):  # "NaN without any" (gold/model_performance_daily's dictionary)
             sdf = spark.createDataFrame(d)
         sdf = sdf.withColumn("decided_date", F.col("decided_date").cast("date")).withColumn("night", F.col("night").cast("date"))
-        writes[name], sizes[name] = (sdf, pred), len(d)
+        writes[name], written[name] = (sdf, pred), len(d)
     lake.together([partial(lake.replace_where, df, settings.table_path("gold", name), where, ["decided_date"])
                    for name, (df, where) in writes.items()], settings.spark.write_threads)
-    written = {name: sizes[name] if name in sizes else df.count() for name, (df, _) in writes.items()}
+    if DRIFT_DAILY in writes:
+        written[DRIFT_DAILY] = writes[DRIFT_DAILY][0].count()
     return {"night": night.isoformat(), "decision_days": len(days), "rows": written,
             "label_delays": len(delays)}
