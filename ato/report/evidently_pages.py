@@ -102,11 +102,18 @@ def write_drift_page(settings: Settings, day: date, version: str | None = None) 
     cur = current_frame(settings, day, version, cats)  # type: ignore[arg-type]
     if len(cur) < settings.monitor.min_decisions:
         return None
-    reference = reference_frame(ref, SAMPLE)
+    snapshot = drift_snapshot(cur, reference_frame(ref, SAMPLE), drift_preset())
+    path = page_path(settings, day)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    snapshot.save_html(str(path))
+    return path
+
+
+def drift_snapshot(cur: pd.DataFrame, reference: pd.DataFrame, preset: Any) -> Any:
+    """Evidently's run of `preset` on the day's frame against the reference (their shared columns)."""
     columns = [c for c in reference.columns if c in cur.columns]
     os.environ.setdefault("EVIDENTLY_DISABLE_TELEMETRY", "1")  # nothing leaves the machine
     from evidently import DataDefinition, Dataset, Report
-    from evidently.presets import DataDriftPreset
 
     categorical = [c for c in columns if c in set(CATEGORICAL_FEATURES)]
     numerical = [c for c in columns if c not in set(categorical)]
@@ -122,11 +129,23 @@ def write_drift_page(settings: Settings, day: date, version: str | None = None) 
     # "invalid value encountered in divide" from Evidently's corrcoef, once per such feature, would
     # reach the nightly's task log; the page shows the drift either way.
     with np.errstate(divide="ignore", invalid="ignore"):
-        snapshot = Report([DataDriftPreset()]).run(current_data=dataset(cur), reference_data=dataset(reference))
-    path = page_path(settings, day)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    snapshot.save_html(str(path))
-    return path
+        return Report([preset]).run(current_data=dataset(cur), reference_data=dataset(reference))
+
+
+def drift_preset() -> Any:
+    """Evidently's `DataDriftPreset` without its per-column `ValueDrift` metrics. The preset computes
+    and draws one of those per column, then renders its page from its legacy drift table alone,
+    which tests and draws every column again. Dropping them left the page the same on evidently
+    0.7.23 (byte for byte once its random element ids are masked) and cut drawing it on the DAG
+    test's day from 17.5 s to 10.2 s."""
+    from evidently.metrics import ValueDrift
+    from evidently.presets import DataDriftPreset
+
+    class DriftPage(DataDriftPreset):
+        def generate_metrics(self, context: Any) -> Any:
+            return [m for m in super().generate_metrics(context) if not isinstance(m, ValueDrift)]
+
+    return DriftPage()
 
 
 def try_drift_page(settings: Settings, day: date) -> tuple[Path | None, str | None]:

@@ -94,3 +94,25 @@ def test_a_drift_page_for_the_model_that_served_the_day_on_a_sample(tmp_path: Pa
     _drift_pages(s, failed, DAY)
     assert "per-feature drift page: failed (RuntimeError; see the log)" in failed.render()
     assert "drift-2026-09-10.html" not in failed.render()
+
+
+def test_the_page_without_per_column_value_drifts_is_the_presets_page() -> None:
+    """`drift_preset` drops the `ValueDrift` metrics Evidently's preset computes and never shows: the
+    page stays the preset's, element for element once Evidently's random ids are masked."""
+    import re
+
+    from evidently.presets import DataDriftPreset
+
+    from ato.report.evidently_pages import drift_preset, drift_snapshot
+
+    rng = np.random.default_rng(5)
+    ref, cur = vectors(400, rng), vectors(150, rng, shift=2.0)
+    keep = ["ip_failures_24h", "logins_30d", CATEGORICAL_FEATURES[0]]
+
+    def page(preset: object) -> str:
+        html = drift_snapshot(cur[keep], ref[keep], preset).get_html_str(as_iframe=False)
+        return re.sub(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}", "<id>", html)
+
+    lean, full = page(drift_preset()), page(DataDriftPreset())
+    assert "ip_failures_24h" in lean and "Drift is detected" in lean
+    assert lean == full
