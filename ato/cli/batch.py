@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ato.cli.output import Refused, add_json, emit, progress, say, wants_json
+from ato.nightly import STEPS
 from ato.settings import Settings, load_settings
 
 
@@ -51,7 +52,7 @@ def versions_before(text: str | None) -> dict[str, int | None] | None:
 def _nightly(args: argparse.Namespace) -> int:
     from ato.decisions import DecisionsShrink
     from ato.gates import GateFailed
-    from ato.nightly import STEPS, run_nightly
+    from ato.nightly import run_nightly
 
     settings = load_settings()
     dates = _dates(args, settings)
@@ -116,16 +117,15 @@ def add_commands(sub: Any) -> None:
 
     n = sub.add_parser(
         "nightly", help="the nightly batch steps for one as-of date (or a backfill range)",
-        description="ingest -> decisions -> validate -> aggregates -> training -> gate -> publish -> report, "
-                    "as the ato_nightly DAG runs them (one step per task). A failed step or gate restores every "
+        description=" -> ".join(STEPS) + ", as the ato_nightly DAG runs them (one step per task)."
+                    " A failed step or gate restores every "
                     "gold table it touched and publishes nothing; a failed gate exits 3. A backfill runs in one "
                     "Spark session.")
     n.add_argument("--date", type=date.fromisoformat, help="as-of date D (YYYY-MM-DD): snapshot of [D-29, D]")
     n.add_argument("--from", dest="date_from", type=date.fromisoformat, help="first as-of date of a backfill")
     n.add_argument("--to", dest="date_to", type=date.fromisoformat, help="last as-of date of a backfill (published)")
     n.add_argument("--all", action="store_true", help="backfill every date from the first to the last silver login day")
-    n.add_argument("--steps", help="comma-separated subset of ingest,decisions,validate,aggregates,training,gate,actions,"
-                                   "publish,report (default: all, in that order)")
+    n.add_argument("--steps", help=f"comma-separated subset of {','.join(STEPS)} (default: all, in that order)")
     n.add_argument("--spool", help="spool folder for the ingest step (default: paths.spool)")
     n.add_argument("--lock-wait", type=float, metavar="SECONDS",
                    help="wait this long for the lake's writer lock when another run holds it (default: "
