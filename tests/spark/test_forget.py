@@ -66,9 +66,7 @@ def _victims(s: Settings, n: int) -> list[tuple[str, set[str]]]:
 
 
 def _cell(v: Any) -> str:
-    if isinstance(v, list | tuple):
-        return json.dumps(sorted(str(x) for x in v))
-    return str(v)
+    return "null" if v is None else json.dumps(sorted(str(x) for x in v))
 
 
 def _tables_state(s: Settings, drop: set[str] | None = None) -> dict[str, str]:
@@ -88,9 +86,12 @@ def _tables_state(s: Settings, drop: set[str] | None = None) -> dict[str, str]:
             df[col] = [None if v is None else [x for x in v if x not in (drop or ())] for v in df[col]]
         if drop is not None and "raw" in t.raw:
             df = df[~df["raw"].map(lambda raw: any(a in raw for a in drop))]
-        cells = [df[c].map(_cell) if df[c].dtype == object else df[c].astype(str) for c in df.columns]
-        rows = sorted(cells[0].str.cat(cells[1:], sep="\x1f") if len(cells) > 1 else cells[0])
-        out[t.key] = hashlib.sha256("\n".join(rows).encode()).hexdigest()
+        for f in tbl.schema:  # lists (sets) as sorted text, maps and structs as text; pandas hashes the rest
+            if pa.types.is_nested(f.type):
+                df[f.name] = df[f.name].map(_cell if pa.types.is_list(f.type) else str)
+        rows = pd.util.hash_pandas_object(df, index=False).to_numpy()  # one 64-bit hash per row
+        rows.sort()
+        out[t.key] = hashlib.sha256(rows.tobytes()).hexdigest()
     return out
 
 
