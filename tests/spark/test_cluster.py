@@ -4,7 +4,6 @@ identical to the local-mode backfill's."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -19,17 +18,10 @@ from ato import deltars
 from ato.settings import Settings
 from ato.tables import PARTIAL_TABLES, SNAPSHOT_TABLES, TRAINING
 from tests.conftest import TEST_KEY, make_settings, one_step_jvms
+from tests.digest import table_digest
 
 pytestmark = pytest.mark.spark
 NIGHT = "2026-08-07"
-
-
-def content_hash(s: Settings, table: str) -> tuple[int, str]:
-    """Rows and a hash of the table's rows, independent of their order and of file layout."""
-    df = deltars.read(s, "gold", table).to_pandas()
-    lines = sorted(json.dumps([str(v) for v in row], sort_keys=True) for row in df[sorted(df.columns)].itertuples(
-        index=False, name=None))
-    return len(lines), hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 def test_the_nightly_on_a_standalone_cluster_writes_what_local_mode_wrote(backfilled: tuple[Settings, Any],
@@ -40,7 +32,7 @@ def test_the_nightly_on_a_standalone_cluster_writes_what_local_mode_wrote(backfi
     shutil.copytree(src.paths.lake_root, tmp_path / "lake")
     s = make_settings(tmp_path, geo_db=Path(src.enrich.geo_db))
     tables = [*PARTIAL_TABLES.values(), *SNAPSHOT_TABLES.values(), TRAINING]
-    local = {t: content_hash(src, t) for t in tables}
+    local = {t: table_digest(deltars.read(src, "gold", t)) for t in tables}
     c = up(tmp_path / "cluster", workers=2, cores=1, memory="1g")
     try:
         env = {**os.environ, "ATO_LAKE_ROOT": s.paths.lake_root, "ATO_SPARK_MASTER": c.master_url,
@@ -58,4 +50,4 @@ def test_the_nightly_on_a_standalone_cluster_writes_what_local_mode_wrote(backfi
         assert any(a.get("name") == "ato-nightly" for a in apps), "the night ran as an application of this master"
     finally:
         down(tmp_path / "cluster")
-    assert {t: content_hash(s, t) for t in tables} == local
+    assert {t: table_digest(deltars.read(s, "gold", t)) for t in tables} == local

@@ -26,6 +26,7 @@ from ato.privacy.forget import forget, forget_many, pending, subject
 from ato.privacy.stores import TABLES
 from ato.settings import Settings
 from tests.conftest import make_settings
+from tests.digest import frame_digest
 
 pytestmark = pytest.mark.spark
 DAY = date(2026, 8, 7)
@@ -65,11 +66,7 @@ def _victims(s: Settings, n: int) -> list[tuple[str, set[str]]]:
     return [(str(a), set(owners.loc[owners["account_id"] == a, "v"])) for a in top]
 
 
-def _cell(v: Any) -> str:
-    return "null" if v is None else json.dumps(sorted(str(x) for x in v))
-
-
-def _tables_state(s: Settings, drop: set[str] | None = None) -> dict[str, str]:
+def _tables_state(s: Settings, drop: set[str] | None = None) -> dict[str, tuple[int, str]]:
     """Order-independent content hash per table (rows of the `drop` accounts left out and they taken
     out of account sets: what every other account's rows must still be)."""
     import pyarrow as pa
@@ -86,12 +83,7 @@ def _tables_state(s: Settings, drop: set[str] | None = None) -> dict[str, str]:
             df[col] = [None if v is None else [x for x in v if x not in (drop or ())] for v in df[col]]
         if drop is not None and "raw" in t.raw:
             df = df[~df["raw"].map(lambda raw: any(a in raw for a in drop))]
-        for f in tbl.schema:  # lists (sets) as sorted text, maps and structs as text; pandas hashes the rest
-            if pa.types.is_nested(f.type):
-                df[f.name] = df[f.name].map(_cell if pa.types.is_list(f.type) else str)
-        rows = pd.util.hash_pandas_object(df, index=False).to_numpy()  # one 64-bit hash per row
-        rows.sort()
-        out[t.key] = hashlib.sha256(rows.tobytes()).hexdigest()
+        out[t.key] = frame_digest(df, tbl.schema)
     return out
 
 

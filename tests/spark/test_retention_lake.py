@@ -16,6 +16,7 @@ from ato import deltars
 from ato.privacy.stores import TABLES
 from ato.settings import Settings
 from tests.conftest import make_settings
+from tests.digest import table_digest
 
 pytestmark = pytest.mark.spark
 NIGHT = date(2026, 8, 8)
@@ -26,15 +27,6 @@ def _tables(lake: Path) -> dict[str, list[str]]:
 
     return {f"{d.parent.name}/{d.name}": [f.name for f in DeltaTable(str(d)).schema().fields]
             for d in sorted(lake.glob("*/*")) if (d / "_delta_log").is_dir()}
-
-
-def _hash(spark: Any, path: str) -> tuple[int, str]:
-    from pyspark.sql import functions as F
-
-    df = spark.read.format("delta").load(path)
-    cols = [F.to_json(f.name) if f.dataType.typeName() == "map" else F.col(f.name) for f in df.schema.fields]
-    r = df.agg(F.count("*"), F.sum(F.xxhash64(*cols).cast("decimal(38,0)"))).first()
-    return int(r[0]), str(r[1])
 
 
 def test_every_lake_table_is_registered_with_its_account_column(backfilled: tuple[Settings, Any]) -> None:
@@ -58,7 +50,7 @@ def test_retention_on_the_built_lake_then_the_next_night_passes_its_gates(
     s = make_settings(tmp_path, geo_db=world / "ip_geo.csv", ATO_BATCH__LABEL_MATURITY_DAYS="1",
                       ATO_SPOOL=str(tmp_path / "spool"),
                       ATO_RETENTION__RAW_DAYS="3", ATO_RETENTION__VACUUM_HOURS="0")
-    kept = {t.key: _hash(spark, s.table_path(t.layer, t.name)) for t in TABLES
+    kept = {(t.layer, t.name): table_digest(deltars.read(s, t.layer, t.name)) for t in TABLES
             if t.layer != "bronze" and deltars.exists(s, t.layer, t.name)}
     run = run_retention(s, NIGHT)
     cutoff = date(2026, 8, 5)
@@ -72,7 +64,7 @@ def test_retention_on_the_built_lake_then_the_next_night_passes_its_gates(
     assert run.tables["bronze/logins"]["rows"] > 0 and run.files["spool"] > 0
     assert not [f for f in (tmp_path / "spool").rglob("*") if f.is_file() and f.stem[:10] < "2026-08-05"
                 and f.stem[:4] == "2026"], "ingested spool files of expired days are gone"
-    assert {k: _hash(spark, s.table_path(*k.split("/"))) for k in kept} == kept, "silver and gold untouched"
+    assert {k: table_digest(deltars.read(s, *k)) for k in kept} == kept, "silver and gold untouched"
 
     # a late event of an expired day arrives: quarantined, silver's 08-02 stays as it was
     late = tmp_path / "spool" / "logins" / "late.jsonl"
@@ -81,7 +73,7 @@ def test_retention_on_the_built_lake_then_the_next_night_passes_its_gates(
     summary = run_nightly(s, [NIGHT], ("ingest", "validate", "aggregates", "training", "gate"),
                           spark_factory=lambda: spark)
     assert all(c.passed for c in summary.checks) and summary.ingested_files == 1
-    assert _hash(spark, s.table_path("silver", "logins")) == kept["silver/logins"]
+    assert table_digest(deltars.read(s, "silver", "logins")) == kept[("silver", "logins")]
     q = deltars.read(s, "bronze", "quarantine").to_pandas()
     assert q["raw"].str.contains("late-").sum() == 1
     assert "be_between(event_time)" in q.loc[q["raw"].str.contains("late-"), "reason"].iloc[0]  # before the horizon

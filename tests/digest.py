@@ -1,0 +1,36 @@
+"""Order-independent digests of table contents, for tests that check what a step left unchanged:
+the rows as a multiset (pandas hashes each row, the row hashes are sorted), sets (list columns)
+compared as sets, maps and structs as their text."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+
+def _set_text(v: Any) -> str:
+    return "null" if v is None else json.dumps(sorted(str(x) for x in v))
+
+
+def frame_digest(df: pd.DataFrame, schema: pa.Schema) -> tuple[int, str]:
+    """Rows and digest of `df`, read from a table of `schema` (its nested columns as delta-rs and
+    pyarrow hand them to pandas: lists as arrays or lists, maps as lists of pairs, structs as dicts)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    df = df[sorted(df.columns)].copy()
+    for f in schema:
+        if f.name in df and pa.types.is_nested(f.type):
+            df[f.name] = df[f.name].map(_set_text if pa.types.is_list(f.type) else str)
+    rows = pd.util.hash_pandas_object(df, index=False).to_numpy()  # one 64-bit hash per row
+    rows.sort()
+    return len(rows), hashlib.sha256(rows.tobytes()).hexdigest()
+
+
+def table_digest(tbl: pa.Table) -> tuple[int, str]:
+    return frame_digest(tbl.to_pandas(), tbl.schema)
