@@ -1,11 +1,12 @@
 """Order-independent digests of table contents, for tests that check what a step left unchanged:
-the rows as a multiset (pandas hashes each row, the row hashes are sorted), sets (list columns)
-compared as sets, maps and structs as their text."""
+the rows as a multiset (pandas hashes each row, the row hashes are sorted). Nested cells are
+compared as their text, lists in their order, unless a column is named among `sets`."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -13,20 +14,26 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 
+def _list_text(v: Any) -> str:
+    return "null" if v is None else json.dumps([str(x) for x in v])
+
+
 def _set_text(v: Any) -> str:
     return "null" if v is None else json.dumps(sorted(str(x) for x in v))
 
 
-def frame_digest(df: pd.DataFrame, schema: pa.Schema) -> tuple[int, str]:
+def frame_digest(df: pd.DataFrame, schema: pa.Schema, sets: Collection[str] = ()) -> tuple[int, str]:
     """Rows and digest of `df`, read from a table of `schema` (its nested columns as delta-rs and
-    pyarrow hand them to pandas: lists as arrays or lists, maps as lists of pairs, structs as dicts)."""
+    pyarrow hand them to pandas: lists as arrays, maps as lists of pairs, structs as dicts); the
+    list columns in `sets` are compared as sets."""
     import pandas as pd
     import pyarrow as pa
 
     df = df[sorted(df.columns)].copy()
     for f in schema:
         if f.name in df and pa.types.is_nested(f.type):
-            df[f.name] = df[f.name].map(_set_text if pa.types.is_list(f.type) else str)
+            text = _set_text if f.name in sets else _list_text if pa.types.is_list(f.type) else str
+            df[f.name] = df[f.name].map(text)
     rows = pd.util.hash_pandas_object(df, index=False).to_numpy()  # one 64-bit hash per row
     rows.sort()
     return len(rows), hashlib.sha256(rows.tobytes()).hexdigest()

@@ -83,7 +83,7 @@ def _tables_state(s: Settings, drop: set[str] | None = None) -> dict[str, tuple[
             df[col] = [None if v is None else [x for x in v if x not in (drop or ())] for v in df[col]]
         if drop is not None and "raw" in t.raw:
             df = df[~df["raw"].map(lambda raw: any(a in raw for a in drop))]
-        out[t.key] = frame_digest(df, tbl.schema)
+        out[t.key] = frame_digest(df, tbl.schema, sets=t.lists)
     return out
 
 

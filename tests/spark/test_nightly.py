@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
+from ato import deltars
 from ato.gates import GateFailed
 from ato.nightly import date_range, run_nightly
 from ato.settings import Settings
 from tests.conftest import make_settings
+from tests.digest import table_digest
 
 pytestmark = pytest.mark.spark
 FIRST, LAST = date(2026, 8, 1), date(2026, 8, 7)
@@ -23,14 +25,9 @@ def _settings(root: Path, geo_db: str, **extra: str) -> Settings:
     return make_settings(root, geo_db=Path(geo_db), ATO_BATCH__LABEL_MATURITY_DAYS="1", **extra)
 
 
-def _table_hash(spark: Any, path: str) -> tuple[int, str]:
-    """Order-independent content fingerprint of a Delta table: row count and the sum of
-    64-bit hashes of every row (computed by Spark, no collect)."""
-    from pyspark.sql import functions as F
-
-    df = spark.read.format("delta").load(path)
-    r = df.agg(F.count("*"), F.sum(F.xxhash64(*df.columns).cast("decimal(38,0)"))).first()
-    return int(r[0]), str(r[1])
+def _table_hash(s: Settings, path: str) -> tuple[int, str]:
+    """Order-independent content fingerprint of a gold table (`tests/digest.py`)."""
+    return table_digest(deltars.read(s, "gold", Path(path).name))
 
 
 def test_backfill_gives_one_snapshot_per_date_and_publishes_the_last(spark: Any, backfilled: tuple[Settings, Any]) -> None:
@@ -80,9 +77,9 @@ def test_rerunning_a_date_leaves_every_gold_table_identical(spark: Any, backfill
     from ato.spark.gold import gold_tables
 
     s, _ = backfilled
-    before = {t: _table_hash(spark, t) for t in gold_tables(s)}
+    before = {t: _table_hash(s, t) for t in gold_tables(s)}
     run_nightly(s, [LAST], ("aggregates", "training"), spark_factory=lambda: spark)  # every step that writes gold
-    assert {t: _table_hash(spark, t) for t in gold_tables(s)} == before
+    assert {t: _table_hash(s, t) for t in gold_tables(s)} == before
 
 
 def test_output_gate_counts_every_gold_expectation_and_runs_ge_on_a_sample(
@@ -121,7 +118,7 @@ def test_a_failing_output_gate_restores_gold_keeps_a_concurrent_commit_and_publi
     strict = make_settings(Path(s.paths.lake_root).parent, geo_db=Path(s.enrich.geo_db), ATO_BATCH__LABEL_MATURITY_DAYS="1",
                            ATO_ONLINE_DIR=s.online.snapshot_dir, ATO_GATES__SNAPSHOT_MIN_RATIO="50")
     target = s.table_path("gold", "account_features_daily")
-    before = {t: _table_hash(spark, t) for t in gold_tables(s)}
+    before = {t: _table_hash(s, t) for t in gold_tables(s)}
     start = lake.version(spark, target)
     assert start is not None
 
@@ -139,14 +136,14 @@ def test_a_failing_output_gate_restores_gold_keeps_a_concurrent_commit_and_publi
         assert failed.value.kept_tables == [target]  # type: ignore[attr-defined]
         assert DeltaTable(target).metadata().configuration.get("ato.test.concurrent") == "kept"
         assert (lake.version(spark, target) or 0) > start + 1, "our commit and the concurrent one, both kept"
-        assert {t: _table_hash(spark, t) for t in gold_tables(s) if t != target} == {
+        assert {t: _table_hash(s, t) for t in gold_tables(s) if t != target} == {
             t: h for t, h in before.items() if t != target}, "every other gold table restored"
         assert (current(s) or {}).get("as_of") == LAST.isoformat(), "nothing published"
         log = spark.read.format("delta").load(s.table_path("gold", "nightly_checks"))
         assert log.where("run = '2026-08-08' AND NOT passed").count() >= 1
     finally:
         lake.rollback(spark, target, start)  # the shared lake as it was
-    assert {t: _table_hash(spark, t) for t in gold_tables(s)} == before
+    assert {t: _table_hash(s, t) for t in gold_tables(s)} == before
 
 
 def test_broken_input_day_trips_the_gate_before_anything_is_built(spark: Any, backfilled: tuple[Settings, Any],
