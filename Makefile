@@ -12,20 +12,32 @@ AIRFLOW_ENV := AIRFLOW_HOME=$(CURDIR)/.airflow AIRFLOW__CORE__DAGS_FOLDER=$(CURD
 	AIRFLOW__CORE__LOAD_EXAMPLES=False AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=sqlite:///$(CURDIR)/.airflow/airflow.db
 DATE ?= 2026-09-14
 
-.PHONY: setup java class-archive debian demo test lint unit clean bench bench-nightly bench-serving serve insights cluster-up cluster-down airflow-init airflow-test airflow-retrain airflow-up airflow-trigger
+.PHONY: setup java class-archive debian demo test lint ruff-mypy unit clean bench bench-nightly bench-serving serve insights cluster-up cluster-down airflow-init airflow-test airflow-retrain airflow-up airflow-trigger
 
 LOCALFS := $(VENV)/share/ato/ato-localfs.jar
 
-setup: $(VENV)/.installed java $(DELTA_JAR) $(LOCALFS) class-archive debian  ## virtualenv, pinned packages, a Java Spark runs on, Delta jars, Debian packages, Hadoop's local file system through java.nio, Spark's class archive
+SETUP_PARTS := $(VENV)/.installed java $(DELTA_JAR) $(LOCALFS) class-archive debian
+# Set-up's parts that do not wait on each other run side by side (Maven's and apt's downloads beside
+# the Python packages'; the class archive's JVM beside mypy), through a sub-make with -j: a fresh
+# machine's set-up went from ~360 s one after another to ~150 s (CHANGELOG stop 61).
+PARALLEL := $(MAKE) --no-print-directory -j4 --output-sync=line
+
+setup:  ## virtualenv, pinned packages, a Java Spark runs on, Delta jars, Debian packages, Hadoop's local file system through java.nio, Spark's class archive
+	@$(PARALLEL) $(SETUP_PARTS)
+
+# uv installs the lock's pinned packages (downloads in parallel, no eager byte-compiling: Python
+# compiles what it imports, once): 44 s against pip's 151 s on a fresh machine. Pinned here, as
+# it installs the packages rather than being one of them.
+UV := uv==0.13.9
 
 # The stamp lives inside the venv: delete .venv and the next setup rebuilds it.
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@$(PY) -c "import sys; assert sys.version_info[:2] == (3, 11), sys.version" || { echo "need Python 3.11"; exit 1; }
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -r requirements.lock
-	$(BIN)/pip install -q --no-deps -e .
-	$(BIN)/pip check
+	$(BIN)/pip install -q $(UV)
+	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	$(BIN)/uv pip check --python $(BIN)/python
 	@touch $@
 
 # Spark 4.0 runs on Java 17 or 21 (JAVA_HOME, else java on PATH): said here rather than in a stack trace.
@@ -54,11 +66,14 @@ debian:  ## Debian packages the project needs (checked every time; installs only
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends redis-server prometheus; }
 
-lint: setup  ## ruff + mypy
+lint:  ## ruff + mypy (beside set-up's JVM steps once the packages are in)
+	@$(PARALLEL) $(SETUP_PARTS) ruff-mypy
+
+ruff-mypy: $(VENV)/.installed
 	$(BIN)/ruff check ato serving spark_jobs dags tests benchmarks
 	$(BIN)/mypy
 
-test: setup lint  ## the whole suite: unit, spark, data
+test: lint  ## set-up, lint, then the whole suite: unit, spark, data
 	$(BIN)/pytest -q
 
 unit: setup
