@@ -19,7 +19,7 @@ LOCALFS := $(VENV)/share/ato/ato-localfs.jar
 SETUP_PARTS := $(VENV)/.installed java $(DELTA_JAR) $(LOCALFS) class-archive debian
 # Set-up's parts that do not wait on each other run side by side (Maven's and apt's downloads beside
 # the Python packages'; the class archive's JVM beside mypy), through a sub-make with -j: a fresh
-# machine's set-up went from ~360 s one after another to ~150 s (CHANGELOG stop 61).
+# machine's set-up and lint went from 364 s one after another to 175 s (CHANGELOG stop 61).
 PARALLEL := $(MAKE) --no-print-directory -j4 --output-sync=line
 
 setup:  ## virtualenv, pinned packages, a Java Spark runs on, Delta jars, Debian packages, Hadoop's local file system through java.nio, Spark's class archive
