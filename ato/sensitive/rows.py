@@ -43,6 +43,7 @@ def feature_rows(settings: Settings, first: date, last: date) -> pd.DataFrame:
     out = [row for part in parts for row in part]
     df = pd.DataFrame(out, columns=["event_id", "account_id", "t", "kind", "ip_hash", "device_hash",
                                     *ACTION_FEATURES])
+    df["t"] = df["t"].astype("float64")  # a window without actions has no values to infer it from
     df["event_time"] = pd.to_datetime((df["t"] * 1e6).round().astype("int64"), unit="us", utc=True)
     df["action_date"] = df["event_time"].dt.date
     return df.drop(columns="t").astype({f: "float64" for f in ACTION_FEATURES})
@@ -92,7 +93,8 @@ def label_actions(actions: pd.DataFrame, attackers: pd.DataFrame) -> pd.DataFram
 
 
 def build_action_rows(settings: Settings, days: Iterable[date]) -> int:
-    """Write the action rows of `days` (replacing those days) to gold/action_training_set; returns rows."""
+    """Write the action rows of `days` (replacing those days) to gold/action_training_set; returns rows.
+    Days without actions write nothing (no table is created for them) and clear what the table held for them."""
     import pyarrow as pa
 
     days = sorted(set(days))
@@ -103,9 +105,13 @@ def build_action_rows(settings: Settings, days: Iterable[date]) -> int:
     feats = feats[feats["action_date"].isin(days)]
     rows = label_actions(feats, attacker_logins(settings, first - timedelta(seconds=LINK_S), last))
     rows = rows[[*ID_COLUMNS, *ACTION_FEATURES, *LABEL_COLUMNS]]
+    listed = ", ".join(f"'{d.isoformat()}'" for d in days)
+    if rows.empty:  # (a new deployment's first nights, a world younger than the label maturity)
+        if deltars.exists(settings, "gold", ACTION_TRAINING):  # a re-run leaves the days as empty as they are now
+            deltars.delete(settings, "gold", ACTION_TRAINING, f"action_date IN ({listed})")
+        return 0
     table = pa.Table.from_pandas(rows, preserve_index=False)
     if deltars.exists(settings, "gold", ACTION_TRAINING):
-        listed = ", ".join(f"'{d.isoformat()}'" for d in days)
         deltars.write(settings, "gold", ACTION_TRAINING, table, mode="overwrite",
                       predicate=f"action_date IN ({listed})", partition_by=["action_date"])
     else:

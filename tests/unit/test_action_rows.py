@@ -1,14 +1,22 @@
 """The action rows' label (linked to an attacker login of the account, same IP, before it, within
-three days) and the action model's thresholds (spend at most the budget of legit actions)."""
+three days), the action model's thresholds (spend at most the budget of legit actions), and days
+without any action (a world younger than the label maturity)."""
 
 from __future__ import annotations
 
+from datetime import date
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from ato.sensitive.model import threshold_for
-from ato.sensitive.rows import label_actions
+from ato.sensitive.rows import build_action_rows, label_actions
+
+if TYPE_CHECKING:
+    from ato.settings import Settings
 
 pytestmark = pytest.mark.unit
 
@@ -42,3 +50,18 @@ def test_the_step_up_threshold_challenges_at_most_the_budget_even_with_ties() ->
     assert (legit >= t).mean() <= 0.04
     assert (legit >= t).mean() == 0.02, "the tied block of three at 0.5 would overspend: it stays below"
     assert (legit >= threshold_for(legit, 0.05)).mean() == 0.05, "the block of five at 0.5 and 0.9 fits exactly"
+
+
+def test_days_without_actions_write_nothing_and_clear_what_a_run_before_wrote(settings: Settings) -> None:
+    from ato import deltars
+    from ato.tables import ACTION_TRAINING
+
+    d1, d2, kept = date(2026, 7, 18), date(2026, 7, 19), date(2026, 7, 20)
+    assert build_action_rows(settings, [d1, d2]) == 0, "no silver events at all: a young world's first nights"
+    assert not deltars.exists(settings, "gold", ACTION_TRAINING), "no table typed from nothing"
+
+    earlier = pa.table({"event_id": ["x1", "x2", "x3"], "action_date": [d1, d2, kept]})
+    deltars.write(settings, "gold", ACTION_TRAINING, earlier, partition_by=["action_date"])
+    assert build_action_rows(settings, [d1, d2]) == 0
+    left = deltars.read(settings, "gold", ACTION_TRAINING).to_pandas()
+    assert left["event_id"].tolist() == ["x3"], "the re-run days are as empty as their events; other days stay"
