@@ -36,6 +36,12 @@ class ModelConf(Section):
         "become in-sample.")
     drop_features: list[str] = Field(default_factory=list, description="Features the main model leaves out "
                                      "(an ablation: e.g. ATO_MODEL__DROP_FEATURES=ring_size,ring_labelled_share measures what rings add).")
+
+    @property
+    def window_days(self) -> int:
+        """Matured login days one training run reads: train, then validation, then test."""
+        return self.train_days + self.val_days + self.test_days
+
     @field_validator("drop_features", mode="before")
     @classmethod
     def _known(cls, v: object) -> list[str]:

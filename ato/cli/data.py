@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ato.cli.output import Refused, add_json, emit, progress, wants_json
-from ato.settings import load_settings
+from ato.settings import Settings, load_settings
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -19,6 +19,8 @@ def _simulate(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     cfg = load_simulator_config(args.config, accounts=args.accounts, days=args.days, seed=args.seed, start=args.start)
+    if args.trainable:
+        _check_trainable(settings, cfg.days)
     out = Path(args.out or settings.paths.spool)
     world = Path(args.world or settings.paths.world)
     for folder in (out, world):
@@ -36,6 +38,18 @@ def _simulate(args: argparse.Namespace) -> int:
 
         print_simulation(cfg, summary, out, world)
     return 0
+
+
+def _check_trainable(settings: Settings, days: int) -> None:
+    """Refused before anything is written when a world of `days` days cannot feed one `ato train`:
+    the nightly runs from the world's first day, and a login day's labels mature after
+    batch.label_maturity_days nights."""
+    maturity, window = settings.batch.label_maturity_days, settings.model.window_days
+    if days < maturity + window:
+        raise Refused(f"a {days}-day world trains no model: `ato train` needs {window} matured login days "
+                      f"(model.train_days + val_days + test_days) and labels mature after {maturity} days "
+                      f"(batch.label_maturity_days), so the world needs {maturity + window} days or more "
+                      f"(--days; DEMO_DAYS for make demo), or those settings lowered (e.g. ATO_MODEL__TEST_DAYS)")
 
 
 def _ingest(args: argparse.Namespace) -> int:
@@ -145,6 +159,8 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--out", help="spool folder for event files (default: paths.spool)")
     s.add_argument("--world", help="folder for ground truth and the geo DB (default: paths.world)")
     s.add_argument("--config", type=Path, help="simulator YAML (default: conf/simulator.yaml)")
+    s.add_argument("--trainable", action="store_true",
+                   help="refuse a world too short for `ato train` under the current settings (make demo passes it)")
     s.add_argument("--overwrite", action="store_true",
                    help="replace a non-empty spool/world folder (refused otherwise: two worlds would mix)")
     add_json(s)

@@ -26,7 +26,9 @@ def _night(settings: Settings, night: date | None) -> date:
     nights = deltars.partition_dates(settings, "gold", T.FRAUD_RINGS, "night")
     if night is None:
         if not nights:
-            raise NoRings("gold/fraud_rings holds no night yet")
+            raise NoRings("gold/fraud_rings holds no night yet: a rings night writes rings only once "
+                          "rings.min_cases investigated cases are reported by it (the nightly's rings line "
+                          "says when none had enough)")
         return max(nights)
     if night not in nights:
         raise NoRings(f"no rings for night {night}; nights held: {', '.join(d.isoformat() for d in nights[-5:]) or 'none'}")

@@ -76,6 +76,21 @@ def test_simulate_refuses_to_mix_worlds(tmp_path: Path) -> None:
     assert len(list((out / "logins").iterdir())) == 2
 
 
+def test_simulate_trainable_refuses_a_world_too_short_for_one_training_run(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    out, world = tmp_path / "spool", tmp_path / "world"
+    args = ["simulate", "--trainable", "--accounts", "30", "--out", str(out), "--world", str(world)]
+    assert main([*args, "--days", "10"]) == 2
+    said = capsys.readouterr().err
+    assert "a 10-day world trains no model" in said and "45 days or more" in said  # 14 to mature + 14 + 7 + 10
+    assert not out.exists() and not world.exists(), "refused before anything is written"
+    for name, value in (("BATCH__LABEL_MATURITY_DAYS", "1"), ("MODEL__TRAIN_DAYS", "2"), ("MODEL__VAL_DAYS", "1"),
+                        ("MODEL__TEST_DAYS", "1")):
+        monkeypatch.setenv(f"ATO_{name}", value)
+    assert main([*args, "--days", "4"]) == 2 and "5 days or more" in capsys.readouterr().err
+    assert main([*args, "--days", "5"]) == 0 and len(list((out / "logins").iterdir())) == 5
+
+
 def test_simulate_json_is_the_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     args = ["simulate", "--accounts", "30", "--days", "1", "--out", str(tmp_path / "s"), "--world", str(tmp_path / "w")]
     code, doc = run_json(capsys, *args)
