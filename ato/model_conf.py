@@ -38,7 +38,7 @@ class ModelConf(Section):
                                      "(an ablation: e.g. ATO_MODEL__DROP_FEATURES=ring_size,ring_labelled_share measures what rings add).")
 
     @property
-    def window_days(self) -> int:
+    def training_window_days(self) -> int:
         """Matured login days one training run reads: train, then validation, then test."""
         return self.train_days + self.val_days + self.test_days
 

@@ -44,7 +44,7 @@ def _check_trainable(settings: Settings, days: int) -> None:
     """Refused before anything is written when a world of `days` days cannot feed one `ato train`:
     the nightly runs from the world's first day, and a login day's labels mature after
     batch.label_maturity_days nights."""
-    maturity, window = settings.batch.label_maturity_days, settings.model.window_days
+    maturity, window = settings.batch.label_maturity_days, settings.model.training_window_days
     if days < maturity + window:
         raise Refused(f"a {days}-day world trains no model: `ato train` needs {window} matured login days "
                       f"(model.train_days + val_days + test_days) and labels mature after {maturity} days "

@@ -76,7 +76,7 @@ def resolve_last_day(settings: Settings, as_of: date | None) -> date:
     if not days:
         raise D.NotEnoughData("gold/training_set is empty: run `ato nightly` first")
     last = days[-1] if as_of is None else min(days[-1], D.last_matured_day(settings, as_of))
-    need = settings.model.window_days
+    need = settings.model.training_window_days
     first = last - timedelta(days=need - 1)
     if first < days[0]:
         raise D.NotEnoughData(f"training needs {need} login days up to {last}; the training set starts {days[0]}")

@@ -58,7 +58,7 @@ def split_days(days: list[Any], settings: Settings) -> tuple[list[Any], list[Any
     days = sorted(days)
     test = days[-m.test_days:]
     val = days[-(m.test_days + m.val_days):-m.test_days]
-    train = days[-(m.test_days + m.val_days + m.train_days):-(m.test_days + m.val_days)]
+    train = days[-m.training_window_days:-(m.test_days + m.val_days)]
     return train, val, test
 
 

@@ -103,13 +103,13 @@ def build_action_rows(settings: Settings, days: Iterable[date]) -> int:
     first, last = days[0], days[-1]
     feats = feature_rows(settings, first, last)
     feats = feats[feats["action_date"].isin(days)]
-    rows = label_actions(feats, attacker_logins(settings, first - timedelta(seconds=LINK_S), last))
-    rows = rows[[*ID_COLUMNS, *ACTION_FEATURES, *LABEL_COLUMNS]]
     listed = ", ".join(f"'{d.isoformat()}'" for d in days)
-    if rows.empty:  # (a new deployment's first nights, a world younger than the label maturity)
+    if feats.empty:  # (a new deployment's first nights, a world younger than the label maturity)
         if deltars.exists(settings, "gold", ACTION_TRAINING):  # a re-run leaves the days as empty as they are now
             deltars.delete(settings, "gold", ACTION_TRAINING, f"action_date IN ({listed})")
         return 0
+    rows = label_actions(feats, attacker_logins(settings, first - timedelta(seconds=LINK_S), last))
+    rows = rows[[*ID_COLUMNS, *ACTION_FEATURES, *LABEL_COLUMNS]]
     table = pa.Table.from_pandas(rows, preserve_index=False)
     if deltars.exists(settings, "gold", ACTION_TRAINING):
         deltars.write(settings, "gold", ACTION_TRAINING, table, mode="overwrite",
