@@ -65,3 +65,6 @@ def test_days_without_actions_write_nothing_and_clear_what_a_run_before_wrote(se
     assert build_action_rows(settings, [d1, d2]) == 0
     left = deltars.read(settings, "gold", ACTION_TRAINING).to_pandas()
     assert left["event_id"].tolist() == ["x3"], "the re-run days are as empty as their events; other days stay"
+    version = deltars.version(settings, "gold", ACTION_TRAINING)
+    assert build_action_rows(settings, [d1, d2]) == 0
+    assert deltars.version(settings, "gold", ACTION_TRAINING) == version, "nothing held to delete: no commit"
