@@ -90,6 +90,7 @@ demo: setup  ## simulate a world, ingest it, backfill the nightly batch layer, t
 	$(BIN)/ato sql --raw "SELECT stream, reason, count(*) AS n FROM bronze_quarantine GROUP BY ALL ORDER BY n DESC"
 	@echo "demo: nightly backfill over every simulated day (fraud rings weekly, aggregates, training set, gates, sensitive-action rows, publish)"
 	$(BIN)/ato nightly --all --steps validate,rings,aggregates,training,gate,actions,publish,report
+	$(BIN)/ato rings nights --last 7
 	$(BIN)/ato rings list --min-size 5 || test $$? -eq 2  # 2: no ring night to list (too few reported ring cases in a small world)
 	$(BIN)/ato sql "SELECT login_date, count(*) AS logins, sum(label) AS ato_labels, round(avg(new_device), 3) AS new_device_share FROM gold_training_set GROUP BY ALL ORDER BY 1"
 	@echo "demo: training the model (rolling-origin choices, baselines on the same test days), registering and promoting it"

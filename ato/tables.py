@@ -31,4 +31,5 @@ BUSINESS_DAILY = "business_daily"  # per decided day, all traffic
 SHADOW_DAILY = "shadow_daily"  # per decided day x champion x shadow version x side: the two on the same decisions
 RING_EDGES = "ring_edges"  # per night: kept links between accounts of a ring, with their score and reasons
 FRAUD_RINGS = "fraud_rings"  # per night: one row per ring (ato.rings.outputs)
+RING_NIGHTS = "ring_nights"  # per night the ring finder ran: its outcome and counts, rings or none
 DRIFT_DAILY = "drift_daily"  # per decided day: PSI / KS of features and score vs the model's reference, attack mix

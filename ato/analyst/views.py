@@ -188,6 +188,7 @@ VIEWS: tuple[View, ...] = (
                  "decisions joined with labels per day, model version and fallback level"),
     _passthrough("daily_business", "gold_business_daily", "business metrics per decided day (all traffic)"),
     _passthrough("rings", "gold_fraud_rings", "fraud rings per night"),
+    _passthrough("ring_nights", "gold_ring_nights", "what each ring night found: rings, none, or too few cases to look"),
 )
 BY_NAME = {v.name: v for v in VIEWS}
 

@@ -1,5 +1,5 @@
-"""`ato rings list | show RING`: the fraud rings of a night and why their accounts are linked
-(README "Fraud rings"). Reads gold with delta-rs: no JVM."""
+"""`ato rings list | show RING | nights`: the fraud rings of a night, why their accounts are linked,
+and what each ring night found (README "Fraud rings"). Reads gold with delta-rs: no JVM."""
 
 from __future__ import annotations
 
@@ -56,6 +56,28 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _nights(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from ato.rings.browse import NoRings, ring_nights
+
+    df = ring_nights(load_settings()).tail(args.last)
+    if df.empty:
+        raise Refused(str(NoRings("no ring night yet: run `ato nightly --date D --steps rings`")))
+    rows = [{k: (None if pd.isna(v) else v.isoformat() if k == "night" else v if k == "outcome" else
+                 round(float(v), 4) if k == "threshold" else int(v)) for k, v in r.items()}
+            for r in df.to_dict("records")]
+    if wants_json(args):
+        emit({"nights": rows})
+        return 0
+    print(f"{'night':<12}{'outcome':<15}{'cases/needed':>13}{'rings':>7}{'accounts':>10}{'threshold':>11}")
+    for r in rows:
+        threshold = "-" if r["threshold"] is None else f"{r['threshold']:.3f}"
+        cases = f"{r['known_cases']}/{r['min_cases']}"
+        print(f"{r['night']:<12}{r['outcome']:<15}{cases:>13}{r['rings']:>7}{r['accounts_in_rings']:>10}{threshold:>11}")
+    return 0
+
+
 def add_commands(sub: Any) -> None:
     r = sub.add_parser("rings", help="fraud rings: list a night's rings, show one with the evidence behind each link",
                        description="Reads gold/fraud_rings and gold/ring_edges (written by `ato nightly --steps rings`). "
@@ -72,3 +94,8 @@ def add_commands(sub: Any) -> None:
     sh.add_argument("--night", help="YYYY-MM-DD (default: the latest night)")
     add_json(sh)
     sh.set_defaults(fn=_show)
+    nt = kinds.add_parser("nights", help="what each ring night found: rings, none, or too few investigated cases "
+                                         "to look (gold/ring_nights)")
+    nt.add_argument("--last", type=int, default=30, help="the latest this many nights (default 30)")
+    add_json(nt)
+    nt.set_defaults(fn=_nights)

@@ -82,6 +82,7 @@ TABLES: tuple[Table, ...] = (
           "score and reasons (no values)", also=("b",)),
     Table("gold", T.FRAUD_RINGS, "lake", "night", None, (), "per night: one row per fraud ring, its members",
           ("members", "labelled")),
+    Table("gold", T.RING_NIGHTS, "forever", None, None, (), "per ring night: the finder's outcome and counts, no account"),
     *(Table("gold", t, "forever", None, None, (), "counts per day, no account") for t in
       (T.PERFORMANCE_DAILY, T.BUSINESS_DAILY, T.SHADOW_DAILY, T.DRIFT_DAILY, T.CHECKS)),
 )

@@ -1,6 +1,7 @@
 """The nightly report's fraud-ring section (README "Fraud rings"): how many rings the night holds
 and how large, the largest ones drawn (accounts on a circle, labelled ones red, links shaded by
-score) and listed with their top evidence. Reads gold/fraud_rings and gold/ring_edges."""
+score) and listed with their top evidence, or why the night has none. Reads gold/fraud_rings,
+gold/ring_edges and gold/ring_nights."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import duckdb
 
 from ato.report.html import Page, fmt
+from ato.rings.outputs import TOO_FEW_CASES
 
 DRAWN = 3
 
@@ -32,13 +34,10 @@ def _draw(ax: Any, ring: Any, edges: Any) -> None:
 
 def rings_section(page: Page, con: duckdb.DuckDBPyConnection, plt: Any, views: set[str], as_of: date) -> None:
     page.heading(f"Fraud rings on {as_of}")
-    if "gold_fraud_rings" not in views:
-        page.text("no rings yet: the `rings` step writes gold/fraud_rings once account profiles and enough "
-                  "investigated cases exist")
-        return
-    rings = con.sql(f"SELECT * FROM gold_fraud_rings WHERE night = DATE '{as_of}' ORDER BY size DESC, ring_id").df()
-    if rings.empty:
-        page.text("the rings step found no ring this night (or did not run: `ato nightly --steps rings` says why)")
+    rings = con.sql(f"SELECT * FROM gold_fraud_rings WHERE night = DATE '{as_of}' ORDER BY size DESC, ring_id").df() \
+        if "gold_fraud_rings" in views else None
+    if rings is None or rings.empty:
+        page.text(_why_no_rings(con, views, as_of))
         return
     page.text(f"{len(rings)} rings holding {int(rings['size'].sum())} accounts; "
               f"{fmt(float((rings['labelled_share'] > 0).mean()))} of them already hold a labelled account. "
@@ -57,3 +56,17 @@ def rings_section(page: Page, con: duckdb.DuckDBPyConnection, plt: Any, views: s
     page.table(["ring", "size", "labelled", "signed up", "top evidence"],
                [[r.ring_id, int(r.size), fmt(float(r.labelled_share)), f"{str(r.first_seen)[:10]} .. {str(r.last_seen)[:10]}",
                  r.top_evidence] for r in rings.head(15).itertuples()])
+
+
+def _why_no_rings(con: duckdb.DuckDBPyConnection, views: set[str], as_of: date) -> str:
+    """Why a night shows no ring, from its row of gold/ring_nights."""
+    rows = con.sql(f"SELECT outcome, known_cases, min_cases FROM gold_ring_nights WHERE night = DATE '{as_of}'").fetchall() \
+        if "gold_ring_nights" in views else []
+    if not rows:
+        return ("the rings step did not run for this night (a backfill looks every `rings.backfill_every_days`; "
+                "`ato rings nights` lists the nights it ran)")
+    outcome, known, need = rows[0]
+    if outcome == TOO_FEW_CASES:
+        return (f"the rings step did not look for rings this night: {known} investigated case(s) reported by then, "
+                f"and the pair model needs {need} (`rings.min_cases`)")
+    return f"the rings step ran this night on {known} investigated cases and kept no ring"

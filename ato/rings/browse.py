@@ -1,6 +1,6 @@
-"""What `ato rings list | show` prints, read from gold with delta-rs (no JVM): a night's rings, and
-one ring's members with every link and the attributes behind it (kinds and similarities, never a
-value: the tables hold no raw PII)."""
+"""What `ato rings list | show | nights` prints, read from gold with delta-rs (no JVM): a night's
+rings, one ring's members with every link and the attributes behind it (kinds and similarities,
+never a value: the tables hold no raw PII), and the nights the finder ran with their outcome."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pandas as pd
 
 from ato import deltars
 from ato import tables as T
+from ato.rings.outputs import RING_COLUMNS, TOO_FEW_CASES
 
 if TYPE_CHECKING:
     from ato.settings import Settings
@@ -20,19 +21,40 @@ class NoRings(LookupError):
     """Nothing to show: no ring table yet, no such night or no such ring (the message says which)."""
 
 
+def ring_nights(settings: Settings) -> pd.DataFrame:
+    """Every night the finder ran (gold/ring_nights), oldest first; empty before the first one."""
+    try:
+        df: pd.DataFrame = deltars.read(settings, "gold", T.RING_NIGHTS).to_pandas()
+    except deltars.NoTable:
+        return pd.DataFrame(columns=["night", "outcome", "known_cases", "min_cases"])
+    return df.sort_values("night", ignore_index=True)
+
+
+def _too_few(row: Any) -> str:
+    return (f"ring night {row.night} did not look for rings: {row.known_cases} investigated case(s) reported by "
+            f"then, and the pair model needs {row.min_cases} (rings.min_cases)")
+
+
 def _night(settings: Settings, night: date | None) -> date:
-    if not deltars.exists(settings, "gold", T.FRAUD_RINGS):
-        raise NoRings("no gold/fraud_rings yet: run `ato nightly --date D --steps rings`")
-    nights = deltars.partition_dates(settings, "gold", T.FRAUD_RINGS, "night")
+    """The night asked for, else the latest ring night: one with rows in gold/fraud_rings, or one
+    whose pair model ran and kept none (gold/ring_nights). NoRings says why there is none."""
+    ran = ring_nights(settings)
+    looked = ran[ran["outcome"] != TOO_FEW_CASES]
+    nights = sorted(set(deltars.partition_dates(settings, "gold", T.FRAUD_RINGS, "night")) | set(looked["night"]))
+    skipped = {r.night: r for r in ran[ran["outcome"] == TOO_FEW_CASES].itertuples()}
     if night is None:
-        if not nights:
-            raise NoRings("gold/fraud_rings holds no night yet: a rings night writes rings only once "
-                          "rings.min_cases investigated cases are reported by it (the nightly's rings line "
-                          "says when none had enough)")
-        return max(nights)
-    if night not in nights:
-        raise NoRings(f"no rings for night {night}; nights held: {', '.join(d.isoformat() for d in nights[-5:]) or 'none'}")
-    return night
+        if nights:
+            return max(nights)
+        if skipped:
+            last = skipped[max(skipped)]
+            raise NoRings(f"no ring night has looked for rings yet: the latest, {last.night}, had {last.known_cases} "
+                          f"investigated case(s) and the pair model needs {last.min_cases} (rings.min_cases)")
+        raise NoRings("no ring night yet: run `ato nightly --date D --steps rings`")
+    if night in nights:
+        return night
+    if night in skipped:
+        raise NoRings(_too_few(skipped[night]))
+    raise NoRings(f"no ring night {night}; nights held: {', '.join(d.isoformat() for d in nights[-5:]) or 'none'}")
 
 
 def list_rings(settings: Settings, night: date | None = None, min_size: int = 0) -> tuple[date, pd.DataFrame]:
@@ -40,7 +62,11 @@ def list_rings(settings: Settings, night: date | None = None, min_size: int = 0)
     import pyarrow.compute as pc
 
     night = _night(settings, night)
-    df: pd.DataFrame = deltars.read(settings, "gold", T.FRAUD_RINGS, where=pc.field("night") == pc.scalar(night)).to_pandas()
+    try:
+        df: pd.DataFrame = deltars.read(settings, "gold", T.FRAUD_RINGS,
+                                        where=pc.field("night") == pc.scalar(night)).to_pandas()
+    except deltars.NoTable:  # every ring night so far ran and kept none
+        df = pd.DataFrame(columns=RING_COLUMNS)
     df = df[df["size"] >= min_size]
     return night, df.sort_values(["size", "ring_id"], ascending=[False, True], ignore_index=True)
 

@@ -1,5 +1,6 @@
-"""What analysts get from a ring run: the kept links with their reasons (`ring_edges`) and one row per
-ring (`fraud_rings`) whose id stays the same across nights while its membership overlaps.
+"""What analysts get from a ring run: the kept links with their reasons (`ring_edges`), one row per
+ring (`fraud_rings`) whose id stays the same across nights while its membership overlaps, and one
+row per night the finder ran (`ring_nights`), so a night without rings says why.
 
 Pure pandas; the Spark step and the JVM-free pipeline both hand their frames to these functions.
 """
@@ -15,6 +16,11 @@ from ato.rings.evidence import link_reasons, top_reason
 
 EDGE_COLUMNS = ["ring_id", "a", "b", "score", "reasons"]
 RING_COLUMNS = ["ring_id", "size", "members", "first_seen", "last_seen", "top_evidence", "labelled_share", "labelled"]
+NIGHT_COLUMNS = ["outcome", "accounts", "known_cases", "min_cases", "candidate_pairs", "kept_links", "threshold", "rings",
+                 "accounts_in_rings", "carried_ids"]
+# a night's outcome: the pair model ran and kept rings, ran and kept none (every earlier ring
+# dissolved), or did not run (fewer investigated cases than rings.min_cases to learn from)
+FOUND, NONE_FOUND, TOO_FEW_CASES = "rings", "no_rings", "too_few_cases"
 
 
 def carry_ids(components: pd.Series, previous: pd.DataFrame, night: date) -> dict[str, str]:
@@ -63,3 +69,17 @@ def fraud_rings(edges: pd.DataFrame, rings: pd.Series, ids: dict[str, str], sign
                      "top_evidence": top_reason(reasons), "labelled_share": len(lab) / len(ms), "labelled": lab})
     out = pd.DataFrame(rows, columns=RING_COLUMNS)
     return out.sort_values(["size", "ring_id"], ascending=[False, True], ignore_index=True)
+
+
+def ring_night(summary: dict[str, object], min_cases: int) -> pd.DataFrame:
+    """The night's row of `ring_nights` from its summary (`ato.rings.night.find_night`): its outcome,
+    the accounts and cases it had, and what the pair model made of them (null when it did not run)."""
+    ran = "skipped" not in summary
+    rings = int(summary.get("rings", 0) or 0)  # type: ignore[call-overload]
+    row = {"outcome": (FOUND if rings else NONE_FOUND) if ran else TOO_FEW_CASES, "min_cases": min_cases,
+           **{k: summary.get(k) for k in NIGHT_COLUMNS if k not in ("outcome", "min_cases")}}
+    if not ran:
+        row |= {"rings": 0, "accounts_in_rings": 0, "carried_ids": 0}
+    out = pd.DataFrame([row], columns=NIGHT_COLUMNS)
+    ints = [c for c in NIGHT_COLUMNS if c not in ("outcome", "threshold")]
+    return out.astype({c: "Int64" for c in ints} | {"threshold": "float64"})

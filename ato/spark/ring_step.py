@@ -2,8 +2,9 @@
 
 Reads silver (accounts, successful logins and payments of `rings.window_days`, labels), runs
 `ato.rings.night.find_night` with candidate pairs and components on Spark (`ato.spark.rings`), and
-replaces the night's rows of gold/ring_edges and gold/fraud_rings. A failure leaves both tables as
-they were.
+replaces the night's rows of gold/ring_edges, gold/fraud_rings and gold/ring_nights (the night's
+outcome, also when it found no ring or had too few cases to look). A failure leaves the three tables
+as they were.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pandas as pd
 from ato import tables as T
 from ato.rings.components import rings_of
 from ato.rings.night import find_night, known_cases
+from ato.rings.outputs import NONE_FOUND, ring_night
 from ato.spark import lake
 from ato.spark.rings import candidate_pairs, components
 
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
 EDGES_DDL = "ring_id string, a string, b string, score double, reasons array<string>, night date"
 RINGS_DDL = ("ring_id string, size long, members array<string>, first_seen timestamp, last_seen timestamp, "
              "top_evidence string, labelled_share double, labelled array<string>, night date")
+NIGHTS_DDL = ("outcome string, accounts long, known_cases long, min_cases long, candidate_pairs long, kept_links long, "
+              "threshold double, rings long, accounts_in_rings long, carried_ids long, night date")
 LINKS_DDL = "account_id string, kind string, value string, time timestamp"
 # silver column -> link kind (`ato.rings.profile.KINDS`)
 LOGIN_KINDS = {"device_hash": "device", "ip_hash": "ip", "ip_prefix_hash": "ip24"}
@@ -90,6 +94,7 @@ def _build_rings(spark: SparkSession, settings: Settings, night: date, seed: int
         if "case_id" in labels.columns else pd.DataFrame(columns=["account_id", "case_id", "reported_at"])
     labelled = {r[0] for r in labels.where(F.col("label").isin("ato", "fraud")).select("account_id").distinct().collect()}
     rings_path, edges_path = settings.table_path("gold", T.FRAUD_RINGS), settings.table_path("gold", T.RING_EDGES)
+    nights_path = settings.table_path("gold", T.RING_NIGHTS)
     previous = pd.DataFrame(columns=["ring_id", "members"])
     if lake.exists(spark, rings_path):
         prev = lake.read(spark, rings_path).where(F.col("night") < F.lit(night))
@@ -112,13 +117,15 @@ def _build_rings(spark: SparkSession, settings: Settings, night: date, seed: int
     activity = _activity(spark, settings, night) if enough else pd.DataFrame(columns=["account_id", "kind", "value", "time"])
     found = find_night(night, profiles, activity, cases, labelled, previous, settings.rings, seed, spark_pairs,
                        spark_components)
-    before = {p: lake.version(spark, p) for p in (edges_path, rings_path)}
+    before = {p: lake.version(spark, p) for p in (edges_path, rings_path, nights_path)}
     where = f"night = DATE'{night.isoformat()}'"
     try:
         lake.together([partial(lake.replace_where, spark.createDataFrame(frame.assign(night=night), ddl), path, where,
                                ["night"])
                        for frame, ddl, path in ((found.edges, EDGES_DDL, edges_path),
-                                                (found.rings, RINGS_DDL, rings_path))],
+                                                (found.rings, RINGS_DDL, rings_path),
+                                                (ring_night(found.summary, settings.rings.min_cases), NIGHTS_DDL,
+                                                 nights_path))],
                       settings.spark.write_threads)
     except BaseException:
         for path, v in before.items():
@@ -130,13 +137,15 @@ def _build_rings(spark: SparkSession, settings: Settings, night: date, seed: int
 def with_ring_features(spark: SparkSession, settings: Settings, snap: DataFrame, as_of_dates: list[date]) -> DataFrame:
     """The account snapshot with `ring_size` and `ring_labelled_share` (`ato.features.columns.RING_FEATURES`):
     the account's ring on the latest ring night up to each as-of date (0 when in none, or before any
-    ring night). Point in time: a ring night reads only what was reported by its end."""
+    ring night). A night whose pair model ran and kept no ring is a ring night too (gold/ring_nights):
+    the rings of a night before it no longer stand. Point in time: a ring night reads only what was
+    reported by its end."""
     from pyspark.sql import functions as F
 
     path = settings.table_path("gold", T.FRAUD_RINGS)
     out = snap
     if lake.exists(spark, path):
-        nights = sorted(r[0] for r in lake.read(spark, path).select("night").distinct().collect())
+        nights = sorted({r[0] for r in lake.read(spark, path).select("night").distinct().collect()} | _empty_nights(spark, settings))
         pick = [(d, max(n for n in nights if n <= d)) for d in as_of_dates if nights and nights[0] <= d]
         if pick:
             which = spark.createDataFrame(pick, "as_of_date date, night date")
@@ -149,3 +158,13 @@ def with_ring_features(spark: SparkSession, settings: Settings, snap: DataFrame,
         out = out.withColumn("ring_size", F.lit(None).cast("long")).withColumn("ring_labelled_share", F.lit(None).cast("double"))
     return out.withColumn("ring_size", F.coalesce("ring_size", F.lit(0)).cast("long")).withColumn(
         "ring_labelled_share", F.coalesce("ring_labelled_share", F.lit(0.0)))
+
+
+def _empty_nights(spark: SparkSession, settings: Settings) -> set[date]:
+    """Nights whose pair model ran and kept no ring (a lake from before gold/ring_nights has none)."""
+    from pyspark.sql import functions as F
+
+    path = settings.table_path("gold", T.RING_NIGHTS)
+    if not lake.exists(spark, path):
+        return set()
+    return {r[0] for r in lake.read(spark, path).where(F.col("outcome") == NONE_FOUND).select("night").collect()}

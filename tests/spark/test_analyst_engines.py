@@ -76,10 +76,11 @@ def _assert_equal(name: str, duck: pd.DataFrame, spark: pd.DataFrame, ordered: b
 
 def test_every_named_view_is_the_same_on_duckdb_and_spark(spark: Any, lake: Settings) -> None:
     root = lake.paths.lake_root
-    # the backfill runs no rings step; `rings` is a plain SELECT * of gold_fraud_rings
-    assert register_spark(spark, root) == {"rings": ["gold_fraud_rings"]}
+    # the backfill runs no rings step; `rings` and `ring_nights` are plain SELECT *s of their tables
+    missing = register_spark(spark, root)
+    assert missing == {"rings": ["gold_fraud_rings"], "ring_nights": ["gold_ring_nights"]}
     con = connect(root)
-    for v in views.VIEWS[:-1]:
+    for v in [v for v in views.VIEWS if v.name not in missing]:
         duck = con.sql(f"SELECT * FROM {v.name}").df()
         assert len(duck), f"view {v.name} is empty on the small world: the comparison would prove nothing"
         _assert_equal(v.name, duck, spark.sql(f"SELECT * FROM {v.name}").toPandas(), ordered=False)

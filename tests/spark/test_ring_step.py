@@ -98,6 +98,12 @@ def test_the_spark_night_equals_the_pandas_finder_and_ids_carry_over(spark: Any,
     # re-running a night replaces its rows
     build_rings(spark, s, NIGHT)
     assert lake.read(spark, s.table_path("gold", T.FRAUD_RINGS)).where(f"night = DATE'{NIGHT}'").count() == summary["rings"]
+    nights: pd.DataFrame = lake.read(spark, s.table_path("gold", T.RING_NIGHTS)).orderBy("night").toPandas()
+    assert nights["night"].tolist() == [NIGHT, NIGHT + timedelta(days=1)], "one row a night, re-runs replace it"
+    row = nights.iloc[0]
+    assert (row["outcome"], row["rings"], row["known_cases"], row["min_cases"]) == \
+        ("rings", summary["rings"], summary["known_cases"], 4)
+    assert row["threshold"] == pytest.approx(summary["threshold"]) and row["kept_links"] == summary["kept_links"]
 
 
 def test_rings_show_names_the_reasons_of_every_link_and_no_raw_pii(spark: Any, ring_lake: Any,
@@ -146,3 +152,12 @@ def test_account_snapshots_take_the_ring_of_the_latest_ring_night_up_to_their_da
     assert got[(member, NIGHT)] == (size, share)
     assert got[(member, later)][0] >= 3, "the latest ring night up to the date (the next night's ring)"
     assert got[("acct_9999999", NIGHT)] == (0, 0.0)
+    # a night whose pair model ran and kept no ring (none reaches min_size): earlier rings no longer stand
+    none = s.model_copy(update={"rings": s.rings.model_copy(update={"min_size": 10_000})})
+    empty = NIGHT + timedelta(days=2)
+    assert build_rings(spark, none, empty)["rings"] == 0
+    snap = spark.createDataFrame([(member, NIGHT + timedelta(days=1)), (member, later)], "account_id string, as_of_date date")
+    sizes = {r["as_of_date"]: r["ring_size"] for r in with_ring_features(spark, s, snap, [NIGHT + timedelta(days=1), later]).collect()}
+    assert sizes[NIGHT + timedelta(days=1)] >= 3 and sizes[later] == 0, sizes
+    outcome = lake.read(spark, s.table_path("gold", T.RING_NIGHTS)).where(f"night = DATE'{empty}'").first()
+    assert outcome is not None and outcome["outcome"] == "no_rings"

@@ -111,6 +111,7 @@ def test_the_declarations_follow_the_columns_the_code_writes() -> None:
     assert d[("gold", T.DRIFT_DAILY)] == ddl(drift.SCHEMA)
     assert d[("gold", T.RING_EDGES)] == ddl(ring_step.EDGES_DDL)
     assert d[("gold", T.FRAUD_RINGS)] == ddl(ring_step.RINGS_DDL)
+    assert d[("gold", T.RING_NIGHTS)] == ddl(ring_step.NIGHTS_DDL)
     profile = list(ddl(PROFILE_DDL).items())  # silver/accounts: the profile, then what silver adds
     assert list(d[("silver", T.ACCOUNTS)].items())[: len(profile)] == profile
     for table in (T.PERFORMANCE_DAILY, T.BUSINESS_DAILY, T.SHADOW_DAILY):
