@@ -59,11 +59,11 @@ def _show(args: argparse.Namespace) -> int:
 def _nights(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from ato.rings.browse import NoRings, ring_nights
+    from ato.rings.browse import NO_NIGHT, ring_nights
 
     df = ring_nights(load_settings()).tail(args.last)
     if df.empty:
-        raise Refused(str(NoRings("no ring night yet: run `ato nightly --date D --steps rings`")))
+        raise Refused(NO_NIGHT)
     rows = [{k: (None if pd.isna(v) else v.isoformat() if k == "night" else v if k == "outcome" else
                  round(float(v), 4) if k == "threshold" else int(v)) for k, v in r.items()}
             for r in df.to_dict("records")]

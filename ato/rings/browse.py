@@ -21,6 +21,9 @@ class NoRings(LookupError):
     """Nothing to show: no ring table yet, no such night or no such ring (the message says which)."""
 
 
+NO_NIGHT = "no ring night yet: run `ato nightly --date D --steps rings`"
+
+
 def ring_nights(settings: Settings) -> pd.DataFrame:
     """Every night the finder ran (gold/ring_nights), oldest first; empty before the first one."""
     try:
@@ -49,7 +52,7 @@ def _night(settings: Settings, night: date | None) -> date:
             last = skipped[max(skipped)]
             raise NoRings(f"no ring night has looked for rings yet: the latest, {last.night}, had {last.known_cases} "
                           f"investigated case(s) and the pair model needs {last.min_cases} (rings.min_cases)")
-        raise NoRings("no ring night yet: run `ato nightly --date D --steps rings`")
+        raise NoRings(NO_NIGHT)
     if night in nights:
         return night
     if night in skipped:
