@@ -82,7 +82,7 @@ test: lint  ## set-up, lint, then the whole suite: unit, spark, data
 unit: setup
 	$(BIN)/pytest -q -m unit
 
-demo: setup  ## simulate a world, ingest it, backfill the nightly batch layer, train the model, score logins through the API (13-17 minutes on 2 cores)
+demo: setup  ## simulate a world, ingest it, backfill the nightly batch layer, train the model, score logins through the API (~20 minutes on 2 cores, stop 64)
 	@echo "demo: starting from a clean data/ (spool, world, lake, online, serving)"
 	rm -rf data/spool data/world data/lake data/online data/serving
 	$(BIN)/ato simulate --trainable --accounts $(DEMO_ACCOUNTS) --days $(DEMO_DAYS) --out data/spool --world data/world
