@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 
 from ato.report.html import Page, fmt
-from ato.rings.outputs import TOO_FEW_CASES
+from ato.rings.outputs import TOO_FEW_CASES, too_few_cases
 
 DRAWN = 3
 
@@ -67,6 +67,5 @@ def _why_no_rings(con: duckdb.DuckDBPyConnection, views: set[str], as_of: date) 
                 "`ato rings nights` lists the nights it ran)")
     outcome, known, need = rows[0]
     if outcome == TOO_FEW_CASES:
-        return (f"the rings step did not look for rings this night: {known} investigated case(s) reported by then, "
-                f"and the pair model needs {need} (`rings.min_cases`)")
+        return f"the rings step did not look for rings this night: {too_few_cases(known, need)}"
     return f"the rings step ran this night on {known} investigated cases and kept no ring"

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ato import deltars
 from ato import tables as T
-from ato.rings.outputs import RING_COLUMNS, TOO_FEW_CASES
+from ato.rings.outputs import RING_COLUMNS, TOO_FEW_CASES, too_few_cases
 
 if TYPE_CHECKING:
     from ato.settings import Settings
@@ -34,8 +34,7 @@ def ring_nights(settings: Settings) -> pd.DataFrame:
 
 
 def _too_few(row: Any) -> str:
-    return (f"ring night {row.night} did not look for rings: {row.known_cases} investigated case(s) reported by "
-            f"then, and the pair model needs {row.min_cases} (rings.min_cases)")
+    return f"ring night {row.night} did not look for rings: {too_few_cases(row.known_cases, row.min_cases)}"
 
 
 def _night(settings: Settings, night: date | None) -> date:
@@ -50,8 +49,8 @@ def _night(settings: Settings, night: date | None) -> date:
             return max(nights)
         if skipped:
             last = skipped[max(skipped)]
-            raise NoRings(f"no ring night has looked for rings yet: the latest, {last.night}, had {last.known_cases} "
-                          f"investigated case(s) and the pair model needs {last.min_cases} (rings.min_cases)")
+            raise NoRings(f"no ring night has looked for rings yet: the latest, {last.night}, had "
+                          f"{too_few_cases(last.known_cases, last.min_cases)}")
         raise NoRings(NO_NIGHT)
     if night in nights:
         return night

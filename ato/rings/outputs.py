@@ -71,6 +71,11 @@ def fraud_rings(edges: pd.DataFrame, rings: pd.Series, ids: dict[str, str], sign
     return out.sort_values(["size", "ring_id"], ascending=[False, True], ignore_index=True)
 
 
+def too_few_cases(known: object, needed: object) -> str:
+    """Why a `too_few_cases` night did not look, as the CLI and the report say it."""
+    return f"{known} investigated case(s) reported by then, and the pair model needs {needed} (rings.min_cases)"
+
+
 def ring_night(summary: dict[str, object], min_cases: int) -> pd.DataFrame:
     """The night's row of `ring_nights` from its summary (`ato.rings.night.find_night`): its outcome,
     the accounts and cases it had, and what the pair model made of them (null when it did not run)."""
