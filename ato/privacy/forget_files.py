@@ -2,10 +2,13 @@
 accounts, published snapshots lose their rows. Each file is read once for the whole batch of
 accounts, rewritten next to itself and renamed over it, so a crash leaves either the old or the
 new file, never half of one; re-running finds nothing. Counts are per account: a line naming two
-of the batch's accounts is removed once and counted for both."""
+of the batch's accounts is removed once and counted for both. The files the API is still writing
+(`.open-*`) are rewritten so too, under an exclusive flock that its appends wait for
+(`ato.online.decide.appender`)."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ato.ingest.discover import sha256_of as sha256
+from ato.online.decide.appender import OPEN, closed_name, lock_current
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -97,14 +101,43 @@ def forget_in_file(path: Path, accounts: Collection[str]) -> Rewrite:
     """Lines (text) or rows (Parquet) naming any of `accounts` removed from one spool or audit
     file. The file is read once; only a file it rewrites is hashed (the ingest ledger knows spool
     files by the hash of their content)."""
+    if path.name.startswith(OPEN):
+        return _forget_in_open_file(path, accounts)
     data = path.read_bytes()
     n = drop_rows(path, data, accounts) if path.suffix == ".parquet" else drop_lines(path, data, accounts)
     return Rewrite(n, hashlib.sha256(data).hexdigest() if n else None)
 
 
+def _forget_in_open_file(path: Path, accounts: Collection[str]) -> Rewrite:
+    """The same for a file the API may still be appending to (`.open-*`, `ato.online.decide.appender`):
+    read and replaced under an exclusive flock, so no append lands between the read and the rename
+    (appends wait for it, then write to the new file); the name the file has by then is the one
+    replaced (its writer may have closed it since it was listed)."""
+    wanted = [a.encode() for a in accounts]
+    try:
+        peek = path.read_bytes()  # most open files name none of the accounts: no lock for them
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:  # closed since it was listed
+        closed = closed_name(path)
+        return forget_in_file(closed, accounts) if closed.exists() else Rewrite()
+    if len(wanted) <= SUBSTRING_CHECK_MAX and not any(a in peek for a in wanted):
+        os.close(fd)
+        return Rewrite()
+    fd = lock_current(path, fd, fcntl.LOCK_EX)
+    try:
+        ino = os.fstat(fd).st_ino
+        name = path if path.exists() and path.stat().st_ino == ino else closed_name(path)
+        data = name.read_bytes()
+        n = drop_lines(name, data, accounts)
+    finally:
+        os.close(fd)  # and its lock: the appends waiting for it go to the new file
+    return Rewrite(n, hashlib.sha256(data).hexdigest() if n else None)
+
+
 def data_files(root: Path) -> list[Path]:
+    """The data files under `root`, the API's files still being written (`.open-*.jsonl`) among them."""
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".jsonl", ".json", ".csv", ".parquet")
-                  and not p.name.startswith("."))
+                  and (not p.name.startswith(".") or p.name.startswith(OPEN)))
 
 
 def per_account(values: pa.Array | pa.ChunkedArray) -> Counter[str]:

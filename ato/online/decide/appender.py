@@ -6,6 +6,12 @@ out: once a decision is acknowledged, a crash of the process cannot lose it (the
 the bytes). A background thread fsyncs every `fsync_s`, which bounds what a machine crash
 can lose without putting a disk flush on the request path.
 
+An erasure (`ato forget`) rewrites an open file too: it takes an exclusive `flock` on the file,
+writes the kept lines to a new file and renames that over the open name. Every append and close
+holds a shared `flock` for its write (or rename), so none lands between the erasure's read and its
+rename, and an appender whose file was replaced (its inode unlinked) reopens the name and writes
+there: no line is lost and none of the erased lines comes back.
+
 A file is written under an in-progress name, `.open-<prefix>-<host>-<pid>.jsonl` (hidden: the
 ingest's discovery and the decisions step's glob skip it), and renamed to
 `<prefix>-<host>-<pid>.jsonl` when closed: when the day rolls over, when the process stops, or
@@ -18,6 +24,7 @@ crashed process left open are closed by the next appender of that prefix on the 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -38,12 +45,35 @@ def closed_name(path: Path) -> Path:
     return path.with_name(path.name[len(OPEN):])
 
 
+def lock_current(path: Path, fd: int, kind: int = fcntl.LOCK_SH) -> int:
+    """A descriptor of the file now at `path` (`fd` when it still is), flock'ed with `kind` (the
+    caller unlocks it): an erasure that replaced the file while we waited for the lock has unlinked
+    the inode we held, so we follow the name to its new file (and close `fd`)."""
+    while True:
+        fcntl.flock(fd, kind)
+        if os.fstat(fd).st_nlink > 0:
+            return fd
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        new = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        os.close(fd)
+        fd = new
+
+
 def _close_left(p: Path, why: str) -> Path | None:
-    """Rename a file its writer left open to its closed name (unless that exists); the new path."""
+    """Rename a file its writer left open to its closed name (unless that exists); the new path.
+    Under an exclusive lock, so an erasure rewriting the file finishes first."""
     target = closed_name(p)
     if target.exists():
         return None
-    p.rename(target)
+    try:
+        fd = os.open(p, os.O_RDONLY)
+    except FileNotFoundError:
+        return None  # closed meanwhile
+    fd = lock_current(p, fd, fcntl.LOCK_EX)
+    try:
+        p.rename(target)
+    finally:
+        os.close(fd)  # and its lock
     log.warning("closed %s, left open by %s", target.name, why)
     return target
 
@@ -96,9 +126,10 @@ class JsonlAppender:
 
     def _close_current(self) -> None:
         if self._fd is not None and self._path is not None:
+            self._fd = lock_current(self._path, self._fd)
             os.fsync(self._fd)
-            os.close(self._fd)
             os.rename(self._path, closed_name(self._path))
+            os.close(self._fd)  # and its lock
         self._fd, self._path, self._day = None, None, None
 
     def _open(self, day: str) -> int:
@@ -119,7 +150,12 @@ class JsonlAppender:
         day = (now or datetime.now(UTC)).date().isoformat()
         with self._lock:
             fd = self._fd if day == self._day and self._fd is not None else self._open(day)
-            os.write(fd, line)
+            assert self._path is not None
+            self._fd = fd = lock_current(self._path, fd)
+            try:
+                os.write(fd, line)
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
             self._dirty = True
             self._last = time.monotonic()
             self.written += 1
