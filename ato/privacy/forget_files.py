@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ato.ingest.discover import sha256_of as sha256
-from ato.online.decide.appender import OPEN, closed_name, lock_current
+from ato.online.decide.appender import OPEN, closed_name
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -55,22 +55,34 @@ def _replace(path: Path, data: bytes | pa.Table, **parquet: Any) -> None:
     os.replace(tmp, path)
 
 
-def drop_lines(path: Path, data: bytes, accounts: Collection[str]) -> Counter[str]:
-    """Rewrite a text file (JSON lines, CSV: its header kept) whose content is `data` without the
-    lines naming any of `accounts`; the lines removed per account."""
-    wanted = {a.encode() for a in accounts}
-    if len(wanted) <= SUBSTRING_CHECK_MAX and not any(a in data for a in wanted):
-        return Counter()  # the common case, at memchr speed
+def without_lines(data: bytes, wanted: set[bytes], header: bool = False) -> tuple[bytes, Counter[str]]:
+    """`data` without its lines naming any of `wanted` (the first line kept when it is a header),
+    and the lines removed per account."""
     lines = data.splitlines(keepends=True)
-    head = lines[:1] if path.suffix == ".csv" else []
+    head = lines[:1] if header else []
     keep, removed = list(head), Counter[str]()
     for line in lines[len(head):]:
         if hits := named_in(line, wanted):
             removed.update(h.decode() for h in hits)
         else:
             keep.append(line)
+    return b"".join(keep), removed
+
+
+def _names_none(data: bytes, wanted: set[bytes]) -> bool:
+    """True when `data` surely names none of `wanted`: the common case, at memchr speed (a few ids)."""
+    return len(wanted) <= SUBSTRING_CHECK_MAX and not any(a in data for a in wanted)
+
+
+def drop_lines(path: Path, data: bytes, accounts: Collection[str]) -> Counter[str]:
+    """Rewrite a text file (JSON lines, CSV: its header kept) whose content is `data` without the
+    lines naming any of `accounts`; the lines removed per account."""
+    wanted = {a.encode() for a in accounts}
+    if _names_none(data, wanted):
+        return Counter()
+    kept, removed = without_lines(data, wanted, header=path.suffix == ".csv")
     if removed:
-        _replace(path, b"".join(keep))
+        _replace(path, kept)
     return removed
 
 
@@ -108,30 +120,50 @@ def forget_in_file(path: Path, accounts: Collection[str]) -> Rewrite:
     return Rewrite(n, hashlib.sha256(data).hexdigest() if n else None)
 
 
+def _read_from(fd: int, offset: int) -> bytes:
+    chunks = []
+    while chunk := os.pread(fd, 1 << 20, offset):
+        chunks.append(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
+
+
 def _forget_in_open_file(path: Path, accounts: Collection[str]) -> Rewrite:
-    """The same for a file the API may still be appending to (`.open-*`, `ato.online.decide.appender`):
-    read and replaced under an exclusive flock, so no append lands between the read and the rename
-    (appends wait for it, then write to the new file); the name the file has by then is the one
-    replaced (its writer may have closed it since it was listed)."""
-    wanted = [a.encode() for a in accounts]
+    """The same for a file the API may still be appending to (`.open-*`, `ato.online.decide.appender`).
+    Its whole lines are filtered into a new file without a lock; then, under an exclusive flock
+    (appends wait for it), the lines appended since are filtered too and the new file is renamed
+    over the name the file has by then (its writer may have closed it meanwhile). So the appends wait
+    only for the tail, and none lands between the last read and the rename."""
+    wanted = {a.encode() for a in accounts}
     try:
-        peek = path.read_bytes()  # most open files name none of the accounts: no lock for them
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:  # closed since it was listed
         closed = closed_name(path)
         return forget_in_file(closed, accounts) if closed.exists() else Rewrite()
-    if len(wanted) <= SUBSTRING_CHECK_MAX and not any(a in peek for a in wanted):
-        os.close(fd)
-        return Rewrite()
-    fd = lock_current(path, fd, fcntl.LOCK_EX)
     try:
+        data = _read_from(fd, 0)
+        head = data[:data.rfind(b"\n") + 1]  # whole lines: an append may be under way
+        if _names_none(head, wanted):
+            return Rewrite()
+        kept, removed = without_lines(head, wanted)
+        if not removed:
+            return Rewrite()
+        tmp = path.with_name(f".{path.name}.forget")
+        with tmp.open("wb") as out:
+            out.write(kept)
+            out.flush()
+            os.fsync(out.fileno())  # on disk before the lock: the rename under it then has nothing to flush
+            fcntl.flock(fd, fcntl.LOCK_EX)  # released by closing fd; appends hold LOCK_SH per write
+            tail = _read_from(fd, len(head))
+            more = Counter[str]()
+            if not _names_none(tail, wanted):  # usually it names none: copied as it is
+                tail, more = without_lines(tail, wanted)
+            out.write(tail)
         ino = os.fstat(fd).st_ino
-        name = path if path.exists() and path.stat().st_ino == ino else closed_name(path)
-        data = name.read_bytes()
-        n = drop_lines(name, data, accounts)
+        os.replace(tmp, path if path.exists() and path.stat().st_ino == ino else closed_name(path))
     finally:
-        os.close(fd)  # and its lock: the appends waiting for it go to the new file
-    return Rewrite(n, hashlib.sha256(data).hexdigest() if n else None)
+        os.close(fd)  # and its lock: the appends waiting for it find the file replaced and follow it
+    return Rewrite(removed + more, hashlib.sha256(data).hexdigest())
 
 
 def data_files(root: Path) -> list[Path]:

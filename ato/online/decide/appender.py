@@ -6,11 +6,12 @@ out: once a decision is acknowledged, a crash of the process cannot lose it (the
 the bytes). A background thread fsyncs every `fsync_s`, which bounds what a machine crash
 can lose without putting a disk flush on the request path.
 
-An erasure (`ato forget`) rewrites an open file too: it takes an exclusive `flock` on the file,
-writes the kept lines to a new file and renames that over the open name. Every append and close
-holds a shared `flock` for its write (or rename), so none lands between the erasure's read and its
-rename, and an appender whose file was replaced (its inode unlinked) reopens the name and writes
-there: no line is lost and none of the erased lines comes back.
+An erasure (`ato forget`) rewrites an open file too: it writes the kept lines to a new file, then
+takes an exclusive `flock` on the file for the lines appended meanwhile and renames the new file
+over the open name. Every append and close holds a shared `flock` for its write (or rename), so
+none lands between the erasure's last read and its rename, and an appender whose file was replaced
+(its inode unlinked) reopens the name and writes there: no line is lost and none of the erased
+lines comes back. An append waits for the erasure's tail at most, not for its whole file.
 
 A file is written under an in-progress name, `.open-<prefix>-<host>-<pid>.jsonl` (hidden: the
 ingest's discovery and the decisions step's glob skip it), and renamed to
@@ -31,6 +32,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,17 +47,18 @@ def closed_name(path: Path) -> Path:
     return path.with_name(path.name[len(OPEN):])
 
 
-def lock_current(path: Path, fd: int, kind: int = fcntl.LOCK_SH) -> int:
+def lock_current(path: Path, fd: int, kind: int = fcntl.LOCK_SH, retire: Callable[[int], object] = os.close) -> int:
     """A descriptor of the file now at `path` (`fd` when it still is), flock'ed with `kind` (the
     caller unlocks it): an erasure that replaced the file while we waited for the lock has unlinked
-    the inode we held, so we follow the name to its new file (and close `fd`)."""
+    the inode we held, so we follow the name to its new file and `retire` the old descriptor (its
+    close frees the old file's blocks: an appender defers it off the request path)."""
     while True:
         fcntl.flock(fd, kind)
         if os.fstat(fd).st_nlink > 0:
             return fd
         fcntl.flock(fd, fcntl.LOCK_UN)
         new = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-        os.close(fd)
+        retire(fd)
         fd = new
 
 
@@ -104,6 +107,7 @@ class JsonlAppender:
         self._last = time.monotonic()
         self._lock = threading.Lock()
         self._dirty = False
+        self._retired: list[int] = []  # descriptors of files an erasure replaced, closed by `flush`
         self.recover()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sync_loop, name=f"fsync-{prefix}", daemon=True)
@@ -151,7 +155,7 @@ class JsonlAppender:
         with self._lock:
             fd = self._fd if day == self._day and self._fd is not None else self._open(day)
             assert self._path is not None
-            self._fd = fd = lock_current(self._path, fd)
+            self._fd = fd = lock_current(self._path, fd, retire=self._retired.append)
             try:
                 os.write(fd, line)
             finally:
@@ -177,8 +181,10 @@ class JsonlAppender:
     def flush(self) -> None:
         """fsync outside the lock: appends (on the request path) never wait for the disk."""
         with self._lock:
-            fd, dirty = self._fd, self._dirty
-            self._dirty = False
+            fd, dirty, retired = self._fd, self._dirty, self._retired
+            self._dirty, self._retired = False, []
+        for old in retired:
+            os.close(old)
         if dirty and fd is not None:
             with contextlib.suppress(OSError):  # rotated meanwhile: `_open` synced the old file
                 os.fsync(fd)
