@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Collection
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -14,12 +15,12 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 
-def _list_text(v: Any) -> str:
-    return "null" if v is None else json.dumps([str(x) for x in v])
-
-
-def _set_text(v: Any) -> str:
-    return "null" if v is None else json.dumps(sorted(str(x) for x in v))
+def _list_text(v: Any, as_set: bool = False) -> str:
+    """A list cell as JSON text, its order kept (or sorted, `as_set`)."""
+    if v is None:
+        return "null"
+    items = [str(x) for x in v]
+    return json.dumps(sorted(items) if as_set else items)
 
 
 def frame_digest(df: pd.DataFrame, schema: pa.Schema, sets: Collection[str] = ()) -> tuple[int, str]:
@@ -32,7 +33,7 @@ def frame_digest(df: pd.DataFrame, schema: pa.Schema, sets: Collection[str] = ()
     df = df[sorted(df.columns)].copy()
     for f in schema:
         if f.name in df and pa.types.is_nested(f.type):
-            text = _set_text if f.name in sets else _list_text if pa.types.is_list(f.type) else str
+            text = partial(_list_text, as_set=True) if f.name in sets else _list_text if pa.types.is_list(f.type) else str
             df[f.name] = df[f.name].map(text)
     rows = pd.util.hash_pandas_object(df, index=False).to_numpy()  # one 64-bit hash per row
     rows.sort()

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ato import deltars
+from ato.ingest.discover import sha256_of as sha256
 from ato.privacy import pseudonymize
 from ato.privacy.forget_files import (
     SEPARATORS,
@@ -42,7 +43,6 @@ from ato.privacy.forget_files import (
     forget_in_snapshot,
     named_in,
     per_account,
-    sha256,
 )
 from ato.privacy.retention import ingested_hashes
 from ato.privacy.stores import FOLDERS, TABLES, Table

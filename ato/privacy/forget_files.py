@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ato.ingest.discover import sha256_of as sha256
 from ato.online.decide.appender import OPEN, closed_name
 
 if TYPE_CHECKING:
@@ -43,16 +42,20 @@ def named_in(text: bytes, accounts: Collection[bytes]) -> set[bytes]:
     return set(TOKENS.findall(text)).intersection(accounts)
 
 
-def _replace(path: Path, data: bytes | pa.Table, **parquet: Any) -> None:
-    """Write `data` (bytes, or a table as Parquet) next to `path`, then rename it over `path`."""
-    tmp = path.with_name(f".{path.name}.forget")
-    if isinstance(data, bytes):
-        tmp.write_bytes(data)
-    else:
+def _replace(path: Path, data: bytes | pa.Table, **parquet: Any) -> str:
+    """Write `data` (bytes, or a table as Parquet) next to `path`, then rename it over `path`; the
+    SHA-256 of what it wrote (a manifest records it: no second read)."""
+    if not isinstance(data, bytes):
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        pq.write_table(data, tmp, **parquet)
+        out = pa.BufferOutputStream()
+        pq.write_table(data, out, **parquet)
+        data = out.getvalue().to_pybytes()
+    tmp = path.with_name(f".{path.name}.forget")
+    tmp.write_bytes(data)
     os.replace(tmp, path)
+    return hashlib.sha256(data).hexdigest()
 
 
 def without_lines(data: bytes, wanted: set[bytes], header: bool = False) -> tuple[bytes, Counter[str]]:
@@ -208,10 +211,9 @@ def forget_in_snapshot(folder: Path, accounts: Collection[str]) -> Counter[str]:
         kept, gone = without(table, "account_id", accounts)
         if not gone:
             continue
-        _replace(path, kept, compression="zstd")
+        entry["sha256"] = _replace(path, kept, compression="zstd")
         removed += gone
         manifest["rows"][kind] = kept.num_rows
-        entry["sha256"] = sha256(path)
     if removed:
         _replace(manifest_path, json.dumps(manifest, indent=2).encode())
     return removed
