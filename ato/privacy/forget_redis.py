@@ -4,14 +4,19 @@ IP, /24 and device windows (members that end with, or are, an id; `ato.online.de
 Those windows live at most a day plus the late allowance, so the scan is over few keys; it is one
 SCAN of the speed layer's keyspace per batch, however many accounts it erases. The accounts' own
 keys are found by a SCAN per account for a few accounts (Redis matches the pattern), by one SCAN
-of every account's keys for a larger batch."""
+of every account's keys for a larger batch. The windows are read, and cleaned, `PIPELINE` keys per
+round trip."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
-from typing import Any
+from collections.abc import Collection, Iterable, Iterator
+from itertools import islice
+from typing import Any, TypeVar
 
 PATTERN_SCANS_MAX = 8  # up to this many accounts, one SCAN per account and key family
+PIPELINE = 500  # window keys sized, read and cleaned per round trip (and the most members read in it per key)
+WINDOW_KEYS = "ato:w:{[ipd]:*}:[tfcxo]"  # the IP, /24 and device windows' members (`redis_windows`)
+T = TypeVar("T")
 SNAP = "ato:snap:"
 WINDOW = "ato:w:{a:"
 
@@ -55,23 +60,48 @@ def forget_in_redis(client: Any, accounts: Collection[str]) -> dict[str, dict[st
     for account in owned.values():
         out[account]["keys"] += 1
     wanted = {a.encode(): a for a in accounts}
-    for key in client.scan_iter(match="ato:w:{[ipd]:*}:[tfcxo]", count=10_000):
-        k = key.decode() if isinstance(key, bytes) else str(key)
-        kind = k[-1]  # o: a set of account ids; c, x: sorted sets of them; t, f: of events (their account at the end)
-        if kind == "o":
-            members = list(client.smembers(k))
-        elif kind in "cx":
-            members = list(client.zrange(k, 0, -1))
-        else:
-            members = [m for m, _ in client.zscan_iter(k, count=1000)]
-        owners = {m: (_as_bytes(m) if kind in "ocx" else _member_account(m)) for m in members}
-        gone = [m for m, a in owners.items() if a in wanted]
-        if not gone:
-            continue
-        (client.srem if kind == "o" else client.zrem)(k, *gone)
-        for m in gone:
-            out[wanted[owners[m]]]["members"] += 1
+    for chunk in _chunks(client.scan_iter(match=WINDOW_KEYS, count=10_000), PIPELINE):
+        removals = client.pipeline(transaction=False)
+        for key, members in _members(client, chunk):
+            kind = _kind(key)  # o: a set of account ids; c, x: sorted sets of them; t, f: of events (their account at the end)
+            owners = {m: (_as_bytes(m) if kind in "ocx" else _member_account(m)) for m in members}
+            gone = [m for m, a in owners.items() if a in wanted]
+            if gone:
+                (removals.srem if kind == "o" else removals.zrem)(key, *gone)
+            for m in gone:
+                out[wanted[owners[m]]]["members"] += 1
+        removals.execute()
     return out
+
+
+def _members(client: Any, keys: list[Any]) -> Iterator[tuple[Any, list[Any]]]:
+    """(key, its members) for window keys: sizes in one round trip, the members of keys up to
+    `PIPELINE` members in another, a bigger key's (a busy IP's, up to `key_events`) by a scan of its own."""
+    sizes = client.pipeline(transaction=False)
+    for key in keys:
+        (sizes.scard if _kind(key) == "o" else sizes.zcard)(key)
+    small, reads = [], client.pipeline(transaction=False)
+    for key, n in zip(keys, sizes.execute(), strict=True):
+        if n > PIPELINE:
+            yield key, (list(client.sscan_iter(key, count=1000)) if _kind(key) == "o"
+                        else [m for m, _ in client.zscan_iter(key, count=1000)])
+        elif n:
+            small.append(key)
+            if _kind(key) == "o":
+                reads.smembers(key)
+            else:
+                reads.zrange(key, 0, -1)
+    yield from zip(small, reads.execute(), strict=True)
+
+
+def _kind(key: bytes | str) -> str:
+    return (key.decode() if isinstance(key, bytes) else str(key))[-1]
+
+
+def _chunks(items: Iterable[T], n: int) -> Iterator[list[T]]:
+    it = iter(items)
+    while chunk := list(islice(it, n)):
+        yield chunk
 
 
 def _as_bytes(member: bytes | str) -> bytes:

@@ -61,3 +61,34 @@ def test_a_batch_in_redis_equals_erasing_one_at_a_time(redis_server: Any, size: 
     fill(r, [*gone, *KEPT])
     single = [forget_in_redis(r, [a])[a] for a in gone]
     assert contents(r) == batch and single == [done[a] for a in gone]
+
+
+def test_a_busy_window_past_the_pipelined_size_loses_the_same_members(redis_server: Any,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A window key with more members than `PIPELINE` (a busy IP's, read by a scan of its own) ends
+    as it does when every key is read in the pipeline."""
+    import redis
+
+    from ato.privacy import forget_redis
+
+    r = redis.Redis.from_url(redis_server.url.rsplit("/", 1)[0] + "/14")
+    n = forget_redis.PIPELINE + 100
+    accounts = [f"acct_{i:05d}" for i in range(n)]
+    gone = accounts[::7]
+    busy = key_prefix("i", "busyip")
+
+    def fill_busy() -> None:
+        r.flushdb()
+        r.zadd(f"{busy}:t", {member("i", f"e{i}", a): i for i, a in enumerate(accounts)})
+        r.zadd(f"{busy}:c", {a: i for i, a in enumerate(accounts)})
+        r.sadd(f"{busy}:o", *accounts)
+
+    fill_busy()
+    done = forget_in_redis(r, gone)
+    scanned = contents(r)
+    assert r.zcard(f"{busy}:t") == r.zcard(f"{busy}:c") == r.scard(f"{busy}:o") == n - len(gone)
+    assert not {a.encode() for a in gone} & set(r.smembers(f"{busy}:o"))
+    assert done == {a: {"keys": 0, "members": 3} for a in gone}
+    fill_busy()
+    monkeypatch.setattr(forget_redis, "PIPELINE", 10 * n)  # every key read in the pipeline
+    assert forget_in_redis(r, gone) == done and contents(r) == scanned
