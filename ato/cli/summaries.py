@@ -69,6 +69,8 @@ def print_ingest(s: IngestSummary, spark: SparkSession, settings: Settings) -> N
         con.print(q)
     else:
         con.print("no rows quarantined in this batch")
+    if s.erased_rows:
+        con.print(f"{s.erased_rows:,} rows of erased accounts (`ato forget`), dated before their erasure, dropped")
     for alert in s.alerts:
         con.print(f"[bold red]ALERT[/bold red] {alert}: downstream quality gates will block this data")
 

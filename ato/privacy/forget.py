@@ -18,7 +18,8 @@ in the state erasing its accounts one at a time would leave.
    the id), its batch, time, reason, rows and lines removed per store that named it. While it runs, `<lake>/_erasure/pending/<hash>`
    says so (`ato forget --pending` lists them, by hash: the id is not kept); a forget that stopped
    part-way is finished by running the same command again (every step only removes what is still
-   there).
+   there). These records (and the markers) are also the erasure register ingest checks, so the
+   account's events arriving later stay out of the lake (`ato.privacy.erased`).
 """
 
 from __future__ import annotations
@@ -29,12 +30,13 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ato import deltars
 from ato.ingest.discover import sha256_of as sha256
 from ato.privacy import pseudonymize
+from ato.privacy.erased import PENDING, RECORDS, SUBJECT_HEX, SUBJECT_PREFIX
+from ato.privacy.erased import folder as erasure_folder
 from ato.privacy.forget_files import (
     SEPARATORS,
     check_account,
@@ -54,7 +56,6 @@ if TYPE_CHECKING:
     from ato.progress import Progress
     from ato.settings import Settings
 
-FOLDER = "_erasure"
 
 
 @dataclass
@@ -76,11 +77,7 @@ class Erasure:
 
 
 def subject(settings: Settings, account: str) -> str:
-    return pseudonymize(settings.hmac_key_bytes(), f"account:{account}", 64) or ""
-
-
-def _folder(settings: Settings) -> Path:
-    return Path(settings.paths.lake_root) / FOLDER
+    return pseudonymize(settings.hmac_key_bytes(), f"{SUBJECT_PREFIX}{account}", SUBJECT_HEX) or ""
 
 
 @dataclass(frozen=True)
@@ -242,7 +239,7 @@ def _forget(settings: Settings, accounts: list[str], reason: str, purge: bool, r
     batch = hashlib.sha256("\n".join(sorted(subjects.values())).encode()).hexdigest()[:32]
     outs = {a: Erasure(sid, reason, now, purged=purge, batch=batch, batch_size=len(accounts))
             for a, sid in subjects.items()}
-    marks = _folder(settings) / "pending"
+    marks = erasure_folder(settings) / PENDING
     marks.mkdir(parents=True, exist_ok=True)
     for sid in subjects.values():
         (marks / sid).write_text(json.dumps({"subject": sid, "reason": reason, "started_at": now, "batch": batch}))
@@ -255,7 +252,7 @@ def _forget(settings: Settings, accounts: list[str], reason: str, purge: bool, r
     with progress.step("forget: spool, audit and snapshot files"):
         _files(settings, outs, batch)
     done = datetime.now(UTC).isoformat(timespec="seconds")
-    with (_folder(settings) / "erasures.jsonl").open("a") as f:
+    with (erasure_folder(settings) / RECORDS).open("a") as f:
         for out in outs.values():
             out.finished_at = done
             f.write(json.dumps(out.as_dict()) + "\n")
@@ -274,5 +271,5 @@ def _redis_total(per: dict[str, dict[str, int]]) -> dict[str, int]:
 
 def pending(settings: Settings) -> list[str]:
     """Subjects (hashes) of erasures that started and did not finish."""
-    folder = _folder(settings) / "pending"
+    folder = erasure_folder(settings) / PENDING
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []

@@ -44,6 +44,7 @@ class IngestSummary:
     bronze_rows: dict[str, int] = field(default_factory=dict)
     quarantined: dict[str, int] = field(default_factory=dict)  # "stream: reason" -> rows
     quarantined_rows: int = 0
+    erased_rows: int = 0  # rows of accounts `ato forget` erased, dated before the erasure: dropped (`ato.privacy.erased`)
     silver_dates: dict[str, list[str]] = field(default_factory=dict)
     quarantine_share: dict[str, float] = field(default_factory=dict)  # per stream, this batch
     alerts: list[str] = field(default_factory=list)  # streams over ingest.max_quarantine_fraction
@@ -81,7 +82,7 @@ def _time_expectation(stream: str, settings: Settings, now: datetime) -> dict[st
 @dataclass
 class _Split:
     """One stream of the batch: its bronze and quarantine rows (both from `checked`, cached),
-    rows per file and kind ("bronze"/"quarantined"), and the event dates of its bronze rows."""
+    rows per file and kind ("bronze"/"quarantined"/"erased"), and the event dates of its bronze rows."""
 
     good: DataFrame
     bad: DataFrame
@@ -91,40 +92,77 @@ class _Split:
 
 
 def _split(spark: SparkSession, stream: str, files: list[SpoolFile], settings: Settings,
-           now: datetime, ingest_id: str) -> _Split:
+           now: datetime, ingest_id: str, erased: DataFrame | None = None) -> _Split:
     """Check one stream's rows once and count them in one aggregation.
 
     A row is quarantined for its contract reasons or, when it meets the contract, for the
-    bronze expectations it breaks (compiled to column expressions, `compiled_suites`).
+    bronze expectations it breaks (compiled to column expressions, `compiled_suites`). A row of
+    an account in the erasure register (`erased`, `_erased_register`) dated up to its erasure, or
+    undated, goes nowhere: it is only counted.
     """
     from pyspark.sql import functions as F
 
     suite = [*load_suite_spec(f"bronze_{stream}"), _time_expectation(stream, settings, now)]
+    c = contract(stream)
     checked = apply_contract(read_stream(spark, files), stream)
     checked = checked.withColumn("reasons", F.when(F.size("reasons") > 0, F.col("reasons"))
-                                 .otherwise(failure_reasons(suite))).persist()
+                                 .otherwise(failure_reasons(suite)))
+    if erased is not None and "account_id" in c.field_names:
+        checked = _mark_erased(checked, erased, settings, c.time_field)
+    else:
+        checked = checked.withColumn("_erased", F.lit(False))
+    checked = checked.persist()
     stamp = [F.lit(ingest_id).alias("_ingest_id"), F.lit(now).alias("_ingested_at")]
-    c = contract(stream)
-    good = checked.where(F.size("reasons") == 0).select(
+    kept = ~F.col("_erased")
+    good = checked.where(kept & (F.size("reasons") == 0)).select(
         *c.field_names, "extra", F.to_date(c.time_field).alias("event_date"),
         F.col("source_file").alias("_source_file"), "_row_id", *stamp,
     )
     # Best-effort event date of a rejected row (first RFC 3339 date in it), so the nightly
     # input gate can tell which day lost rows; null when the row has no readable date.
     raw_day = F.regexp_extract("raw", r"(\d{4}-\d{2}-\d{2})[T ]\d{2}:", 1)
-    quarantined = checked.where(F.size("reasons") > 0).select(
+    quarantined = checked.where(kept & (F.size("reasons") > 0)).select(
         F.lit(stream).alias("stream"), "raw", F.array_join("reasons", "; ").alias("reason"), "reasons",
         F.when(raw_day != "", F.try_to_timestamp(raw_day, F.lit("yyyy-MM-dd"))).cast("date").alias("event_date"),
         F.col("source_file").alias("_source_file"), "_row_id", *stamp,
     )
-    ok = F.size("reasons") == 0
+    ok = kept & (F.size("reasons") == 0)
     counts: Counter[tuple[str, str]] = Counter()
     dates = set()
-    for r in checked.groupBy("source_file", ok.alias("ok"), F.when(ok, F.to_date(c.time_field)).alias("day")).count().collect():
-        counts[(r[0], "bronze" if r[1] else "quarantined")] += r[3]
-        if r[2] is not None:
-            dates.add(r[2])
+    for r in checked.groupBy("source_file", ok.alias("ok"), "_erased", F.when(ok, F.to_date(c.time_field)).alias("day")) \
+            .count().collect():
+        counts[(r[0], "erased" if r[2] else "bronze" if r[1] else "quarantined")] += r[4]
+        if r[3] is not None:
+            dates.add(r[3])
     return _Split(good, quarantined, checked, counts, sorted(dates))
+
+
+def _erased_register(spark: SparkSession, settings: Settings) -> DataFrame | None:
+    """The erasure register (`ato.privacy.erased`) as a small frame (_subject, _erased_at); None when
+    nothing was ever erased (then no row is hashed)."""
+    from ato.privacy.erased import register
+
+    held = register(settings)
+    if not held:
+        return None
+    return spark.createDataFrame(sorted(held.items()), "_subject string, _erased_at timestamp")
+
+
+def _mark_erased(checked: DataFrame, erased: DataFrame, settings: Settings, time_field: str) -> DataFrame:
+    """`checked` with `_erased`: its account's keyed hash (`ato forget`'s subject, computed from
+    the key's pads carried as data) is in the register, and the row is dated up to that erasure or
+    has no valid time. The key's hashes of other keys do not match: erasures recorded under a
+    rotated-out key are not found (README "Personal data")."""
+    from pyspark.sql import functions as F
+
+    from ato.privacy.erased import SUBJECT_HEX, SUBJECT_PREFIX
+    from ato.spark.enrich import KEY_ID_COLUMN, PAD_COLUMNS, hmac_hex, with_hmac_pads
+
+    hashed = with_hmac_pads(checked, settings.hmac_key_bytes())
+    hashed = hashed.withColumn("_subject", hmac_hex(F.concat(F.lit(SUBJECT_PREFIX), F.col("account_id")), SUBJECT_HEX))
+    joined = hashed.drop(*PAD_COLUMNS, KEY_ID_COLUMN).join(F.broadcast(erased), "_subject", "left")
+    gone = F.col("_erased_at").isNotNull() & (F.col(time_field).isNull() | (F.col(time_field) <= F.col("_erased_at")))
+    return joined.withColumn("_erased", gone).drop("_subject", "_erased_at")
 
 
 def _ledger_rows(spark: SparkSession, files: list[SpoolFile], splits: dict[str, _Split],
@@ -138,13 +176,15 @@ def _ledger_rows(spark: SparkSession, files: list[SpoolFile], splits: dict[str, 
             raw_counts[r[0]] += r[1]
     rows = []
     for f in files:
-        b, q, n = counts[(f.path, "bronze")], counts[(f.path, "quarantined")], raw_counts[f.path]
-        if b + q != n:
-            raise IngestError(f"{f.path}: {n} records in, {b} bronze + {q} quarantined: rows would be lost")
-        rows.append((f.sha256, f.path, f.stream, f.fmt, f.size, ingest_id, n, b, q, now))
+        b, q, e = (counts[(f.path, k)] for k in ("bronze", "quarantined", "erased"))
+        n = raw_counts[f.path]
+        if b + q + e != n:
+            raise IngestError(f"{f.path}: {n} records in, {b} bronze + {q} quarantined + {e} of erased accounts: "
+                              "rows would be lost")
+        rows.append((f.sha256, f.path, f.stream, f.fmt, f.size, ingest_id, n, b, q, e, now))
     return spark.createDataFrame(
         rows, "sha256 string, path string, stream string, format string, bytes long, _ingest_id string, "
-        "rows_in long, rows_bronze long, rows_quarantined long, _ingested_at timestamp",
+        "rows_in long, rows_bronze long, rows_quarantined long, rows_erased long, _ingested_at timestamp",
     )
 
 
@@ -191,8 +231,9 @@ def _ingest(spark: SparkSession, settings: Settings, spool: Path, progress: Prog
     ingest_id = summary.ingest_id = batch_id(files)
     streams = sorted({f.stream for f in files}, key=list(CONTRACTS).index)
     splits: dict[str, _Split] = {}
+    erased = _erased_register(spark, settings)
     for stream in progress.track(streams, len(streams), "validating streams"):
-        splits[stream] = _split(spark, stream, [f for f in files if f.stream == stream], settings, now, ingest_id)
+        splits[stream] = _split(spark, stream, [f for f in files if f.stream == stream], settings, now, ingest_id, erased)
     ledger = _ledger_rows(spark, files, splits, ingest_id, now)
     tables = [settings.table_path("bronze", s) for s in streams]
     tables += [settings.table_path("bronze", QUARANTINE), settings.table_path("bronze", LEDGER)]
@@ -231,7 +272,7 @@ def _ingest(spark: SparkSession, settings: Settings, spool: Path, progress: Prog
             if "ip_reputation" in streams:
                 silver("ip_reputation")
             lake.together([partial(silver, s) for s in streams if s != "ip_reputation"], threads)
-        lake.replace_where(ledger, settings.table_path("bronze", LEDGER), pred)
+        lake.replace_where(ledger, settings.table_path("bronze", LEDGER), pred, merge_schema=True)  # a ledger from before rows_erased gains it
     except BaseException:
         progress.info("batch failed: restoring every table to its version before the batch")
         for t, v in before.items():
@@ -243,9 +284,10 @@ def _ingest(spark: SparkSession, settings: Settings, spool: Path, progress: Prog
     from pyspark.sql import functions as F
 
     limit = settings.ingest.max_quarantine_fraction
-    for r in ledger.groupBy("stream").agg(F.sum("rows_bronze"), F.sum("rows_in")).collect():
+    for r in ledger.groupBy("stream").agg(F.sum("rows_bronze"), F.sum("rows_in"), F.sum("rows_erased")).collect():
         summary.bronze_rows[r[0]] = int(r[1])
-        summary.quarantined_rows += int(r[2]) - int(r[1])
+        summary.erased_rows += int(r[3])
+        summary.quarantined_rows += int(r[2]) - int(r[1]) - int(r[3])
         share = summary.quarantine_share[r[0]] = 1 - int(r[1]) / max(1, int(r[2]))
         if share > limit:
             summary.alerts.append(f"{r[0]}: {share:.1%} of rows quarantined (limit {limit:.0%})")

@@ -21,7 +21,7 @@ def test_nothing_lost_and_exactly_the_spoilt_rows_quarantined(spark: Any, world_
     _, _, sim = small_world
     ledger = lake.read(spark, s.table_path("bronze", "_ingest_log")).collect()
     assert len(ledger) == sim.files
-    assert all(r["rows_in"] == r["rows_bronze"] + r["rows_quarantined"] for r in ledger)
+    assert all(r["rows_in"] == r["rows_bronze"] + r["rows_quarantined"] and r["rows_erased"] == 0 for r in ledger)
     q = lake.read(spark, s.table_path("bronze", "quarantine"))
     by_table = {r["stream"]: r["count"] for r in q.groupBy("stream").count().collect()}
     assert by_table == {k: v for k, v in sim.malformed.items() if v}

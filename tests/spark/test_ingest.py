@@ -217,3 +217,47 @@ def test_a_spool_file_still_being_written_is_ingested_whole_once_closed(spark: A
     second = ingest(spark, settings, tmp_path / "spool")
     assert second.files == 1 and _count(spark, settings, "bronze", "logins") == 4
     assert ingest(spark, settings, tmp_path / "spool").files == 0
+
+
+def test_events_of_an_erased_account_dated_up_to_its_erasure_go_nowhere(spark: Any, tmp_path: Path) -> None:
+    """A file arriving after `ato forget` (a next-day export) with the erased account's events: those
+    dated up to the erasure, or undated, go neither to bronze nor to quarantine, only into the
+    ledger's count; its later login, and every other account's rows, are ingested as ever."""
+    import json
+
+    from ato.privacy.erased import RECORDS, folder
+    from ato.privacy.forget import Erasure, subject
+
+    settings = make_settings(tmp_path, ATO_INGEST__MAX_QUARANTINE_FRACTION="0.9")
+    gone, kept = "acct_0000042", "acct_0000007"
+    record = Erasure(subject(settings, gone), "erasure request", "2026-08-01T11:59:00+00:00",
+                     finished_at="2026-08-01T12:00:00+00:00")
+    folder(settings).mkdir(parents=True)
+    (folder(settings) / RECORDS).write_text(json.dumps(record.as_dict()) + "\n")
+    at = "2026-08-01T{}:00:00Z".format
+    write_jsonl(tmp_path / "spool" / "logins" / "export.jsonl", [
+        make_login(account_id=gone, event_time=at(10)),
+        make_login(account_id=gone, event_time=at(11), latitude="north"),  # would be quarantined
+        make_login(account_id=gone, event_time="2026-08-01 25:99"),  # undated
+        make_login(account_id=gone, event_time=at(14)),  # after the erasure: new activity
+        make_login(account_id=kept, event_time=at(10)),
+        make_login(account_id=kept, event_time=at(11)),
+        make_login(account_id=kept, event_time=at(11), latitude="north"),
+    ])
+    write_jsonl(tmp_path / "spool" / "payments" / "export.jsonl",
+                [make_payment(account_id=gone), make_payment(account_id=kept)])
+    summary = ingest(spark, settings, tmp_path / "spool")
+
+    def rows(layer: str, table: str) -> list[tuple[str, int]]:
+        got = lake.read(spark, settings.table_path(layer, table)).select("account_id", "event_time").collect()
+        return sorted((r[0], r[1].hour) for r in got)
+
+    assert rows("bronze", "logins") == rows("silver", "logins") == [(kept, 10), (kept, 11), (gone, 14)]
+    assert [r[0] for r in rows("bronze", "payments")] == [kept]
+    quarantine = lake.read(spark, settings.table_path("bronze", "quarantine")).collect()
+    assert len(quarantine) == 1 and kept in quarantine[0]["raw"] and not [q for q in quarantine if gone in q["raw"]]
+    ledger = {r["stream"]: r for r in lake.read(spark, settings.table_path("bronze", "_ingest_log")).collect()}
+    counts = ("rows_in", "rows_bronze", "rows_quarantined", "rows_erased")
+    assert tuple(ledger["logins"][c] for c in counts) == (7, 3, 1, 3)
+    assert tuple(ledger["payments"][c] for c in counts) == (2, 1, 0, 1)
+    assert summary.erased_rows == 4 and summary.quarantined_rows == 1

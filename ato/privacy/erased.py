@@ -1,0 +1,49 @@
+"""The erasure register: which accounts `ato forget` erased, and up to when, so that an event of
+theirs arriving later (a next-day export, a label, a login decided while the erasure ran) does not
+bring them back. Read from `<lake>/_erasure/` (the erasure records and the markers of erasures
+under way), it holds the keyed hash `ato forget` records (HMAC of "account:<id>"), never an id;
+ingest matches it on the same hash of each event's account (`ato.spark.ingest`)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ato.settings import Settings
+
+FOLDER = "_erasure"
+RECORDS = "erasures.jsonl"
+PENDING = "pending"
+SUBJECT_PREFIX = "account:"  # what the subject hashes: the prefix, then the id
+SUBJECT_HEX = 64
+
+
+def folder(settings: Settings) -> Path:
+    return Path(settings.paths.lake_root) / FOLDER
+
+
+def register(settings: Settings) -> dict[str, datetime]:
+    """Subject -> the latest moment an erasure of it covered (its end; its start while under way).
+    Events of the account dated up to that moment are the erasure's to drop."""
+    out: dict[str, datetime] = {}
+
+    def note(subject: str, at: str) -> None:
+        t = datetime.fromisoformat(at)
+        if subject not in out or t > out[subject]:
+            out[subject] = t
+
+    root = folder(settings)
+    records = root / RECORDS
+    if records.is_file():
+        for line in records.read_text().splitlines():
+            if line.strip():
+                doc = json.loads(line)
+                note(doc["subject"], doc.get("finished_at") or doc["started_at"])
+    if (root / PENDING).is_dir():
+        for mark in (root / PENDING).iterdir():
+            doc = json.loads(mark.read_text())
+            note(doc["subject"], doc["started_at"])
+    return out
