@@ -48,7 +48,7 @@ VOCAB = {"outcome": list(OUTCOMES), "channel": list(CHANNELS), "ua_family": ["ch
          "ip_rep_category": ["botnet", "hosting", "unknown"]}
 # Plenty of time for every step: a chain level must never depend on how busy the machine is.
 UNHURRIED = {"ATO_SERVING__BUDGET_MS": "60000", "ATO_SERVING__STORE_TIMEOUT_MS": "30000",
-             "ATO_SERVING__SHED_LAG_MS": "60000"}
+             "ATO_SERVING__SHED_LAG_MS": "60000", "ATO_SERVING__SHADOW_SKIP_AFTER_MS": "60000"}
 # The tests replay recorded August days: server time is the newest event time seen (not the machine's).
 REPLAY_CLOCK = {"ATO_SERVING__CLOCK": "replay"}
 
