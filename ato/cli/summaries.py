@@ -70,7 +70,7 @@ def print_ingest(s: IngestSummary, spark: SparkSession, settings: Settings) -> N
     else:
         con.print("no rows quarantined in this batch")
     if s.erased_rows:
-        con.print(f"{s.erased_rows:,} rows of erased accounts (`ato forget`), dated before their erasure, dropped")
+        con.print(f"{s.erased_rows:,} rows of erased accounts (`ato forget`), dated up to their erasure or undated, dropped")
     for alert in s.alerts:
         con.print(f"[bold red]ALERT[/bold red] {alert}: downstream quality gates will block this data")
 

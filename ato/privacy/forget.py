@@ -57,7 +57,6 @@ if TYPE_CHECKING:
     from ato.settings import Settings
 
 
-
 @dataclass
 class Erasure:
     subject: str  # HMAC of "account:<id>" under the deployment's key

@@ -42,6 +42,11 @@ def named_in(text: bytes, accounts: Collection[bytes]) -> set[bytes]:
     return set(TOKENS.findall(text)).intersection(accounts)
 
 
+def _tmp(path: Path) -> Path:
+    """Where a rewrite of `path` is written before it replaces it (hidden: `data_files` skips it)."""
+    return path.with_name(f".{path.name}.forget")
+
+
 def _replace(path: Path, data: bytes | pa.Table, **parquet: Any) -> str:
     """Write `data` (bytes, or a table as Parquet) next to `path`, then rename it over `path`; the
     SHA-256 of what it wrote (a manifest records it: no second read)."""
@@ -52,7 +57,7 @@ def _replace(path: Path, data: bytes | pa.Table, **parquet: Any) -> str:
         out = pa.BufferOutputStream()
         pq.write_table(data, out, **parquet)
         data = out.getvalue().to_pybytes()
-    tmp = path.with_name(f".{path.name}.forget")
+    tmp = _tmp(path)
     tmp.write_bytes(data)
     os.replace(tmp, path)
     return hashlib.sha256(data).hexdigest()
@@ -145,28 +150,31 @@ def _forget_in_open_file(path: Path, accounts: Collection[str]) -> Rewrite:
         return forget_in_file(closed, accounts) if closed.exists() else Rewrite()
     try:
         data = _read_from(fd, 0)
-        head = data[:data.rfind(b"\n") + 1]  # whole lines: an append may be under way
+        head = data if data.endswith(b"\n") else data[:data.rfind(b"\n") + 1]  # whole lines: an append may be under way
         if _names_none(head, wanted):
             return Rewrite()
         kept, removed = without_lines(head, wanted)
         if not removed:
             return Rewrite()
-        tmp = path.with_name(f".{path.name}.forget")
+        tmp = _tmp(path)
         with tmp.open("wb") as out:
             out.write(kept)
             out.flush()
-            os.fsync(out.fileno())  # on disk before the lock: the rename under it then has nothing to flush
+            os.fsync(out.fileno())  # the bulk on disk before the lock, not under it
+            del kept  # and its memory freed before the lock too (a few ms for tens of MB)
             fcntl.flock(fd, fcntl.LOCK_EX)  # released by closing fd; appends hold LOCK_SH per write
             tail = _read_from(fd, len(head))
-            more = Counter[str]()
+            rest, more = tail, Counter[str]()
             if not _names_none(tail, wanted):  # usually it names none: copied as it is
-                tail, more = without_lines(tail, wanted)
-            out.write(tail)
+                rest, more = without_lines(tail, wanted)
+            out.write(rest)
         ino = os.fstat(fd).st_ino
         os.replace(tmp, path if path.exists() and path.stat().st_ino == ino else closed_name(path))
     finally:
         os.close(fd)  # and its lock: the appends waiting for it find the file replaced and follow it
-    return Rewrite(removed + more, hashlib.sha256(data).hexdigest())
+    before = hashlib.sha256(head)
+    before.update(tail)
+    return Rewrite(removed + more, before.hexdigest())
 
 
 def data_files(root: Path) -> list[Path]:

@@ -44,7 +44,7 @@ class IngestSummary:
     bronze_rows: dict[str, int] = field(default_factory=dict)
     quarantined: dict[str, int] = field(default_factory=dict)  # "stream: reason" -> rows
     quarantined_rows: int = 0
-    erased_rows: int = 0  # rows of accounts `ato forget` erased, dated before the erasure: dropped (`ato.privacy.erased`)
+    erased_rows: int = 0  # rows of accounts `ato forget` erased, dated up to the erasure or undated: dropped (`ato.privacy.erased`)
     silver_dates: dict[str, list[str]] = field(default_factory=dict)
     quarantine_share: dict[str, float] = field(default_factory=dict)  # per stream, this batch
     alerts: list[str] = field(default_factory=list)  # streams over ingest.max_quarantine_fraction
@@ -288,7 +288,7 @@ def _ingest(spark: SparkSession, settings: Settings, spool: Path, progress: Prog
         summary.bronze_rows[r[0]] = int(r[1])
         summary.erased_rows += int(r[3])
         summary.quarantined_rows += int(r[2]) - int(r[1]) - int(r[3])
-        share = summary.quarantine_share[r[0]] = 1 - int(r[1]) / max(1, int(r[2]))
+        share = summary.quarantine_share[r[0]] = (int(r[2]) - int(r[1]) - int(r[3])) / max(1, int(r[2]))
         if share > limit:
             summary.alerts.append(f"{r[0]}: {share:.1%} of rows quarantined (limit {limit:.0%})")
     q = lake.read(spark, settings.table_path("bronze", QUARANTINE)).where(pred)

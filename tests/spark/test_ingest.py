@@ -261,3 +261,4 @@ def test_events_of_an_erased_account_dated_up_to_its_erasure_go_nowhere(spark: A
     assert tuple(ledger["logins"][c] for c in counts) == (7, 3, 1, 3)
     assert tuple(ledger["payments"][c] for c in counts) == (2, 1, 0, 1)
     assert summary.erased_rows == 4 and summary.quarantined_rows == 1
+    assert summary.quarantine_share["logins"] == pytest.approx(1 / 7), "erased rows are not quarantined ones"
