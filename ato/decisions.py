@@ -5,6 +5,9 @@ name until closed: `ato.online.decide.appender`; UTC day of the decision; with `
 re-run gives the same table; a line that is not a decision (cut by a full disk, say) is counted
 and left out, never guessed at. A day is never replaced by fewer decisions than it holds (another
 host's files not collected yet, a half-restored audit folder) unless forced: `DecisionsShrink`.
+A decision of an account in the erasure register (`ato.privacy.erased`) made up to its erasure (a
+login decided while `ato forget` ran, its line written after the erasure passed the file) is
+counted and left out too, so it does not bring the account back into gold.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ class Loaded:
     files: int
     rows: int
     bad_lines: int
+    erased: int  # decisions of erased accounts, made up to their erasure: left out
     by_level: dict[int, int]
 
 
@@ -59,25 +63,33 @@ def _row(d: dict[str, Any], source: str, day: date) -> dict[str, Any]:
             "source_file": source, "decided_date": day}
 
 
-def read_audit(settings: Settings, day: date) -> tuple[pa.Table, int, int]:
-    """(decisions of `day`, files read, lines that were not decisions)."""
+def read_audit(settings: Settings, day: date) -> tuple[pa.Table, int, int, int]:
+    """(decisions of `day`, files read, lines that were not decisions, decisions of erased accounts
+    made up to their erasure, left out)."""
     from ato.online.decide.appender import close_stale
+    from ato.privacy.erased import matcher
 
     folder = Path(settings.serving.audit_dir) / day.isoformat()
     close_stale(folder, datetime.now(UTC).date().isoformat(), settings.serving.open_file_stale_s)
     files = sorted(folder.glob("decisions-*.jsonl")) if folder.is_dir() else []
-    rows, bad = [], 0
+    rows, bad, erased = [], 0, 0
+    gone = matcher(settings)
     for f in files:
         for line in f.read_text(encoding="utf-8", errors="replace").splitlines():
             try:
                 d = json.loads(line)
                 if not all(d.get(k) is not None for k in REQUIRED):
                     raise ValueError("missing fields")
-                rows.append(_row(d, f.name, day))
+                row = _row(d, f.name, day)
             except ValueError:
                 bad += 1
+                continue
+            if gone is not None and gone(row["account_id"], row["decided_at"]):
+                erased += 1
+            else:
+                rows.append(row)
     rows.sort(key=lambda r: (r["decided_at"], r["decision_id"]))
-    return pa.Table.from_pylist(rows, schema=SCHEMA), len(files), bad
+    return pa.Table.from_pylist(rows, schema=SCHEMA), len(files), bad, erased
 
 
 def held(settings: Settings, day: date) -> int:
@@ -93,8 +105,9 @@ def held(settings: Settings, day: date) -> int:
 def load_decisions(settings: Settings, day: date, force: bool = False) -> Loaded:
     """Replace gold/decisions for `day` with what the audit log holds for it; refused
     (DecisionsShrink) when that is fewer decisions than the day has, unless `force`."""
-    table, files, bad = read_audit(settings, day)
-    if not force and table.num_rows < (before := held(settings, day)):
+    table, files, bad, erased = read_audit(settings, day)
+    # erased decisions are left out on purpose, not missing: they do not count as a shrink
+    if not force and table.num_rows + erased < (before := held(settings, day)):
         raise DecisionsShrink(
             f"gold/decisions holds {before:,} decisions for {day}, the audit files here give {table.num_rows:,} "
             f"({files} file(s) in {Path(settings.serving.audit_dir) / day.isoformat()}): replacing the day would lose "
@@ -103,4 +116,4 @@ def load_decisions(settings: Settings, day: date, force: bool = False) -> Loaded
     deltars.write(settings, "gold", DECISIONS, table, mode="overwrite", predicate=f"decided_date = '{day.isoformat()}'",
                   partition_by=["decided_date"], schema_mode="merge")
     levels = table.column("fallback_level").to_pylist()
-    return Loaded(day.isoformat(), files, table.num_rows, bad, {lv: levels.count(lv) for lv in sorted(set(levels))})
+    return Loaded(day.isoformat(), files, table.num_rows, bad, erased, {lv: levels.count(lv) for lv in sorted(set(levels))})

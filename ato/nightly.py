@@ -65,6 +65,7 @@ class NightlySummary:
     checks: list[Check] = field(default_factory=list)
     published: str | None = None
     decisions: dict[str, int] = field(default_factory=dict)
+    decisions_erased: int = 0  # audit lines of erased accounts, decided up to their erasure: left out
     monitor: dict[str, Any] = field(default_factory=dict)
     report: str | None = None
     retention: dict[str, Any] = field(default_factory=dict)
@@ -140,6 +141,7 @@ def _run(settings: Settings, dates: list[date], steps: tuple[str, ...], spool: P
             for d in dates:
                 loaded = load_decisions(settings, d, force=force_decisions)
                 s.decisions[loaded.day] = loaded.rows
+                s.decisions_erased += loaded.erased
     if "monitor" in steps:
         from ato.report.evidently_pages import try_drift_page
         from ato.spark.monitor import run_monitor

@@ -108,7 +108,8 @@ def print_nightly(s: NightlySummary | None, checks: list[Check]) -> None:
 
         result = {
             "ingest": f"{s.ingested_files} new files",
-            "decisions": ", ".join(f"{d} {n:,}" for d, n in s.decisions.items()) + " decisions",
+            "decisions": ", ".join(f"{d} {n:,}" for d, n in s.decisions.items()) + " decisions"
+                         + (f"; {s.decisions_erased:,} of erased accounts left out" if s.decisions_erased else ""),
             "monitor": _monitor(s.monitor),
             "validate": _passed("input"),
             "rings": _rings(s.rings),

@@ -7,11 +7,16 @@ ingest matches it on the same hash of each event's account (`ato.spark.ingest`).
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ato.privacy import pseudonymize
+
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ato.settings import Settings
 
 FOLDER = "_erasure"
@@ -23,6 +28,15 @@ SUBJECT_HEX = 64
 
 def folder(settings: Settings) -> Path:
     return Path(settings.paths.lake_root) / FOLDER
+
+
+def _utc(t: datetime) -> datetime:
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def subject(settings: Settings, account: str) -> str:
+    """The keyed hash an erasure of `account` is recorded under."""
+    return pseudonymize(settings.hmac_key_bytes(), f"{SUBJECT_PREFIX}{account}", SUBJECT_HEX) or ""
 
 
 def register(settings: Settings) -> dict[str, datetime]:
@@ -47,3 +61,24 @@ def register(settings: Settings) -> dict[str, datetime]:
             doc = json.loads(mark.read_text())
             note(doc["subject"], doc["started_at"])
     return out
+
+
+def matcher(settings: Settings) -> Callable[[str, datetime | None], bool] | None:
+    """`gone(account, at)`: an event of `account` at `at` is an erasure's to drop (the account is in
+    the register and `at` is up to its erasure, or unknown). None when nothing was ever erased, so
+    a caller hashes nothing. Each account is hashed once."""
+    held = register(settings)
+    if not held:
+        return None
+
+    @lru_cache(maxsize=65536)
+    def erased_until(account: str) -> datetime | None:
+        return held.get(subject(settings, account))
+
+    def gone(account: str, at: datetime | None) -> bool:
+        until = erased_until(account)
+        if until is None:
+            return False
+        return at is None or _utc(at) <= _utc(until)
+
+    return gone

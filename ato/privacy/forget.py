@@ -34,8 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from ato import deltars
 from ato.ingest.discover import sha256_of as sha256
-from ato.privacy import pseudonymize
-from ato.privacy.erased import PENDING, RECORDS, SUBJECT_HEX, SUBJECT_PREFIX
+from ato.privacy.erased import PENDING, RECORDS, subject
 from ato.privacy.erased import folder as erasure_folder
 from ato.privacy.forget_files import (
     SEPARATORS,
@@ -73,10 +72,6 @@ class Erasure:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def subject(settings: Settings, account: str) -> str:
-    return pseudonymize(settings.hmac_key_bytes(), f"{SUBJECT_PREFIX}{account}", SUBJECT_HEX) or ""
 
 
 @dataclass(frozen=True)

@@ -43,8 +43,8 @@ def test_audit_log_keeps_every_acknowledged_decision_through_a_crash(
     assert [p.name.startswith(OPEN) for p in Path(a.settings.serving.audit_dir).rglob("*.jsonl")] == [True]
     JsonlAppender(a.settings.serving.audit_dir, "decisions").close()  # the next process on this host closes it
     day = date(2026, 8, 6)  # the requests' event day: a replayed decision is filed under it (clock: replay)
-    table, files, bad = read_audit(a.settings, day)
-    assert files == 1 and bad == 0 and sorted(table.column("decision_id").to_pylist()) == sorted(ids)
+    table, files, bad, erased = read_audit(a.settings, day)
+    assert files == 1 and bad == 0 and erased == 0 and sorted(table.column("decision_id").to_pylist()) == sorted(ids)
     text = "\n".join(p.read_text() for p in Path(a.settings.serving.audit_dir).rglob("*.jsonl"))
     assert "20.0.1.7" not in text and "dev-test-1" not in text, "no raw IP or device id in the audit log"
     first = load_decisions(a.settings, day)
