@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ato import deltars
 from ato.gates import Check, ratio_check, run_id
@@ -15,13 +15,14 @@ from ato.settings import Settings
 from ato.spark import lake
 from ato.spark.compiled_suites import unexpected_counts
 from ato.spark.partials import build_partials
-from ato.spark.quality import load_suite_spec, run_suite
+from ato.spark.quality import load_suite_spec, run_suite, warm_up
 from ato.spark.ring_step import with_ring_features
 from ato.spark.snapshots import WINDOW_DAYS, build_snapshots
 from ato.spark.training import context_dates, training_rows
 from ato.tables import LABELS, LOGINS, PARTIAL_TABLES, SNAPSHOT_TABLES, TRAINING
 
 if TYPE_CHECKING:
+    import pandas as pd
     from pyspark.sql import DataFrame, SparkSession
 
     from ato.privacy.rotation import Rehash
@@ -158,31 +159,38 @@ def existing_snapshot_dates(spark: SparkSession, settings: Settings) -> set[date
 
 def output_checks(spark: SparkSession, settings: Settings, as_of_dates: list[date], login_dates: list[date]) -> list[Check]:
     """The gold suites on what the night built (exact counts in one query per table, and GE itself on
-    a sample), plus day-over-day snapshot row-count bounds."""
+    a sample), plus day-over-day snapshot row-count bounds. The Spark queries run first, while GE
+    loads beside them (`quality.warm_up`); GE then runs on the samples."""
     from pyspark.sql import functions as F
 
+    ge = warm_up() if settings.gates.ge_sample_rows else None
     checks: list[Check] = []
     label = run_id(sorted(as_of_dates))
     frames = {t: (lake.read(spark, settings.table_path("gold", t)).where(lake.in_dates("as_of_date", as_of_dates)))
               for t in SNAPSHOT_TABLES.values()}
     if login_dates and lake.exists(spark, settings.table_path("gold", TRAINING)):
         frames[TRAINING] = lake.read(spark, settings.table_path("gold", TRAINING)).where(lake.in_dates("login_date", login_dates))
+    samples: dict[str, tuple[pd.DataFrame, list[dict[str, Any]]]] = {}
     for table, df in frames.items():
         spec = load_suite_spec(f"gold_{table}")
         for desc, (_, bad) in unexpected_counts(df, spec).items():
             checks.append(Check(label, "output", f"{table}: {desc.removeprefix('expectation failed: ')}", bad == 0,
                                 float(bad), "0 unexpected"))
         n = settings.gates.ge_sample_rows
-        sample = df.orderBy(F.rand(seed=7)).limit(n).toPandas() if n else None
-        if sample is not None and len(sample):
-            res = run_suite(sample, f"gold_{table}_sample", spec)
-            checks.append(Check(label, "output", f"{table}: Great Expectations on a {len(sample):,}-row sample",
-                                res.success, float(len(res.failed)), "0 failed expectations"))
+        if n:
+            samples[table] = (df.orderBy(F.rand(seed=7)).limit(n).toPandas(), spec)
     g = settings.gates
     acct = lake.read(spark, settings.table_path("gold", SNAPSHOT_TABLES["account"]))
     lo = min(as_of_dates) - timedelta(days=1)
     counts = {r[0]: int(r[1]) for r in acct.where(F.col("as_of_date").between(lo, max(as_of_dates)))
               .groupBy("as_of_date").count().collect()}
+    if ge is not None:
+        ge.join()
+    for table, (sample, spec) in samples.items():
+        if len(sample):
+            res = run_suite(sample, f"gold_{table}_sample", spec)
+            checks.append(Check(label, "output", f"{table}: Great Expectations on a {len(sample):,}-row sample",
+                                res.success, float(len(res.failed)), "0 failed expectations"))
     for d in sorted(as_of_dates):
         c = ratio_check(d, "account_snapshot_rows_vs_previous_day", counts.get(d, 0),
                         counts.get(d - timedelta(days=1)), g.snapshot_min_ratio, g.snapshot_max_ratio)
