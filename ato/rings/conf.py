@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from ato.conf_section import Section
@@ -35,6 +37,10 @@ class RingsConf(Section):
     backfill_every_days: int = Field(7, ge=1, description="A multi-night run (backfill) finds the rings of its "
                                                           "last night and of every this-many-th night before it; "
                                                           "snapshots in between take the latest ring night.")
+    engine: Literal["pandas", "spark"] = Field("pandas", description=(
+        "Where the nightly step builds candidate pairs and ring components: pandas on the driver, or Spark "
+        "(`ato.spark.rings`, the same results). Both read the night's links from the driver and bring the "
+        "pairs back to it for the pair model; pandas was faster at the demo's size (benchmarks/rings.py --spark)."))
     min_size: int = Field(3, ge=2, description="A component of at least this many accounts is a ring.")
     test_share: float = Field(0.2, ge=0, lt=1, description="Newest share of investigated cases held out as unseen "
                                                            "(with the never-investigated rings) for the evaluation.")

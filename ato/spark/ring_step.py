@@ -1,8 +1,8 @@
 """`ato nightly --steps rings`: the ring finder on the lake for one night (README "Fraud rings").
 
 Reads silver (accounts, successful logins and payments of `rings.window_days`, labels), runs
-`ato.rings.night.find_night` with candidate pairs and components on Spark (`ato.spark.rings`), and
-replaces the night's rows of gold/ring_edges, gold/fraud_rings and gold/ring_nights (the night's
+`ato.rings.night.find_night` (candidate pairs and components in pandas, or with `rings.engine: spark`
+on Spark, `ato.spark.rings`), and replaces the night's rows of gold/ring_edges, gold/fraud_rings and gold/ring_nights (the night's
 outcome, also when it found no ring or had too few cases to look). A failure leaves the three tables
 as they were.
 """
@@ -115,8 +115,8 @@ def _build_rings(spark: SparkSession, settings: Settings, night: date, seed: int
     # a night with too few cases writes no rings: its 30 days of activity need not be read
     enough = known_cases(cases) >= settings.rings.min_cases
     activity = _activity(spark, settings, night) if enough else pd.DataFrame(columns=["account_id", "kind", "value", "time"])
-    found = find_night(night, profiles, activity, cases, labelled, previous, settings.rings, seed, spark_pairs,
-                       spark_components)
+    engine = (spark_pairs, spark_components) if settings.rings.engine == "spark" else ()
+    found = find_night(night, profiles, activity, cases, labelled, previous, settings.rings, seed, *engine)
     before = {p: lake.version(spark, p) for p in (edges_path, rings_path, nights_path)}
     where = f"night = DATE'{night.isoformat()}'"
     try:

@@ -80,8 +80,11 @@ def ring_lake(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any
 
 
 def test_the_spark_night_equals_the_pandas_finder_and_ids_carry_over(spark: Any, ring_lake: Any) -> None:
+    """The night on the Spark engine (`rings.engine: spark`) equals the pandas finder on the same
+    inputs; the next nights run on the default engine (pandas) and carry its ids over."""
     s, world, inputs = ring_lake
-    summary = build_rings(spark, s, NIGHT)
+    on_spark = s.model_copy(update={"rings": s.rings.model_copy(update={"engine": "spark"})})
+    summary = build_rings(spark, on_spark, NIGHT)
     assert summary["rings"] >= 5 and summary["known_cases"] >= 4, summary
     rings: pd.DataFrame = lake.read(spark, s.table_path("gold", T.FRAUD_RINGS)).toPandas()
     edges: pd.DataFrame = lake.read(spark, s.table_path("gold", T.RING_EDGES)).toPandas()
