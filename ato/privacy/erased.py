@@ -2,7 +2,8 @@
 theirs arriving later (a next-day export, a label, a login decided while the erasure ran) does not
 bring them back. Read from `<lake>/_erasure/` (the erasure records and the markers of erasures
 under way), it holds the keyed hash `ato forget` records (HMAC of "account:<id>"), never an id;
-ingest matches it on the same hash of each event's account (`ato.spark.ingest`)."""
+ingest matches it on the same hash of each event's account in Spark (`ato.spark.ingest`), the
+nightly decisions step in Python (`matcher`, `ato.decisions`)."""
 
 from __future__ import annotations
 

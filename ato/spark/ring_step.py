@@ -1,10 +1,10 @@
 """`ato nightly --steps rings`: the ring finder on the lake for one night (README "Fraud rings").
 
 Reads silver (accounts, successful logins and payments of `rings.window_days`, labels), runs
-`ato.rings.night.find_night` (candidate pairs and components in pandas, or with `rings.engine: spark`
-on Spark, `ato.spark.rings`), and replaces the night's rows of gold/ring_edges, gold/fraud_rings and gold/ring_nights (the night's
-outcome, also when it found no ring or had too few cases to look). A failure leaves the three tables
-as they were.
+`ato.rings.night.find_night` (candidate pairs and components in pandas; with `rings.engine: spark`,
+on Spark: `ato.spark.rings`), and replaces the night's rows of gold/ring_edges, gold/fraud_rings and
+gold/ring_nights (the night's outcome, also when it found no ring or had too few cases to look). A
+failure leaves the three tables as they were.
 """
 
 from __future__ import annotations
