@@ -163,7 +163,8 @@ def output_checks(spark: SparkSession, settings: Settings, as_of_dates: list[dat
     loads beside them (`quality.warm_up`); GE then runs on the samples."""
     from pyspark.sql import functions as F
 
-    ge = warm_up() if settings.gates.ge_sample_rows else None
+    n = settings.gates.ge_sample_rows
+    ge = warm_up() if n else None
     checks: list[Check] = []
     label = run_id(sorted(as_of_dates))
     frames = {t: (lake.read(spark, settings.table_path("gold", t)).where(lake.in_dates("as_of_date", as_of_dates)))
@@ -176,7 +177,6 @@ def output_checks(spark: SparkSession, settings: Settings, as_of_dates: list[dat
         for desc, (_, bad) in unexpected_counts(df, spec).items():
             checks.append(Check(label, "output", f"{table}: {desc.removeprefix('expectation failed: ')}", bad == 0,
                                 float(bad), "0 unexpected"))
-        n = settings.gates.ge_sample_rows
         if n:
             samples[table] = (df.orderBy(F.rand(seed=7)).limit(n).toPandas(), spec)
     g = settings.gates

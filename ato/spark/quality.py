@@ -10,6 +10,7 @@ and catch a compiled rule that drifted from GE's meaning; the tests hold both to
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import threading
@@ -44,10 +45,12 @@ def load_suite_spec(name: str, suites_dir: Path | None = None) -> list[dict[str,
     return list(spec["expectations"])
 
 
+@functools.cache
 def warm_up() -> threading.Thread:
     """Import Great Expectations and make one context in a background thread, while the caller's
     Spark jobs run (the JVM does their work, so the two overlap): in a fresh process that is ~5 s the
-    gate's first GE run no longer waits for. A failure here is left to the real run to report."""
+    gate's first GE run no longer waits for. Once per process: a later gate joins the finished
+    thread. A failure here is left to the real run to report."""
 
     def load() -> None:
         logging.getLogger("great_expectations").setLevel(logging.ERROR)
