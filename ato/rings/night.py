@@ -42,6 +42,18 @@ def known_cases(cases: pd.DataFrame) -> int:
     return int(cases["case_id"].nunique()) if len(cases) else 0
 
 
+def skipped_night(night: date, accounts: int, known: int, labelled: set[str], conf: RingsConf) -> RingNight:
+    """A night with fewer than `min_cases` investigated cases: no rings, and the summary says why
+    (the caller need not read the night's profiles or activity, only count its accounts)."""
+    summary: dict[str, object] = {
+        "night": night.isoformat(), "accounts": accounts, "known_cases": int(known),
+        "skipped": (f"{known} investigated case(s) by {night}; the pair model needs {conf.min_cases} "
+                    "(rings.min_cases) to learn from and to choose its threshold on")}
+    return RingNight(ring_edges(pd.DataFrame(columns=["a", "b", "score"]), pd.Series(dtype=object), {}),
+                     fraud_rings(pd.DataFrame(columns=["ring_id", "reasons"]), pd.Series(dtype=object), {},
+                                 pd.Series(dtype="datetime64[ns]"), labelled), summary)
+
+
 def find_night(night: date, profiles: pd.DataFrame, activity: pd.DataFrame, cases: pd.DataFrame,
                labelled: set[str], previous: pd.DataFrame, conf: RingsConf, seed: int = 7,
                candidates: Candidates = candidate_pairs, components: Components = rings_from_links) -> RingNight:
@@ -50,14 +62,10 @@ def find_night(night: date, profiles: pd.DataFrame, activity: pd.DataFrame, case
     `labelled`: accounts labelled takeover or fraud; `previous`: the last night's fraud_rings (ids
     carried over)."""
     known = known_cases(cases)
+    if known < conf.min_cases:
+        return skipped_night(night, int(profiles["account_id"].nunique()), known, labelled, conf)
     summary: dict[str, object] = {"night": night.isoformat(), "accounts": int(profiles["account_id"].nunique()),
                                   "known_cases": int(known)}
-    if known < conf.min_cases:
-        summary["skipped"] = (f"{known} investigated case(s) by {night}; the pair model needs {conf.min_cases} "
-                              "(rings.min_cases) to learn from and to choose its threshold on")
-        return RingNight(ring_edges(pd.DataFrame(columns=["a", "b", "score"]), pd.Series(dtype=object), {}),
-                         fraud_rings(pd.DataFrame(columns=["ring_id", "reasons"]), pd.Series(dtype=object), {},
-                                     pd.Series(dtype="datetime64[ns]"), labelled), summary)
     links = link_values(profiles, activity)
     pairs = candidates(links, conf.caps, conf.default_cap).sort_values(["a", "b"], ignore_index=True)  # one order on both engines
     accounts = account_profiles(profiles)

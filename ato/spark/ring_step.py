@@ -17,7 +17,7 @@ import pandas as pd
 
 from ato import tables as T
 from ato.rings.components import rings_of
-from ato.rings.night import find_night, known_cases
+from ato.rings.night import find_night, known_cases, skipped_night
 from ato.rings.outputs import NONE_FOUND, ring_night
 from ato.spark import lake
 from ato.spark.rings import candidate_pairs, components
@@ -87,8 +87,7 @@ def _build_rings(spark: SparkSession, settings: Settings, night: date, seed: int
     if not lake.exists(spark, accounts):
         return {"night": night.isoformat(), "skipped": "no silver/accounts: no account profiles ingested yet"}
     end = F.lit(_before(night))
-    profiles = (lake.read(spark, accounts).where(F.col("event_time") < end)
-                .drop("extra", "key_id", "event_date").toPandas())
+    profiles_df = lake.read(spark, accounts).where(F.col("event_time") < end).drop("extra", "key_id", "event_date")
     labels = lake.read(spark, settings.table_path("silver", T.LABELS)).where(F.col("reported_at") < end)
     cases = labels.where(F.col("case_id").isNotNull()).select("account_id", "case_id", "reported_at").toPandas() \
         if "case_id" in labels.columns else pd.DataFrame(columns=["account_id", "case_id", "reported_at"])
@@ -112,11 +111,16 @@ def _build_rings(spark: SparkSession, settings: Settings, night: date, seed: int
         labels_: pd.DataFrame = components(spark, spark.createDataFrame(kept, "a string, b string")).toPandas()
         return rings_of(labels_.set_index("account_id")["label"].sort_index(), min_size)
 
-    # a night with too few cases writes no rings: its 30 days of activity need not be read
-    enough = known_cases(cases) >= settings.rings.min_cases
-    activity = _activity(spark, settings, night) if enough else pd.DataFrame(columns=["account_id", "kind", "value", "time"])
-    engine = (spark_pairs, spark_components) if settings.rings.engine == "spark" else ()
-    found = find_night(night, profiles, activity, cases, labelled, previous, settings.rings, seed, *engine)
+    # a night with too few cases writes no rings: its profiles and 30 days of activity need not be
+    # read, only its accounts counted
+    known = known_cases(cases)
+    if known < settings.rings.min_cases:
+        accounts_n = int(profiles_df.select(F.countDistinct("account_id")).first()[0])  # type: ignore[index]
+        found = skipped_night(night, accounts_n, known, labelled, settings.rings)
+    else:
+        engine = (spark_pairs, spark_components) if settings.rings.engine == "spark" else ()
+        found = find_night(night, profiles_df.toPandas(), _activity(spark, settings, night), cases, labelled, previous,
+                           settings.rings, seed, *engine)
     before = {p: lake.version(spark, p) for p in (edges_path, rings_path, nights_path)}
     where = f"night = DATE'{night.isoformat()}'"
     try:

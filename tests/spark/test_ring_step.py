@@ -164,3 +164,10 @@ def test_account_snapshots_take_the_ring_of_the_latest_ring_night_up_to_their_da
     assert sizes[NIGHT + timedelta(days=1)] >= 3 and sizes[later] == 0, sizes
     outcome = lake.read(spark, s.table_path("gold", T.RING_NIGHTS)).where(f"night = DATE'{empty}'").first()
     assert outcome is not None and outcome["outcome"] == "no_rings"
+    # a night with too few cases counts its accounts on Spark and looks no further
+    few = s.model_copy(update={"rings": s.rings.model_copy(update={"min_cases": 10_000})})
+    skipped = NIGHT + timedelta(days=3)
+    summary = build_rings(spark, few, skipped)
+    assert "skipped" in summary and summary["accounts"] == ring_lake[2]["profiles"]["account_id"].nunique()
+    row = lake.read(spark, s.table_path("gold", T.RING_NIGHTS)).where(f"night = DATE'{skipped}'").first()
+    assert row is not None and (row["outcome"], row["accounts"], row["rings"]) == ("too_few_cases", summary["accounts"], 0)
