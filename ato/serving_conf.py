@@ -155,3 +155,7 @@ class SpeedConf(Section):
                                                            "are evicted.")
     recent_values: int = Field(64, ge=1, description="Per account and day, the devices, IPs, countries and ASNs of its "
                                                      "successful logins kept (each); a value past it reads as new.")
+    erasure_grace_s: float = Field(3.0, ge=0, le=600, description="`ato forget` sweeps an account's Redis keys and "
+                                                                  "window members again this long after the first "
+                                                                  "sweep, for what a login racing the erasure wrote "
+                                                                  "(longer than a write takes to reach Redis).")

@@ -13,7 +13,8 @@ in the state erasing its accounts one at a time would leave.
    new hash, so it is not ingested again); every published snapshot loses its rows (manifest
    rewritten to match, so serving's next reload verifies and picks it up).
 3. Redis (when `serving.store` is redis, or with --redis-url): snapshot rows, speed-layer keys and
-   its members in the IP/device windows.
+   its members in the IP/device windows, swept twice (`speed.erasure_grace_s` apart) so a login
+   racing the erasure leaves nothing.
 4. An erasure record per account in `<lake>/_erasure/erasures.jsonl`: a keyed hash of the id (never
    the id), its batch, time, reason, rows and lines removed per store that named it. While it runs, `<lake>/_erasure/pending/<hash>`
    says so (`ato forget --pending` lists them, by hash: the id is not kept); a forget that stopped
@@ -197,7 +198,7 @@ def _redis(settings: Settings, accounts: list[str], url: str | None) -> dict[str
 
     client = redis.Redis.from_url(url or settings.serving.redis_url)
     try:
-        return forget_in_redis(client, accounts)
+        return forget_in_redis(client, accounts, settings.speed.erasure_grace_s)
     finally:
         client.close()
 

@@ -5,11 +5,18 @@ Those windows live at most a day plus the late allowance, so the scan is over fe
 SCAN of the speed layer's keyspace per batch, however many accounts it erases. The accounts' own
 keys are found by a SCAN per account for a few accounts (Redis matches the pattern), by one SCAN
 of every account's keys for a larger batch. The windows are read, and cleaned, `PIPELINE` keys per
-round trip."""
+round trip.
+
+A login the API is deciding while this runs (a lookup, or a `/v1/events` batch) can write after the
+sweep passed its keys. So everything is swept twice: again `grace_s` after the first sweep
+(`speed.erasure_grace_s`, longer than a write takes to reach Redis), which removes what such a
+write left. Nothing marks the account in Redis meanwhile (no id is kept). A login of the account
+recorded after the erasure is new activity; one in the grace period is swept with the rest."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -48,9 +55,22 @@ def key_account(key: bytes | str) -> str | None:
     return None
 
 
-def forget_in_redis(client: Any, accounts: Collection[str]) -> dict[str, dict[str, int]]:
-    """Per account: its keys deleted and its members removed from the IP/device windows."""
+def forget_in_redis(client: Any, accounts: Collection[str], grace_s: float,
+                    _between: Callable[[], None] | None = None) -> dict[str, dict[str, int]]:
+    """Per account: its keys deleted and its members removed from the IP/device windows, by both
+    sweeps. `grace_s`: the wait before the second (`speed.erasure_grace_s`); `_between`: an
+    injected fault run after the first sweep (a lookup racing the erasure)."""
     out = {a: {"keys": 0, "members": 0} for a in accounts}
+    _sweep(client, accounts, out)
+    if _between is not None:
+        _between()
+    time.sleep(grace_s)
+    _sweep(client, accounts, out)
+    return out
+
+
+def _sweep(client: Any, accounts: Collection[str], out: dict[str, dict[str, int]]) -> None:
+    """Delete the accounts' own keys and remove their members from the windows; count both in `out`."""
     owned: dict[bytes, str] = {}
     for account, name in _own_keys(client, accounts):
         owned[_as_bytes(name)] = account
@@ -59,6 +79,11 @@ def forget_in_redis(client: Any, accounts: Collection[str]) -> dict[str, dict[st
         client.delete(*names[i:i + 1000])
     for account in owned.values():
         out[account]["keys"] += 1
+    _sweep_windows(client, accounts, out)
+
+
+def _sweep_windows(client: Any, accounts: Collection[str], out: dict[str, dict[str, int]]) -> None:
+    """Remove the accounts' members from every IP, /24 and device window; count them in `out`."""
     wanted = {a.encode(): a for a in accounts}
     for chunk in _chunks(client.scan_iter(match=WINDOW_KEYS, count=10_000), PIPELINE):
         removals = client.pipeline(transaction=False)
@@ -71,7 +96,6 @@ def forget_in_redis(client: Any, accounts: Collection[str]) -> dict[str, dict[st
             for m in gone:
                 out[wanted[owners[m]]]["members"] += 1
         removals.execute()
-    return out
 
 
 def _members(client: Any, keys: list[Any]) -> Iterator[tuple[Any, list[Any]]]:

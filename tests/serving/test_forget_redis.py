@@ -48,7 +48,7 @@ def test_a_batch_in_redis_equals_erasing_one_at_a_time(redis_server: Any, size: 
     r = redis.Redis.from_url(redis_server.url.rsplit("/", 1)[0] + "/15")  # a database of its own
     gone = [f"acct_{i:05d}" for i in range(1, size + 1)]
     fill(r, [*gone, *KEPT])
-    done = forget_in_redis(r, gone)
+    done = forget_in_redis(r, gone, grace_s=0)
     batch = contents(r)
     def own(a: str) -> list[bytes]:
         return [k for k in batch if k == f"ato:snap:2026-08-07:a:{a}".encode() or k.startswith(f"ato:w:{{a:{a}}}".encode())]
@@ -59,7 +59,7 @@ def test_a_batch_in_redis_equals_erasing_one_at_a_time(redis_server: Any, size: 
     assert done == {a: {"keys": 3, "members": 15} for a in gone}
 
     fill(r, [*gone, *KEPT])
-    single = [forget_in_redis(r, [a])[a] for a in gone]
+    single = [forget_in_redis(r, [a], grace_s=0)[a] for a in gone]
     assert contents(r) == batch and single == [done[a] for a in gone]
 
 
@@ -84,11 +84,67 @@ def test_a_busy_window_past_the_pipelined_size_loses_the_same_members(redis_serv
         r.sadd(f"{busy}:o", *accounts)
 
     fill_busy()
-    done = forget_in_redis(r, gone)
+    done = forget_in_redis(r, gone, grace_s=0)
     scanned = contents(r)
     assert r.zcard(f"{busy}:t") == r.zcard(f"{busy}:c") == r.scard(f"{busy}:o") == n - len(gone)
     assert not {a.encode() for a in gone} & set(r.smembers(f"{busy}:o"))
     assert done == {a: {"keys": 0, "members": 3} for a in gone}
     fill_busy()
     monkeypatch.setattr(forget_redis, "PIPELINE", 10 * n)  # every key read in the pipeline
-    assert forget_in_redis(r, gone) == done and contents(r) == scanned
+    assert forget_in_redis(r, gone, grace_s=0) == done and contents(r) == scanned
+
+
+@pytest.mark.anyio
+async def test_a_login_racing_the_erasure_is_swept_and_a_later_one_is_new_activity(
+        redis_server: Any, tmp_path: Any) -> None:
+    """A lookup of the account lands after the erasure's first sweep (an injected race): the second
+    sweep takes it out of the account's keys and the IP, /24 and device windows, and nothing in
+    Redis names the account. Another account's racing login is kept, and the account's own login
+    after the erasure counts as new activity."""
+    import time
+
+    import anyio
+    import redis
+
+    from ato.online.decide.redis_store import RedisStore
+    from tests.api.builders import UNHURRIED
+    from tests.conftest import make_settings
+    from tests.speed_streams import login
+
+    url = redis_server.url.rsplit("/", 1)[0] + "/13"
+    r = redis.Redis.from_url(url)
+
+    def named(account: bytes) -> tuple[int, int]:
+        """(the account's own keys, its members in the IP, /24 and device windows)."""
+        own = len(list(r.scan_iter(b"ato:w:{a:" + account + b"}*")))
+        members: list[bytes] = []
+        for k in r.scan_iter("ato:w:{[ipd]:*}:[tfcxo]"):
+            members += list(r.smembers(k) if k.endswith(b":o") else r.zrange(k, 0, -1))  # type: ignore[arg-type]
+        return own, sum(m == account or m.endswith(account) for m in members)
+
+    r.flushdb()
+    store = RedisStore(make_settings(tmp_path, None, ATO_STORE="redis", ATO_REDIS_URL=url, **UNHURRIED))
+    t = time.time()
+    seen = []
+    try:
+        await store.lookup(login("gone", "10.3.3.3", "dev", t - 20, True, "before"), t - 20)
+        seen.append(named(b"gone"))
+
+        def race() -> None:
+            seen.append(named(b"gone"))
+            for account, eid in (("gone", "racing"), ("other", "other-racing")):
+                anyio.from_thread.run(store.lookup, login(account, "10.3.3.3", "dev", t - 10, True, eid), t - 10)
+            seen.append(named(b"gone"))
+
+        done = await anyio.to_thread.run_sync(lambda: forget_in_redis(r, ["gone"], grace_s=0, _between=race))
+        after = named(b"gone")
+        later = (await store.lookup(login("gone", "10.3.3.3", "dev", t + 60, True, "after"), t + 60)).speed
+    finally:
+        await store.close()
+        r.close()
+    before, between, raced = seen
+    assert between == (0, 0) and min(before + raced) > 0, seen
+    assert after == (0, 0), "the racing login left the account in Redis"
+    assert done == {"gone": {"keys": before[0] + raced[0], "members": before[1] + raced[1]}}, "both sweeps counted"
+    assert (later["account_attempts_5m"], later["ip_attempts_5m"], later["ip_accounts_5m"]) == (0, 1, 1), \
+        "only the other account's racing login was left to count; the account starts afresh"
